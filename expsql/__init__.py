@@ -1,0 +1,50 @@
+"""expsql — evaluate A/B tests where the data lives.
+
+The pipeline, one stage per subpackage:
+
+- :mod:`expsql.grammar`  — the metric language (``metric.lark``)
+- :mod:`expsql.compiler` — text → AST (:func:`parse_expression`) → one sqlglot tree (:func:`compile_sql`)
+- :mod:`expsql.dialects` — pluggy-registered warehouses that render and run the tree
+- :mod:`expsql.stats`    — rows → scorecard (:func:`evaluate`), planning (:func:`sample_size`)
+
+Models shared by the library, the CLI and the REST API: :class:`Experiment`, :class:`Metric`,
+:class:`Check` and :class:`Source`.
+"""
+
+from expsql.compiler.ast import BinaryOp, Dimension, Goal, GoalKey, Negate, Number
+from expsql.compiler.parse import parse_expression
+from expsql.errors import (
+    ConnectorError,
+    DialectError,
+    ExperimentError,
+    ExpressionError,
+    ExpsqlError,
+    RowsError,
+)
+from expsql.models import Check, Experiment, Metric, load_experiment
+from expsql.source import Columns, Source, load_source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BinaryOp",
+    "Check",
+    "Columns",
+    "ConnectorError",
+    "DialectError",
+    "Dimension",
+    "Experiment",
+    "ExperimentError",
+    "ExpressionError",
+    "ExpsqlError",
+    "Goal",
+    "GoalKey",
+    "Metric",
+    "Negate",
+    "Number",
+    "RowsError",
+    "Source",
+    "load_experiment",
+    "load_source",
+    "parse_expression",
+]

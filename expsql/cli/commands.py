@@ -1,0 +1,3 @@
+"""Imports every command module, so each registers itself on :data:`expsql.cli.app`."""
+
+from expsql.cli import compile as compile_command  # noqa: F401

@@ -1,0 +1,31 @@
+"""``expsql compile``: print the SQL an experiment compiles to, for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from expsql.cli import app
+from expsql.models import load_experiment
+from expsql.source import Source, load_source
+
+
+@app.command("compile")
+def compile_command(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
+    dialect: Annotated[
+        str, typer.Option(help="Warehouse dialect, see `expsql dialects`.")
+    ] = "duckdb",
+    rows: Annotated[str, typer.Option(help="Row contract: goals or metrics.")] = "goals",
+    source: Annotated[
+        Path | None, typer.Option(help="Source file mapping the events table and its columns.")
+    ] = None,
+) -> None:
+    """Print the one SQL query that pre-aggregates EXPERIMENT for a warehouse."""
+    from expsql.compiler import compile_sql
+
+    definition = load_experiment(experiment)
+    table = load_source(source) if source else Source()
+    typer.echo(compile_sql(definition, dialect=dialect, rows=rows, source=table))

@@ -1,0 +1,236 @@
+"""Text → AST: the Lark grammar in ``expsql/grammar/metric.lark`` and a Transformer.
+
+Parsing and transforming are two steps (a transformer handed to ``Lark(...)`` would lose the
+positions), and every Lark error is translated into :class:`~expsql.errors.ExpressionError`
+with the line, the column, a caret and the expected tokens in plain words.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+from lark.tree import Meta
+
+from expsql.compiler.ast import (
+    AGG_TYPES,
+    FUNCTIONS,
+    BinaryOp,
+    Dimension,
+    Expr,
+    Goal,
+    Negate,
+    Number,
+)
+from expsql.errors import ExpressionError, Span
+
+#: What each terminal is called in "expected one of: ..." lists.
+TERMINAL_NAMES: dict[str, str] = {
+    "FUNC": "count, value or unique",
+    "UNIT_TYPE": "a unit type",
+    "AGG_TYPE": "unit or global",
+    "GOAL": "a goal name",
+    "DIMENSION": "a dimension name",
+    "OPERATOR": "a dimension operator (= != < > <= >= =^)",
+    "VALUE": "a dimension value",
+    "NUMBER": "a number",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "DOT": "'.'",
+    "COMMA": "','",
+    "VBAR": "'|'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "TILDE": "'~'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "$END": "end of expression",
+}
+_ORDER = list(TERMINAL_NAMES)
+_BINARY_OPERATORS = {"PLUS", "MINUS", "TILDE", "STAR", "SLASH"}
+
+
+@cache
+def parser(*, strict: bool = False) -> Lark:
+    """The LALR parser for one side of a metric, built once."""
+    return Lark.open_from_package(
+        "expsql.grammar",
+        "metric.lark",
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        strict=strict,
+    )
+
+
+def parse_expression(text: str) -> Expr:
+    """Parse a metric expression such as ``value(user.unit.conversion) / count(user.global.exposure)``.
+
+    :raises ExpressionError: with the position, a caret and the expected tokens.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"an expression is text, not {type(text).__name__}")
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput as error:
+        raise _translate(error, text) from None
+    try:
+        return _ToAst(text).transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, ExpressionError):
+            raise error.orig_exc from None
+        if isinstance(error.orig_exc, RecursionError):
+            raise _too_deep(text) from None
+        raise
+    except RecursionError:
+        raise _too_deep(text) from None
+
+
+def _too_deep(text: str) -> ExpressionError:
+    return ExpressionError("expression nests too deeply", text=text, position=0, end=len(text))
+
+
+def _span(meta: Meta) -> Span:
+    return Span(meta.line, meta.column, meta.start_pos, meta.end_pos)
+
+
+def _token_span(token: Token) -> Span:
+    return Span(token.line or 1, token.column or 1, token.start_pos or 0, token.end_pos or 0)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def number(self, meta: Meta, children: list[Token]) -> Number:
+        (token,) = children
+        value: int | Decimal = Decimal(token) if "." in token else int(token)
+        return Number(value, _span(meta))
+
+    def neg(self, meta: Meta, children: list[Expr]) -> Negate:
+        return Negate(children[0], _span(meta))
+
+    def _binary(operator: str):  # type: ignore[misc]
+        def build(self: _ToAst, meta: Meta, children: list[Expr]) -> BinaryOp:
+            left, right = children
+            return BinaryOp(operator, left, right, _span(meta))  # type: ignore[arg-type]
+
+        return build
+
+    add = _binary("+")
+    sub = _binary("-")
+    tilde = _binary("~")
+    mul = _binary("*")
+    div = _binary("/")
+
+    def dimension(self, meta: Meta, children: list[Token]) -> Dimension:
+        name, operator, *values = children
+        if len(values) > 1 and operator not in ("=", "!=", "=^"):
+            raise ExpressionError(
+                f"operator {operator} takes a single value, not alternatives",
+                text=self.text,
+                position=values[1].start_pos - 1,
+                end=meta.end_pos,
+            )
+        return Dimension(str(name), str(operator), tuple(map(str, values)), _span(meta))  # type: ignore[arg-type]
+
+    def dimensions(self, meta: Meta, children: list[Dimension]) -> tuple[Dimension, ...]:
+        seen: set[str] = set()
+        for dimension in children:
+            if dimension.name in seen:
+                assert dimension.span is not None
+                raise ExpressionError(
+                    f"dimension {dimension.name!r} appears twice in one goal",
+                    text=self.text,
+                    position=dimension.span.start,
+                    end=dimension.span.end,
+                )
+            seen.add(dimension.name)
+        return tuple(children)
+
+    def goal(self, meta: Meta, children: list) -> Goal:
+        function, unit_type, agg_type, name, *rest = children
+        dimensions: tuple[Dimension, ...] = rest[0] if rest else ()
+        return Goal(
+            str(function), str(unit_type), str(agg_type), str(name), dimensions, _span(meta)
+        )  # type: ignore[arg-type]
+
+
+def _friendly(expected: set[str] | frozenset[str]) -> tuple[str, ...]:
+    known = sorted((t for t in expected if t in TERMINAL_NAMES), key=_ORDER.index)
+    return tuple(TERMINAL_NAMES[t] for t in known)
+
+
+def _word_at(text: str, position: int) -> str:
+    end = position
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return text[position:end]
+
+
+def _translate(error: UnexpectedInput, text: str) -> ExpressionError:
+    if isinstance(error, UnexpectedCharacters):
+        position, allowed = error.pos_in_stream, set(error.allowed or ())
+        word = _word_at(text, position)
+        if "FUNC" in allowed and word:
+            summary = f"unknown function {word!r} (functions are {', '.join(FUNCTIONS)})"
+        elif "AGG_TYPE" in allowed and word:
+            summary = f"unknown aggregation type {word!r} (use {' or '.join(AGG_TYPES)})"
+        elif allowed and allowed <= _BINARY_OPERATORS | {"RPAR"}:
+            summary = f"unexpected text {text[position:].strip()!r} after a complete expression"
+            allowed |= {"$END"}
+        elif "VALUE" in allowed:
+            summary = "missing dimension value"
+        else:
+            summary = f"unexpected character {text[position]!r}"
+        end = position + max(1, len(word))
+        return ExpressionError(
+            summary, text=text, position=position, end=end, expected=_friendly(allowed)
+        )
+    if isinstance(error, UnexpectedToken):
+        token = error.token
+        # ``accepts`` is computed after the pending reductions, so it is the honest list.
+        expected = set(error.accepts or error.expected or ())
+        if token.type == "$END":
+            summary = "empty expression" if not text.strip() else "unexpected end of expression"
+            if text.strip() and "RPAR" in expected and text.count("(") > text.count(")"):
+                summary = "unbalanced parenthesis: missing ')'"
+            return ExpressionError(
+                summary, text=text, position=len(text), expected=_friendly(expected)
+            )
+        position, end = token.start_pos or 0, token.end_pos or 0
+        word = _word_at(text, position)
+        if "FUNC" in expected and word:
+            summary = f"unknown function {word!r} (functions are {', '.join(FUNCTIONS)})"
+            end = position + len(word)
+        elif "AGG_TYPE" in expected and word:
+            summary = f"unknown aggregation type {word!r} (use {' or '.join(AGG_TYPES)})"
+            end = position + len(word)
+        elif "VALUE" in expected:
+            summary = "missing dimension value"
+        elif "$END" in expected and str(token) == ")":
+            summary = "unbalanced parenthesis: ')' without a matching '('"
+        elif "$END" in expected:
+            summary = f"unexpected text {text[position:].strip()!r} after a complete expression"
+            end = len(text.rstrip())
+        else:
+            summary = f"unexpected {str(token)!r}"
+        return ExpressionError(
+            summary, text=text, position=position, end=end, expected=_friendly(expected)
+        )
+    if isinstance(error, UnexpectedEOF):
+        summary = "empty expression" if not text.strip() else "unexpected end of expression"
+        return ExpressionError(
+            summary, text=text, position=len(text), expected=_friendly(set(error.expected))
+        )
+    return ExpressionError(str(error), text=text, position=0)

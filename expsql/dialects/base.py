@@ -1,0 +1,87 @@
+"""What a dialect is: a name, a sqlglot dialect, capability flags and an optional connector.
+
+A dialect declares; it does not compute. The compiler asks it for its capabilities and renders
+the one sqlglot tree through it; the connector (a :class:`Dao`) is imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
+
+from expsql.errors import DialectError
+
+
+@runtime_checkable
+class Dao(Protocol):
+    """A connection to a warehouse: runs SQL and returns the rows as a pandas DataFrame."""
+
+    def execute(self, sql: str) -> pd.DataFrame:
+        """Run one query; columns keep the query's aliases, numbers come back as numbers."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+ConnectorFactory = Callable[..., Dao]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """A warehouse expsql can compile for and, with a connector, run against.
+
+    :param name: registry key, sqlglot's lowercase key where there is one (``duckdb``).
+    :param sqlglot_dialect: the sqlglot dialect that renders the SQL (key or class).
+    :param description: one line for ``expsql dialects``.
+    :param connector: a callable ``(target, **options) -> Dao`` or its ``"module:attribute"``
+        path, imported lazily so that ``import expsql`` never imports a warehouse client.
+    :param extra: the ``pip install expsql[extra]`` that brings the connector's client.
+    :param native_prefix_match: renders ``exp.StartsWith`` as a real prefix function, so
+        ``=^`` needs no ``LIKE`` escaping.
+    :param approx_quantiles: has an approximate quantile aggregate.
+    """
+
+    name: str
+    sqlglot_dialect: str | type[sqlglot.Dialect]
+    description: str = ""
+    connector: ConnectorFactory | str | None = None
+    extra: str | None = None
+    native_prefix_match: bool = False
+    approx_quantiles: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sqlglot(self) -> sqlglot.Dialect:
+        return sqlglot.Dialect.get_or_raise(self.sqlglot_dialect)
+
+    def render(self, tree: exp.Expression, *, pretty: bool = True) -> str:
+        """SQL text for this warehouse; an unsupported construct raises instead of logging."""
+        return self.sqlglot.generate(tree, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+
+    def connector_factory(self) -> ConnectorFactory:
+        if self.connector is None:
+            raise DialectError(f"dialect {self.name!r} has no connector: use it to compile only")
+        if callable(self.connector):
+            return self.connector
+        module_name, _, attribute = self.connector.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            hint = f"pip install 'expsql[{self.extra}]'" if self.extra else "install its client"
+            raise DialectError(
+                f"the {self.name} connector needs {error.name or module_name}: {hint}"
+            ) from None
+        return getattr(module, attribute)
+
+    def connect(self, target: str | None = None, **options: Any) -> Dao:
+        """Open a :class:`Dao` to ``target`` (a file path, a DSN, a Spark master, a project)."""
+        return self.connector_factory()(target, **{**self.options, **options})

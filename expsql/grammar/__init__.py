@@ -1,0 +1,1 @@
+"""The metric language's grammar, ``metric.lark``, shipped as package data."""

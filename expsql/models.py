@@ -1,0 +1,275 @@
+"""The experiment definition, shared by the library, the CLI and the REST API.
+
+Field names follow ep-stats' ``/evaluate`` request body, so a body an ep-stats client sends is a
+valid :class:`Experiment`. Expressions are parsed when a model is built: a bad one fails there,
+with the metric or check id and the field in the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, goals
+from expsql.compiler.parse import parse_expression
+from expsql.errors import ExperimentError, ExpressionError
+
+Identifier = int | str
+
+
+def _parse(text: str, context: str) -> Expr:
+    try:
+        expression = parse_expression(text)
+    except ExpressionError as error:
+        raise error.with_context(context) from None
+    return expression
+
+
+class Metric(BaseModel):
+    """A metric: ``nominator / denominator``, each a metric expression."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: Identifier
+    name: str
+    nominator: str = Field(min_length=1)
+    denominator: str = Field(min_length=1)
+    minimum_effect: float | None = Field(default=None, gt=0)
+
+    _nominator: Expr = PrivateAttr()
+    _denominator: Expr = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._nominator = _parse(self.nominator, f"metric {self.id} nominator")
+        self._denominator = _parse(self.denominator, f"metric {self.id} denominator")
+        if not goals(self._nominator) and not goals(self._denominator):
+            raise ValueError(
+                f"metric {self.id}: neither nominator nor denominator references a goal"
+            )
+
+    @property
+    def nominator_expr(self) -> Expr:
+        return self._nominator
+
+    @property
+    def denominator_expr(self) -> Expr:
+        return self._denominator
+
+
+class Check(BaseModel):
+    """A data-quality check: ``SRM`` on one expression, ``SumRatio`` on two."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: Identifier
+    name: str
+    type: Literal["SRM", "SumRatio"] = "SRM"
+    nominator: str | None = None
+    denominator: str = Field(min_length=1)
+    confidence_level: float = Field(default=0.999, gt=0, lt=1)
+    max_sum_ratio: float = Field(default=0.01, ge=0, le=1)
+
+    _nominator: Expr | None = PrivateAttr(default=None)
+    _denominator: Expr = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.type == "SumRatio" and not self.nominator:
+            raise ValueError(f"check {self.id}: a SumRatio check needs a nominator")
+        if self.type == "SumRatio" and self.nominator:
+            self._nominator = _parse(self.nominator, f"check {self.id} nominator")
+        self._denominator = _parse(self.denominator, f"check {self.id} denominator")
+        if not goals(self._denominator):
+            raise ValueError(f"check {self.id}: the denominator references no goal")
+
+    @property
+    def nominator_expr(self) -> Expr | None:
+        return self._nominator
+
+    @property
+    def denominator_expr(self) -> Expr:
+        return self._denominator
+
+
+class Experiment(BaseModel):
+    """An experiment to evaluate: ep-stats' ``Experiment`` request plus expsql's options."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    control_variant: str
+    unit_type: str
+    variants: list[str] | None = None
+    metrics: list[Metric] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    date_for: dt.date | None = None
+    null_hypothesis_rate: float | None = Field(default=None, gt=0, lt=1)
+    confidence_level: float = Field(default=0.95, gt=0, lt=1)
+    variant_weights: dict[str, float] | None = None
+    query_parameters: dict[str, Any] = Field(default_factory=dict)
+    filters: list[dict[str, Any]] | None = None
+
+    @field_validator("id", "control_variant", "unit_type", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("unit_type")
+    @classmethod
+    def _unit_type_is_a_name(cls, value: str) -> str:
+        if not value.replace("_", "a").isalnum() or value[0].isdigit():
+            raise ValueError(f"unit_type {value!r} must be a name of letters, digits and '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Experiment:
+        for kind, items in (("metric", self.metrics), ("check", self.checks)):
+            ids = [item.id for item in items]
+            duplicates = sorted({str(i) for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} ids: {', '.join(duplicates)}")
+        if self.variants is not None and self.control_variant not in self.variants:
+            raise ValueError(
+                f"control_variant {self.control_variant!r} is not among variants {self.variants}"
+            )
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            raise ValueError("date_to must not be before date_from")
+        if self.date_for and not (self.date_from and self.date_to):
+            raise ValueError("date_for needs date_from and date_to")
+        if self.date_for and self.date_from and self.date_for < self.date_from:
+            raise ValueError("date_for must not be before date_from")
+        if self.filters:
+            raise ValueError("filters are not supported yet; restrict the source table instead")
+        if self.variant_weights is not None:
+            if any(w <= 0 for w in self.variant_weights.values()):
+                raise ValueError("variant_weights must be positive")
+            if self.variants is not None and set(self.variant_weights) != set(self.variants):
+                raise ValueError("variant_weights must name exactly the experiment's variants")
+        return self
+
+    @property
+    def exposure_goal(self) -> Goal:
+        """``count(<unit_type>.global.exposure)``: the goal that counts exposures."""
+        return Goal("count", self.unit_type, "global", "exposure")
+
+    def expressions(self) -> Iterator[Expr]:
+        """Every parsed expression of the experiment: metrics, then checks."""
+        for metric in self.metrics:
+            yield metric.nominator_expr
+            yield metric.denominator_expr
+        for check in self.checks:
+            if check.nominator_expr is not None:
+                yield check.nominator_expr
+            yield check.denominator_expr
+
+    def goal_keys(self) -> list[GoalKey]:
+        """The distinct goals (with dimension filters) the experiment needs, exposure first."""
+        keys: dict[GoalKey, None] = {self.exposure_goal.key: None}
+        for expression in self.expressions():
+            for goal in goals(expression):
+                keys.setdefault(goal.key, None)
+        return list(keys)
+
+    def dimension_names(self) -> list[str]:
+        """Every dimension any goal of the experiment filters on, in first-seen order."""
+        names: dict[str, None] = {}
+        for key in self.goal_keys():
+            for dimension in key.dimensions:
+                names.setdefault(dimension.name, None)
+        return list(names)
+
+    @property
+    def date_until(self) -> dt.date | None:
+        """The last day whose data counts: ``min(date_to, date_for)``."""
+        if self.date_to and self.date_for:
+            return min(self.date_to, self.date_for)
+        return self.date_to
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """Read a YAML, TOML or JSON file into a dict, chosen by the file's suffix."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        elif suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ExperimentError(
+                f"{path}: unknown file type {suffix!r} (use .yaml, .toml or .json)"
+            )
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        raise ExperimentError(f"{path}: cannot read {suffix[1:].upper()}: {error}") from None
+    if not isinstance(data, dict):
+        raise ExperimentError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read an :class:`Experiment` from a YAML, TOML or JSON file.
+
+    :raises ExpressionError: a metric or check expression does not parse.
+    :raises ExperimentError: anything else about the definition is wrong.
+    """
+    return validate_experiment(read_mapping(path), origin=str(path))
+
+
+def validate_experiment(data: dict[str, Any], *, origin: str = "experiment") -> Experiment:
+    """Build an :class:`Experiment`, turning pydantic's errors into expsql's typed ones."""
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as error:
+        expression_error = expression_error_in(error)
+        if expression_error is not None:
+            raise expression_error from None
+        raise ExperimentError(f"{origin}: {_describe(error)}") from None
+
+
+def expression_error_in(error: ValidationError) -> ExpressionError | None:
+    """The first :class:`ExpressionError` behind a pydantic ``ValidationError``, if any."""
+    for detail in error.errors():
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, ExpressionError):
+            return cause
+    return None
+
+
+def _describe(error: ValidationError) -> str:
+    messages = []
+    for detail in error.errors():
+        where = ".".join(str(part) for part in detail["loc"]) or "(top level)"
+        message = detail["msg"].removeprefix("Value error, ")
+        messages.append(f"{where}: {message}")
+    return "; ".join(messages)
+
+
+__all__ = [
+    "Check",
+    "Dimension",
+    "Experiment",
+    "Metric",
+    "expression_error_in",
+    "load_experiment",
+    "read_mapping",
+    "validate_experiment",
+]
