@@ -58,9 +58,7 @@ class Metric(BaseModel):
         self._nominator = _parse(self.nominator, f"metric {self.id} nominator")
         self._denominator = _parse(self.denominator, f"metric {self.id} denominator")
         if not goals(self._nominator) and not goals(self._denominator):
-            raise ValueError(
-                f"metric {self.id}: neither nominator nor denominator references a goal"
-            )
+            raise ValueError(f"metric {self.id}: neither nominator nor denominator references a goal")
 
     @property
     def nominator_expr(self) -> Expr:
@@ -215,9 +213,7 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         elif suffix == ".json":
             data = json.loads(text)
         else:
-            raise ExperimentError(
-                f"{path}: unknown file type {suffix!r} (use .yaml, .toml or .json)"
-            )
+            raise ExperimentError(f"{path}: unknown file type {suffix!r} (use .yaml, .toml or .json)")
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         raise ExperimentError(f"{path}: cannot read {suffix[1:].upper()}: {error}") from None
     if not isinstance(data, dict):

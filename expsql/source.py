@@ -49,9 +49,7 @@ class Source(BaseModel):
     def _table_parts(cls, value: str) -> str:
         parts = value.split(".")
         if not 1 <= len(parts) <= 3 or not all(parts):
-            raise ValueError(
-                f"table {value!r} must be 'table', 'schema.table' or 'catalog.schema.table'"
-            )
+            raise ValueError(f"table {value!r} must be 'table', 'schema.table' or 'catalog.schema.table'")
         return value
 
     @property

@@ -15,9 +15,7 @@ from expsql.source import Source, load_source
 @app.command("compile")
 def compile_command(
     experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
-    dialect: Annotated[
-        str, typer.Option(help="Warehouse dialect, see `expsql dialects`.")
-    ] = "duckdb",
+    dialect: Annotated[str, typer.Option(help="Warehouse dialect, see `expsql dialects`.")] = "duckdb",
     rows: Annotated[str, typer.Option(help="Row contract: goals or metrics.")] = "goals",
     source: Annotated[
         Path | None, typer.Option(help="Source file mapping the events table and its columns.")

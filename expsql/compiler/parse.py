@@ -161,9 +161,7 @@ class _ToAst(Transformer):
     def goal(self, meta: Meta, children: list) -> Goal:
         function, unit_type, agg_type, name, *rest = children
         dimensions: tuple[Dimension, ...] = rest[0] if rest else ()
-        return Goal(
-            str(function), str(unit_type), str(agg_type), str(name), dimensions, _span(meta)
-        )  # type: ignore[arg-type]
+        return Goal(str(function), str(unit_type), str(agg_type), str(name), dimensions, _span(meta))  # type: ignore[arg-type]
 
 
 def _friendly(expected: set[str] | frozenset[str]) -> tuple[str, ...]:
@@ -194,9 +192,7 @@ def _translate(error: UnexpectedInput, text: str) -> ExpressionError:
         else:
             summary = f"unexpected character {text[position]!r}"
         end = position + max(1, len(word))
-        return ExpressionError(
-            summary, text=text, position=position, end=end, expected=_friendly(allowed)
-        )
+        return ExpressionError(summary, text=text, position=position, end=end, expected=_friendly(allowed))
     if isinstance(error, UnexpectedToken):
         token = error.token
         # ``accepts`` is computed after the pending reductions, so it is the honest list.
@@ -205,9 +201,7 @@ def _translate(error: UnexpectedInput, text: str) -> ExpressionError:
             summary = "empty expression" if not text.strip() else "unexpected end of expression"
             if text.strip() and "RPAR" in expected and text.count("(") > text.count(")"):
                 summary = "unbalanced parenthesis: missing ')'"
-            return ExpressionError(
-                summary, text=text, position=len(text), expected=_friendly(expected)
-            )
+            return ExpressionError(summary, text=text, position=len(text), expected=_friendly(expected))
         position, end = token.start_pos or 0, token.end_pos or 0
         word = _word_at(text, position)
         if "FUNC" in expected and word:
@@ -225,9 +219,7 @@ def _translate(error: UnexpectedInput, text: str) -> ExpressionError:
             end = len(text.rstrip())
         else:
             summary = f"unexpected {str(token)!r}"
-        return ExpressionError(
-            summary, text=text, position=position, end=end, expected=_friendly(expected)
-        )
+        return ExpressionError(summary, text=text, position=position, end=end, expected=_friendly(expected))
     if isinstance(error, UnexpectedEOF):
         summary = "empty expression" if not text.strip() else "unexpected end of expression"
         return ExpressionError(

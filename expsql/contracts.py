@@ -1,0 +1,43 @@
+"""The two row contracts between a warehouse and the stats module (DESIGN.md, "Row contracts").
+
+**Goal rows** (ep-stats compatible): one row per ``exp_id, exp_variant_id, unit_type, agg_type,
+goal`` and one column per dimension the experiment filters on, holding the goal's ep-stats label
+(``p_1``, ``>1``, ``!=1``, ``^button-``) or ``''`` where that goal does not filter on it; values
+``count, sum_sqr_count, sum_value, sum_sqr_value, count_unique`` summed per unit first, squared
+after.
+
+**Metric rows** (exact): one row per ``exp_id, exp_variant_id, metric_id`` with ``n`` (exposed
+units), ``sum_x, sum_x2`` (per-unit nominator), ``sum_y, sum_y2`` (per-unit denominator) and
+``sum_xy``. Beside the metrics, the query emits one row per check (``metric_id`` =
+:func:`check_row_id`, x = the check's nominator or 0, y = its denominator) and one exposure row
+(``metric_id`` = :data:`EXPOSURE_ROW_ID`, x = y = the unit's exposure count).
+
+Per-unit semantics of metric rows: the units are those with at least one exposure event
+(``<unit_type>.global.exposure``) in the window; a goal term of a unit is ``SUM(cnt)`` for
+``count``, ``SUM(value)`` for ``value`` and ``1 if SUM(cnt) > 0 else 0`` for ``unique``, 0 when
+the unit has no matching event; ``~`` is subtraction; a division by zero gives 0 for that unit.
+A NULL dimension value matches no dimension filter (not even ``!=``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+GOAL_KEYS: Final = ("exp_id", "exp_variant_id", "unit_type", "agg_type", "goal")
+GOAL_VALUES: Final = ("count", "sum_sqr_count", "sum_value", "sum_sqr_value", "count_unique")
+
+METRIC_KEYS: Final = ("exp_id", "exp_variant_id", "metric_id")
+METRIC_VALUES: Final = ("n", "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy")
+
+#: ``metric_id`` of the metric-rows row whose x and y are the unit's exposure count.
+EXPOSURE_ROW_ID: Final = "@exposure"
+
+
+def check_row_id(check_id: int | str) -> str:
+    """``metric_id`` of the metric-rows row that carries a check's nominator (x) and denominator (y)."""
+    return f"@check:{check_id}"
+
+
+def metric_row_id(metric_id: int | str) -> str:
+    """``metric_id`` of a metric's row: the id as text."""
+    return str(metric_id)
