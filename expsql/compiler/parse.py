@@ -218,7 +218,10 @@ def _translate(error: UnexpectedInput, text: str) -> ExpressionError:
             summary = f"unexpected text {text[position:].strip()!r} after a complete expression"
             end = len(text.rstrip())
         else:
-            summary = f"unexpected {str(token)!r}"
+            # The fallback lexer may have glued several tokens into one; name only the first.
+            shown = word or text[position]
+            summary = f"unexpected {shown!r}"
+            end = position + len(shown)
         return ExpressionError(summary, text=text, position=position, end=end, expected=_friendly(expected))
     if isinstance(error, UnexpectedEOF):
         summary = "empty expression" if not text.strip() else "unexpected end of expression"

@@ -1,0 +1,168 @@
+"""Experiment definitions: ep-stats' request body, parsed expressions, files, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from expsql import Experiment, ExperimentError, ExpressionError, Source, load_experiment, load_source
+from expsql.compiler.ast import GoalKey
+from expsql.models import expression_error_in, validate_experiment
+
+EP_STATS_BODY = {
+    "id": "test-conversion",
+    "control_variant": "a",
+    "unit_type": "test_unit_type",
+    "variants": ["a", "b", "c"],
+    "date_from": "2020-01-01",
+    "date_to": "2020-01-14",
+    "metrics": [
+        {
+            "id": 1,
+            "name": "Click-through Rate",
+            "nominator": "count(test_unit_type.unit.click)",
+            "denominator": "count(test_unit_type.global.exposure)",
+            "minimum_effect": 0.1,
+        },
+        {
+            "id": 2,
+            "name": "Revenue per product p_1",
+            "nominator": "value(test_unit_type.unit.conversion(product=p_1))",
+            "denominator": "count(test_unit_type.global.exposure)",
+        },
+    ],
+    "checks": [
+        {"id": 1, "name": "SRM", "denominator": "count(test_unit_type.global.exposure)"},
+    ],
+    "filters": [],
+    "query_parameters": {"is_performance_test": False},
+    "null_hypothesis_rate": None,
+}
+
+
+def body(**changes: object) -> dict:
+    return {**json.loads(json.dumps(EP_STATS_BODY)), **changes}
+
+
+def test_ep_stats_request_body_is_a_valid_experiment() -> None:
+    experiment = Experiment.model_validate(EP_STATS_BODY)
+    assert experiment.confidence_level == 0.95
+    assert [m.id for m in experiment.metrics] == [1, 2]
+    assert experiment.metrics[1].nominator_expr.dimensions[0].label == "p_1"  # type: ignore[union-attr]
+
+
+def test_goal_keys_put_exposure_first_and_deduplicate() -> None:
+    experiment = Experiment.model_validate(EP_STATS_BODY)
+    assert [str(k) for k in experiment.goal_keys()] == [
+        "test_unit_type.global.exposure",
+        "test_unit_type.unit.click",
+        "test_unit_type.unit.conversion(product=p_1)",
+    ]
+    assert isinstance(experiment.goal_keys()[0], GoalKey)
+    assert experiment.dimension_names() == ["product"]
+
+
+def test_bad_expression_names_metric_and_field() -> None:
+    data = body()
+    data["metrics"][1]["denominator"] = "count(test_unit_type.global.exposure) foo"
+    with pytest.raises(ValidationError) as caught:
+        Experiment.model_validate(data)
+    error = expression_error_in(caught.value)
+    assert isinstance(error, ExpressionError)
+    assert str(error).startswith("metric 2 denominator: unexpected text 'foo'")
+    with pytest.raises(ExpressionError, match="metric 2 denominator"):
+        validate_experiment(data)
+
+
+def test_check_expression_error_names_the_check() -> None:
+    data = body(checks=[{"id": 7, "name": "SRM", "denominator": "count(x.unit)"}])
+    with pytest.raises(ExpressionError, match="check 7 denominator"):
+        validate_experiment(data)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"metrics": [EP_STATS_BODY["metrics"][0]] * 2}, "duplicate metric ids: 1"),
+        ({"variants": ["b", "c"]}, "control_variant 'a' is not among variants"),
+        ({"date_to": "2019-12-31"}, "date_to must not be before date_from"),
+        ({"date_from": None, "date_for": "2020-01-02"}, "date_for needs date_from and date_to"),
+        (
+            {"checks": [{"id": 1, "name": "x", "type": "SumRatio", "denominator": "count(u.unit.a)"}]},
+            "needs a nominator",
+        ),
+        ({"checks": [{"id": 1, "name": "x", "type": "Other", "denominator": "count(u.unit.a)"}]}, "type"),
+        ({"metrics": [{"id": 1, "name": "m", "nominator": "5", "denominator": "2"}]}, "references a goal"),
+        ({"filters": [{"scope": "goal", "dimension": "product", "value": ["p_1"]}]}, "filters"),
+        ({"unit_type": "user-id"}, "unit_type"),
+        ({"confidence_level": 1.5}, "confidence_level"),
+    ],
+)
+def test_inconsistent_definitions_are_experiment_errors(changes: dict, message: str) -> None:
+    with pytest.raises(ExperimentError, match=message):
+        validate_experiment(body(**changes))
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml", ".toml"])
+def test_load_experiment_reads_every_format(tmp_path: Path, suffix: str) -> None:
+    import yaml
+
+    data = body(date_from="2020-01-01", date_to="2020-01-14")
+    for absent_in_toml in ("null_hypothesis_rate", "filters", "query_parameters"):
+        data.pop(absent_in_toml)
+    path = tmp_path / f"experiment{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(data))
+    elif suffix == ".yaml":
+        path.write_text(yaml.safe_dump(data))
+    else:
+        path.write_text(_to_toml(data))
+    assert load_experiment(path) == Experiment.model_validate(data)
+
+
+def _to_toml(data: dict) -> str:
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list | dict):
+            continue
+        lines.append(f"{key} = {json.dumps(value)}")
+    lines.append(f"variants = {json.dumps(data['variants'])}")
+    for table in ("metrics", "checks"):
+        for item in data[table]:
+            lines.append(f"[[{table}]]")
+            lines.extend(f"{k} = {json.dumps(v)}" for k, v in item.items())
+    return "\n".join(lines) + "\n"
+
+
+def test_load_experiment_reports_unreadable_files(tmp_path: Path) -> None:
+    path = tmp_path / "experiment.yaml"
+    path.write_text("id: [unclosed")
+    with pytest.raises(ExperimentError, match="cannot read YAML"):
+        load_experiment(path)
+    other = tmp_path / "experiment.ini"
+    other.write_text("")
+    with pytest.raises(ExperimentError, match="unknown file type"):
+        load_experiment(other)
+
+
+def test_source_defaults_are_the_seed_layout_and_load_from_a_file(tmp_path: Path) -> None:
+    assert Source().table == "events" and Source().columns.agg_type == "agg_type"
+    path = tmp_path / "source.yaml"
+    path.write_text(
+        "table: proj.analytics.events\ncolumns: {unit_id: user_id, agg_type: null}\n"
+        "dimensions: {price: integer}\n"
+    )
+    source = load_source(path)
+    assert source.table_parts == ("proj", "analytics", "events")
+    assert source.columns.unit_id == "user_id" and source.columns.agg_type is None
+    assert source.dimension_type("price") == "integer" and source.dimension_type("product") == "string"
+
+
+def test_source_rejects_bad_table_names_and_unknown_keys() -> None:
+    with pytest.raises(ValidationError, match="table"):
+        Source(table="a..b")
+    with pytest.raises(ValidationError):
+        Source.model_validate({"columns": {"unit": "x"}})
