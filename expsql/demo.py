@@ -1,0 +1,169 @@
+"""Sample data for ``expsql demo``: a realistic, seeded attributed-events table in DuckDB.
+
+Three variants of a checkout experiment (``a`` control, ``b`` with a real lift in conversion,
+``c`` neutral), exposures, page views on buttons, clicks, conversions with revenue by ``product``
+and refunds, plus a second experiment sharing the table, as a warehouse would hold them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from expsql.models import Experiment
+
+DEMO_EXPERIMENT_ID = "checkout-redesign"
+START = dt.date(2026, 11, 2)
+DAYS = 14
+PRODUCTS = np.array(["p_1", "p_2", "p_3"])
+ELEMENTS = np.array(["button-buy", "button-cart", "link-help"])
+
+#: Per-variant multiplier of the conversion probability: ``b`` has a real +12 % lift.
+CONVERSION_LIFT = {"a": 1.0, "b": 1.12, "c": 1.0}
+
+
+def demo_experiment() -> Experiment:
+    """The experiment the demo evaluates: conversion, revenue, CTR, a compound metric, checks."""
+    unit = "user"
+    exposures = f"count({unit}.global.exposure)"
+    return Experiment.model_validate(
+        {
+            "id": DEMO_EXPERIMENT_ID,
+            "control_variant": "a",
+            "unit_type": unit,
+            "variants": ["a", "b", "c"],
+            "date_from": START.isoformat(),
+            "date_to": (START + dt.timedelta(days=DAYS - 1)).isoformat(),
+            "metrics": [
+                {
+                    "id": 1,
+                    "name": "Conversion rate",
+                    "nominator": f"unique({unit}.unit.conversion)",
+                    "denominator": exposures,
+                    "minimum_effect": 0.05,
+                },
+                {
+                    "id": 2,
+                    "name": "Revenue per user",
+                    "nominator": f"value({unit}.unit.conversion)",
+                    "denominator": exposures,
+                },
+                {
+                    "id": 3,
+                    "name": "Revenue per user, product p_1",
+                    "nominator": f"value({unit}.unit.conversion(product=p_1))",
+                    "denominator": exposures,
+                },
+                {
+                    "id": 4,
+                    "name": "Buy-button click-through rate",
+                    "nominator": f"count({unit}.unit.click(element=button-buy))",
+                    "denominator": f"count({unit}.unit.view(element=^button-))",
+                },
+                {
+                    "id": 5,
+                    "name": "Net revenue per user",
+                    "nominator": f"value({unit}.unit.conversion) - value({unit}.unit.refund)",
+                    "denominator": exposures,
+                },
+            ],
+            "checks": [{"id": 1, "name": "Sample ratio mismatch", "type": "SRM", "denominator": exposures}],
+        }
+    )
+
+
+def generate_events(units: int = 40_000, seed: int = 2026) -> pd.DataFrame:
+    """An attributed events table in the seed layout, one row per event, reproducible by ``seed``."""
+    rng = np.random.default_rng(seed)
+    frames = [
+        _experiment_events(rng, DEMO_EXPERIMENT_ID, units, ["a", "b", "c"], CONVERSION_LIFT),
+        _experiment_events(rng, "search-ranking", units // 3, ["control", "treatment"], {}),
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _experiment_events(
+    rng: np.random.Generator, exp_id: str, units: int, variants: list[str], lift: dict[str, float]
+) -> pd.DataFrame:
+    unit_ids = np.array([f"{exp_id[:3]}-{i:06d}" for i in range(units)])
+    variant = rng.choice(variants, size=units)
+    first_day = rng.integers(0, DAYS, size=units)
+    parts = []
+
+    def events(goal: str, agg: str, owner: np.ndarray, cnt: np.ndarray, value: np.ndarray, **dims) -> None:
+        day = np.minimum(first_day[owner] + rng.integers(0, 3, size=owner.size), DAYS - 1)
+        frame = {
+            "exp_id": exp_id,
+            "exp_variant_id": variant[owner],
+            "unit_type": "user",
+            "agg_type": agg,
+            "goal": goal,
+            "unit_id": unit_ids[owner],
+            "cnt": cnt,
+            "value": value,
+            "date": [START + dt.timedelta(days=int(d)) for d in day],
+            "product": dims.get("product"),
+            "element": dims.get("element"),
+        }
+        parts.append(pd.DataFrame(frame))
+
+    everyone = np.arange(units)
+    exposure_owner = np.repeat(everyone, rng.integers(1, 4, size=units))
+    events(
+        "exposure", "global", exposure_owner, np.ones(exposure_owner.size, int), np.zeros(exposure_owner.size)
+    )
+
+    views_per_unit = rng.poisson(2.0, size=units)
+    view_owner = np.repeat(everyone, views_per_unit)
+    view_element = rng.choice(ELEMENTS, size=view_owner.size, p=[0.5, 0.3, 0.2])
+    events(
+        "view",
+        "unit",
+        view_owner,
+        np.ones(view_owner.size, int),
+        np.zeros(view_owner.size),
+        element=view_element,
+    )
+    clicked = rng.random(view_owner.size) < 0.22
+    events(
+        "click",
+        "unit",
+        view_owner[clicked],
+        np.ones(clicked.sum(), int),
+        np.zeros(clicked.sum()),
+        element=view_element[clicked],
+    )
+
+    multiplier = np.array([lift.get(v, 1.0) for v in variant])
+    converted = rng.random(units) < 0.08 * multiplier
+    buyers = np.repeat(everyone[converted], rng.integers(1, 3, size=converted.sum()))
+    revenue = np.round(rng.gamma(2.0, 25.0, size=buyers.size), 2)
+    products = rng.choice(PRODUCTS, size=buyers.size, p=[0.5, 0.3, 0.2])
+    events("conversion", "unit", buyers, np.ones(buyers.size, int), revenue, product=products)
+
+    refunded = rng.random(buyers.size) < 0.05
+    events(
+        "refund",
+        "unit",
+        buyers[refunded],
+        np.ones(refunded.sum(), int),
+        revenue[refunded],
+        product=products[refunded],
+    )
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_demo_database(path: str | Path, *, units: int = 40_000, seed: int = 2026) -> Path:
+    """Write the sample events into table ``events`` of a DuckDB file (replaced if present)."""
+    import duckdb
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    events = generate_events(units, seed)
+    with duckdb.connect(str(path)) as connection:
+        connection.register("generated", events)
+        connection.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM generated")
+    return path
