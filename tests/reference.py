@@ -1,0 +1,238 @@
+"""An independent pandas computation of both row contracts, the oracle for the compiled SQL.
+
+Written from the contracts in :mod:`expsql.contracts` (and DESIGN.md), not from the compiler:
+it shares only the models (:class:`~expsql.models.Experiment`, :class:`~expsql.source.Source`)
+and the AST. Engine-agnostic: give it the same DataFrame that was loaded into the engine
+(:func:`tests.events.generate_events`) and compare with what the engine returned, e.g. through
+:func:`assert_rows_equal`.
+
+- :func:`goal_rows`: one row per variant and goal term with at least one matching event;
+  per unit sums first, squares after.
+- :func:`metric_rows`: per exposed unit, each metric's nominator and denominator evaluated from
+  the unit's goal terms, then ``n, sum_x, sum_x2, sum_y, sum_y2, sum_xy`` per variant; plus the
+  check rows and the exposure row.
+
+String comparisons (``product<p_2``) follow Python's code-point order, which is what DuckDB does;
+engines with a locale collation may order some strings differently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from expsql.compiler.ast import BinaryOp, Dimension, Expr, Goal, GoalKey, Negate, Number
+from expsql.contracts import (
+    EXPOSURE_ROW_ID,
+    GOAL_KEYS,
+    GOAL_VALUES,
+    METRIC_KEYS,
+    METRIC_VALUES,
+    check_row_id,
+    metric_row_id,
+)
+from expsql.models import Experiment
+from expsql.source import DimensionType, Source
+
+
+def typed_value(text: str, dimension_type: DimensionType) -> object:
+    """A dimension filter's value as the column's type (``"10"`` → ``10`` on an integer column)."""
+    if dimension_type == "integer":
+        return int(text)
+    if dimension_type == "float":
+        return float(text)
+    if dimension_type == "boolean":
+        return {"true": True, "false": False}[text.lower()]
+    if dimension_type == "date":
+        return dt.date.fromisoformat(text)
+    return text
+
+
+def dimension_mask(column: pd.Series, dimension: Dimension, dimension_type: DimensionType) -> np.ndarray:
+    """Which rows a dimension filter keeps; a missing value matches no filter, not even ``!=``."""
+    present = column.notna().to_numpy(dtype=bool)
+    values = [typed_value(v, dimension_type) for v in dimension.values]
+    cells = column.astype(object).where(column.notna(), None).to_numpy()
+    if dimension.operator == "=^":
+        hits = [c is not None and any(str(c).startswith(v) for v in values) for c in cells]
+        return np.asarray(hits, dtype=bool)
+    if dimension.operator in ("=", "!="):
+        inside = np.asarray([c is not None and c in values for c in cells], dtype=bool)
+        return inside if dimension.operator == "=" else present & ~inside
+    (value,) = values
+    compare = {
+        "<": lambda c: c < value,
+        ">": lambda c: c > value,
+        "<=": lambda c: c <= value,
+        ">=": lambda c: c >= value,
+    }[dimension.operator]
+    return np.asarray([c is not None and compare(c) for c in cells], dtype=bool)
+
+
+def experiment_events(events: pd.DataFrame, experiment: Experiment, source: Source) -> pd.DataFrame:
+    """The experiment's events inside its date window ``[date_from, date_until]``."""
+    columns = source.columns
+    keep = (events[columns.exp_id].astype(str) == experiment.id).to_numpy(dtype=bool, copy=True)
+    dates = pd.to_datetime(events[columns.date]).dt.date
+    if experiment.date_from is not None:
+        keep &= (dates >= experiment.date_from).to_numpy(dtype=bool)
+    if experiment.date_until is not None:
+        keep &= (dates <= experiment.date_until).to_numpy(dtype=bool)
+    return events[keep]
+
+
+def goal_mask(events: pd.DataFrame, key: GoalKey, source: Source) -> np.ndarray:
+    """Rows that are events of a goal term (unit type, aggregation type, goal and dimensions)."""
+    columns = source.columns
+    mask = (events[columns.unit_type] == key.unit_type).to_numpy(dtype=bool, copy=True)
+    mask &= (events[columns.goal] == key.goal).to_numpy(dtype=bool)
+    if columns.agg_type is not None:
+        mask &= (events[columns.agg_type] == key.agg_type).to_numpy(dtype=bool)
+    for dimension in key.dimensions:
+        mask &= dimension_mask(events[dimension.name], dimension, source.dimension_type(dimension.name))
+    return mask
+
+
+def per_unit_sums(events: pd.DataFrame, source: Source) -> pd.DataFrame:
+    """``cnt`` and ``value`` summed per (variant, unit), missing values counting as 0."""
+    columns = source.columns
+    frame = pd.DataFrame(
+        {
+            "variant": events[columns.exp_variant_id].astype(str).to_numpy(),
+            "unit": events[columns.unit_id].astype(str).to_numpy(),
+            "cnt": events[columns.cnt].astype("Float64").fillna(0).to_numpy(dtype=float),
+            "value": events[columns.value].astype("Float64").fillna(0).to_numpy(dtype=float),
+        }
+    )
+    return frame.groupby(["variant", "unit"], sort=True)[["cnt", "value"]].sum()
+
+
+def goal_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:
+    """The goal-rows contract computed in pandas (see the module docstring)."""
+    source = source or Source()
+    scoped = experiment_events(events, experiment, source)
+    dimension_names = experiment.dimension_names()
+    records = []
+    for key in experiment.goal_keys():
+        units = per_unit_sums(scoped[goal_mask(scoped, key, source)], source)
+        labels = key.dimension_labels
+        for variant, per_unit in units.groupby(level="variant"):
+            counts, values = per_unit["cnt"], per_unit["value"]
+            records.append(
+                {
+                    "exp_id": experiment.id,
+                    "exp_variant_id": variant,
+                    "unit_type": key.unit_type,
+                    "agg_type": key.agg_type,
+                    "goal": key.goal,
+                    **{name: labels.get(name, "") for name in dimension_names},
+                    "count": counts.sum(),
+                    "sum_sqr_count": (counts**2).sum(),
+                    "sum_value": values.sum(),
+                    "sum_sqr_value": (values**2).sum(),
+                    "count_unique": int((counts > 0).sum()),
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=[*GOAL_KEYS, *dimension_names, *GOAL_VALUES])
+
+
+def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:
+    """The metric-rows contract computed in pandas (see the module docstring)."""
+    source = source or Source()
+    scoped = experiment_events(events, experiment, source)
+    exposure_key = experiment.exposure_goal.key
+    exposed = per_unit_sums(scoped[goal_mask(scoped, exposure_key, source)], source)
+    units = exposed.index
+    cache: dict[GoalKey, pd.DataFrame] = {}
+
+    def term(goal: Goal) -> np.ndarray:
+        if goal.key not in cache:
+            sums = per_unit_sums(scoped[goal_mask(scoped, goal.key, source)], source)
+            cache[goal.key] = sums.reindex(units, fill_value=0.0)
+        sums = cache[goal.key]
+        if goal.function == "count":
+            return sums["cnt"].to_numpy(dtype=float)
+        if goal.function == "value":
+            return sums["value"].to_numpy(dtype=float)
+        return (sums["cnt"].to_numpy(dtype=float) > 0).astype(float)
+
+    def evaluate(node: Expr) -> np.ndarray:
+        if isinstance(node, Number):
+            value = float(node.value) if isinstance(node.value, Decimal) else node.value
+            return np.full(len(units), value, dtype=float)
+        if isinstance(node, Goal):
+            return term(node)
+        if isinstance(node, Negate):
+            return -evaluate(node.operand)
+        assert isinstance(node, BinaryOp)
+        left, right = evaluate(node.left), evaluate(node.right)
+        if node.operator in ("+",):
+            return left + right
+        if node.operator in ("-", "~"):
+            return left - right
+        if node.operator == "*":
+            return left * right
+        quotient = np.zeros_like(left)
+        np.divide(left, right, out=quotient, where=right != 0)
+        return quotient
+
+    pairs: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for metric in experiment.metrics:
+        x, y = evaluate(metric.nominator_expr), evaluate(metric.denominator_expr)
+        pairs.append((metric_row_id(metric.id), x, y))
+    for check in experiment.checks:
+        denominator = evaluate(check.denominator_expr)
+        nominator = evaluate(check.nominator_expr) if check.nominator_expr is not None else 0 * denominator
+        pairs.append((check_row_id(check.id), nominator, denominator))
+    exposures = exposed["cnt"].to_numpy(dtype=float)
+    pairs.append((EXPOSURE_ROW_ID, exposures, exposures))
+
+    variants = units.get_level_values("variant").to_numpy()
+    records = []
+    for metric_id, x, y in pairs:
+        for variant in sorted(set(variants)):
+            keep = variants == variant
+            xs, ys = x[keep], y[keep]
+            records.append(
+                {
+                    "exp_id": experiment.id,
+                    "exp_variant_id": variant,
+                    "metric_id": metric_id,
+                    "n": int(keep.sum()),
+                    "sum_x": xs.sum(),
+                    "sum_x2": (xs * xs).sum(),
+                    "sum_y": ys.sum(),
+                    "sum_y2": (ys * ys).sum(),
+                    "sum_xy": (xs * ys).sum(),
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=[*METRIC_KEYS, *METRIC_VALUES])
+
+
+def assert_rows_equal(actual: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-9) -> None:
+    """Same rows in any order: keys and counts exactly, sums to a relative tolerance."""
+    assert list(actual.columns) == list(expected.columns), (list(actual.columns), list(expected.columns))
+    numeric = [c for c in expected.columns if c in GOAL_VALUES or c in METRIC_VALUES]
+    keys = [c for c in expected.columns if c not in numeric]
+    left = _sorted(actual, keys)
+    right = _sorted(expected, keys)
+    assert len(left) == len(right), f"{len(left)} rows, expected {len(right)}"
+    pd.testing.assert_frame_equal(left[keys], right[keys], check_dtype=False)
+    exact = [c for c in numeric if c in ("n", "count", "sum_sqr_count", "count_unique")]
+    for column in numeric:
+        got = left[column].to_numpy(dtype=float)
+        want = right[column].to_numpy(dtype=float)
+        if column in exact:
+            np.testing.assert_array_equal(got, want, err_msg=column)
+        else:
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-9, err_msg=column)
+
+
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    text = frame.copy()
+    for key in keys:
+        text[key] = text[key].astype(str)
+    return text.sort_values(keys, kind="stable").reset_index(drop=True)
