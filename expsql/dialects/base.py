@@ -7,6 +7,7 @@ the one sqlglot tree through it; the connector (a :class:`Dao`) is imported only
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -48,6 +49,9 @@ class Dialect:
     :param native_prefix_match: renders ``exp.StartsWith`` as a real prefix function, so
         ``=^`` needs no ``LIKE`` escaping.
     :param approx_quantiles: has an approximate quantile aggregate.
+    :param options: default keyword options passed to the connector.
+    :param client: import name of the connector's warehouse client (``psycopg``), so
+        ``expsql dialects`` can tell whether it is installed without importing it.
     """
 
     name: str
@@ -58,6 +62,7 @@ class Dialect:
     native_prefix_match: bool = False
     approx_quantiles: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    client: str | None = None
 
     @property
     def sqlglot(self) -> sqlglot.Dialect:
@@ -76,12 +81,28 @@ class Dialect:
         try:
             module = importlib.import_module(module_name)
         except ImportError as error:
-            hint = f"pip install 'expsql[{self.extra}]'" if self.extra else "install its client"
-            raise DialectError(
-                f"the {self.name} connector needs {error.name or module_name}: {hint}"
-            ) from None
+            raise self.missing_client_error(error.name or module_name) from None
         return getattr(module, attribute)
+
+    def connector_installed(self) -> bool:
+        """Whether the connector's client can be imported (without importing it)."""
+        if self.connector is None:
+            return False
+        if self.client is None:
+            return True
+        try:
+            return importlib.util.find_spec(self.client) is not None
+        except ImportError:  # a missing parent package (``google`` of ``google.cloud.bigquery``)
+            return False
+
+    def missing_client_error(self, missing: str) -> DialectError:
+        """The error for a connector whose client is not installed, naming the extra to install."""
+        hint = f"pip install 'expsql[{self.extra}]'" if self.extra else "install its client"
+        return DialectError(f"the {self.name} connector needs {missing}: {hint}")
 
     def connect(self, target: str | None = None, **options: Any) -> Dao:
         """Open a :class:`Dao` to ``target`` (a file path, a DSN, a Spark master, a project)."""
-        return self.connector_factory()(target, **{**self.options, **options})
+        factory = self.connector_factory()
+        if self.client is not None and not self.connector_installed():
+            raise self.missing_client_error(self.client)
+        return factory(target, **{**self.options, **options})

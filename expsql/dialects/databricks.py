@@ -1,0 +1,15 @@
+"""Databricks SQL: compile and review only (no connector here)."""
+
+from __future__ import annotations
+
+from expsql.dialects.base import Dialect
+from expsql.dialects.hookspecs import hookimpl
+
+DIALECT = Dialect(
+    "databricks", "databricks", description="Databricks SQL", native_prefix_match=True, approx_quantiles=True
+)
+
+
+@hookimpl
+def expsql_dialects() -> list[Dialect]:
+    return [DIALECT]

@@ -1,0 +1,61 @@
+"""DuckDB: the embedded default; runs in-process on a file, in memory, or on a given connection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from expsql.dialects.base import Dialect
+from expsql.dialects.frames import contract_frame
+from expsql.dialects.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class DuckDBDao:
+    """Runs SQL on a DuckDB connection; closes it only if it opened it."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, *, owned: bool = True) -> None:
+        self.connection = connection
+        self._owned = owned
+
+    def execute(self, sql: str) -> pd.DataFrame:
+        return contract_frame(self.connection.execute(sql).fetch_df())
+
+    def close(self) -> None:
+        if self._owned:
+            self.connection.close()
+
+
+def connect(
+    target: str | None = None,
+    *,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    read_only: bool = False,
+    **config: Any,
+) -> DuckDBDao:
+    """A Dao on the database file ``target`` (in memory when ``None``) or on ``connection``."""
+    if connection is not None:
+        return DuckDBDao(connection, owned=False)
+    import duckdb
+
+    database = target or ":memory:"
+    return DuckDBDao(duckdb.connect(database, read_only=read_only, config=config))
+
+
+DIALECT = Dialect(
+    "duckdb",
+    "duckdb",
+    description="DuckDB, embedded: files, Parquet, CSV, or in memory",
+    connector=connect,
+    client="duckdb",
+    native_prefix_match=True,
+    approx_quantiles=True,
+)
+
+
+@hookimpl
+def expsql_dialects() -> list[Dialect]:
+    return [DIALECT]

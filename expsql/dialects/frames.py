@@ -1,0 +1,75 @@
+"""Rows as the row contracts want them, whatever the engine handed back.
+
+Engines return ``Decimal`` (PostgreSQL ``NUMERIC``, Spark ``DecimalType``), numpy scalars, 32-bit
+integers or upper-case column names (Snowflake). :func:`contract_frame` turns any of them into
+one shape: the contracts' lower-case column names, ``int64`` counts and ``float64`` sums.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES
+
+INTEGER_COLUMNS: Final = frozenset({"count", "sum_sqr_count", "count_unique", "n"})
+FLOAT_COLUMNS: Final = frozenset(GOAL_VALUES + METRIC_VALUES) - INTEGER_COLUMNS
+CONTRACT_COLUMNS: Final = frozenset(GOAL_KEYS + GOAL_VALUES + METRIC_KEYS + METRIC_VALUES)
+
+
+def _plain_number(value: object) -> object:
+    """A Python int or float for a ``Decimal``/numpy scalar, ``None`` for a missing value."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _as_float(series: pd.Series) -> pd.Series:
+    if series.dtype == object:
+        series = series.map(lambda v: np.nan if v is None else float(v))
+    return pd.to_numeric(series).astype("float64")
+
+
+def _as_integer(series: pd.Series) -> pd.Series:
+    if series.dtype == object:
+        series = series.map(_plain_number)
+    numbers = pd.to_numeric(series)
+    if numbers.isna().any():
+        return numbers.astype("float64")
+    if numbers.dtype.kind == "f" and not np.all(np.mod(numbers.to_numpy(), 1) == 0):
+        return numbers  # fractional counts (a non-integer cnt column) stay as they are
+    return numbers.astype("int64")
+
+
+def _as_key(series: pd.Series) -> pd.Series:
+    if series.dtype == object and series.map(lambda v: isinstance(v, Decimal | np.generic)).any():
+        series = series.map(_plain_number)
+        return pd.to_numeric(series) if series.map(lambda v: isinstance(v, int | float)).all() else series
+    if series.dtype.kind in "iu":
+        return series.astype("int64")
+    return series
+
+
+def contract_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with contract columns renamed to lower case and given the contract's types."""
+    renames = {
+        column: column.lower()
+        for column in frame.columns
+        if isinstance(column, str) and column.lower() in CONTRACT_COLUMNS and column != column.lower()
+    }
+    frame = frame.rename(columns=renames) if renames else frame.copy()
+    for column in frame.columns:
+        if column in INTEGER_COLUMNS:
+            frame[column] = _as_integer(frame[column])
+        elif column in FLOAT_COLUMNS:
+            frame[column] = _as_float(frame[column])
+        elif column in CONTRACT_COLUMNS:
+            frame[column] = _as_key(frame[column])
+    return frame.reset_index(drop=True)
