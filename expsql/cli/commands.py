@@ -1,3 +1,4 @@
 """Imports every command module, so each registers itself on :data:`expsql.cli.app`."""
 
 from expsql.cli import compile as compile_command  # noqa: F401
+from expsql.cli import dialects as dialects_command  # noqa: F401

@@ -48,7 +48,7 @@ def connect(
 DIALECT = Dialect(
     "duckdb",
     "duckdb",
-    description="DuckDB, embedded: files, Parquet, CSV, or in memory",
+    description="DuckDB, embedded (a file or in memory)",
     connector=connect,
     client="duckdb",
     native_prefix_match=True,

@@ -1,0 +1,40 @@
+"""``expsql dialects``: every registered dialect, where it comes from and whether it can run."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from expsql.cli import app
+
+
+@app.command("dialects")
+def dialects_command() -> None:
+    """List the warehouses expsql can compile for: built-in and plugin dialects."""
+    from expsql.dialects.registry import default_registry
+
+    registry = default_registry()
+    table = Table(title="expsql dialects", title_justify="left")
+    for header in ("name", "origin", "sqlglot dialect", "connector"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for name in registry.available():
+        dialect = registry.get(name)
+        sqlglot_name = dialect.sqlglot_dialect
+        if not isinstance(sqlglot_name, str):
+            sqlglot_name = sqlglot_name.__name__.lower()
+        if dialect.connector is None:
+            connector = "compile only"
+        elif dialect.connector_installed():
+            connector = "installed"
+        else:
+            connector = f"missing: expsql[{dialect.extra}]" if dialect.extra else "missing"
+        cells = (name, registry.origin(name), sqlglot_name, connector, dialect.description)
+        table.add_row(*(escape(cell) for cell in cells))
+    # Piped output keeps whole rows on one line up to 120 columns instead of rich's default 80.
+    console = Console(width=max(Console().width, 120))
+    console.print(table)
+    for failure in registry.failures:
+        typer.echo(f"not loaded: {failure}", err=True)
