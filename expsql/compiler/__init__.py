@@ -1,0 +1,12 @@
+"""The compiler: metric text → AST (:mod:`.parse`) → plan (:mod:`.plan`) → one sqlglot tree.
+
+- :mod:`.plan`        — goal terms, typed filter values, layers of disjoint terms
+- :mod:`.scan`        — the one scan of the events table: names, predicates, WHERE
+- :mod:`.goal_rows`   — the goal-rows query (ep-stats compatible)
+- :mod:`.metric_rows` — the metric-rows query (per-unit nominators and denominators)
+- :mod:`.build`       — :func:`compile_tree` and :func:`compile_sql`
+"""
+
+from expsql.compiler.build import ROWS, compile_sql, compile_tree
+
+__all__ = ["ROWS", "compile_sql", "compile_tree"]

@@ -1,0 +1,60 @@
+"""The compiler's entry points: an experiment → one sqlglot tree → SQL text for a dialect."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlglot import exp
+
+from expsql.compiler.goal_rows import goal_rows_tree
+from expsql.compiler.metric_rows import metric_rows_tree
+from expsql.compiler.plan import build_plan
+from expsql.dialects import Dialect, get
+from expsql.errors import ExperimentError
+from expsql.models import Experiment
+from expsql.source import Source
+
+#: The row contracts a query can produce (:mod:`expsql.contracts`).
+ROWS: Final = ("goals", "metrics")
+
+
+def resolve_dialect(dialect: str | Dialect) -> Dialect:
+    """A :class:`Dialect` from the registry by name, or the one given.
+
+    :raises DialectError: no dialect of that name is registered (with "Did you mean ...?").
+    """
+    return dialect if isinstance(dialect, Dialect) else get(dialect)
+
+
+def compile_tree(
+    experiment: Experiment,
+    rows: str = "goals",
+    source: Source | None = None,
+    dialect: str | Dialect = "duckdb",
+) -> exp.Select:
+    """The one query, as a sqlglot tree, that returns ``rows`` (``goals`` or ``metrics``).
+
+    :raises ExperimentError: unknown ``rows``, or the experiment does not fit the source.
+    """
+    if rows not in ROWS:
+        raise ExperimentError(f"unknown rows {rows!r}: use one of {', '.join(ROWS)}")
+    plan = build_plan(experiment, source or Source())
+    resolved = resolve_dialect(dialect)
+    if rows == "goals":
+        return goal_rows_tree(plan, resolved)
+    return metric_rows_tree(plan, resolved)
+
+
+def compile_sql(
+    experiment: Experiment,
+    dialect: str | Dialect = "duckdb",
+    rows: str = "goals",
+    source: Source | None = None,
+) -> str:
+    """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals`` or ``metrics``).
+
+    :raises ExperimentError: unknown ``rows``, or the experiment does not fit the source.
+    :raises DialectError: unknown dialect, or it cannot express the query.
+    """
+    resolved = resolve_dialect(dialect)
+    return resolved.render(compile_tree(experiment, rows=rows, source=source, dialect=resolved))

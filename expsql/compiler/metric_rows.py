@@ -1,0 +1,230 @@
+"""Metric rows: each metric's nominator and denominator evaluated per unit, summed per variant.
+
+Shape, after the scan and the per-unit, per-term sums shared with :mod:`.goal_rows`::
+
+    unit_goals AS (     -- one row per exposed unit, its goal terms side by side
+      SELECT variant, unit, SUM(CASE WHEN term = 3 THEN unit_count END) AS count_3, ...
+      FROM unit_terms GROUP BY variant, unit HAVING <the unit has an exposure event>),
+    unit_metrics AS (   -- each distinct per-unit expression once (a shared denominator too)
+      SELECT variant, CAST(<expression> AS DOUBLE) AS expression_0, ... FROM unit_goals),
+    variant_sums AS (   -- n, Σe, Σe², Σe·e' per variant
+      SELECT variant, COUNT(*) AS n, SUM(expression_0) ... FROM unit_metrics GROUP BY variant)
+    SELECT ..., CASE row_index WHEN 0 THEN sum_0 ... END AS sum_x, ...
+    FROM variant_sums CROSS JOIN (VALUES (0, 'metric id'), ...) AS metric_rows   -- one row per metric
+
+Per-unit semantics are those of :mod:`expsql.contracts`: a missing term is 0, ``unique`` is
+``SUM(cnt) > 0``, ``~`` subtracts, and a division by zero gives 0 for that unit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlglot import exp
+
+from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number
+from expsql.compiler.goal_rows import (
+    SCAN,
+    TERM,
+    UNIT,
+    UNIT_COUNT,
+    UNIT_TERMS,
+    UNIT_VALUE,
+    VARIANT,
+    cte,
+    scan_query,
+    unit_terms_query,
+    with_ctes,
+)
+from expsql.compiler.plan import Plan, goals_of
+from expsql.compiler.scan import alias, column, identifier
+from expsql.contracts import METRIC_KEYS, METRIC_VALUES
+from expsql.dialects.base import Dialect
+
+UNIT_GOALS = "unit_goals"
+UNIT_METRICS = "unit_metrics"
+VARIANT_SUMS = "variant_sums"
+ROWS = "metric_rows"
+ROW_INDEX = "row_index"
+METRIC_ID = "metric_id"
+EXPOSURE_TERM = 0  # the plan puts the exposure goal first
+
+
+def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
+    """The metric-rows query of :mod:`expsql.contracts`."""
+    rows = plan.metric_rows()
+    expressions: dict[str, int] = {}  # per-unit expression text → its column number
+    built: list[exp.Expression] = []
+    pairs: list[tuple[int, int]] = []
+    for row in rows:
+        pair = []
+        for side in (row.nominator, row.denominator):
+            text = str(side)
+            if text not in expressions:
+                expressions[text] = len(built)
+                built.append(_per_unit(plan, side))
+            pair.append(expressions[text])
+        pairs.append((pair[0], pair[1]))
+    products = list(dict.fromkeys(pairs))
+    ctes = [
+        cte(SCAN, scan_query(plan, dialect)),
+        cte(UNIT_TERMS, unit_terms_query(plan)),
+        cte(UNIT_GOALS, _unit_goals_query(plan)),
+        cte(UNIT_METRICS, _unit_metrics_query(built)),
+        cte(VARIANT_SUMS, _variant_sums_query(len(built), products)),
+    ]
+    return with_ctes(_rows_query(plan, [r.metric_id for r in rows], pairs, products), ctes)
+
+
+def _count_column(term: int) -> str:
+    return f"count_{term}"
+
+
+def _value_column(term: int) -> str:
+    return f"value_{term}"
+
+
+def _unit_goals_query(plan: Plan) -> exp.Select:
+    """Per exposed unit: ``SUM(cnt)`` and ``SUM(value)`` of each term the metrics read."""
+    needs_count: dict[int, None] = {EXPOSURE_TERM: None}
+    needs_value: dict[int, None] = {}
+    for goal in goals_of(plan.metric_rows()):
+        (needs_value if goal.function == "value" else needs_count).setdefault(plan.term_index(goal.key))
+    projections: list[exp.Expression] = [column(VARIANT), column(UNIT)]
+    for wanted, source, name in (
+        (needs_count, UNIT_COUNT, _count_column),
+        (needs_value, UNIT_VALUE, _value_column),
+    ):
+        for term in sorted(wanted):
+            picked = exp.Case(ifs=[exp.If(this=_is_term(term), true=column(source))])
+            summed = exp.Coalesce(this=exp.Sum(this=picked), expressions=[exp.convert(0)])
+            projections.append(alias(summed, name(term)))
+    exposed = exp.GT(
+        this=exp.Count(this=exp.Case(ifs=[exp.If(this=_is_term(EXPOSURE_TERM), true=exp.convert(1))])),
+        expression=exp.convert(0),
+    )
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
+        .group_by(column(VARIANT), column(UNIT), copy=False)
+        .having(exposed, copy=False)
+    )
+
+
+def _is_term(term: int) -> exp.Expression:
+    return exp.EQ(this=column(TERM), expression=exp.convert(term))
+
+
+def _per_unit(plan: Plan, node: Expr) -> exp.Expression:
+    """A metric expression over one unit's goal terms (columns of ``unit_goals``)."""
+    if isinstance(node, Number):
+        value = node.value
+        return exp.Literal.number(format(value, "f") if isinstance(value, Decimal) else value)
+    if isinstance(node, Goal):
+        term = plan.term_index(node.key)
+        if node.function == "value":
+            return column(_value_column(term))
+        if node.function == "count":
+            return column(_count_column(term))
+        positive = exp.GT(this=column(_count_column(term)), expression=exp.convert(0))
+        return exp.Case(ifs=[exp.If(this=positive, true=exp.convert(1))], default=exp.convert(0))
+    if isinstance(node, Negate):
+        return exp.Neg(this=_operand(_per_unit(plan, node.operand)))
+    assert isinstance(node, BinaryOp)
+    left, right = _operand(_per_unit(plan, node.left)), _operand(_per_unit(plan, node.right))
+    if node.operator == "+":
+        return exp.Add(this=left, expression=right)
+    if node.operator in ("-", "~"):
+        return exp.Sub(this=left, expression=right)
+    if node.operator == "*":
+        return exp.Mul(this=left, expression=right)
+    # x / 0 is 0 for that unit; NULLIF rather than a safe division, which some dialects render as a
+    # plain division that fails under ANSI mode (Spark).
+    quotient = exp.Div(
+        this=left, expression=exp.Nullif(this=right, expression=exp.convert(0)), typed=False, safe=False
+    )
+    return exp.Coalesce(this=quotient, expressions=[exp.convert(0)])
+
+
+def _operand(node: exp.Expression) -> exp.Expression:
+    """Parentheses around a compound operand: the tree's shape is the expression's shape."""
+    return exp.Paren(this=node) if isinstance(node, (exp.Binary, exp.Neg)) else node
+
+
+def _expression_column(index: int) -> str:
+    return f"expression_{index}"
+
+
+def _unit_metrics_query(built: list[exp.Expression]) -> exp.Select:
+    double = exp.DataType.build("DOUBLE")
+    projections: list[exp.Expression] = [column(VARIANT)]
+    projections += [
+        alias(exp.Cast(this=expression, to=double.copy()), _expression_column(i))
+        for i, expression in enumerate(built)
+    ]
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(UNIT_GOALS)), copy=False)
+    )
+
+
+def _sum_column(index: int) -> str:
+    return f"sum_{index}"
+
+
+def _product_column(left: int, right: int) -> str:
+    return f"sum_{left}_{right}"
+
+
+def _variant_sums_query(count: int, products: list[tuple[int, int]]) -> exp.Select:
+    projections: list[exp.Expression] = [column(VARIANT), alias(exp.Count(this=exp.Star()), "n")]
+    projections += [alias(exp.Sum(this=column(_expression_column(i))), _sum_column(i)) for i in range(count)]
+    squares = {(i, i) for i in range(count)}
+    for left, right in [*sorted(squares), *(p for p in products if p not in squares)]:
+        product = exp.Mul(this=column(_expression_column(left)), expression=column(_expression_column(right)))
+        projections.append(alias(exp.Sum(this=product), _product_column(left, right)))
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(UNIT_METRICS)), copy=False)
+        .group_by(column(VARIANT), copy=False)
+    )
+
+
+def _rows_query(
+    plan: Plan, metric_ids: list[str], pairs: list[tuple[int, int]], products: list[tuple[int, int]]
+) -> exp.Select:
+    """Unpivot: one row per variant and metric row, each value picked by ``CASE row_index``."""
+    pickers = {name: exp.Case(this=column(ROW_INDEX, ROWS)) for name in METRIC_VALUES[1:]}
+    for index, (x, y) in enumerate(pairs):
+        sources = {
+            "sum_x": _sum_column(x),
+            "sum_x2": _product_column(x, x),
+            "sum_y": _sum_column(y),
+            "sum_y2": _product_column(y, y),
+            "sum_xy": _product_column(x, y),
+        }
+        for name, source in sources.items():
+            pickers[name].append("ifs", exp.If(this=exp.convert(index), true=column(source, VARIANT_SUMS)))
+    projections: list[exp.Expression] = [
+        alias(exp.Literal.string(plan.experiment.id), METRIC_KEYS[0]),
+        alias(column(VARIANT, VARIANT_SUMS), METRIC_KEYS[1]),
+        alias(column(METRIC_ID, ROWS), METRIC_KEYS[2]),
+        alias(column("n", VARIANT_SUMS), "n"),
+        *(alias(picker, name) for name, picker in pickers.items()),
+    ]
+    rows = exp.Values(
+        expressions=[
+            exp.Tuple(expressions=[exp.convert(i), exp.Literal.string(metric_id)])
+            for i, metric_id in enumerate(metric_ids)
+        ],
+        alias=exp.TableAlias(this=identifier(ROWS), columns=[identifier(ROW_INDEX), identifier(METRIC_ID)]),
+    )
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(VARIANT_SUMS)), copy=False)
+        .join(rows, join_type="cross", copy=False)
+    )

@@ -1,0 +1,225 @@
+"""Experiment → plan: what one query must compute, before any SQL is written.
+
+The plan names the goal terms the query reads (a goal with its dimension filters, each counted
+once however many metrics use it), the values each dimension filter compares with (typed by the
+:class:`~expsql.source.Source`), and how the terms split into *layers* of pairwise disjoint terms:
+an event matches at most one term of a layer, so one layer is one ``CASE`` that assigns an event
+its term, and overlapping terms (``product=p_1`` and ``product=^p_``) land in different layers so
+each counts the event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, Number, goals
+from expsql.contracts import (
+    EXPOSURE_ROW_ID,
+    GOAL_KEYS,
+    GOAL_VALUES,
+    check_row_id,
+    metric_row_id,
+)
+from expsql.errors import ExperimentError
+from expsql.models import Experiment
+from expsql.source import DimensionType, Source
+
+TypedValue = str | int | Decimal | bool | dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One row of the metric-rows contract: its ``metric_id`` and the per-unit x and y expressions."""
+
+    metric_id: str
+    nominator: Expr
+    denominator: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything the SQL builders need, independent of any warehouse.
+
+    :param terms: distinct goal terms, the exposure first.
+    :param layers: term indexes grouped so that no event matches two terms of one layer.
+    :param dimension_names: dimension columns of the goal rows, in first-seen order.
+    :param dimension_types: the declared type of each of those columns.
+    """
+
+    experiment: Experiment
+    source: Source
+    terms: tuple[GoalKey, ...]
+    layers: tuple[tuple[int, ...], ...]
+    dimension_names: tuple[str, ...]
+    dimension_types: dict[str, DimensionType]
+
+    def term_index(self, key: GoalKey) -> int:
+        return self.terms.index(key)
+
+    def typed_values(self, dimension: Dimension) -> tuple[TypedValue, ...]:
+        return tuple(
+            typed_value(v, dimension, self.dimension_types[dimension.name]) for v in dimension.values
+        )
+
+    def metric_rows(self) -> list[MetricRow]:
+        """The metric rows: metrics, then checks (x = 0 without a nominator), then the exposure row."""
+        rows = [
+            MetricRow(metric_row_id(m.id), m.nominator_expr, m.denominator_expr)
+            for m in self.experiment.metrics
+        ]
+        for check in self.experiment.checks:
+            nominator = check.nominator_expr if check.nominator_expr is not None else Number(0)
+            rows.append(MetricRow(check_row_id(check.id), nominator, check.denominator_expr))
+        exposure = self.experiment.exposure_goal
+        rows.append(MetricRow(EXPOSURE_ROW_ID, exposure, exposure))
+        return rows
+
+
+def build_plan(experiment: Experiment, source: Source) -> Plan:
+    """Check the experiment against the source and lay out its goal terms.
+
+    :raises ExperimentError: a dimension name collides with a row-contract column, a value does
+        not fit its column's declared type, or ``=^`` is used on a column that is not a string.
+    """
+    terms = tuple(experiment.goal_keys())
+    names = tuple(experiment.dimension_names())
+    reserved = set(GOAL_KEYS) | set(GOAL_VALUES)
+    clashes = [name for name in names if name in reserved]
+    if clashes:
+        raise ExperimentError(
+            f"dimension {clashes[0]!r} has the name of a goal-rows column; rename the column in the source"
+        )
+    types = {name: source.dimension_type(name) for name in names}
+    for key in terms:
+        for dimension in key.dimensions:
+            for value in dimension.values:
+                typed_value(value, dimension, types[dimension.name])
+    return Plan(experiment, source, terms, layer_terms(terms, types), names, types)
+
+
+def typed_value(text: str, dimension: Dimension, dimension_type: DimensionType) -> TypedValue:
+    """A filter's value as its column's type: ``price>10`` compares with the number 10.
+
+    :raises ExperimentError: naming the dimension, the value and the type when they do not fit.
+    """
+    if dimension.operator == "=^" and dimension_type != "string":
+        raise ExperimentError(
+            f"dimension {dimension.name!r}: '=^' (starts with) needs a string column, "
+            f"but {dimension.name!r} is declared {dimension_type}"
+        )
+    try:
+        if dimension_type == "integer":
+            return int(text.strip())
+        if dimension_type == "float":
+            number = Decimal(text.strip())
+            if not number.is_finite():
+                raise ValueError(text)
+            return number
+        if dimension_type == "boolean":
+            return {"true": True, "false": False}[text.strip().lower()]
+        if dimension_type == "date":
+            return dt.date.fromisoformat(text.strip())
+    except (ValueError, KeyError, InvalidOperation):
+        raise ExperimentError(
+            f"dimension {dimension.name!r}: value {text!r} is not a valid {dimension_type}"
+        ) from None
+    return text
+
+
+# --- disjointness: which goal terms can never match the same event ---------------------------
+
+
+def layer_terms(terms: Sequence[GoalKey], types: dict[str, DimensionType]) -> tuple[tuple[int, ...], ...]:
+    """Greedy colouring of the overlap graph: each term goes to the first layer it is disjoint with.
+
+    Terms of different (unit type, aggregation type, goal) never overlap, so only terms of one
+    goal are compared: linear in the number of goals, quadratic only within one goal's terms.
+    """
+    by_goal: dict[tuple[str, str, str], list[int]] = {}
+    for index, key in enumerate(terms):
+        by_goal.setdefault((key.unit_type, key.agg_type, key.goal), []).append(index)
+    layers: list[list[int]] = []
+    for members in by_goal.values():
+        goal_layers: list[list[int]] = []
+        for index in members:
+            for layer in goal_layers:
+                if all(disjoint(terms[index], terms[other], types) for other in layer):
+                    layer.append(index)
+                    break
+            else:
+                goal_layers.append([index])
+        for depth, layer in enumerate(goal_layers):
+            if depth == len(layers):
+                layers.append([])
+            layers[depth].extend(layer)
+    return tuple(tuple(sorted(layer)) for layer in layers)
+
+
+def disjoint(a: GoalKey, b: GoalKey, types: dict[str, DimensionType]) -> bool:
+    """True when no event can match both terms; False when unsure (a safe answer, only slower)."""
+    if (a.unit_type, a.agg_type, a.goal) != (b.unit_type, b.agg_type, b.goal):
+        return True
+    filters_b = {d.name: d for d in b.dimensions}
+    return any(
+        d.name in filters_b and _filters_disjoint(d, filters_b[d.name], types[d.name]) for d in a.dimensions
+    )
+
+
+def _filters_disjoint(a: Dimension, b: Dimension, dimension_type: DimensionType) -> bool:
+    if b.operator == "=" and a.operator != "=":
+        a, b = b, a
+    if a.operator == "=":
+        values = [typed_value(v, a, dimension_type) for v in a.values]
+        return not any(_matches(value, b, dimension_type) for value in values)
+    if a.operator == "=^" and b.operator == "=^":
+        return not any(p.startswith(q) or q.startswith(p) for p in a.values for q in b.values)
+    ranges = (_interval(a, dimension_type), _interval(b, dimension_type))
+    if None in ranges:
+        return False
+    (low_a, high_a), (low_b, high_b) = ranges  # type: ignore[misc]
+    return _below(high_a, low_b) or _below(high_b, low_a)
+
+
+Bound = tuple[TypedValue, bool] | None  # (value, inclusive); None is unbounded
+
+
+def _interval(d: Dimension, dimension_type: DimensionType) -> tuple[Bound, Bound] | None:
+    if d.operator not in ("<", "<=", ">", ">="):
+        return None
+    value = typed_value(d.values[0], d, dimension_type)
+    inclusive = d.operator.endswith("=")
+    return (None, (value, inclusive)) if d.operator.startswith("<") else ((value, inclusive), None)
+
+
+def _below(high: Bound, low: Bound) -> bool:
+    """Every value under ``high`` lies under ``low`` (the two ranges do not meet)."""
+    if high is None or low is None:
+        return False
+    (top, top_inclusive), (bottom, bottom_inclusive) = high, low
+    if top == bottom:
+        return not (top_inclusive and bottom_inclusive)
+    return top < bottom  # type: ignore[operator]
+
+
+def _matches(value: TypedValue, d: Dimension, dimension_type: DimensionType) -> bool:
+    """Whether a filter keeps a (non-NULL) value, evaluated at compile time."""
+    if d.operator == "=^":
+        return any(str(value).startswith(prefix) for prefix in d.values)
+    values = [typed_value(v, d, dimension_type) for v in d.values]
+    if d.operator in ("=", "!="):
+        return (value in values) == (d.operator == "=")
+    (other,) = values
+    compare = {"<": value < other, "<=": value <= other, ">": value > other, ">=": value >= other}  # type: ignore[operator]
+    return compare[d.operator]
+
+
+def goals_of(rows: Sequence[MetricRow]) -> list[Goal]:
+    """Every goal reference the metric rows evaluate, in reading order."""
+    found: list[Goal] = []
+    for row in rows:
+        found.extend(goals(row.nominator))
+        found.extend(goals(row.denominator))
+    return found
