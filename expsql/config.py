@@ -1,0 +1,168 @@
+"""``expsql.toml``: where to connect, the connectors' options and the REST server's settings.
+
+Secrets never sit on the command line (where shell history keeps them) and need not sit in the
+file either: an option whose key ends in ``_env`` names the environment variable that holds its
+value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
+
+    [run]                              # defaults for `expsql run`
+    dialect = "postgres"
+    connect = "host=warehouse.internal dbname=analytics user=expsql"
+    rows = "metrics"
+    source = "events.yaml"             # the events table mapping, relative to this file
+
+    [connectors.postgres]              # keyword options of the postgres connector
+    password_env = "PGPASSWORD"
+    connect_timeout = 5
+
+    [server]                           # `expsql serve`
+    host = "127.0.0.1"
+    port = 8080
+    workers = 4                        # evaluations running at once
+    timeout = 60                       # seconds per evaluation, then 504
+    dialect = "postgres"               # serve this warehouse (options from [connectors.postgres]) ...
+    connect = "host=warehouse.internal dbname=analytics user=expsql"
+    # dao_factory = "mycompany.experiments:dao_factory"   # ... or an integrator's own factory
+
+Without a ``[server]`` warehouse the server evaluates on the embedded DuckDB demo database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from expsql.errors import ExpsqlError
+
+CONFIG_FILE: Final = "expsql.toml"
+#: Names a config file when ``--config`` is not given (before ``./expsql.toml``).
+CONFIG_ENV: Final = "EXPSQL_CONFIG"
+SECRET_SUFFIX: Final = "_env"
+
+RowsContract = Literal["goals", "metrics"]
+
+
+class ConfigError(ExpsqlError):
+    """A config file that cannot be read, or a secret whose environment variable is not set."""
+
+
+class RunSettings(BaseModel):
+    """Defaults for ``expsql run``; each one is overridden by its command-line option."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dialect: str | None = None
+    connect: str | None = None
+    rows: RowsContract = "metrics"
+    source: Path | None = None
+
+
+class ServerSettings(BaseModel):
+    """Settings of ``expsql serve``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=4, ge=1, le=256)
+    timeout: float = Field(default=60.0, gt=0)
+    rows: RowsContract = "metrics"
+    dialect: str | None = None
+    connect: str | None = None
+    source: Path | None = None
+    dao_factory: str | None = Field(default=None, pattern=r"^[\w.]+:[\w.]+$")
+
+
+class Config(BaseModel):
+    """The whole ``expsql.toml``; every table is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run: RunSettings = Field(default_factory=RunSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    path: Path | None = Field(default=None, exclude=True)
+
+    def connector_options(self, dialect: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The keyword options for ``dialect``'s connector, secrets read from the environment."""
+        return resolve_secrets(self.connectors.get(dialect, {}), environ, where=f"[connectors.{dialect}]")
+
+    def relative(self, path: Path | None) -> Path | None:
+        """``path`` as written in the file: relative to the file's directory."""
+        if path is None or path.is_absolute() or self.path is None:
+            return path
+        return self.path.parent / path
+
+
+def resolve_secrets(
+    options: Mapping[str, Any], environ: Mapping[str, str] | None = None, *, where: str = "options"
+) -> dict[str, Any]:
+    """``options`` with every ``<key>_env = "VARIABLE"`` replaced by ``<key> = $VARIABLE``."""
+    environ = os.environ if environ is None else environ
+    resolved: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            resolved[key] = resolve_secrets(value, environ, where=f"{where}.{key}")
+        elif key.endswith(SECRET_SUFFIX) and len(key) > len(SECRET_SUFFIX):
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: {key} must name an environment variable")
+            if value not in environ:
+                raise ConfigError(f"{where}: {key} names ${value}, which is not set")
+            resolved[key.removesuffix(SECRET_SUFFIX)] = environ[value]
+        else:
+            resolved[key] = value
+    return resolved
+
+
+def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """The config at ``path``, else at ``$EXPSQL_CONFIG``, else ``./expsql.toml``, else the defaults."""
+    environ = os.environ if environ is None else environ
+    if path is None:
+        named = environ.get(CONFIG_ENV)
+        path = Path(named) if named else Path(CONFIG_FILE)
+        if not named and not path.exists():
+            return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {error}") from None
+    try:
+        return Config.model_validate({**data, "path": path})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in detail['loc'])}: {detail['msg']}" for detail in error.errors()
+        )
+        raise ConfigError(f"config file {path}: {problems}") from None
+
+
+_PASSWORD_OPTION = re.compile(r"(?:^|\s)password\s*=", re.IGNORECASE)
+
+
+def reject_inline_password(target: str | None) -> None:
+    """Refuse a connection target that carries a password: it would end up in shell history."""
+    if not target:
+        return
+    has_password = False
+    if "://" in target:
+        try:
+            has_password = urlsplit(target).password is not None
+        except ValueError:
+            has_password = False
+        has_password = has_password or "password=" in target.lower()
+    else:
+        has_password = _PASSWORD_OPTION.search(target) is not None
+    if has_password:
+        raise ConfigError(
+            "the connection target holds a password, which the shell history would keep: "
+            "remove it and set the connector's environment variable (e.g. PGPASSWORD), "
+            f'or name one in {CONFIG_FILE} ([connectors.<dialect>] password_env = "VARIABLE")'
+        )

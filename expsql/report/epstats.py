@@ -1,0 +1,84 @@
+"""ep-stats' ``Result`` shape, so existing ep-stats clients read expsql's answers unchanged.
+
+``{id, metrics: [{id, name, stats: [...]}], checks: [{id, name, stats: [{variable_id, value}]}],
+exposure: {unit_type, stats: [{exp_variant_id, count}]}}`` with metrics and checks in request
+order and variants in the evaluation's order. NaN and infinities become ``None`` (JSON ``null``):
+ep-stats sends bare ``NaN`` tokens, which standard JSON parsers reject.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+from expsql.models import Experiment
+from expsql.report.view import EvaluationFrames
+
+METRIC_STAT_FIELDS: Final = (
+    "diff",
+    "mean",
+    "std",
+    "sum_value",
+    "p_value",
+    "confidence_interval",
+    "confidence_level",
+    "sample_size",
+    "required_sample_size",
+    "power",
+    "false_positive_risk",
+)
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A plain float, or ``None`` for NaN, ±inf and missing values."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None``, numpy scalars made plain."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict[str, Any]:
+    """The evaluation as ep-stats' ``Result`` body."""
+    metrics = evaluation.metrics
+    metric_results = []
+    for metric in experiment.metrics:
+        rows = metrics[metrics["metric_id"].astype(str) == str(metric.id)]
+        stats = [
+            {"exp_variant_id": str(row["exp_variant_id"])}
+            | {name: finite_or_none(row.get(name)) for name in METRIC_STAT_FIELDS}
+            for _, row in rows.iterrows()
+        ]
+        metric_results.append({"id": metric.id, "name": metric.name, "stats": stats})
+    checks = evaluation.checks
+    check_results = []
+    for check in experiment.checks:
+        rows = checks[checks["check_id"].astype(str) == str(check.id)]
+        stats = [
+            {"variable_id": str(row["variable_id"]), "value": finite_or_none(row["value"])}
+            for _, row in rows.iterrows()
+        ]
+        check_results.append({"id": check.id, "name": check.name, "stats": stats})
+    exposure_stats = [
+        {"exp_variant_id": str(row["exp_variant_id"]), "count": int(finite_or_none(row["exposures"]) or 0)}
+        for _, row in evaluation.exposures.iterrows()
+    ]
+    return {
+        "id": experiment.id,
+        "metrics": metric_results,
+        "checks": check_results,
+        "exposure": {"unit_type": experiment.unit_type, "stats": exposure_stats},
+    }

@@ -1,0 +1,185 @@
+"""The HTML report: one self-contained file that opens offline.
+
+Inline CSS, inline SVG forest plots (:mod:`.forest`), no script and no external resource. Every
+piece of user text (experiment, metric, check and variant names, the SQL) goes through
+``html.escape``.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from expsql import __version__
+from expsql.report.forest import COLOURS, forest_svg
+from expsql.report.view import (
+    Scorecard,
+    VariantLine,
+    date_window,
+    format_interval,
+    format_level,
+    format_number,
+    format_p,
+    format_percent,
+    levels_text,
+)
+
+CSS = """
+:root { color-scheme: light; --fg: #1f2328; --muted: #57606a; --line: #d0d7de; --bg: #ffffff;
+  --soft: #f6f8fa; --up: #1a7f37; --down: #cf222e; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+  background: var(--bg); margin: 0 auto; padding: 24px; max-width: 1040px; }
+h1 { font-size: 1.6em; margin: 0 0 4px; word-break: break-word; }
+h2 { font-size: 1.2em; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { font-size: 1em; margin: 18px 0 4px; }
+.muted, .tick { color: var(--muted); fill: var(--muted); }
+dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 12px 0; }
+dl.summary dt { color: var(--muted); } dl.summary dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0; }
+th, td { text-align: left; padding: 4px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { background: var(--soft); font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.control td { color: var(--muted); }
+.up { color: var(--up); font-weight: 600; } .down { color: var(--down); font-weight: 600; }
+.ns { color: var(--muted); } .pass { color: var(--up); font-weight: 600; }
+.fail { color: var(--down); font-weight: 600; } .unknown { color: #9a6700; font-weight: 600; }
+svg.forest { display: block; max-width: 100%; height: auto; font-size: 12px; }
+svg.forest .grid { stroke: var(--line); stroke-width: 1; }
+svg.forest .zero { stroke: var(--fg); stroke-width: 1.2; stroke-dasharray: 4 3; }
+svg.forest .label { fill: var(--fg); } svg.forest .value { font-variant-numeric: tabular-nums; }
+pre { background: var(--soft); border: 1px solid var(--line); padding: 12px; overflow-x: auto;
+  font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+footer { margin-top: 32px; color: var(--muted); font-size: 0.85em; }
+"""
+
+
+def _verdict_cell(line: VariantLine) -> str:
+    if line.is_control:
+        return '<td class="ns">control</td>'
+    if line.direction > 0:
+        return '<td class="up">▲ significant</td>'
+    if line.direction < 0:
+        return '<td class="down">▼ significant</td>'
+    return '<td class="ns">not significant</td>'
+
+
+def _summary(card: Scorecard) -> str:
+    experiment = card.experiment
+    context = card.context
+    items = [
+        ("Control variant", experiment.control_variant),
+        ("Unit", experiment.unit_type),
+        ("Dates", date_window(experiment)),
+        (
+            "Exposures",
+            ", ".join(f"{variant}: {count:,}" for variant, count in card.exposures.items()) or "none",
+        ),
+        ("Confidence level", levels_text(card)),
+    ]
+    if context.dialect:
+        items.append(("Warehouse", context.dialect))
+    if context.rows:
+        items.append(("Row contract", f"{context.rows} rows"))
+    if context.query_seconds is not None:
+        items.append(("Query time", f"{context.query_seconds:.3f} s"))
+    if context.origin:
+        items.append(("Rows from", context.origin))
+    items.append(("Generated", context.generated.strftime("%Y-%m-%d %H:%M:%S %Z")))
+    cells = "".join(f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in items)
+    return f'<dl class="summary">{cells}</dl>'
+
+
+def _checks(card: Scorecard) -> str:
+    if not card.checks:
+        return '<p class="muted">This experiment defines no checks.</p>'
+    rows = []
+    for check in card.checks:
+        values = ", ".join(
+            f"{name} {format_number(value)}" for name, value in check.variables.items() if name != "passed"
+        )
+        if check.passed is None:
+            verdict = f'<td class="unknown">? {escape(check.reason)}</td>'
+        elif check.passed:
+            verdict = f'<td class="pass">✔ pass <span class="muted">({escape(check.reason)})</span></td>'
+        else:
+            verdict = f'<td class="fail">✘ fail ({escape(check.reason)})</td>'
+        rows.append(f"<tr><td>{escape(check.name)}</td><td>{escape(values or 'n/a')}</td>{verdict}</tr>")
+    return (
+        "<table><thead><tr><th>Check</th><th>Values</th><th>Result</th></tr></thead><tbody>"
+        + "".join(rows)
+        + ("</tbody></table>")
+    )
+
+
+def _metric_table(card: Scorecard) -> str:
+    head = (
+        "<thead><tr><th>Metric</th><th>Variant</th><th>Mean</th><th>Diff</th><th>CI (relative)</th>"
+        "<th>p-value</th><th>Level</th><th>Power</th><th>Result</th></tr></thead>"
+    )
+    rows = []
+    for block in card.metrics:
+        for position, line in enumerate(block.lines):
+            name = escape(block.name) if position == 0 else ""
+            control = line.is_control
+            numbers = (
+                [format_number(line.mean)]
+                if control
+                else [
+                    format_number(line.mean),
+                    format_percent(line.diff),
+                    format_interval(line.ci_lower, line.ci_upper),
+                    format_p(line.p_value),
+                    format_level(line.confidence_level),
+                    format_percent(line.power, signed=False, digits=0),
+                ]
+            )
+            numbers += [""] * (6 - len(numbers))
+            cells = [f"<td>{name}</td>", f"<td>{escape(line.variant)}</td>"]
+            cells += [f'<td class="num">{escape(number)}</td>' for number in numbers]
+            cells.append(_verdict_cell(line))
+            rows.append(f'<tr class="{"control" if control else "treatment"}">{"".join(cells)}</tr>')
+    return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>"
+
+
+def _forest(card: Scorecard) -> str:
+    legend = (
+        f'<p class="muted">Dot: relative difference to control ({escape(card.experiment.control_variant)}); '
+        f"whiskers: its confidence interval at the level used. "
+        f'<span style="color:{COLOURS[1]}">▲ significant increase</span>, '
+        f'<span style="color:{COLOURS[-1]}">▼ significant decrease</span>, '
+        f'<span style="color:{COLOURS[0]}">not significant</span>.</p>'
+    )
+    plots = [f"<h3>{escape(block.name)}</h3>{forest_svg(block)}" for block in card.metrics]
+    return legend + "".join(plots)
+
+
+def render_html(card: Scorecard) -> str:
+    """The whole report as one HTML document."""
+    title = f"expsql · {card.experiment.id}"
+    sql = card.context.sql
+    sql_section = (
+        f'<h2>SQL</h2><p class="muted">The query that produced the rows'
+        f"{' (' + escape(card.context.dialect) + ')' if card.context.dialect else ''}.</p>"
+        f"<pre><code>{escape(sql)}</code></pre>"
+        if sql
+        else ""
+    )
+    body = [
+        f"<h1>{escape(card.experiment.id)}</h1>",
+        _summary(card),
+        "<h2>Checks</h2>",
+        _checks(card),
+        "<h2>Metrics</h2>",
+        _metric_table(card) if card.metrics else '<p class="muted">No metrics.</p>',
+        "<h2>Relative differences</h2>",
+        _forest(card),
+        sql_section,
+        f"<footer>expsql {escape(__version__)}</footer>",
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )

@@ -1,0 +1,143 @@
+"""The scorecard in a terminal (rich): metrics by variant, checks with pass/fail, readable at 100 columns."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from expsql.report.view import (
+    Scorecard,
+    VariantLine,
+    date_window,
+    format_interval,
+    format_level,
+    format_number,
+    format_p,
+    format_percent,
+    join,
+    levels_text,
+)
+
+UP, DOWN = "▲", "▼"
+
+
+def marker(line: VariantLine) -> Text:
+    """``▲ significant`` / ``▼ significant`` / ``not significant`` / ``control``."""
+    if line.is_control:
+        return Text("control", style="dim")
+    if line.direction > 0:
+        return Text(f"{UP} significant", style="bold green")
+    if line.direction < 0:
+        return Text(f"{DOWN} significant", style="bold red")
+    return Text("not significant", style="dim")
+
+
+def header(card: Scorecard) -> Text:
+    experiment = card.experiment
+    text = Text()
+    text.append(experiment.id, style="bold")
+    text.append(
+        "  "
+        + join(
+            [
+                f"control {experiment.control_variant}",
+                f"unit {experiment.unit_type}",
+                date_window(experiment),
+            ]
+        )
+    )
+    exposures = join([f"{variant} {count:,}" for variant, count in card.exposures.items()], ", ")
+    text.append(f"\nexposures: {exposures or 'none'}")
+    text.append(f"\nconfidence level: {levels_text(card)}")
+    context = card.context
+    source = join(
+        [
+            context.dialect or "",
+            f"{context.rows} rows" if context.rows else "",
+            f"query {context.query_seconds:.2f} s" if context.query_seconds is not None else "",
+            context.origin or "",
+        ]
+    )
+    if source:
+        text.append(f"\nsource: {source}", style="dim")
+    return text
+
+
+def metrics_table(card: Scorecard) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False, title_justify="left")
+    table.add_column("Metric", overflow="fold", ratio=1, min_width=14, max_width=30)
+    table.add_column("Variant", overflow="fold", max_width=12)
+    table.add_column("Mean", justify="right", no_wrap=True)
+    table.add_column("Diff", justify="right", no_wrap=True)
+    table.add_column("CI (relative)", justify="right", no_wrap=True)
+    table.add_column("p-value", justify="right", no_wrap=True)
+    table.add_column("Level", justify="right", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    for index, block in enumerate(card.metrics):
+        for position, line in enumerate(block.lines):
+            table.add_row(
+                block.name if position == 0 else "",
+                line.variant,
+                format_number(line.mean),
+                "" if line.is_control else format_percent(line.diff),
+                "" if line.is_control else format_interval(line.ci_lower, line.ci_upper),
+                "" if line.is_control else format_p(line.p_value),
+                "" if line.is_control else format_level(line.confidence_level),
+                marker(line),
+                end_section=index < len(card.metrics) - 1 and position == len(block.lines) - 1,
+            )
+    return table
+
+
+def checks_table(card: Scorecard) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table.add_column("Check", overflow="fold", max_width=30)
+    table.add_column("Values", overflow="fold")
+    table.add_column("Result", no_wrap=True)
+    for check in card.checks:
+        values = join(
+            [f"{name} {format_number(value)}" for name, value in check.variables.items() if name != "passed"],
+            ", ",
+        )
+        if check.passed is None:
+            verdict = Text(f"? {check.reason}", style="yellow")
+        elif check.passed:
+            verdict = Text("✔ pass", style="bold green")
+        else:
+            verdict = Text(f"✘ FAIL ({check.reason})", style="bold red")
+        table.add_row(check.name, values or "n/a", verdict)
+    return table
+
+
+def scorecard_renderable(card: Scorecard) -> RenderableType:
+    parts: list[RenderableType] = [header(card)]
+    if card.metrics:
+        parts.append(metrics_table(card))
+    else:
+        parts.append(Text("no metrics", style="dim"))
+    if card.checks:
+        parts.append(checks_table(card))
+    return Group(*parts)
+
+
+def print_scorecard(card: Scorecard, console: Console | None = None) -> None:
+    (console or Console()).print(scorecard_renderable(card))
+
+
+def render_text(card: Scorecard, *, width: int = 100, color: bool = False) -> str:
+    """The scorecard as plain text ``width`` columns wide (for files, tests and docs)."""
+    console = Console(width=width, record=True, color_system="truecolor" if color else None, file=_Sink())
+    console.print(scorecard_renderable(card))
+    return console.export_text(styles=color)
+
+
+class _Sink:
+    """A file that discards what is written: ``Console(record=True)`` keeps the text itself."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None

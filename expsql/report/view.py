@@ -1,0 +1,258 @@
+"""What every report shows, computed once: the rows of the scorecard, the checks' verdicts, the context.
+
+The renderers (:mod:`.terminal`, :mod:`.html`) only lay out what :func:`scorecard` returns, so
+the terminal and the HTML report can never disagree about a number or a verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+from expsql.models import Experiment
+
+
+class EvaluationFrames(Protocol):
+    """The tidy frames of an evaluation (:class:`expsql.stats.Evaluation` has them)."""
+
+    @property
+    def metrics(self) -> pd.DataFrame: ...
+
+    @property
+    def checks(self) -> pd.DataFrame: ...
+
+    @property
+    def exposures(self) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where the rows came from, for the report's header: the warehouse, the query, its time."""
+
+    dialect: str | None = None
+    rows: str | None = None
+    sql: str | None = None
+    query_seconds: float | None = None
+    origin: str | None = None
+    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass(frozen=True)
+class VariantLine:
+    """One variant of one metric, as the scorecard shows it."""
+
+    variant: str
+    is_control: bool
+    mean: float
+    diff: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float
+    confidence_level: float
+    significant: bool
+    power: float
+    required_sample_size: float
+    sample_size: float
+
+    @property
+    def direction(self) -> int:
+        """+1 better-or-higher, -1 lower, 0 no significant change (or the control)."""
+        if self.is_control or not self.significant or not math.isfinite(self.diff) or self.diff == 0:
+            return 0
+        return 1 if self.diff > 0 else -1
+
+
+@dataclass(frozen=True)
+class MetricBlock:
+    metric_id: str
+    name: str
+    lines: tuple[VariantLine, ...]
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """A check with its variables and whether it passed (``None``: could not be decided)."""
+
+    check_id: str
+    name: str
+    variables: dict[str, float]
+    passed: bool | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    experiment: Experiment
+    exposures: dict[str, int]
+    metrics: tuple[MetricBlock, ...]
+    checks: tuple[CheckLine, ...]
+    confidence_levels: tuple[float, ...]
+    context: RunContext
+
+    @property
+    def sequential(self) -> bool:
+        """Whether a confidence level other than the nominal one was used (sequential testing)."""
+        return any(
+            not math.isclose(level, self.experiment.confidence_level) for level in self.confidence_levels
+        )
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _flag(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
+def scorecard(
+    experiment: Experiment, evaluation: EvaluationFrames, context: RunContext | None = None
+) -> Scorecard:
+    """The scorecard of ``evaluation``: metrics in definition order, variants in the frame's order."""
+    metrics = evaluation.metrics
+    blocks = []
+    for metric in experiment.metrics:
+        rows = metrics[metrics["metric_id"].astype(str) == str(metric.id)]
+        lines = tuple(
+            VariantLine(
+                variant=str(row["exp_variant_id"]),
+                is_control=str(row["exp_variant_id"]) == experiment.control_variant,
+                mean=_number(row["mean"]),
+                diff=_number(row["diff"]),
+                ci_lower=_number(row.get("ci_lower")),
+                ci_upper=_number(row.get("ci_upper")),
+                p_value=_number(row["p_value"]),
+                confidence_level=_number(row["confidence_level"]),
+                significant=_flag(row.get("significant")),
+                power=_number(row.get("power")),
+                required_sample_size=_number(row.get("required_sample_size")),
+                sample_size=_number(row.get("sample_size")),
+            )
+            for _, row in rows.iterrows()
+        )
+        blocks.append(MetricBlock(str(metric.id), metric.name, lines))
+    exposures = {
+        str(row["exp_variant_id"]): int(
+            _number(row["exposures"]) if math.isfinite(_number(row["exposures"])) else 0
+        )
+        for _, row in evaluation.exposures.iterrows()
+    }
+    levels = sorted({round(level, 6) for level in pd.to_numeric(metrics["confidence_level"]).dropna()})
+    return Scorecard(
+        experiment=experiment,
+        exposures=exposures,
+        metrics=tuple(blocks),
+        checks=tuple(check_lines(experiment, evaluation.checks)),
+        confidence_levels=tuple(levels),
+        context=context or RunContext(),
+    )
+
+
+def check_lines(experiment: Experiment, checks: pd.DataFrame) -> list[CheckLine]:
+    """Each check of the experiment with its variables and a pass/fail verdict.
+
+    ep-stats reports variables only; the verdict follows its documentation: a check fails when
+    its p-value is below ``1 - confidence_level`` (0.001 by default), and a SumRatio check also
+    fails when the observed ratio exceeds ``max_sum_ratio``. A ``passed`` variable, when the stats
+    module reports one, wins.
+    """
+    lines = []
+    for check in experiment.checks:
+        rows = checks[checks["check_id"].astype(str) == str(check.id)]
+        variables = {str(row["variable_id"]): _number(row["value"]) for _, row in rows.iterrows()}
+        lines.append(CheckLine(str(check.id), check.name, variables, *_verdict(check.type, variables)))
+    return lines
+
+
+def _verdict(kind: str, variables: dict[str, float]) -> tuple[bool | None, str]:
+    if "passed" in variables and math.isfinite(variables["passed"]):
+        return bool(variables["passed"]), "reported by the stats module"
+    p_value = variables.get("p_value", math.nan)
+    level = variables.get("confidence_level", math.nan)
+    if not (math.isfinite(p_value) and math.isfinite(level)):
+        return None, "p-value not available"
+    threshold = 1 - level
+    if p_value < threshold:
+        return False, f"p = {format_p(p_value)} < {threshold:.4g}"
+    ratio, limit = variables.get("sum_ratio", math.nan), variables.get("max_sum_ratio", math.nan)
+    if kind == "SumRatio" and math.isfinite(ratio) and math.isfinite(limit) and ratio > limit:
+        return False, f"sum ratio {ratio:.4g} > {limit:.4g}"
+    return True, f"p = {format_p(p_value)} ≥ {threshold:.4g}"
+
+
+# Number formats shared by every renderer.
+
+
+def format_number(value: float) -> str:
+    """Four significant digits, thousands separated, no exponent for everyday magnitudes."""
+    if not math.isfinite(value):
+        return "n/a" if math.isnan(value) else ("∞" if value > 0 else "-∞")
+    magnitude = abs(value)
+    if magnitude >= 10_000:
+        return f"{value:,.0f}"
+    if magnitude >= 1 or magnitude == 0:
+        return f"{value:,.4g}" if magnitude < 1000 else f"{value:,.1f}"
+    if magnitude >= 1e-4:
+        return f"{value:.4g}"
+    return f"{value:.2e}"
+
+
+def format_percent(value: float, *, signed: bool = True, digits: int = 1) -> str:
+    if not math.isfinite(value):
+        return "n/a" if math.isnan(value) else ("+∞" if value > 0 else "-∞")
+    text = f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
+    return text.replace("-", "−")
+
+
+def format_p(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if value < 1e-4:
+        return "<0.0001"
+    return f"{value:.4f}"
+
+
+def format_level(value: float) -> str:
+    """A confidence level as a percentage with as many digits as it needs (95%, 99.44%)."""
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def format_interval(lower: float, upper: float) -> str:
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        return "n/a"
+    return f"[{format_percent(lower)}, {format_percent(upper)}]"
+
+
+def date_window(experiment: Experiment) -> str:
+    if experiment.date_from is None and experiment.date_to is None:
+        return "all dates"
+    start = experiment.date_from.isoformat() if experiment.date_from else "…"
+    end = experiment.date_to.isoformat() if experiment.date_to else "…"
+    window = f"{start} → {end}"
+    if experiment.date_for is not None:
+        window += f" (evaluated for {experiment.date_for.isoformat()})"
+    return window
+
+
+def levels_text(card: Scorecard) -> str:
+    """The confidence level(s) used, and the nominal one when sequential testing changed it."""
+    used = ", ".join(format_level(level) for level in card.confidence_levels) or "n/a"
+    if card.sequential:
+        return f"{used} (sequential; nominal {format_level(card.experiment.confidence_level)})"
+    return used
+
+
+def join(parts: Sequence[str], separator: str = " · ") -> str:
+    return separator.join(part for part in parts if part)

@@ -1,0 +1,166 @@
+"""One experiment through the whole pipeline: compile → execute on a Dao → evaluate.
+
+Shared by ``expsql run``, ``expsql demo`` and the REST service. Failures of the warehouse (a
+connection refused, a query rejected) become :class:`~expsql.errors.ConnectorError`, whatever the
+connector raised, so every caller can tell "the warehouse is the problem" from "the input is".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from expsql.dialects import Dao
+from expsql.errors import ConnectorError, ExpsqlError, RowsError
+from expsql.models import Experiment
+from expsql.source import Source
+
+if TYPE_CHECKING:
+    from expsql.stats import Evaluation
+
+Rows = Literal["goals", "metrics"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one run produced: the SQL, the rows it returned, how long that took, the evaluation."""
+
+    experiment: Experiment
+    dialect: str
+    rows: Rows
+    sql: str
+    frame: pd.DataFrame
+    query_seconds: float
+    evaluation: Evaluation
+
+
+def compile_experiment(experiment: Experiment, dialect: str, rows: Rows, source: Source | None = None) -> str:
+    """The experiment's one query for ``dialect``."""
+    from expsql.compiler import compile_sql
+
+    return compile_sql(experiment, dialect=dialect, rows=rows, source=source)
+
+
+def connect(dialect: str, target: str | None, options: dict[str, Any] | None = None) -> Dao:
+    """A Dao of ``dialect``'s connector; any failure to connect is a :class:`ConnectorError`."""
+    from expsql import dialects
+
+    chosen = dialects.get(dialect)
+    try:
+        return chosen.connect(target, **(options or {}))
+    except ExpsqlError:
+        raise
+    except Exception as error:  # each client raises its own exception types
+        raise ConnectorError(f"cannot connect to {dialect} at {target!r}: {_reason(error)}") from error
+
+
+def open_dao(factory_get_dao: Callable[[], Dao], dialect: str) -> Dao:
+    """A Dao from a factory; any failure of the factory is a :class:`ConnectorError`."""
+    try:
+        return factory_get_dao()
+    except ExpsqlError:
+        raise
+    except Exception as error:
+        raise ConnectorError(f"cannot connect to the {dialect} warehouse: {_reason(error)}") from error
+
+
+def execute(dao: Dao, sql: str) -> tuple[pd.DataFrame, float]:
+    """Run ``sql`` and return its rows and the seconds the query took."""
+    started = time.perf_counter()
+    try:
+        frame = dao.execute(sql)
+    except ExpsqlError:
+        raise
+    except Exception as error:
+        raise ConnectorError(f"the warehouse refused the query: {_reason(error)}") from error
+    return frame, time.perf_counter() - started
+
+
+def run(
+    experiment: Experiment,
+    dao: Dao,
+    *,
+    dialect: str,
+    rows: Rows = "metrics",
+    source: Source | None = None,
+    on_query: Callable[[str], None] | None = None,
+    close: bool = True,
+) -> Run:
+    """Compile for ``dialect``, execute on ``dao`` (closed afterwards unless ``close=False``), evaluate.
+
+    :param on_query: called with the SQL just before it runs (the CLI shows it).
+    """
+    from expsql.stats import evaluate
+
+    try:
+        sql = compile_experiment(experiment, dialect, rows, source)
+        if on_query is not None:
+            on_query(sql)
+        frame, seconds = execute(dao, sql)
+    finally:
+        if close:
+            dao.close()
+    evaluation = evaluate(experiment, frame)
+    return Run(experiment, dialect, rows, sql, frame, seconds, evaluation)
+
+
+ROW_FILE_TYPES = (".csv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
+
+
+def read_rows(path: str | Path) -> pd.DataFrame:
+    """Rows exported from a warehouse: CSV, Parquet, JSON (records) or JSON lines, by suffix.
+
+    Keys and dimension labels stay text (an id like ``007``, a label like ``1``), empty labels
+    stay ``''``; the contract's value columns become numbers.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise RowsError(f"{path}: no such file")
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame = pd.read_json(path, lines=True, dtype=False)
+        elif suffix == ".json":
+            frame = pd.read_json(path, orient="records", dtype=False)
+        else:
+            raise RowsError(f"{path}: unknown rows file type {suffix!r} (use {', '.join(ROW_FILE_TYPES)})")
+        return _contract_types(frame)
+    except RowsError:
+        raise
+    except (ValueError, TypeError, OSError) as error:
+        raise RowsError(f"{path}: cannot read {suffix[1:].upper()} rows: {_reason(error)}") from None
+
+
+def _contract_types(frame: pd.DataFrame) -> pd.DataFrame:
+    from expsql.contracts import GOAL_VALUES, METRIC_VALUES
+    from expsql.dialects.frames import contract_frame
+
+    values = set(GOAL_VALUES) | set(METRIC_VALUES)
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in values:
+            frame[column] = pd.to_numeric(frame[column].replace("", None))
+        else:
+            frame[column] = frame[column].map(_label)
+    return contract_frame(frame)
+
+
+def _label(value: object) -> str:
+    """A key or dimension label as the contracts spell it: text, ``''`` where missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

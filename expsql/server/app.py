@@ -1,0 +1,207 @@
+"""The REST service: ep-stats' ``/evaluate`` and ``/sample-size-calculation``, plus compile and dialects.
+
+:func:`create_app` builds a FastAPI app around one or more :class:`~.factory.DaoFactory`
+objects. An evaluation runs off the event loop in a thread pool created once per app (its
+lifespan), bounded by ``workers`` and by a per-request ``timeout`` (504). Bad input is a 422
+with a body that says what is wrong (an expression error carries its position and caret); an
+unreachable warehouse is a 503; nothing a client sends yields a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from expsql import __version__
+from expsql.config import Config, ConfigError, ServerSettings
+from expsql.errors import ConnectorError, DialectError, ExpressionError, ExpsqlError
+from expsql.report.epstats import json_safe
+from expsql.server import routes
+from expsql.server.factory import DaoFactory, check_factory, factory_from_config
+
+log = logging.getLogger("expsql.server")
+T = TypeVar("T")
+
+
+class EvaluationTimeout(ExpsqlError):
+    """An evaluation that did not finish within the server's per-request timeout."""
+
+
+class NotServedError(DialectError):
+    """A registered dialect this server has no warehouse for."""
+
+    def __init__(self, name: str, served: Sequence[str]) -> None:
+        self.served = tuple(served)
+        super().__init__(f"this server evaluates on {', '.join(served)}, not on {name!r}")
+
+
+@dataclass
+class Service:
+    """What the app's routes share: the factories by dialect, the settings and the worker pool."""
+
+    factories: dict[str, DaoFactory]
+    default_dialect: str
+    settings: ServerSettings
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def factory_for(self, dialect: str | None) -> DaoFactory:
+        """The factory serving ``dialect`` (the default one for ``None``)."""
+        from expsql import dialects
+
+        if dialect is None:
+            return self.factories[self.default_dialect]
+        dialects.get(dialect)  # unknown names: 422 listing every registered dialect
+        if dialect not in self.factories:
+            raise NotServedError(dialect, sorted(self.factories))
+        return self.factories[dialect]
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """The worker pool, created once (by the lifespan, or by the first request if it did not run)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.settings.workers, thread_name_prefix="expsql-evaluation"
+                )
+            return self._pool
+
+    async def submit(self, job: Callable[[], T]) -> T:
+        """Run ``job`` in the pool; :class:`EvaluationTimeout` after ``settings.timeout`` seconds."""
+        future = self.pool.submit(job)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.settings.timeout)
+        except TimeoutError:
+            # A job not yet started is dropped; a running one cannot be interrupted and finishes alone.
+            future.cancel()
+            raise EvaluationTimeout(
+                f"the evaluation took longer than the server's timeout of {self.settings.timeout:g} s"
+            ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        for factory in self.factories.values():
+            close = getattr(factory, "close", None)
+            if callable(close):
+                close()
+
+
+def _as_factories(dao_factory: DaoFactory | Sequence[DaoFactory] | None, config: Config) -> list[DaoFactory]:
+    if dao_factory is None:
+        return [factory_from_config(config)]
+    candidates = [dao_factory] if hasattr(dao_factory, "get_dao") else list(dao_factory)  # type: ignore[arg-type]
+    if not candidates:
+        raise ConfigError("no DaoFactory given")
+    factories = [check_factory(candidate) for candidate in candidates]
+    names = [factory.dialect for factory in factories]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two DaoFactory objects serve one dialect: {', '.join(names)}")
+    return factories
+
+
+def create_app(
+    dao_factory: DaoFactory | Sequence[DaoFactory] | None = None,
+    *,
+    config: Config | None = None,
+    settings: ServerSettings | None = None,
+) -> FastAPI:
+    """The REST app over ``dao_factory`` (several: one per dialect, the first is the default).
+
+    Without a factory, the one ``config``'s ``[server]`` table describes, else the demo database.
+    """
+    config = config or Config()
+    factories = _as_factories(dao_factory, config)
+    service = Service(
+        factories={factory.dialect: factory for factory in factories},
+        default_dialect=factories[0].dialect,
+        settings=settings or config.server,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.pool  # noqa: B018 -- created here, once, before the first request
+        try:
+            yield
+        finally:
+            service.close()
+
+    app = FastAPI(
+        title="expsql",
+        version=__version__,
+        description=(
+            "Evaluate A/B tests where the data lives. `/evaluate` accepts ep-stats' `Experiment` body "
+            "and answers with ep-stats' `Result` (NaN and infinities as null)."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    _install_error_handlers(app)
+    app.include_router(routes.router)
+    return app
+
+
+def _error(status: int, detail: Any, **extra: Any) -> JSONResponse:
+    return JSONResponse(json_safe({"detail": detail, **extra}), status_code=status)
+
+
+def expression_response(error: ExpressionError) -> JSONResponse:
+    return _error(422, str(error), error="expression", expression=error.to_dict())
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    from expsql.dialects import UnknownDialectError
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        for problem in problems:
+            cause = (problem.get("ctx") or {}).get("error")
+            if isinstance(cause, ExpressionError):
+                return expression_response(cause)
+        return _error(422, [_plain_problem(problem) for problem in problems], error="validation")
+
+    @app.exception_handler(ExpressionError)
+    async def invalid_expression(request: Request, error: ExpressionError) -> JSONResponse:
+        return expression_response(error)
+
+    @app.exception_handler(UnknownDialectError)
+    async def unknown_dialect(request: Request, error: UnknownDialectError) -> JSONResponse:
+        return _error(422, str(error), error="unknown_dialect", available=list(error.available))
+
+    @app.exception_handler(NotServedError)
+    async def not_served(request: Request, error: NotServedError) -> JSONResponse:
+        return _error(422, str(error), error="dialect_not_served", available=list(error.served))
+
+    @app.exception_handler(ConnectorError)
+    async def unreachable(request: Request, error: ConnectorError) -> JSONResponse:
+        return _error(503, str(error), error="warehouse")
+
+    @app.exception_handler(EvaluationTimeout)
+    async def timeout(request: Request, error: EvaluationTimeout) -> JSONResponse:
+        return _error(504, str(error), error="timeout")
+
+    @app.exception_handler(ExpsqlError)
+    async def invalid(request: Request, error: ExpsqlError) -> JSONResponse:
+        # Experiments, rows and dialects the request named: the client can fix them.
+        return _error(422, str(error), error=type(error).__name__)
+
+
+def _plain_problem(problem: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic error as plain JSON (its ``ctx`` may hold exception objects)."""
+    plain = {key: problem[key] for key in ("type", "loc", "msg") if key in problem}
+    if problem.get("ctx"):
+        plain["ctx"] = {key: str(value) for key, value in problem["ctx"].items()}
+    return plain

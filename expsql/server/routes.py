@@ -1,0 +1,153 @@
+"""The endpoints. Each one reads the app's :class:`~.app.Service` from ``request.app.state``."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from expsql import __version__
+from expsql.errors import ExpsqlError
+from expsql.report.epstats import epstats_result, finite_or_none
+from expsql.server.factory import DaoFactory, source_of
+from expsql.server.schemas import (
+    CompileRequest,
+    CompileResponse,
+    DialectInfo,
+    ErrorBody,
+    EvaluateRequest,
+    Health,
+    Result,
+    RowsContract,
+    SampleSizeRequest,
+    SampleSizeResponse,
+)
+
+if TYPE_CHECKING:
+    from expsql.server.app import Service
+
+log = logging.getLogger("expsql.server")
+router = APIRouter()
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "Invalid input: an expression (with its position), a dialect"},
+}
+EVALUATION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    500: {"model": ErrorBody, "description": "An unexpected failure (no stack trace is sent)"},
+    503: {"model": ErrorBody, "description": "The warehouse cannot be reached or refused the query"},
+    504: {"model": ErrorBody, "description": "The evaluation exceeded the server's timeout"},
+}
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+@router.get("/health", response_model=Health, tags=["service"])
+def health(request: Request) -> Health:
+    """Whether the service is up, and which dialects it evaluates on."""
+    return Health(
+        message="expsql is ready", version=__version__, dialects=sorted(_service(request).factories)
+    )
+
+
+@router.get("/dialects", response_model=list[DialectInfo], tags=["service"])
+def list_dialects(request: Request) -> list[DialectInfo]:
+    """Every registered dialect: where it comes from, whether it can run queries, whether it is served."""
+    from expsql.dialects.registry import default_registry
+
+    service = _service(request)
+    registry = default_registry()
+    return [
+        DialectInfo(
+            name=name,
+            description=registry.get(name).description,
+            origin=registry.origin(name),
+            connector=registry.get(name).connector is not None,
+            installed=registry.get(name).connector_installed(),
+            served=name in service.factories,
+            default=name == service.default_dialect,
+        )
+        for name in registry.available()
+    ]
+
+
+def _evaluate(factory: DaoFactory, experiment: EvaluateRequest, rows: RowsContract) -> dict[str, Any]:
+    """The pipeline of one request, run in the worker pool: factory → Dao → SQL → rows → statistics."""
+    from expsql.runner import open_dao, run
+
+    dao = open_dao(factory.get_dao, factory.dialect)
+    outcome = run(experiment, dao, dialect=factory.dialect, rows=rows, source=source_of(factory))
+    log.info(
+        "evaluated %s on %s (%s rows) in a %.3f s query",
+        experiment.id,
+        factory.dialect,
+        rows,
+        outcome.query_seconds,
+    )
+    return epstats_result(experiment, outcome.evaluation)
+
+
+@router.post("/evaluate", response_model=Result, responses=EVALUATION_ERRORS, tags=["ep-stats"])
+async def evaluate(body: EvaluateRequest, request: Request) -> Any:
+    """Evaluate an experiment on the served warehouse: ep-stats' ``Experiment`` in, ``Result`` out."""
+    service = _service(request)
+    factory = service.factory_for(body.dialect)
+    rows = body.rows or service.settings.rows
+    try:
+        return await service.submit(lambda: _evaluate(factory, body, rows))
+    except ExpsqlError:
+        raise
+    except Exception as error:  # a bug, not bad input: log it here, send no stack trace
+        log.exception("evaluation of %s failed", body.id)
+        return JSONResponse(
+            {"detail": f"cannot evaluate experiment {body.id!r}: internal error ({type(error).__name__})"},
+            status_code=500,
+        )
+
+
+@router.post("/compile", response_model=CompileResponse, responses=ERRORS, tags=["compile"])
+def compile_experiment(body: CompileRequest) -> CompileResponse:
+    """The SQL the experiment compiles to, for one dialect or for every registered one."""
+    from expsql import dialects
+    from expsql.compiler import compile_sql
+
+    names = [body.dialect] if body.dialect else dialects.available()
+    for name in names:
+        dialects.get(name)
+    sql: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name in names:
+        try:
+            sql[name] = compile_sql(body, dialect=name, rows=body.rows, source=body.source)
+        except ExpsqlError:
+            raise
+        except Exception as error:  # sqlglot refusing a construct for one dialect
+            if body.dialect:
+                raise ExpsqlError(f"cannot compile for {name}: {error}") from error
+            errors[name] = f"{type(error).__name__}: {error}"
+    return CompileResponse(experiment_id=body.id, rows=body.rows, sql=sql, errors=errors)
+
+
+@router.post(
+    "/sample-size-calculation", response_model=SampleSizeResponse, responses=ERRORS, tags=["ep-stats"]
+)
+def sample_size_calculation(body: SampleSizeRequest) -> Any:
+    """Units per variant to detect a relative ``minimum_effect`` with ``power`` (as ep-stats computes)."""
+    from expsql.stats import sample_size
+
+    try:
+        size = sample_size(
+            n_variants=body.n_variants,
+            minimum_effect=body.minimum_effect,
+            mean=body.mean,
+            std=body.std,
+            confidence_level=body.confidence_level,
+            power=body.power,
+        )
+    except ValueError as error:
+        return JSONResponse({"detail": str(error), "error": "value"}, status_code=422)
+    return SampleSizeResponse(sample_size_per_variant=finite_or_none(size))

@@ -1,0 +1,133 @@
+"""Request and response bodies of the REST service, in ep-stats' field names where ep-stats has them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from expsql.models import Experiment
+from expsql.source import Source
+
+RowsContract = Literal["goals", "metrics"]
+
+
+class EvaluateRequest(Experiment):
+    """ep-stats' ``Experiment`` body; ``dialect``, ``rows`` and ``confidence_level`` are expsql's extras."""
+
+    dialect: str | None = Field(
+        default=None, description="Evaluate on the warehouse served for this dialect (default: the server's)."
+    )
+    rows: RowsContract | None = Field(
+        default=None,
+        description="Row contract: exact per-unit metric rows or ep-stats' goal rows (default: server's).",
+    )
+
+
+class CompileRequest(Experiment):
+    """An experiment and what to compile it for."""
+
+    dialect: str | None = Field(default=None, description="A registered dialect; omit it for every dialect.")
+    rows: RowsContract = "goals"
+    source: Source | None = Field(default=None, description="The events table and its column names.")
+
+
+class CompileResponse(BaseModel):
+    experiment_id: str
+    rows: RowsContract
+    sql: dict[str, str] = Field(description="SQL text by dialect.")
+    errors: dict[str, str] = Field(
+        default_factory=dict, description="Dialects that cannot express the query."
+    )
+
+
+class SampleSizeRequest(BaseModel):
+    """ep-stats' sample-size request; ``std`` null means a conversion metric (Bernoulli)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    n_variants: int = Field(ge=2, le=1000)
+    minimum_effect: float = Field(gt=0, allow_inf_nan=False)
+    mean: float = Field(allow_inf_nan=False)
+    std: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    confidence_level: float = Field(default=0.95, gt=0, lt=1)
+    power: float = Field(default=0.8, gt=0, lt=1)
+
+
+class SampleSizeResponse(BaseModel):
+    sample_size_per_variant: float | None = Field(description="null when the inputs leave it undefined.")
+
+
+class MetricStat(BaseModel):
+    exp_variant_id: str
+    diff: float | None
+    mean: float | None
+    std: float | None
+    sum_value: float | None
+    p_value: float | None
+    confidence_interval: float | None = Field(description="Half-width of the CI of diff.")
+    confidence_level: float | None
+    sample_size: float | None = None
+    required_sample_size: float | None = None
+    power: float | None = None
+    false_positive_risk: float | None = None
+
+
+class MetricResult(BaseModel):
+    id: int | str
+    name: str
+    stats: list[MetricStat]
+
+
+class CheckStat(BaseModel):
+    variable_id: str
+    value: float | None
+
+
+class CheckResult(BaseModel):
+    id: int | str
+    name: str
+    stats: list[CheckStat]
+
+
+class ExposureStat(BaseModel):
+    exp_variant_id: str
+    count: int
+
+
+class Exposure(BaseModel):
+    unit_type: str
+    stats: list[ExposureStat]
+
+
+class Result(BaseModel):
+    """ep-stats' ``Result``: NaN and infinities are ``null``."""
+
+    id: str
+    metrics: list[MetricResult]
+    checks: list[CheckResult]
+    exposure: Exposure
+
+
+class DialectInfo(BaseModel):
+    name: str
+    description: str
+    origin: str = Field(description="'built-in' or the distribution that registered it.")
+    connector: bool = Field(description="Has a connector (can run queries, not only compile).")
+    installed: bool = Field(description="The connector's client is installed.")
+    served: bool = Field(description="This server evaluates on a warehouse of this dialect.")
+    default: bool = Field(description="Evaluations without a dialect go here.")
+
+
+class Health(BaseModel):
+    message: str
+    version: str
+    dialects: list[str] = Field(description="Dialects this server evaluates on.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: ``detail`` says what went wrong; some errors add structured fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: Any
