@@ -30,6 +30,7 @@ from expsql.compiler.scan import (
     event_column,
     events_table,
     identifier,
+    number,
     scan_filter,
     term_case,
 )
@@ -73,9 +74,9 @@ def scan_query(plan: Plan, dialect: Dialect) -> exp.Select:
     else:
         term = exp.Case(this=column(LAYER, LAYERS))
         for depth, layer in enumerate(plan.layers):
-            term.append("ifs", exp.If(this=exp.convert(depth), true=term_case(plan, layer, dialect)))
+            term.append("ifs", exp.If(this=number(depth), true=term_case(plan, layer, dialect)))
         layers = exp.Values(
-            expressions=[exp.Tuple(expressions=[exp.convert(depth)]) for depth in range(len(plan.layers))],
+            expressions=[exp.Tuple(expressions=[number(depth)]) for depth in range(len(plan.layers))],
             alias=exp.TableAlias(this=identifier(LAYERS), columns=[identifier(LAYER)]),
         )
         query = query.join(layers, join_type="cross", copy=False)
@@ -113,8 +114,8 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     ]
     projections += [alias(_label(plan, label), name) for name, label in label_columns]
     unique = exp.Case(
-        ifs=[exp.If(this=exp.GT(this=unit_count.copy(), expression=exp.convert(0)), true=exp.convert(1))],
-        default=exp.convert(0),
+        ifs=[exp.If(this=exp.GT(this=unit_count.copy(), expression=number(0)), true=number(1))],
+        default=number(0),
     )
     values = [
         exp.Sum(this=unit_count.copy()),
@@ -134,7 +135,7 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
 
 
 def _sum_or_zero(target: exp.Expression) -> exp.Expression:
-    return exp.Coalesce(this=exp.Sum(this=target), expressions=[exp.convert(0)])
+    return exp.Coalesce(this=exp.Sum(this=target), expressions=[number(0)])
 
 
 def _dimension_label(plan: Plan, name: str) -> Callable[[int], str]:
@@ -148,5 +149,5 @@ def _label(plan: Plan, label: Callable[[int], str]) -> exp.Expression:
         return exp.Literal.string(labels[0])
     case = exp.Case(this=column(TERM))
     for index, text in enumerate(labels):
-        case.append("ifs", exp.If(this=exp.convert(index), true=exp.Literal.string(text)))
+        case.append("ifs", exp.If(this=number(index), true=exp.Literal.string(text)))
     return case

@@ -37,7 +37,7 @@ from expsql.compiler.goal_rows import (
     with_ctes,
 )
 from expsql.compiler.plan import Plan, goals_of
-from expsql.compiler.scan import alias, column, identifier
+from expsql.compiler.scan import alias, column, identifier, number
 from expsql.contracts import METRIC_KEYS, METRIC_VALUES
 from expsql.dialects.base import Dialect
 
@@ -97,11 +97,11 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
     ):
         for term in sorted(wanted):
             picked = exp.Case(ifs=[exp.If(this=_is_term(term), true=column(source))])
-            summed = exp.Coalesce(this=exp.Sum(this=picked), expressions=[exp.convert(0)])
+            summed = exp.Coalesce(this=exp.Sum(this=picked), expressions=[number(0)])
             projections.append(alias(summed, name(term)))
     exposed = exp.GT(
-        this=exp.Count(this=exp.Case(ifs=[exp.If(this=_is_term(EXPOSURE_TERM), true=exp.convert(1))])),
-        expression=exp.convert(0),
+        this=exp.Count(this=exp.Case(ifs=[exp.If(this=_is_term(EXPOSURE_TERM), true=number(1))])),
+        expression=number(0),
     )
     return (
         exp.Select()
@@ -113,7 +113,7 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
 
 
 def _is_term(term: int) -> exp.Expression:
-    return exp.EQ(this=column(TERM), expression=exp.convert(term))
+    return exp.EQ(this=column(TERM), expression=number(term))
 
 
 def _per_unit(plan: Plan, node: Expr) -> exp.Expression:
@@ -127,8 +127,8 @@ def _per_unit(plan: Plan, node: Expr) -> exp.Expression:
             return column(_value_column(term))
         if node.function == "count":
             return column(_count_column(term))
-        positive = exp.GT(this=column(_count_column(term)), expression=exp.convert(0))
-        return exp.Case(ifs=[exp.If(this=positive, true=exp.convert(1))], default=exp.convert(0))
+        positive = exp.GT(this=column(_count_column(term)), expression=number(0))
+        return exp.Case(ifs=[exp.If(this=positive, true=number(1))], default=number(0))
     if isinstance(node, Negate):
         return exp.Neg(this=_operand(_per_unit(plan, node.operand)))
     assert isinstance(node, BinaryOp)
@@ -142,9 +142,9 @@ def _per_unit(plan: Plan, node: Expr) -> exp.Expression:
     # x / 0 is 0 for that unit; NULLIF rather than a safe division, which some dialects render as a
     # plain division that fails under ANSI mode (Spark).
     quotient = exp.Div(
-        this=left, expression=exp.Nullif(this=right, expression=exp.convert(0)), typed=False, safe=False
+        this=left, expression=exp.Nullif(this=right, expression=number(0)), typed=False, safe=False
     )
-    return exp.Coalesce(this=quotient, expressions=[exp.convert(0)])
+    return exp.Coalesce(this=quotient, expressions=[number(0)])
 
 
 def _operand(node: exp.Expression) -> exp.Expression:
@@ -197,7 +197,8 @@ def _rows_query(
     plan: Plan, metric_ids: list[str], pairs: list[tuple[int, int]], products: list[tuple[int, int]]
 ) -> exp.Select:
     """Unpivot: one row per variant and metric row, each value picked by ``CASE row_index``."""
-    pickers = {name: exp.Case(this=column(ROW_INDEX, ROWS)) for name in METRIC_VALUES[1:]}
+    # Unqualified names: the two sides of the cross join share none.
+    pickers = {name: exp.Case(this=column(ROW_INDEX)) for name in METRIC_VALUES[1:]}
     for index, (x, y) in enumerate(pairs):
         sources = {
             "sum_x": _sum_column(x),
@@ -207,17 +208,17 @@ def _rows_query(
             "sum_xy": _product_column(x, y),
         }
         for name, source in sources.items():
-            pickers[name].append("ifs", exp.If(this=exp.convert(index), true=column(source, VARIANT_SUMS)))
+            pickers[name].append("ifs", exp.If(this=number(index), true=column(source)))
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), METRIC_KEYS[0]),
-        alias(column(VARIANT, VARIANT_SUMS), METRIC_KEYS[1]),
-        alias(column(METRIC_ID, ROWS), METRIC_KEYS[2]),
-        alias(column("n", VARIANT_SUMS), "n"),
+        alias(column(VARIANT), METRIC_KEYS[1]),
+        alias(column(METRIC_ID), METRIC_KEYS[2]),
+        alias(column("n"), "n"),
         *(alias(picker, name) for name, picker in pickers.items()),
     ]
     rows = exp.Values(
         expressions=[
-            exp.Tuple(expressions=[exp.convert(i), exp.Literal.string(metric_id)])
+            exp.Tuple(expressions=[number(i), exp.Literal.string(metric_id)])
             for i, metric_id in enumerate(metric_ids)
         ],
         alias=exp.TableAlias(this=identifier(ROWS), columns=[identifier(ROW_INDEX), identifier(METRIC_ID)]),

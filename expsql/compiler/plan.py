@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, Number, goals
 from expsql.contracts import (
@@ -55,9 +56,10 @@ class Plan:
     layers: tuple[tuple[int, ...], ...]
     dimension_names: tuple[str, ...]
     dimension_types: dict[str, DimensionType]
+    indexes: dict[GoalKey, int]
 
     def term_index(self, key: GoalKey) -> int:
-        return self.terms.index(key)
+        return self.indexes[key]
 
     def typed_values(self, dimension: Dimension) -> tuple[TypedValue, ...]:
         return tuple(
@@ -97,9 +99,11 @@ def build_plan(experiment: Experiment, source: Source) -> Plan:
         for dimension in key.dimensions:
             for value in dimension.values:
                 typed_value(value, dimension, types[dimension.name])
-    return Plan(experiment, source, terms, layer_terms(terms, types), names, types)
+    indexes = {key: index for index, key in enumerate(terms)}
+    return Plan(experiment, source, terms, layer_terms(terms, types), names, types, indexes)
 
 
+@lru_cache(maxsize=4096)
 def typed_value(text: str, dimension: Dimension, dimension_type: DimensionType) -> TypedValue:
     """A filter's value as its column's type: ``price>10`` compares with the number 10.
 
@@ -132,29 +136,75 @@ def typed_value(text: str, dimension: Dimension, dimension_type: DimensionType) 
 # --- disjointness: which goal terms can never match the same event ---------------------------
 
 
+#: How many existing layers a term tries before it opens its own; a new layer is always correct
+#: (only slower to run), and the bound keeps planning linear when many terms overlap.
+MAX_LAYER_TRIES = 8
+
+
+class _Layer:
+    """Terms of one goal that no event can match twice, with an index for the common case.
+
+    ``equal_values[name]`` is the union of the ``=`` values on dimension ``name``, kept only while
+    every member filters ``name`` with ``=``; a term whose ``=`` values on such a dimension miss
+    that union is disjoint from every member without comparing pairs.
+    """
+
+    def __init__(self) -> None:
+        self.members: list[GoalKey] = []
+        self.indexes: list[int] = []
+        self.equal_values: dict[str, set[str]] = {}
+
+    def accepts(self, key: GoalKey, types: dict[str, DimensionType]) -> bool:
+        for dimension in key.dimensions:
+            common = self.equal_values.get(dimension.name)
+            # Equal strings are equal values; other types compare as typed values below.
+            string = types[dimension.name] == "string"
+            if (
+                string
+                and dimension.operator == "="
+                and common is not None
+                and common.isdisjoint(dimension.values)
+            ):
+                return True
+        return all(disjoint(key, member, types) for member in self.members)
+
+    def add(self, index: int, key: GoalKey) -> None:
+        equal = {d.name: d.values for d in key.dimensions if d.operator == "="}
+        if not self.members:
+            self.equal_values = {name: set(values) for name, values in equal.items()}
+        else:
+            self.equal_values = {
+                name: values | set(equal[name]) for name, values in self.equal_values.items() if name in equal
+            }
+        self.members.append(key)
+        self.indexes.append(index)
+
+
 def layer_terms(terms: Sequence[GoalKey], types: dict[str, DimensionType]) -> tuple[tuple[int, ...], ...]:
     """Greedy colouring of the overlap graph: each term goes to the first layer it is disjoint with.
 
     Terms of different (unit type, aggregation type, goal) never overlap, so only terms of one
-    goal are compared: linear in the number of goals, quadratic only within one goal's terms.
+    goal are compared, and ``product=p_1``, ``product=p_2``, ... are recognised as disjoint in
+    constant time each (:class:`_Layer`).
     """
     by_goal: dict[tuple[str, str, str], list[int]] = {}
     for index, key in enumerate(terms):
         by_goal.setdefault((key.unit_type, key.agg_type, key.goal), []).append(index)
     layers: list[list[int]] = []
     for members in by_goal.values():
-        goal_layers: list[list[int]] = []
+        goal_layers: list[_Layer] = []
         for index in members:
-            for layer in goal_layers:
-                if all(disjoint(terms[index], terms[other], types) for other in layer):
-                    layer.append(index)
-                    break
-            else:
-                goal_layers.append([index])
+            key = terms[index]
+            tried = goal_layers[-MAX_LAYER_TRIES:]
+            home = next((layer for layer in tried if layer.accepts(key, types)), None)
+            if home is None:
+                home = _Layer()
+                goal_layers.append(home)
+            home.add(index, key)
         for depth, layer in enumerate(goal_layers):
             if depth == len(layers):
                 layers.append([])
-            layers[depth].extend(layer)
+            layers[depth].extend(layer.indexes)
     return tuple(tuple(sorted(layer)) for layer in layers)
 
 

@@ -32,11 +32,19 @@ _COMPARISONS: dict[str, type[exp.Binary]] = {
 
 
 def identifier(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
+    """A quoted identifier; the generator escapes any quote inside ``name`` for each dialect."""
+    if not isinstance(name, str):
+        raise TypeError(f"a name is text, not {type(name).__name__}")
+    return exp.Identifier(this=name, quoted=True)
+
+
+def number(value: int) -> exp.Literal:
+    return exp.Literal.number(value)
 
 
 def column(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(identifier(name), table=identifier(table) if table else None)
+    # Built directly: ``exp.column`` copies its identifiers, which adds up over 1,000 metrics.
+    return exp.Column(this=identifier(name), table=identifier(table) if table else None)
 
 
 def event_column(name: str) -> exp.Column:
@@ -45,7 +53,7 @@ def event_column(name: str) -> exp.Column:
 
 
 def alias(expression: exp.Expression, name: str) -> exp.Alias:
-    return exp.alias_(expression, identifier(name), copy=False)
+    return exp.Alias(this=expression, alias=identifier(name))
 
 
 def events_table(plan: Plan) -> exp.Table:
@@ -146,26 +154,52 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
     return conjunction(conditions)
 
 
+def _goals(plan: Plan, layer: Sequence[int] | None = None) -> dict[tuple[str, str, str], list[int]]:
+    """Term indexes by (unit type, aggregation type, goal), in first-seen order."""
+    by_goal: dict[tuple[str, str, str], list[int]] = {}
+    for index in range(len(plan.terms)) if layer is None else layer:
+        key = plan.terms[index]
+        by_goal.setdefault((key.unit_type, key.agg_type, key.goal), []).append(index)
+    return by_goal
+
+
 def _goal_filters(plan: Plan, dialect: Dialect) -> Iterable[exp.Expression]:
     """One condition per goal: its identity and, unless one term reads all of it, its dimensions."""
-    by_goal: dict[tuple[str, str, str], list[GoalKey]] = {}
-    for key in plan.terms:
-        by_goal.setdefault((key.unit_type, key.agg_type, key.goal), []).append(key)
-    for (unit_type, agg_type, goal), keys in by_goal.items():
+    for (unit_type, agg_type, goal), indexes in _goals(plan).items():
         conditions = goal_predicate(plan, unit_type, agg_type, goal)
+        keys = [plan.terms[i] for i in indexes]
         if all(key.dimensions for key in keys):
-            dimension_filters = [
-                conjunction([dimension_predicate(plan, d, dialect) for d in key.dimensions]) for key in keys
-            ]
-            conditions.append(exp.Paren(this=disjunction(dimension_filters)))
+            conditions.append(_any_of(plan, keys, dialect))
         yield exp.Paren(this=conjunction(conditions))
 
 
+def _any_of(plan: Plan, keys: Sequence[GoalKey], dialect: Dialect) -> exp.Expression:
+    """Events matching the dimension filters of any of the terms: one ``IN`` when all are ``d=v``."""
+    names = {d.name for key in keys for d in key.dimensions}
+    if len(names) == 1 and all(len(k.dimensions) == 1 and k.dimensions[0].operator == "=" for k in keys):
+        (name,) = names
+        values = tuple(dict.fromkeys(v for key in keys for v in key.dimensions[0].values))
+        return dimension_predicate(plan, Dimension(name, "=", values), dialect)
+    filters = [conjunction([dimension_predicate(plan, d, dialect) for d in key.dimensions]) for key in keys]
+    return exp.Paren(this=disjunction(filters))
+
+
 def term_case(plan: Plan, layer: Sequence[int], dialect: Dialect) -> exp.Expression:
-    """``CASE WHEN <term i> THEN i ... END``: the index of the layer's term an event belongs to."""
+    """The index of the layer's term an event belongs to, ``NULL`` for none.
+
+    ``CASE WHEN <goal> THEN CASE WHEN <dimensions> THEN i ... END ... END``: an event is compared
+    with its goal once, then only with that goal's dimension filters.
+    """
     case = exp.Case()
-    for index in layer:
-        case.append(
-            "ifs", exp.If(this=term_predicate(plan, plan.terms[index], dialect), true=exp.convert(index))
-        )
+    for (unit_type, agg_type, goal), indexes in _goals(plan, layer).items():
+        keys = [plan.terms[i] for i in indexes]
+        if len(indexes) == 1 and not keys[0].dimensions:
+            term: exp.Expression = number(indexes[0])
+        else:
+            term = exp.Case()
+            for index, key in zip(indexes, keys, strict=True):
+                dimensions = [dimension_predicate(plan, d, dialect) for d in key.dimensions]
+                term.append("ifs", exp.If(this=conjunction(dimensions), true=number(index)))
+        identity = conjunction(goal_predicate(plan, unit_type, agg_type, goal))
+        case.append("ifs", exp.If(this=identity, true=term))
     return case
