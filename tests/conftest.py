@@ -37,6 +37,14 @@ POSTGRES_USER = "postgres"
 UNPRIVILEGED_USER = "nobody"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pyspark 4.0 warns on each Arrow conversion that it does not fully support pandas 3; the
+    # cross-engine test checks Spark's rows against pandas itself, which is the support that matters.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning"
+    )
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() == "true"
 

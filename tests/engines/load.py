@@ -8,6 +8,7 @@ doubles, dates → dates. Table and column names are composed as identifiers, ne
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -82,3 +83,30 @@ def to_spark(session: SparkSession, events: pd.DataFrame, table: str = "events")
     frame = session.createDataFrame(arrow)
     frame.cache().count()  # materialise once, so timed queries do not re-read the driver's data
     frame.createOrReplaceTempView(table)
+
+
+def to_clickhouse(session: Any, events: pd.DataFrame, parquet: Path, table: str = "events") -> None:
+    """``CREATE TABLE table ENGINE = Memory`` in a chdb session, through a Parquet file."""
+    import pyarrow.parquet as pq
+    from sqlglot import exp
+
+    pq.write_table(arrow_table(events), parquet)
+    name = exp.table_(exp.to_identifier(table, quoted=True))
+    reader = exp.Anonymous(
+        this="file", expressions=[exp.Literal.string(str(parquet)), exp.Literal.string("Parquet")]
+    )
+    create = exp.Create(
+        this=name,
+        kind="TABLE",
+        expression=exp.select(exp.Star()).from_(reader),
+        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.var("Memory"))]),
+    )
+    session.query(exp.Drop(tables=[name], kind="TABLE", exists=True).sql("clickhouse"))
+    session.query(create.sql("clickhouse"))
+
+
+def clickhouse_rows(session: Any, sql: str) -> pd.DataFrame:
+    """A query's rows from chdb, shaped like any Dao's (contract names and types)."""
+    from expsql.dialects.frames import contract_frame
+
+    return contract_frame(session.query(sql, "DataFrame"))
