@@ -24,7 +24,7 @@ PLOT_RIGHT = WIDTH - VALUE_WIDTH
 COLOURS = {1: "#1a7f37", -1: "#cf222e", 0: "#57606a"}
 
 
-def nice_step(span: float, ticks: int = 5) -> float:
+def nice_step(span: float, ticks: int = 6) -> float:
     """A round tick step (1, 2 or 5 times a power of ten) giving about ``ticks`` ticks over ``span``."""
     raw = span / max(ticks, 1)
     power = 10 ** math.floor(math.log10(raw))
@@ -73,7 +73,7 @@ def forest_svg(block: MetricBlock) -> str:
     while tick <= high + 1e-12:
         x = _num(_x(tick, low, high))
         parts.append(f'<line x1="{x}" y1="{TOP - 4}" x2="{x}" y2="{height - BOTTOM}" class="grid"/>')
-        label = format_percent(tick, digits=0 if step >= 0.01 else 1)
+        label = "0%" if abs(tick) < step / 1e6 else format_percent(tick, digits=0 if step >= 0.01 else 1)
         parts.append(f'<text x="{x}" y="{TOP - 8}" text-anchor="middle" class="tick">{escape(label)}</text>')
         tick += step
     zero = _num(_x(0.0, low, high))

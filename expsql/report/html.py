@@ -14,6 +14,7 @@ from expsql.report.forest import COLOURS, forest_svg
 from expsql.report.view import (
     Scorecard,
     VariantLine,
+    check_values,
     date_window,
     format_interval,
     format_level,
@@ -94,9 +95,7 @@ def _checks(card: Scorecard) -> str:
         return '<p class="muted">This experiment defines no checks.</p>'
     rows = []
     for check in card.checks:
-        values = ", ".join(
-            f"{name} {format_number(value)}" for name, value in check.variables.items() if name != "passed"
-        )
+        values = check_values(check.variables)
         if check.passed is None:
             verdict = f'<td class="unknown">? {escape(check.reason)}</td>'
         elif check.passed:

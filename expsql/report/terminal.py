@@ -10,6 +10,7 @@ from rich.text import Text
 from expsql.report.view import (
     Scorecard,
     VariantLine,
+    check_values,
     date_window,
     format_interval,
     format_level,
@@ -67,7 +68,7 @@ def header(card: Scorecard) -> Text:
 
 def metrics_table(card: Scorecard) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False, title_justify="left")
-    table.add_column("Metric", overflow="fold", ratio=1, min_width=14, max_width=30)
+    table.add_column("Metric", overflow="fold", min_width=16, max_width=32)
     table.add_column("Variant", overflow="fold", max_width=12)
     table.add_column("Mean", justify="right", no_wrap=True)
     table.add_column("Diff", justify="right", no_wrap=True)
@@ -97,10 +98,7 @@ def checks_table(card: Scorecard) -> Table:
     table.add_column("Values", overflow="fold")
     table.add_column("Result", no_wrap=True)
     for check in card.checks:
-        values = join(
-            [f"{name} {format_number(value)}" for name, value in check.variables.items() if name != "passed"],
-            ", ",
-        )
+        values = check_values(check.variables)
         if check.passed is None:
             verdict = Text(f"? {check.reason}", style="yellow")
         elif check.passed:
@@ -130,7 +128,8 @@ def render_text(card: Scorecard, *, width: int = 100, color: bool = False) -> st
     """The scorecard as plain text ``width`` columns wide (for files, tests and docs)."""
     console = Console(width=width, record=True, color_system="truecolor" if color else None, file=_Sink())
     console.print(scorecard_renderable(card))
-    return console.export_text(styles=color)
+    text = console.export_text(styles=color)
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 class _Sink:

@@ -183,11 +183,11 @@ def _verdict(kind: str, variables: dict[str, float]) -> tuple[bool | None, str]:
         return None, "p-value not available"
     threshold = 1 - level
     if p_value < threshold:
-        return False, f"p = {format_p(p_value)} < {threshold:.4g}"
+        return False, f"{p_text(p_value)} < {threshold:.4g}"
     ratio, limit = variables.get("sum_ratio", math.nan), variables.get("max_sum_ratio", math.nan)
     if kind == "SumRatio" and math.isfinite(ratio) and math.isfinite(limit) and ratio > limit:
         return False, f"sum ratio {ratio:.4g} > {limit:.4g}"
-    return True, f"p = {format_p(p_value)} ≥ {threshold:.4g}"
+    return True, f"{p_text(p_value)} ≥ {threshold:.4g}"
 
 
 # Number formats shared by every renderer.
@@ -220,6 +220,33 @@ def format_p(value: float) -> str:
     if value < 1e-4:
         return "<0.0001"
     return f"{value:.4f}"
+
+
+def p_text(value: float) -> str:
+    """``p = 0.0123`` or ``p < 0.0001``."""
+    text = format_p(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+#: Short names of check variables, for the tables.
+CHECK_VARIABLES = {
+    "p_value": "p",
+    "test_stat": "χ²",
+    "confidence_level": "level",
+    "sum_ratio": "ratio",
+    "max_sum_ratio": "max ratio",
+}
+
+
+def check_values(variables: dict[str, float]) -> str:
+    """A check's variables in one line: ``p 0.5412, χ² 1.228, level 0.999``."""
+    parts = []
+    for name, value in variables.items():
+        if name == "passed":
+            continue
+        shown = format_p(value) if name == "p_value" else format_number(value)
+        parts.append(f"{CHECK_VARIABLES.get(name, name)} {shown}")
+    return ", ".join(parts)
 
 
 def format_level(value: float) -> str:
