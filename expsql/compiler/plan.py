@@ -29,6 +29,12 @@ from expsql.models import Experiment
 from expsql.source import DimensionType, Source
 
 TypedValue = str | int | Decimal | bool | dt.date
+#: What picks a goal's events: (unit type, aggregation type or None when the source has none, goal).
+GoalIdentity = tuple[str, str | None, str]
+
+
+def goal_identity(key: GoalKey, by_agg_type: bool = True) -> GoalIdentity:
+    return (key.unit_type, key.agg_type if by_agg_type else None, key.goal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,10 @@ class Plan:
     dimension_names: tuple[str, ...]
     dimension_types: dict[str, DimensionType]
     indexes: dict[GoalKey, int]
+
+    def identity(self, key: GoalKey) -> GoalIdentity:
+        """The goal's identity in this source: without an ``agg_type`` column, unit and global meet."""
+        return goal_identity(key, self.source.columns.agg_type is not None)
 
     def term_index(self, key: GoalKey) -> int:
         return self.indexes[key]
@@ -100,7 +110,8 @@ def build_plan(experiment: Experiment, source: Source) -> Plan:
             for value in dimension.values:
                 typed_value(value, dimension, types[dimension.name])
     indexes = {key: index for index, key in enumerate(terms)}
-    return Plan(experiment, source, terms, layer_terms(terms, types), names, types, indexes)
+    layers = layer_terms(terms, types, by_agg_type=source.columns.agg_type is not None)
+    return Plan(experiment, source, terms, layers, names, types, indexes)
 
 
 @lru_cache(maxsize=4096)
@@ -154,7 +165,7 @@ class _Layer:
         self.indexes: list[int] = []
         self.equal_values: dict[str, set[str]] = {}
 
-    def accepts(self, key: GoalKey, types: dict[str, DimensionType]) -> bool:
+    def accepts(self, key: GoalKey, types: dict[str, DimensionType], by_agg_type: bool) -> bool:
         for dimension in key.dimensions:
             common = self.equal_values.get(dimension.name)
             # Equal strings are equal values; other types compare as typed values below.
@@ -166,7 +177,7 @@ class _Layer:
                 and common.isdisjoint(dimension.values)
             ):
                 return True
-        return all(disjoint(key, member, types) for member in self.members)
+        return all(disjoint(key, member, types, by_agg_type) for member in self.members)
 
     def add(self, index: int, key: GoalKey) -> None:
         equal = {d.name: d.values for d in key.dimensions if d.operator == "="}
@@ -180,23 +191,25 @@ class _Layer:
         self.indexes.append(index)
 
 
-def layer_terms(terms: Sequence[GoalKey], types: dict[str, DimensionType]) -> tuple[tuple[int, ...], ...]:
+def layer_terms(
+    terms: Sequence[GoalKey], types: dict[str, DimensionType], *, by_agg_type: bool = True
+) -> tuple[tuple[int, ...], ...]:
     """Greedy colouring of the overlap graph: each term goes to the first layer it is disjoint with.
 
     Terms of different (unit type, aggregation type, goal) never overlap, so only terms of one
     goal are compared, and ``product=p_1``, ``product=p_2``, ... are recognised as disjoint in
     constant time each (:class:`_Layer`).
     """
-    by_goal: dict[tuple[str, str, str], list[int]] = {}
+    by_goal: dict[GoalIdentity, list[int]] = {}
     for index, key in enumerate(terms):
-        by_goal.setdefault((key.unit_type, key.agg_type, key.goal), []).append(index)
+        by_goal.setdefault(goal_identity(key, by_agg_type), []).append(index)
     layers: list[list[int]] = []
     for members in by_goal.values():
         goal_layers: list[_Layer] = []
         for index in members:
             key = terms[index]
             tried = goal_layers[-MAX_LAYER_TRIES:]
-            home = next((layer for layer in tried if layer.accepts(key, types)), None)
+            home = next((layer for layer in tried if layer.accepts(key, types, by_agg_type)), None)
             if home is None:
                 home = _Layer()
                 goal_layers.append(home)
@@ -208,9 +221,12 @@ def layer_terms(terms: Sequence[GoalKey], types: dict[str, DimensionType]) -> tu
     return tuple(tuple(sorted(layer)) for layer in layers)
 
 
-def disjoint(a: GoalKey, b: GoalKey, types: dict[str, DimensionType]) -> bool:
-    """True when no event can match both terms; False when unsure (a safe answer, only slower)."""
-    if (a.unit_type, a.agg_type, a.goal) != (b.unit_type, b.agg_type, b.goal):
+def disjoint(a: GoalKey, b: GoalKey, types: dict[str, DimensionType], by_agg_type: bool = True) -> bool:
+    """True when no event can match both terms; False when unsure (a safe answer, only slower).
+
+    :param by_agg_type: the source has an ``agg_type`` column, so ``unit`` and ``global`` differ.
+    """
+    if goal_identity(a, by_agg_type) != goal_identity(b, by_agg_type):
         return True
     filters_b = {d.name: d for d in b.dimensions}
     return any(

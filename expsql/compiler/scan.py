@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from expsql.compiler.ast import Dimension, GoalKey
-from expsql.compiler.plan import Plan, TypedValue
+from expsql.compiler.plan import GoalIdentity, Plan, TypedValue
 from expsql.dialects.base import Dialect
 
 #: The alias of the events table inside the scan.
@@ -119,13 +119,13 @@ def dimension_predicate(plan: Plan, dimension: Dimension, dialect: Dialect) -> e
     return _COMPARISONS[dimension.operator](this=target, expression=literal(value))
 
 
-def goal_predicate(plan: Plan, unit_type: str, agg_type: str, goal: str) -> list[exp.Expression]:
+def goal_predicate(plan: Plan, unit_type: str, agg_type: str | None, goal: str) -> list[exp.Expression]:
     """The conditions that pick a goal's events (no ``agg_type`` test when the source has none)."""
     columns = plan.source.columns
     conditions: list[exp.Expression] = [
         exp.EQ(this=event_column(columns.unit_type), expression=exp.Literal.string(unit_type))
     ]
-    if columns.agg_type is not None:
+    if columns.agg_type is not None and agg_type is not None:
         conditions.append(
             exp.EQ(this=event_column(columns.agg_type), expression=exp.Literal.string(agg_type))
         )
@@ -154,12 +154,11 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
     return conjunction(conditions)
 
 
-def _goals(plan: Plan, layer: Sequence[int] | None = None) -> dict[tuple[str, str, str], list[int]]:
-    """Term indexes by (unit type, aggregation type, goal), in first-seen order."""
-    by_goal: dict[tuple[str, str, str], list[int]] = {}
+def _goals(plan: Plan, layer: Sequence[int] | None = None) -> dict[GoalIdentity, list[int]]:
+    """Term indexes by goal identity (:meth:`Plan.identity`), in first-seen order."""
+    by_goal: dict[GoalIdentity, list[int]] = {}
     for index in range(len(plan.terms)) if layer is None else layer:
-        key = plan.terms[index]
-        by_goal.setdefault((key.unit_type, key.agg_type, key.goal), []).append(index)
+        by_goal.setdefault(plan.identity(plan.terms[index]), []).append(index)
     return by_goal
 
 
