@@ -1,0 +1,169 @@
+"""The plan: goal terms, typed filter values, disjointness and layers of disjoint terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+
+from expsql.compiler.ast import GoalKey, Number
+from expsql.compiler.parse import parse_expression
+from expsql.compiler.plan import MAX_LAYER_TRIES, build_plan, disjoint, layer_terms
+from expsql.errors import ExperimentError
+from expsql.models import Experiment
+from expsql.source import Columns, Source
+
+TYPES = {"product": "string", "price": "integer", "score": "float", "flag": "boolean", "day": "date"}
+SOURCE = Source(dimensions=TYPES)
+
+
+def key(text: str) -> GoalKey:
+    """The goal key of ``count(<text>)``: ``key("user.unit.click(product=p_1)")``."""
+    return parse_expression(f"count({text})").key  # type: ignore[union-attr]
+
+
+def experiment(*nominators: str, checks: list[dict] | None = None) -> Experiment:
+    return Experiment(
+        id="e",
+        control_variant="a",
+        unit_type="user",
+        metrics=[
+            {"id": i, "name": str(i), "nominator": n, "denominator": "count(user.global.exposure)"}
+            for i, n in enumerate(nominators)
+        ],
+        checks=checks or [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("user.unit.click", "user.unit.view", True),
+        ("user.unit.click", "session.unit.click", True),
+        ("user.unit.click", "user.global.click", True),
+        ("user.unit.click", "user.unit.click(product=p_1)", False),
+        ("user.unit.click(product=p_1)", "user.unit.click(product=p_2)", True),
+        ("user.unit.click(product=p_1|p_2)", "user.unit.click(product=p_2)", False),
+        ("user.unit.click(product=p_1)", "user.unit.click(product!=p_1)", True),
+        ("user.unit.click(product=p_1)", "user.unit.click(product!=p_2)", False),
+        ("user.unit.click(product=p_1)", "user.unit.click(product=^p_)", False),
+        ("user.unit.click(product=q_1)", "user.unit.click(product=^p)", True),
+        ("user.unit.click(product=^p_)", "user.unit.click(product=^p_1)", False),
+        ("user.unit.click(product=^p)", "user.unit.click(product=^q)", True),
+        ("user.unit.click(price<5)", "user.unit.click(price>=5)", True),
+        ("user.unit.click(price<=5)", "user.unit.click(price>=5)", False),
+        ("user.unit.click(price>3)", "user.unit.click(price<10)", False),
+        ("user.unit.click(price=01)", "user.unit.click(price=1)", False),
+        ("user.unit.click(price=4)", "user.unit.click(price>4)", True),
+        ("user.unit.click(product=p_1)", "user.unit.click(price=2)", False),
+        ("user.unit.click(product=p_1, price=2)", "user.unit.click(product=p_2)", True),
+    ],
+)
+def test_disjoint_decides_whether_two_terms_can_match_one_event(
+    left: str, right: str, expected: bool
+) -> None:
+    assert disjoint(key(left), key(right), TYPES) is expected
+    assert disjoint(key(right), key(left), TYPES) is expected
+
+
+def test_unit_and_global_goals_overlap_without_an_agg_type_column() -> None:
+    assert disjoint(key("user.unit.click"), key("user.global.click"), TYPES, by_agg_type=False) is False
+    source = Source(columns=Columns(agg_type=None))
+    plan = build_plan(experiment("count(user.unit.click)", "count(user.global.click)"), source)
+    assert len(plan.layers) == 2
+
+
+def test_disjoint_terms_share_one_layer() -> None:
+    terms = [key("user.global.exposure"), *(key(f"user.unit.click(product=p_{i})") for i in range(300))]
+    assert layer_terms(terms, TYPES) == (tuple(range(301)),)
+
+
+def test_overlapping_terms_get_separate_layers() -> None:
+    terms = [
+        key("user.unit.click(product=p_1)"),
+        key("user.unit.click(product=^p_)"),
+        key("user.unit.click(product=p_2)"),
+        key("user.unit.click"),
+    ]
+    layers = layer_terms(terms, TYPES)
+    assert layers == ((0, 2), (1,), (3,))
+    for layer in layers:
+        assert all(disjoint(terms[a], terms[b], TYPES) for a in layer for b in layer if a != b)
+
+
+def test_many_overlapping_terms_stay_correct_with_bounded_search() -> None:
+    terms = [key(f"user.unit.click(price>{i})") for i in range(3 * MAX_LAYER_TRIES)]
+    layers = layer_terms(terms, TYPES)
+    assert sorted(i for layer in layers for i in layer) == list(range(len(terms)))
+    assert all(len(layer) == 1 for layer in layers)
+
+
+def test_plan_lists_each_goal_term_once_exposure_first() -> None:
+    plan = build_plan(
+        experiment("count(user.unit.click) + value(user.unit.click)", "unique(user.unit.click(product=p_1))"),
+        SOURCE,
+    )
+    assert [str(t) for t in plan.terms] == [
+        "user.global.exposure",
+        "user.unit.click",
+        "user.unit.click(product=p_1)",
+    ]
+    assert plan.dimension_names == ("product",)
+
+
+@pytest.mark.parametrize(
+    ("dimension", "values"),
+    [
+        ("price>10", (10,)),
+        ("price=1|2", (1, 2)),
+        ("product>10", ("10",)),
+        ("score<=2.5", (Decimal("2.5"),)),
+        ("flag=true", (True,)),
+        ("day>=2024-03-01", (dt.date(2024, 3, 1),)),
+    ],
+)
+def test_filter_values_take_the_declared_column_type(dimension: str, values: tuple) -> None:
+    goal = key(f"user.unit.click({dimension})")
+    plan = build_plan(experiment(f"count({goal})"), SOURCE)
+    assert plan.typed_values(goal.dimensions[0]) == values
+
+
+@pytest.mark.parametrize(
+    ("dimension", "message"),
+    [
+        ("price>ten", "dimension 'price': value 'ten' is not a valid integer"),
+        ("price=1|x", "dimension 'price': value 'x' is not a valid integer"),
+        ("score<1.2.3", "dimension 'score': value '1.2.3' is not a valid float"),
+        ("flag=yes", "dimension 'flag': value 'yes' is not a valid boolean"),
+        ("day<2024-13-01", "dimension 'day': value '2024-13-01' is not a valid date"),
+        ("price=^1", "'=^' (starts with) needs a string column"),
+    ],
+)
+def test_values_that_do_not_fit_the_column_type_are_refused(dimension: str, message: str) -> None:
+    with pytest.raises(ExperimentError, match=re.escape(message)):
+        build_plan(experiment(f"count(user.unit.click({dimension}))"), SOURCE)
+
+
+def test_dimension_named_like_a_goal_rows_column_is_refused() -> None:
+    with pytest.raises(ExperimentError, match="dimension 'count' has the name of a goal-rows column"):
+        build_plan(experiment("count(user.unit.click(count=1))"), SOURCE)
+
+
+def test_metric_rows_are_metrics_then_checks_then_exposure() -> None:
+    checks = [
+        {"id": "srm", "name": "SRM", "denominator": "count(user.global.exposure)"},
+        {
+            "id": 3,
+            "name": "EVA",
+            "type": "SumRatio",
+            "nominator": "count(user.unit.x)",
+            "denominator": "count(user.unit.y)",
+        },
+    ]
+    rows = build_plan(experiment("count(user.unit.click)", checks=checks), SOURCE).metric_rows()
+    assert [r.metric_id for r in rows] == ["0", "@check:srm", "@check:3", "@exposure"]
+    assert rows[1].nominator == Number(0)
+    assert str(rows[2].nominator) == "count(user.unit.x)"
+    assert str(rows[3].nominator) == str(rows[3].denominator) == "count(user.global.exposure)"
