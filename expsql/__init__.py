@@ -22,6 +22,7 @@ from expsql.errors import (
     RowsError,
 )
 from expsql.models import Check, Experiment, Metric, load_experiment
+from expsql.server import serve
 from expsql.source import Columns, Source, load_source
 
 __version__ = "0.1.0"
@@ -47,4 +48,5 @@ __all__ = [
     "load_experiment",
     "load_source",
     "parse_expression",
+    "serve",
 ]

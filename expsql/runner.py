@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from expsql.dialects import Dao
-from expsql.errors import ConnectorError, ExpsqlError, RowsError
+from expsql.errors import ConnectorError, ExpsqlError
 from expsql.models import Experiment
 from expsql.source import Source
 
@@ -107,58 +106,6 @@ def run(
             dao.close()
     evaluation = evaluate(experiment, frame)
     return Run(experiment, dialect, rows, sql, frame, seconds, evaluation)
-
-
-ROW_FILE_TYPES = (".csv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
-
-
-def read_rows(path: str | Path) -> pd.DataFrame:
-    """Rows exported from a warehouse: CSV, Parquet, JSON (records) or JSON lines, by suffix.
-
-    Keys and dimension labels stay text (an id like ``007``, a label like ``1``), empty labels
-    stay ``''``; the contract's value columns become numbers.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise RowsError(f"{path}: no such file")
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif suffix in (".jsonl", ".ndjson"):
-            frame = pd.read_json(path, lines=True, dtype=False)
-        elif suffix == ".json":
-            frame = pd.read_json(path, orient="records", dtype=False)
-        else:
-            raise RowsError(f"{path}: unknown rows file type {suffix!r} (use {', '.join(ROW_FILE_TYPES)})")
-        return _contract_types(frame)
-    except RowsError:
-        raise
-    except (ValueError, TypeError, OSError) as error:
-        raise RowsError(f"{path}: cannot read {suffix[1:].upper()} rows: {_reason(error)}") from None
-
-
-def _contract_types(frame: pd.DataFrame) -> pd.DataFrame:
-    from expsql.contracts import GOAL_VALUES, METRIC_VALUES
-    from expsql.dialects.frames import contract_frame
-
-    values = set(GOAL_VALUES) | set(METRIC_VALUES)
-    frame = frame.copy()
-    for column in frame.columns:
-        if column in values:
-            frame[column] = pd.to_numeric(frame[column].replace("", None))
-        else:
-            frame[column] = frame[column].map(_label)
-    return contract_frame(frame)
-
-
-def _label(value: object) -> str:
-    """A key or dimension label as the contracts spell it: text, ``''`` where missing."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return str(value)
 
 
 def _reason(error: BaseException) -> str:

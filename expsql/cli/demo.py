@@ -1,0 +1,70 @@
+"""``expsql demo``: sample events in DuckDB, the checkout experiment compiled, run and scored."""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from expsql.cli import app, stderr
+from expsql.cli.run import (
+    FormatOption,
+    OutputOption,
+    RowsChoice,
+    ShowSqlOption,
+    announce_query,
+    choose_format,
+    stdout_console,
+)
+
+
+@app.command("demo")
+def demo_command(
+    path: Annotated[
+        Path | None, typer.Option(help="Write the sample database here and keep it [default: a temp dir]")
+    ] = None,
+    rows: Annotated[RowsChoice, typer.Option(help="Row contract")] = RowsChoice.metrics,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+    show_rows: Annotated[
+        bool, typer.Option("--show-rows", help="Also print the rows the query returned.")
+    ] = False,
+    show_sql: ShowSqlOption = False,
+) -> None:
+    """Generate sample events, run the checkout experiment on them, and print its scorecard."""
+    from expsql import runner
+    from expsql.demo import demo_experiment, write_demo_database
+    from expsql.report import RunContext, present
+
+    experiment = demo_experiment()
+    with ExitStack() as cleanup:
+        if path is None:
+            path = (
+                Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="expsql-demo-")))
+                / "demo.duckdb"
+            )
+        database = write_demo_database(path)
+        stderr.print(f"wrote the sample events of experiment {experiment.id} to {database}", markup=False)
+        dao = runner.connect("duckdb", str(database), {"read_only": True})
+        result = runner.run(
+            experiment,
+            dao,
+            dialect="duckdb",
+            rows=rows.value,
+            on_query=lambda sql: announce_query(sql, "duckdb", rows.value, str(database), show_sql=show_sql),
+        )
+    stderr.print(
+        f"query took {result.query_seconds:.3f} s and returned {len(result.frame)} rows", markup=False
+    )
+    console = stdout_console()
+    if show_rows:
+        console.print(result.frame.to_string(index=False), markup=False, highlight=False)
+        console.print()
+    context = RunContext("duckdb", rows.value, result.sql, result.query_seconds, origin="sample data")
+    chosen = choose_format(fmt, output)
+    present(chosen.value, experiment, result.evaluation, context, output=output, console=console)
+    if output is not None:
+        stderr.print(f"wrote {chosen.value} to {output}", markup=False)

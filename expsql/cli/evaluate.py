@@ -1,0 +1,32 @@
+"""``expsql evaluate``: score rows exported from any warehouse (CSV, Parquet, JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from expsql.cli import app, stderr
+from expsql.cli.run import FormatOption, OutputOption, choose_format, stdout_console
+
+
+@app.command("evaluate")
+def evaluate_command(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
+    rows: Annotated[Path, typer.Argument(help="Goal rows or metric rows: .csv, .parquet, .json or .jsonl.")],
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Evaluate EXPERIMENT on ROWS its query returned elsewhere, and print the scorecard."""
+    from expsql.models import load_experiment
+    from expsql.report import RunContext, present
+    from expsql.stats import evaluate
+
+    definition = load_experiment(experiment)
+    evaluation = evaluate(definition, rows)
+    chosen = choose_format(fmt, output)
+    context = RunContext(origin=str(rows))
+    present(chosen.value, definition, evaluation, context, output=output, console=stdout_console())
+    if output is not None:
+        stderr.print(f"wrote {chosen.value} to {output}", markup=False)

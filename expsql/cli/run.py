@@ -1,0 +1,128 @@
+"""``expsql run``: compile an experiment, run it on a warehouse, evaluate, present the scorecard."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from expsql.cli import app, stderr
+from expsql.errors import ExpsqlError
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+class RowsChoice(StrEnum):
+    metrics = "metrics"
+    goals = "goals"
+
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format", "-f", help="table, json, csv or html [default: from --output's suffix, else table]"
+    ),
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the result to this file instead of the terminal.")
+]
+ShowSqlOption = Annotated[bool, typer.Option("--show-sql", help="Print the SQL that runs (to stderr).")]
+
+
+def choose_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
+    """The format asked for, else the one the output file's suffix names, else the table."""
+    if fmt is not None:
+        return fmt
+    if output is not None:
+        suffix = output.suffix.lower().lstrip(".")
+        if suffix in {"htm", "html"}:
+            return OutputFormat.html
+        if suffix in OutputFormat.__members__:
+            return OutputFormat(suffix)
+    return OutputFormat.table
+
+
+def stdout_console() -> Console:
+    """The terminal's width, or 100 columns when piped (rich would assume 80)."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=100)
+    return console
+
+
+def announce_query(sql: str, dialect: str, rows: str, where: str, *, show_sql: bool) -> None:
+    """Say on stderr what is about to run (the whole SQL with ``--show-sql``)."""
+    lines = sql.count("\n") + 1
+    stderr.print(f"running the {rows}-rows query ({lines} lines of {dialect} SQL) on {where}", markup=False)
+    if show_sql:
+        stderr.print(sql, markup=False, highlight=False)
+
+
+@app.command("run")
+def run_command(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
+    dialect: Annotated[
+        str | None, typer.Option(help="Warehouse dialect, see `expsql dialects` [default: config [run]]")
+    ] = None,
+    connect: Annotated[
+        str | None,
+        typer.Option(
+            help="DuckDB file, PostgreSQL DSN or Spark master. Passwords belong in environment "
+            "variables (PGPASSWORD, or password_env in expsql.toml), never here."
+        ),
+    ] = None,
+    rows: Annotated[RowsChoice | None, typer.Option(help="Row contract [default: metrics]")] = None,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+    source: Annotated[Path | None, typer.Option(help="Source file mapping the events table.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file [default: ./expsql.toml]")] = None,
+    show_sql: ShowSqlOption = False,
+) -> None:
+    """Compile EXPERIMENT, run its query on a warehouse, and print the scorecard."""
+    from expsql import runner
+    from expsql.config import load_config, reject_inline_password
+    from expsql.models import load_experiment
+    from expsql.report import RunContext, present
+    from expsql.source import load_source
+
+    settings = load_config(config)
+    reject_inline_password(connect)
+    dialect = dialect or settings.run.dialect
+    if dialect is None:
+        raise ExpsqlError("say which warehouse: --dialect (or dialect in the [run] table of expsql.toml)")
+    target = connect if connect is not None else settings.run.connect
+    contract = rows.value if rows is not None else settings.run.rows
+    source_path = source or settings.relative(settings.run.source)
+    definition = load_experiment(experiment)
+    table = load_source(source_path) if source_path else None
+
+    options = settings.connector_options(dialect)
+    if dialect == "duckdb":
+        options.setdefault("read_only", True)  # a run only reads; a mistyped path must not create a file
+    where = f"{dialect} {target}" if target else dialect
+    dao = runner.connect(dialect, target, options)
+    result = runner.run(
+        definition,
+        dao,
+        dialect=dialect,
+        rows=contract,  # type: ignore[arg-type]
+        source=table,
+        on_query=lambda sql: announce_query(sql, dialect, contract, where, show_sql=show_sql),
+    )
+    stderr.print(
+        f"query took {result.query_seconds:.3f} s and returned {len(result.frame)} rows", markup=False
+    )
+    context = RunContext(dialect, contract, result.sql, result.query_seconds, origin=target)
+    chosen = choose_format(fmt, output)
+    present(chosen.value, definition, result.evaluation, context, output=output, console=stdout_console())
+    if output is not None:
+        stderr.print(f"wrote {chosen.value} to {output}", markup=False)

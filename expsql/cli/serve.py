@@ -1,0 +1,32 @@
+"""``expsql serve``: the ep-stats compatible REST API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from expsql.cli import app, stderr
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [default: 8080]")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file [default: ./expsql.toml]")] = None,
+    workers: Annotated[int | None, typer.Option(help="Evaluations running at once [default: 4]")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds per evaluation before a 504 [default: 60]")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level")] = "info",
+) -> None:
+    """Serve /evaluate (ep-stats' API), /compile, /sample-size-calculation, /dialects and /docs."""
+    from expsql.config import load_config
+    from expsql.server import serve
+
+    settings = load_config(config)
+    shown_host = host or settings.server.host
+    shown_port = port if port is not None else settings.server.port
+    stderr.print(f"expsql serves on http://{shown_host}:{shown_port} (API docs at /docs)", markup=False)
+    serve(host=host, port=port, config=settings, workers=workers, timeout=timeout, log_level=log_level)
