@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import duckdb
     import psycopg
     from pyspark.sql import SparkSession
@@ -110,3 +112,35 @@ def clickhouse_rows(session: Any, sql: str) -> pd.DataFrame:
     from expsql.dialects.frames import contract_frame
 
     return contract_frame(session.query(sql, "DataFrame"))
+
+
+_SQLITE_TYPES = {pa.int64(): "INTEGER", pa.float64(): "REAL", pa.date32(): "TEXT", pa.string(): "TEXT"}
+
+
+def to_sqlite(connection: sqlite3.Connection, events: pd.DataFrame, table: str = "events") -> None:
+    """``CREATE TABLE table`` in SQLite and insert the events (dates as ISO text, as SQLite keeps them)."""
+    from sqlglot import exp
+
+    arrow = arrow_table(events)
+    name = exp.table_(exp.to_identifier(table, quoted=True))
+    schema = exp.Schema(
+        this=name,
+        expressions=[
+            exp.ColumnDef(
+                this=exp.to_identifier(field.name, quoted=True),
+                kind=exp.DataType.build(_SQLITE_TYPES[field.type]),
+            )
+            for field in arrow.schema
+        ],
+    )
+    insert = exp.Insert(
+        this=name, expression=exp.Values(expressions=[exp.tuple_(*[exp.Placeholder()] * arrow.num_columns)])
+    )
+    columns = [
+        [value.isoformat() if isinstance(value, dt.date) else value for value in arrow.column(i).to_pylist()]
+        for i in range(arrow.num_columns)
+    ]
+    connection.execute(exp.Drop(tables=[name], kind="TABLE", exists=True).sql("sqlite"))
+    connection.execute(exp.Create(this=schema, kind="TABLE").sql("sqlite"))
+    connection.executemany(insert.sql("sqlite"), zip(*columns, strict=True))
+    connection.commit()

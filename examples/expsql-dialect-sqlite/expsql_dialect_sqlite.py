@@ -1,0 +1,74 @@
+"""An expsql dialect plugin: SQLite, run through the standard library's ``sqlite3``.
+
+The whole plugin is this module and one entry point in ``pyproject.toml``:
+
+    [project.entry-points.expsql]
+    sqlite = "expsql_dialect_sqlite"
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pandas as pd
+from sqlglot.dialects.sqlite import SQLite
+
+from expsql.dialects import Dialect, hookimpl
+from expsql.dialects.frames import contract_frame
+from expsql.errors import ConnectorError
+
+
+class ExpsqlSQLite(SQLite):
+    """sqlglot's SQLite, except that ``(VALUES ...) AS t(a, b)`` becomes ``SELECT ... UNION ALL``.
+
+    SQLite cannot name the columns of a ``VALUES`` table in its alias, which expsql's queries do.
+    """
+
+    class Generator(SQLite.Generator):
+        VALUES_AS_TABLE = False
+
+
+class SQLiteDao:
+    """Runs SQL on a ``sqlite3`` connection; closes it only if it opened it."""
+
+    def __init__(self, connection: sqlite3.Connection, *, owned: bool = True) -> None:
+        self.connection = connection
+        self._owned = owned
+        # expsql's "starts with" is case-sensitive; SQLite's LIKE is not, unless told so.
+        connection.execute("PRAGMA case_sensitive_like = ON")
+
+    def execute(self, sql: str) -> pd.DataFrame:
+        try:
+            cursor = self.connection.execute(sql)
+        except sqlite3.Error as error:
+            raise ConnectorError(f"sqlite refused the query: {error}") from error
+        columns = [description[0] for description in cursor.description]
+        return contract_frame(pd.DataFrame.from_records(cursor.fetchall(), columns=columns))
+
+    def close(self) -> None:
+        if self._owned:
+            self.connection.close()
+
+
+def connect(
+    target: str | None = None, *, connection: sqlite3.Connection | None = None, **options: Any
+) -> SQLiteDao:
+    """A Dao on the database file ``target`` (in memory when ``None``) or on ``connection``."""
+    if connection is not None:
+        return SQLiteDao(connection, owned=False)
+    return SQLiteDao(sqlite3.connect(target or ":memory:", **options))
+
+
+DIALECT = Dialect(
+    "sqlite",
+    ExpsqlSQLite,
+    description="SQLite 3, through the standard library",
+    connector=connect,
+    native_prefix_match=False,  # no prefix function: expsql builds an escaped LIKE instead
+)
+
+
+@hookimpl
+def expsql_dialects() -> list[Dialect]:
+    return [DIALECT]
