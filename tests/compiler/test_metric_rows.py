@@ -1,0 +1,88 @@
+"""Shape of the metric-rows query: one scan, per-unit expressions computed once, safe division."""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from expsql.compiler import compile_sql, compile_tree
+from expsql.contracts import EXPOSURE_ROW_ID, METRIC_KEYS, METRIC_VALUES
+from expsql.dialects import available, get
+from expsql.models import Experiment
+
+EXPOSURE = "count(user.global.exposure)"
+
+
+def experiment(*metrics: tuple[str, str], **fields: object) -> Experiment:
+    definition = {"id": "e", "control_variant": "a", "unit_type": "user", **fields}
+    definition["metrics"] = [
+        {"id": f"m{i}", "name": str(i), "nominator": n, "denominator": d} for i, (n, d) in enumerate(metrics)
+    ]
+    return Experiment.model_validate(definition)
+
+
+def cte(tree: exp.Expression, name: str) -> exp.Select:
+    (found,) = [c for c in tree.find_all(exp.CTE) if c.alias == name]
+    return found.this
+
+
+@pytest.mark.parametrize("dialect", available())
+@pytest.mark.parametrize("metrics", [1, 10, 100])
+def test_one_scan_of_the_events_table_however_many_metrics(dialect: str, metrics: int) -> None:
+    definition = experiment(
+        *[(f"value(user.unit.g{i % 5}(product=p_{i}))", EXPOSURE) for i in range(metrics)]
+    )
+    sql = compile_sql(definition, dialect=dialect, rows="metrics")
+    statements = sqlglot.parse(sql, read=get(dialect).sqlglot_dialect)
+    assert len(statements) == 1
+    assert len([t for t in statements[0].find_all(exp.Table) if t.name == "events"]) == 1
+
+
+def test_each_distinct_per_unit_expression_is_computed_once() -> None:
+    definition = experiment(*[(f"count(user.unit.click(product=p_{i}))", EXPOSURE) for i in range(10)])
+    unit_metrics = cte(compile_tree(definition, rows="metrics"), "unit_metrics")
+    # ten nominators and one denominator, which is also the exposure row's x and y
+    assert len(unit_metrics.expressions) == 1 + 11
+
+
+def test_one_output_row_per_metric_check_and_exposure() -> None:
+    checks = [{"id": "srm", "name": "SRM", "denominator": EXPOSURE}]
+    tree = compile_tree(experiment(("count(user.unit.a)", EXPOSURE), checks=checks), rows="metrics")
+    assert tree.named_selects == [*METRIC_KEYS, *METRIC_VALUES]
+    (rows,) = tree.find_all(exp.Values)
+    ids = [row.expressions[1].this for row in rows.expressions]
+    assert ids == ["m0", "@check:srm", EXPOSURE_ROW_ID]
+
+
+def test_division_gives_zero_for_a_unit_whose_denominator_is_zero() -> None:
+    tree = compile_tree(experiment(("count(user.unit.a) / count(user.unit.b)", EXPOSURE)), rows="metrics")
+    (division,) = cte(tree, "unit_metrics").find_all(exp.Div)
+    assert isinstance(division.expression, exp.Nullif)
+    assert isinstance(division.parent, exp.Coalesce)
+    assert division.args.get("typed") is False
+
+
+def test_units_are_those_with_an_exposure_event() -> None:
+    having = cte(compile_tree(experiment(("count(user.unit.a)", EXPOSURE)), rows="metrics"), "unit_goals")
+    condition = having.args["having"].this
+    assert isinstance(condition, exp.GT) and isinstance(condition.this, exp.Count)
+
+
+@pytest.mark.parametrize(
+    ("expression", "sql"),
+    [
+        (
+            "count(user.unit.a) - (count(user.unit.b) - count(user.unit.c))",
+            '"count_1" - ("count_2" - "count_3")',
+        ),
+        ("(count(user.unit.a) + count(user.unit.b)) * 2", '("count_1" + "count_2") * 2'),
+        ("-(count(user.unit.a) ~ count(user.unit.b))", '-("count_1" - "count_2")'),
+        ("unique(user.unit.a) * 0.5", 'CASE WHEN "count_1" > 0 THEN 1 ELSE 0 END * 0.5'),
+    ],
+)
+def test_per_unit_expressions_keep_the_metric_shape(expression: str, sql: str) -> None:
+    unit_metrics = cte(compile_tree(experiment((expression, EXPOSURE)), rows="metrics"), "unit_metrics")
+    first = unit_metrics.expressions[1].this
+    assert isinstance(first, exp.Cast)
+    assert first.this.sql("duckdb") == sql
