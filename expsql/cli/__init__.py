@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from expsql.errors import ExpsqlError
 
@@ -36,5 +37,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except ExpsqlError as error:
-        stderr.print(f"[bold red]error:[/] {error}", markup=True, emphasis=False)
+        # The message is text, not markup: "[connectors.postgres]" must print as written.
+        stderr.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
         sys.exit(USAGE_ERROR)
