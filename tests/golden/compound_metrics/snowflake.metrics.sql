@@ -1,0 +1,203 @@
+WITH "experiment_events" AS (
+  SELECT
+    "events"."exp_variant_id" AS "variant_id",
+    "events"."unit_id" AS "unit_id",
+    "events"."cnt" AS "event_cnt",
+    "events"."value" AS "event_value",
+    CASE
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."agg_type" = 'global'
+      AND "events"."goal" = 'exposure'
+      THEN 0
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."agg_type" = 'unit'
+      AND "events"."goal" = 'conversion'
+      THEN 1
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."agg_type" = 'unit'
+      AND "events"."goal" = 'refund'
+      THEN 2
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."agg_type" = 'unit'
+      AND "events"."goal" = 'click'
+      THEN 3
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."agg_type" = 'unit'
+      AND "events"."goal" = 'view'
+      THEN 4
+    END AS "term_index"
+  FROM "events" AS "events"
+  WHERE
+    "events"."exp_id" = 'exp-1'
+    AND (
+      (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'global'
+        AND "events"."goal" = 'exposure'
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'conversion'
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'refund'
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+      )
+    )
+), "unit_terms" AS (
+  SELECT
+    "variant_id",
+    "term_index",
+    "unit_id",
+    COALESCE(SUM("event_cnt"), 0) AS "unit_count",
+    COALESCE(SUM("event_value"), 0) AS "unit_value"
+  FROM "experiment_events"
+  GROUP BY
+    "variant_id",
+    "term_index",
+    "unit_id"
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "unit_count" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "unit_count" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "unit_count" END), 0) AS "count_3",
+    COALESCE(SUM(CASE WHEN "term_index" = 4 THEN "unit_count" END), 0) AS "count_4",
+    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "unit_value" END), 0) AS "value_1",
+    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "unit_value" END), 0) AS "value_2"
+  FROM "unit_terms"
+  GROUP BY
+    "variant_id",
+    "unit_id"
+  HAVING
+    COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
+), "unit_metrics" AS (
+  SELECT
+    "variant_id",
+    CAST("value_1" - "value_2" AS DOUBLE) AS "expression_0",
+    CAST("count_0" AS DOUBLE) AS "expression_1",
+    CAST(CASE WHEN "count_3" > 0 THEN 1 ELSE 0 END - CASE WHEN "count_2" > 0 THEN 1 ELSE 0 END AS DOUBLE) AS "expression_2",
+    CAST(COALESCE("count_3" / NULLIF("count_4", 0), 0) AS DOUBLE) AS "expression_3",
+    CAST(1 AS DOUBLE) AS "expression_4",
+    CAST((
+      0.25 * "value_1"
+    ) + (
+      2 * (
+        -"count_3"
+      )
+    ) AS DOUBLE) AS "expression_5",
+    CAST((
+      "count_4" + 1
+    ) * 3 AS DOUBLE) AS "expression_6"
+  FROM "unit_goals"
+), "variant_sums" AS (
+  SELECT
+    "variant_id",
+    COUNT(*) AS "n",
+    SUM("expression_0") AS "sum_0",
+    SUM("expression_1") AS "sum_1",
+    SUM("expression_2") AS "sum_2",
+    SUM("expression_3") AS "sum_3",
+    SUM("expression_4") AS "sum_4",
+    SUM("expression_5") AS "sum_5",
+    SUM("expression_6") AS "sum_6",
+    SUM("expression_0" * "expression_0") AS "sum_0_0",
+    SUM("expression_1" * "expression_1") AS "sum_1_1",
+    SUM("expression_2" * "expression_2") AS "sum_2_2",
+    SUM("expression_3" * "expression_3") AS "sum_3_3",
+    SUM("expression_4" * "expression_4") AS "sum_4_4",
+    SUM("expression_5" * "expression_5") AS "sum_5_5",
+    SUM("expression_6" * "expression_6") AS "sum_6_6",
+    SUM("expression_0" * "expression_1") AS "sum_0_1",
+    SUM("expression_2" * "expression_1") AS "sum_2_1",
+    SUM("expression_3" * "expression_4") AS "sum_3_4",
+    SUM("expression_5" * "expression_6") AS "sum_5_6"
+  FROM "unit_metrics"
+  GROUP BY
+    "variant_id"
+)
+SELECT
+  'exp-1' AS "exp_id",
+  "variant_id" AS "exp_variant_id",
+  "metric_id" AS "metric_id",
+  "n" AS "n",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0"
+    WHEN 1
+    THEN "sum_2"
+    WHEN 2
+    THEN "sum_3"
+    WHEN 3
+    THEN "sum_5"
+    WHEN 4
+    THEN "sum_1"
+  END AS "sum_x",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_0"
+    WHEN 1
+    THEN "sum_2_2"
+    WHEN 2
+    THEN "sum_3_3"
+    WHEN 3
+    THEN "sum_5_5"
+    WHEN 4
+    THEN "sum_1_1"
+  END AS "sum_x2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1"
+    WHEN 1
+    THEN "sum_1"
+    WHEN 2
+    THEN "sum_4"
+    WHEN 3
+    THEN "sum_6"
+    WHEN 4
+    THEN "sum_1"
+  END AS "sum_y",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1_1"
+    WHEN 1
+    THEN "sum_1_1"
+    WHEN 2
+    THEN "sum_4_4"
+    WHEN 3
+    THEN "sum_6_6"
+    WHEN 4
+    THEN "sum_1_1"
+  END AS "sum_y2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_1"
+    WHEN 1
+    THEN "sum_2_1"
+    WHEN 2
+    THEN "sum_3_4"
+    WHEN 3
+    THEN "sum_5_6"
+    WHEN 4
+    THEN "sum_1_1"
+  END AS "sum_xy"
+FROM "variant_sums"
+CROSS JOIN (VALUES
+  (0, 'net'),
+  (1, 'nps'),
+  (2, 'ratio'),
+  (3, 'weighted'),
+  (4, '@exposure')) AS "metric_rows"("row_index", "metric_id")

@@ -1,0 +1,321 @@
+WITH "experiment_events" AS (
+  SELECT
+    "events"."exp_variant_id" AS "variant_id",
+    "events"."unit_id" AS "unit_id",
+    "events"."cnt" AS "event_cnt",
+    "events"."value" AS "event_value",
+    CASE "term_layers"."layer_index"
+      WHEN 0
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'global'
+        AND "events"."goal" = 'exposure'
+        THEN 0
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'conversion'
+        THEN CASE WHEN "events"."product" = 'p_1' THEN 1 END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+        THEN CASE
+          WHEN "events"."product" IN ('p_1', 'p_10')
+          THEN 2
+          WHEN "events"."product" = 'p%1'
+          THEN 7
+        END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        THEN CASE WHEN NOT "events"."product" IN ('p_1', 'p_2') THEN 3 END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'refund'
+        THEN CASE
+          WHEN STARTS_WITH("events"."product", 'p_')
+          THEN 5
+          WHEN STARTS_WITH("events"."product", 'p%') OR STARTS_WITH("events"."product", 'q')
+          THEN 6
+        END
+      END
+      WHEN 1
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        THEN CASE WHEN "events"."price" <> 7 THEN 4 END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'conversion'
+        THEN CASE
+          WHEN "events"."price" > 10
+          THEN 8
+          WHEN "events"."price" <= 3 AND "events"."product" < 'p_2'
+          THEN 9
+        END
+      END
+      WHEN 2
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        THEN CASE
+          WHEN "events"."price" >= 5 AND "events"."product" < 'p_9'
+          THEN 10
+          WHEN "events"."price" IN (1, 2, 3)
+          THEN 11
+        END
+      END
+    END AS "term_index"
+  FROM "events" AS "events"
+  CROSS JOIN (VALUES
+    (0),
+    (1),
+    (2)) AS "term_layers"("layer_index")
+  WHERE
+    "events"."exp_id" = 'exp-1'
+    AND (
+      (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'global'
+        AND "events"."goal" = 'exposure'
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'conversion'
+        AND (
+          "events"."product" = 'p_1'
+          OR "events"."price" > 10
+          OR (
+            "events"."price" <= 3 AND "events"."product" < 'p_2'
+          )
+        )
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+        AND "events"."product" IN ('p_1', 'p_10', 'p%1')
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        AND (
+          NOT "events"."product" IN ('p_1', 'p_2')
+          OR "events"."price" <> 7
+          OR (
+            "events"."price" >= 5 AND "events"."product" < 'p_9'
+          )
+          OR "events"."price" IN (1, 2, 3)
+        )
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'refund'
+        AND (
+          STARTS_WITH("events"."product", 'p_')
+          OR (
+            STARTS_WITH("events"."product", 'p%') OR STARTS_WITH("events"."product", 'q')
+          )
+        )
+      )
+    )
+), "unit_terms" AS (
+  SELECT
+    "variant_id",
+    "term_index",
+    "unit_id",
+    COALESCE(SUM("event_cnt"), 0) AS "unit_count",
+    COALESCE(SUM("event_value"), 0) AS "unit_value"
+  FROM "experiment_events"
+  WHERE
+    NOT "term_index" IS NULL
+  GROUP BY
+    "variant_id",
+    "term_index",
+    "unit_id"
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "unit_count" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "unit_count" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "unit_count" END), 0) AS "count_3",
+    COALESCE(SUM(CASE WHEN "term_index" = 4 THEN "unit_count" END), 0) AS "count_4",
+    COALESCE(SUM(CASE WHEN "term_index" = 5 THEN "unit_count" END), 0) AS "count_5",
+    COALESCE(SUM(CASE WHEN "term_index" = 6 THEN "unit_count" END), 0) AS "count_6",
+    COALESCE(SUM(CASE WHEN "term_index" = 7 THEN "unit_count" END), 0) AS "count_7",
+    COALESCE(SUM(CASE WHEN "term_index" = 9 THEN "unit_count" END), 0) AS "count_9",
+    COALESCE(SUM(CASE WHEN "term_index" = 10 THEN "unit_count" END), 0) AS "count_10",
+    COALESCE(SUM(CASE WHEN "term_index" = 11 THEN "unit_count" END), 0) AS "count_11",
+    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "unit_value" END), 0) AS "value_1",
+    COALESCE(SUM(CASE WHEN "term_index" = 8 THEN "unit_value" END), 0) AS "value_8"
+  FROM "unit_terms"
+  GROUP BY
+    "variant_id",
+    "unit_id"
+  HAVING
+    COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
+), "unit_metrics" AS (
+  SELECT
+    "variant_id",
+    CAST("value_1" AS DOUBLE) AS "expression_0",
+    CAST("count_0" AS DOUBLE) AS "expression_1",
+    CAST("count_2" AS DOUBLE) AS "expression_2",
+    CAST("count_3" AS DOUBLE) AS "expression_3",
+    CAST("count_4" AS DOUBLE) AS "expression_4",
+    CAST("count_5" AS DOUBLE) AS "expression_5",
+    CAST("count_6" AS DOUBLE) AS "expression_6",
+    CAST("count_7" AS DOUBLE) AS "expression_7",
+    CAST("value_8" AS DOUBLE) AS "expression_8",
+    CAST("count_9" AS DOUBLE) AS "expression_9",
+    CAST("count_10" AS DOUBLE) AS "expression_10",
+    CAST("count_11" AS DOUBLE) AS "expression_11"
+  FROM "unit_goals"
+), "variant_sums" AS (
+  SELECT
+    "variant_id",
+    COUNT(*) AS "n",
+    SUM("expression_0") AS "sum_0",
+    SUM("expression_1") AS "sum_1",
+    SUM("expression_2") AS "sum_2",
+    SUM("expression_3") AS "sum_3",
+    SUM("expression_4") AS "sum_4",
+    SUM("expression_5") AS "sum_5",
+    SUM("expression_6") AS "sum_6",
+    SUM("expression_7") AS "sum_7",
+    SUM("expression_8") AS "sum_8",
+    SUM("expression_9") AS "sum_9",
+    SUM("expression_10") AS "sum_10",
+    SUM("expression_11") AS "sum_11",
+    SUM("expression_0" * "expression_0") AS "sum_0_0",
+    SUM("expression_1" * "expression_1") AS "sum_1_1",
+    SUM("expression_2" * "expression_2") AS "sum_2_2",
+    SUM("expression_3" * "expression_3") AS "sum_3_3",
+    SUM("expression_4" * "expression_4") AS "sum_4_4",
+    SUM("expression_5" * "expression_5") AS "sum_5_5",
+    SUM("expression_6" * "expression_6") AS "sum_6_6",
+    SUM("expression_7" * "expression_7") AS "sum_7_7",
+    SUM("expression_8" * "expression_8") AS "sum_8_8",
+    SUM("expression_9" * "expression_9") AS "sum_9_9",
+    SUM("expression_10" * "expression_10") AS "sum_10_10",
+    SUM("expression_11" * "expression_11") AS "sum_11_11",
+    SUM("expression_0" * "expression_1") AS "sum_0_1",
+    SUM("expression_2" * "expression_1") AS "sum_2_1",
+    SUM("expression_3" * "expression_4") AS "sum_3_4",
+    SUM("expression_5" * "expression_6") AS "sum_5_6",
+    SUM("expression_7" * "expression_1") AS "sum_7_1",
+    SUM("expression_8" * "expression_9") AS "sum_8_9",
+    SUM("expression_10" * "expression_11") AS "sum_10_11"
+  FROM "unit_metrics"
+  GROUP BY
+    "variant_id"
+)
+SELECT
+  'exp-1' AS "exp_id",
+  "variant_id" AS "exp_variant_id",
+  "metric_id" AS "metric_id",
+  "n" AS "n",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0"
+    WHEN 1
+    THEN "sum_2"
+    WHEN 2
+    THEN "sum_3"
+    WHEN 3
+    THEN "sum_5"
+    WHEN 4
+    THEN "sum_7"
+    WHEN 5
+    THEN "sum_8"
+    WHEN 6
+    THEN "sum_10"
+    WHEN 7
+    THEN "sum_1"
+  END AS "sum_x",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_0"
+    WHEN 1
+    THEN "sum_2_2"
+    WHEN 2
+    THEN "sum_3_3"
+    WHEN 3
+    THEN "sum_5_5"
+    WHEN 4
+    THEN "sum_7_7"
+    WHEN 5
+    THEN "sum_8_8"
+    WHEN 6
+    THEN "sum_10_10"
+    WHEN 7
+    THEN "sum_1_1"
+  END AS "sum_x2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1"
+    WHEN 1
+    THEN "sum_1"
+    WHEN 2
+    THEN "sum_4"
+    WHEN 3
+    THEN "sum_6"
+    WHEN 4
+    THEN "sum_1"
+    WHEN 5
+    THEN "sum_9"
+    WHEN 6
+    THEN "sum_11"
+    WHEN 7
+    THEN "sum_1"
+  END AS "sum_y",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1_1"
+    WHEN 1
+    THEN "sum_1_1"
+    WHEN 2
+    THEN "sum_4_4"
+    WHEN 3
+    THEN "sum_6_6"
+    WHEN 4
+    THEN "sum_1_1"
+    WHEN 5
+    THEN "sum_9_9"
+    WHEN 6
+    THEN "sum_11_11"
+    WHEN 7
+    THEN "sum_1_1"
+  END AS "sum_y2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_1"
+    WHEN 1
+    THEN "sum_2_1"
+    WHEN 2
+    THEN "sum_3_4"
+    WHEN 3
+    THEN "sum_5_6"
+    WHEN 4
+    THEN "sum_7_1"
+    WHEN 5
+    THEN "sum_8_9"
+    WHEN 6
+    THEN "sum_10_11"
+    WHEN 7
+    THEN "sum_1_1"
+  END AS "sum_xy"
+FROM "variant_sums"
+CROSS JOIN (VALUES
+  (0, 'equal'),
+  (1, 'alternatives'),
+  (2, 'not-equal'),
+  (3, 'prefix'),
+  (4, 'literal-percent'),
+  (5, 'numbers'),
+  (6, 'range'),
+  (7, '@exposure')) AS "metric_rows"("row_index", "metric_id")

@@ -1,0 +1,88 @@
+WITH `experiment_events` AS (
+  SELECT
+    `events`.`exp_variant_id` AS `variant_id`,
+    `events`.`unit_id` AS `unit_id`,
+    `events`.`cnt` AS `event_cnt`,
+    `events`.`value` AS `event_value`,
+    CASE
+      WHEN `events`.`unit_type` = 'user'
+      AND `events`.`agg_type` = 'global'
+      AND `events`.`goal` = 'exposure'
+      THEN 0
+      WHEN `events`.`unit_type` = 'user'
+      AND `events`.`agg_type` = 'unit'
+      AND `events`.`goal` = 'click'
+      THEN 1
+    END AS `term_index`
+  FROM `events` AS `events`
+  WHERE
+    `events`.`exp_id` = 'exp-3'
+    AND (
+      (
+        `events`.`unit_type` = 'user'
+        AND `events`.`agg_type` = 'global'
+        AND `events`.`goal` = 'exposure'
+      )
+      OR (
+        `events`.`unit_type` = 'user'
+        AND `events`.`agg_type` = 'unit'
+        AND `events`.`goal` = 'click'
+      )
+    )
+), `unit_terms` AS (
+  SELECT
+    `variant_id`,
+    `term_index`,
+    `unit_id`,
+    COALESCE(SUM(`event_cnt`), 0) AS `unit_count`,
+    COALESCE(SUM(`event_value`), 0) AS `unit_value`
+  FROM `experiment_events`
+  GROUP BY
+    `variant_id`,
+    `term_index`,
+    `unit_id`
+), `unit_goals` AS (
+  SELECT
+    `variant_id`,
+    `unit_id`,
+    COALESCE(SUM(CASE WHEN `term_index` = 0 THEN `unit_count` END), 0) AS `count_0`,
+    COALESCE(SUM(CASE WHEN `term_index` = 1 THEN `unit_count` END), 0) AS `count_1`
+  FROM `unit_terms`
+  GROUP BY
+    `variant_id`,
+    `unit_id`
+  HAVING
+    COUNT(CASE WHEN `term_index` = 0 THEN 1 END) > 0
+), `unit_metrics` AS (
+  SELECT
+    `variant_id`,
+    CAST(`count_1` AS DOUBLE) AS `expression_0`,
+    CAST(`count_0` AS DOUBLE) AS `expression_1`
+  FROM `unit_goals`
+), `variant_sums` AS (
+  SELECT
+    `variant_id`,
+    COUNT(*) AS `n`,
+    SUM(`expression_0`) AS `sum_0`,
+    SUM(`expression_1`) AS `sum_1`,
+    SUM(`expression_0` * `expression_0`) AS `sum_0_0`,
+    SUM(`expression_1` * `expression_1`) AS `sum_1_1`,
+    SUM(`expression_0` * `expression_1`) AS `sum_0_1`
+  FROM `unit_metrics`
+  GROUP BY
+    `variant_id`
+)
+SELECT
+  'exp-3' AS `exp_id`,
+  `variant_id` AS `exp_variant_id`,
+  `metric_id` AS `metric_id`,
+  `n` AS `n`,
+  CASE `row_index` WHEN 0 THEN `sum_0` WHEN 1 THEN `sum_1` END AS `sum_x`,
+  CASE `row_index` WHEN 0 THEN `sum_0_0` WHEN 1 THEN `sum_1_1` END AS `sum_x2`,
+  CASE `row_index` WHEN 0 THEN `sum_1` WHEN 1 THEN `sum_1` END AS `sum_y`,
+  CASE `row_index` WHEN 0 THEN `sum_1_1` WHEN 1 THEN `sum_1_1` END AS `sum_y2`,
+  CASE `row_index` WHEN 0 THEN `sum_0_1` WHEN 1 THEN `sum_1_1` END AS `sum_xy`
+FROM `variant_sums`
+CROSS JOIN VALUES
+  (0, '1'),
+  (1, '@exposure') AS `metric_rows`(`row_index`, `metric_id`)

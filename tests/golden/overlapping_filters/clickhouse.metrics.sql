@@ -1,0 +1,138 @@
+WITH "experiment_events" AS (
+  SELECT
+    "events"."exp_variant_id" AS "variant_id",
+    "events"."unit_id" AS "unit_id",
+    "events"."cnt" AS "event_cnt",
+    "events"."value" AS "event_value",
+    CASE "term_layers"."layer_index"
+      WHEN 0
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'global'
+        AND "events"."goal" = 'exposure'
+        THEN 0
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+        THEN CASE WHEN "events"."product" = 'p_1' THEN 1 END
+      END
+      WHEN 1
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+        THEN 2
+      END
+      WHEN 2
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+        THEN CASE WHEN startsWith("events"."product", 'p_') THEN 3 END
+      END
+    END AS "term_index"
+  FROM "events" AS "events"
+  CROSS JOIN (
+    SELECT
+      0 AS "layer_index"
+    UNION ALL
+    SELECT
+      1
+    UNION ALL
+    SELECT
+      2
+  ) AS "term_layers"
+  WHERE
+    "events"."exp_id" = 'exp-1'
+    AND (
+      (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'global'
+        AND "events"."goal" = 'exposure'
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+      )
+    )
+), "unit_terms" AS (
+  SELECT
+    "variant_id",
+    "term_index",
+    "unit_id",
+    COALESCE(SUM("event_cnt"), 0) AS "unit_count",
+    COALESCE(SUM("event_value"), 0) AS "unit_value"
+  FROM "experiment_events"
+  WHERE
+    NOT (
+      "term_index" IS NULL
+    )
+  GROUP BY
+    "variant_id",
+    "term_index",
+    "unit_id"
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "unit_count" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "unit_count" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "unit_count" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "unit_count" END), 0) AS "count_3"
+  FROM "unit_terms"
+  GROUP BY
+    "variant_id",
+    "unit_id"
+  HAVING
+    COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
+), "unit_metrics" AS (
+  SELECT
+    "variant_id",
+    CAST("count_1" AS Nullable(Float64)) AS "expression_0",
+    CAST("count_2" AS Nullable(Float64)) AS "expression_1",
+    CAST("count_3" AS Nullable(Float64)) AS "expression_2",
+    CAST("count_0" AS Nullable(Float64)) AS "expression_3"
+  FROM "unit_goals"
+), "variant_sums" AS (
+  SELECT
+    "variant_id",
+    COUNT(*) AS "n",
+    SUM("expression_0") AS "sum_0",
+    SUM("expression_1") AS "sum_1",
+    SUM("expression_2") AS "sum_2",
+    SUM("expression_3") AS "sum_3",
+    SUM("expression_0" * "expression_0") AS "sum_0_0",
+    SUM("expression_1" * "expression_1") AS "sum_1_1",
+    SUM("expression_2" * "expression_2") AS "sum_2_2",
+    SUM("expression_3" * "expression_3") AS "sum_3_3",
+    SUM("expression_0" * "expression_1") AS "sum_0_1",
+    SUM("expression_2" * "expression_1") AS "sum_2_1"
+  FROM "unit_metrics"
+  GROUP BY
+    "variant_id"
+)
+SELECT
+  'exp-1' AS "exp_id",
+  "variant_id" AS "exp_variant_id",
+  "metric_id" AS "metric_id",
+  "n" AS "n",
+  CASE "row_index" WHEN 0 THEN "sum_0" WHEN 1 THEN "sum_2" WHEN 2 THEN "sum_3" END AS "sum_x",
+  CASE "row_index" WHEN 0 THEN "sum_0_0" WHEN 1 THEN "sum_2_2" WHEN 2 THEN "sum_3_3" END AS "sum_x2",
+  CASE "row_index" WHEN 0 THEN "sum_1" WHEN 1 THEN "sum_1" WHEN 2 THEN "sum_3" END AS "sum_y",
+  CASE "row_index" WHEN 0 THEN "sum_1_1" WHEN 1 THEN "sum_1_1" WHEN 2 THEN "sum_3_3" END AS "sum_y2",
+  CASE "row_index" WHEN 0 THEN "sum_0_1" WHEN 1 THEN "sum_2_1" WHEN 2 THEN "sum_3_3" END AS "sum_xy"
+FROM "variant_sums"
+CROSS JOIN (
+  SELECT
+    0 AS "row_index",
+    '1' AS "metric_id"
+  UNION ALL
+  SELECT
+    1,
+    '2'
+  UNION ALL
+  SELECT
+    2,
+    '@exposure'
+) AS "metric_rows"

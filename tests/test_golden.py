@@ -1,0 +1,88 @@
+"""Golden SQL: every case in ``tests/golden/<case>.yaml`` compiled for every dialect and row contract.
+
+A case file holds ``experiment`` (as in an experiment file) and optionally ``source``; the expected
+SQL lives in ``tests/golden/<case>/<dialect>.<rows>.sql``. Review a change of the compiler by
+reading the diff of these files. To regenerate them after an intended change, run::
+
+    EXPSQL_UPDATE_GOLDEN=1 pytest tests/test_golden.py
+
+Every golden must parse back with sqlglot as exactly one statement of its dialect, and the DuckDB
+goldens of cases on the default events table run against :func:`tests.events.generate_events`
+and must return the rows of :mod:`tests.reference`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlglot
+import yaml
+
+from expsql.compiler import ROWS, compile_sql
+from expsql.dialects import available, get
+from expsql.models import validate_experiment
+from expsql.source import Columns, Source
+from tests.events import generate_events
+from tests.reference import assert_rows_equal, goal_rows, metric_rows
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(path.stem for path in GOLDEN.glob("*.yaml"))
+UPDATE = os.environ.get("EXPSQL_UPDATE_GOLDEN", "") not in ("", "0")
+
+
+def load_case(case: str) -> tuple[object, Source]:
+    data = yaml.safe_load((GOLDEN / f"{case}.yaml").read_text(encoding="utf-8"))
+    experiment = validate_experiment(data["experiment"], origin=case)
+    return experiment, Source.model_validate(data.get("source") or {})
+
+
+@pytest.mark.parametrize("rows", ROWS)
+@pytest.mark.parametrize("dialect", available())
+@pytest.mark.parametrize("case", CASES)
+def test_compiled_sql_equals_the_golden_file(case: str, dialect: str, rows: str) -> None:
+    experiment, source = load_case(case)
+    sql = compile_sql(experiment, dialect=dialect, rows=rows, source=source) + "\n"
+    path = GOLDEN / case / f"{dialect}.{rows}.sql"
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(sql, encoding="utf-8")
+    assert path.exists(), f"no golden {path}: run EXPSQL_UPDATE_GOLDEN=1 pytest tests/test_golden.py"
+    expected = path.read_text(encoding="utf-8")
+    assert sql == expected
+    statements = sqlglot.parse(expected, read=get(dialect).sqlglot_dialect)
+    assert len(statements) == 1 and statements[0] is not None
+
+
+def test_every_golden_file_belongs_to_a_case() -> None:
+    expected = {f"{c}/{d}.{r}.sql" for c in CASES for d in available() for r in ROWS}
+    present = {str(p.relative_to(GOLDEN)) for p in GOLDEN.glob("*/*.sql")}
+    assert present <= expected, f"stale goldens: {sorted(present - expected)}"
+
+
+@pytest.fixture(scope="module")
+def duckdb_events() -> tuple[duckdb.DuckDBPyConnection, object]:
+    events = generate_events(seed=3)
+    connection = duckdb.connect(":memory:")
+    connection.register("generated", events)
+    connection.execute("CREATE TABLE events AS SELECT * FROM generated")
+    return connection, events
+
+
+EXECUTABLE = [
+    case for case in CASES if load_case(case)[1].table == "events" and load_case(case)[1].columns == Columns()
+]
+
+
+@pytest.mark.parametrize("rows", ROWS)
+@pytest.mark.parametrize("case", EXECUTABLE)
+def test_duckdb_golden_returns_the_reference_rows(duckdb_events: tuple, case: str, rows: str) -> None:
+    connection, events = duckdb_events
+    experiment, source = load_case(case)
+    sql = (GOLDEN / case / f"duckdb.{rows}.sql").read_text(encoding="utf-8")
+    actual = connection.execute(sql).df()
+    expected = (goal_rows if rows == "goals" else metric_rows)(events, experiment, source)
+    assert len(expected) > 0
+    assert_rows_equal(actual, expected)
