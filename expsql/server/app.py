@@ -198,6 +198,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         # Experiments, rows and dialects the request named: the client can fix them.
         return _error(422, str(error), error=type(error).__name__)
 
+    @app.exception_handler(Exception)
+    async def internal(request: Request, error: Exception) -> JSONResponse:
+        # A bug: the log gets the traceback, the client a JSON body without one.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return _error(500, f"internal error ({type(error).__name__})", error="internal")
+
 
 def _plain_problem(problem: dict[str, Any]) -> dict[str, Any]:
     """A pydantic error as plain JSON (its ``ctx`` may hold exception objects)."""
