@@ -9,6 +9,7 @@ import pandas as pd
 from expsql.dialects.base import Dialect
 from expsql.dialects.frames import contract_frame
 from expsql.dialects.hookspecs import hookimpl
+from expsql.errors import ConnectorError
 
 if TYPE_CHECKING:
     import duckdb
@@ -22,7 +23,13 @@ class DuckDBDao:
         self._owned = owned
 
     def execute(self, sql: str) -> pd.DataFrame:
-        return contract_frame(self.connection.execute(sql).fetch_df())
+        import duckdb
+
+        try:
+            frame = self.connection.execute(sql).fetch_df()
+        except duckdb.Error as error:
+            raise ConnectorError(f"duckdb refused the query: {error}") from error
+        return contract_frame(frame)
 
     def close(self) -> None:
         if self._owned:

@@ -1,0 +1,42 @@
+"""``expsql dialects``: the nine built-ins, their origin, sqlglot dialect and connector state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from expsql.dialects.registry import DEFAULT_PLUGINS, DISABLE_PLUGINS_ENV, default_registry
+from tests.cli.conftest import Invoke
+
+BUILT_IN_NAMES = [module.rsplit(".", 1)[1] for module in DEFAULT_PLUGINS]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(DISABLE_PLUGINS_ENV, "1")
+    default_registry.cache_clear()
+    yield
+    default_registry.cache_clear()
+
+
+def _rows(out: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("│"):
+            cells = [cell.strip() for cell in line.strip("│").split("│")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_lists_every_built_in_with_origin_and_connector(invoke: Invoke) -> None:
+    outcome = invoke("dialects")
+    assert outcome.code == 0, outcome.err
+    rows = _rows(outcome.out)
+    assert sorted(rows) == sorted(BUILT_IN_NAMES)
+    assert {cells[0] for cells in rows.values()} == {"built-in"}
+    assert rows["duckdb"][:3] == ["built-in", "duckdb", "installed"]
+    assert rows["postgres"][2] == "installed"
+    assert rows["snowflake"][2] == "compile only"
+    assert rows["bigquery"][1] == "bigquery"
+    assert rows["bigquery"][2] in {"installed", "missing: expsql[bigquery]"}
