@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 POSTGRES_USER = "postgres"
-UNPRIVILEGED_USER = "nobody"
+#: Users that may own the throwaway cluster when the tests run as root, in order of preference.
+UNPRIVILEGED_USERS = ("nobody", "expsql-pg")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,6 +79,19 @@ def _postgres_bindir() -> Path:
     return bindir
 
 
+def _unprivileged_user() -> str:
+    """An existing unprivileged user, or one created with ``useradd`` (we are root here)."""
+    for name in UNPRIVILEGED_USERS:
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    name = UNPRIVILEGED_USERS[-1]
+    subprocess.run(["useradd", "--system", "--no-create-home", name], capture_output=True, check=True)
+    return name
+
+
 class PostgresServer:
     """A throwaway PostgreSQL cluster: ``initdb`` into a temp dir, ``pg_ctl start`` on a free port."""
 
@@ -87,14 +101,13 @@ class PostgresServer:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = _free_port()
-        # PostgreSQL refuses to run as root: as root, hand the cluster to an unprivileged user.
-        self.run_as = UNPRIVILEGED_USER if os.geteuid() == 0 else None
+        self.run_as: str | None = None
 
     @property
     def dsn(self) -> str:
         return f"host=127.0.0.1 port={self.port} user={POSTGRES_USER} dbname=postgres"
 
-    def _run(self, *arguments: str) -> None:
+    def _run(self, *arguments: str | Path) -> None:
         result = subprocess.run(
             [str(argument) for argument in arguments],
             capture_output=True,
@@ -108,7 +121,9 @@ class PostgresServer:
             raise RuntimeError(f"{' '.join(arguments[:2])} failed:\n{result.stdout}{result.stderr}{log}")
 
     def start(self) -> None:
-        if self.run_as is not None:
+        # PostgreSQL refuses to run as root: as root, hand the cluster to an unprivileged user.
+        if os.geteuid() == 0:
+            self.run_as = _unprivileged_user()
             record = pwd.getpwnam(self.run_as)
             os.chown(self.root, record.pw_uid, record.pw_gid)
         self.root.chmod(0o700)
@@ -139,7 +154,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer(_postgres_bindir())
     try:
         server.start()
-    except (RuntimeError, KeyError, OSError) as error:
+    except (RuntimeError, KeyError, OSError, subprocess.CalledProcessError) as error:
         server.stop()
         engine_unavailable(f"PostgreSQL did not start: {error}", "check the PostgreSQL 15 server install")
     yield server
