@@ -24,6 +24,7 @@ from expsql.errors import (
 from expsql.models import Check, Experiment, Metric, load_experiment
 from expsql.server import serve
 from expsql.source import Columns, Source, load_source
+from expsql.stats import Evaluation, evaluate, minimum_detectable_effect, sample_size
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,7 @@ __all__ = [
     "ConnectorError",
     "DialectError",
     "Dimension",
+    "Evaluation",
     "Experiment",
     "ExperimentError",
     "ExpressionError",
@@ -45,8 +47,11 @@ __all__ = [
     "Number",
     "RowsError",
     "Source",
+    "evaluate",
     "load_experiment",
     "load_source",
+    "minimum_detectable_effect",
     "parse_expression",
+    "sample_size",
     "serve",
 ]

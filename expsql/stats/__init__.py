@@ -1,0 +1,58 @@
+"""Statistics: rows of either contract → a scorecard; planning. Pure numpy/scipy, no SQL.
+
+- :mod:`~expsql.stats.rows`        — load (DataFrame, dicts, pyarrow, CSV/Parquet/JSON), recognise, validate
+- :mod:`~expsql.stats.goal_rows`   — ep-stats' expression semantics on goal rows, per-variant vectors
+- :mod:`~expsql.stats.metric_rows` — exact ratios with delta-method variances from metric rows
+- :mod:`~expsql.stats.ttest`       — ep-stats' relative Welch t-test, vectorised over metrics × variants
+- :mod:`~expsql.stats.corrections` — Holm, Bonferroni, Benjamini–Hochberg across treatment variants
+- :mod:`~expsql.stats.sequential`  — exact Lan–DeMets O'Brien–Fleming boundaries; ep-stats' rule
+- :mod:`~expsql.stats.checks`      — SRM (with planned weights and a verdict) and SumRatio
+- :mod:`~expsql.stats.power`       — sample size, power, minimum detectable effect, false-positive risk
+- :mod:`~expsql.stats.evaluation`  — the frozen :class:`Evaluation` result
+- :mod:`~expsql.stats.scorecard`   — :func:`evaluate`, which ties them together
+
+Where expsql deliberately differs from ep-stats (2.5.x), everything else following its formulas:
+
+1. **Sequential testing** defaults to exact Lan–DeMets O'Brien–Fleming boundaries for the daily looks
+   so far (two-sided, each side spending α/2, as ldbounds/gsDesign), which keep the overall
+   false-positive rate of daily peeking at α. ep-stats' nominal per-day level (real rate 6–7 %) is
+   ``sequential="ep-stats"``; ``"none"`` switches it off.
+2. **Holm** (and every other correction) takes the treatment variants of a metric as the family,
+   found by the control's name: ep-stats adjusts the wrong rows when the control does not sort first.
+3. **Negative control mean**: the standard error divides by ``|m_C|``, so ``standard_error`` and
+   ``confidence_interval`` are positive and ``test_stat`` has the sign of ``diff``; ep-stats divides by
+   the signed mean and reports them negative (its p-values are the same).
+4. **Degenerate inputs** (one unit or none, control mean 0, zero variance in both arms, negative
+   variance, no denominator) give NaN test statistics, p-values and CIs plus one
+   :class:`DegenerateInputWarning` naming each metric and variant; ep-stats returns ±inf or NaN,
+   warning only on negative variances.
+5. **Corrections ignore untestable variants**: a NaN p-value is not counted in the family size
+   (statsmodels, and so ep-stats, counts it). Bonferroni, Benjamini–Hochberg and none are added;
+   their CIs are widened the way ep-stats widens Holm's (level ``α · p / p_adj``).
+6. **p-values** are ``2·sf(|t|)`` rather than ``2·(1 − cdf(|t|))``: equal to ~1e-16, but tiny
+   p-values do not round to 0.
+7. **SRM** accepts ``experiment.variant_weights`` for unequal splits and both checks report a
+   ``passed`` column (SRM: ``p ≥ 1 − confidence_level``; SumRatio: ``sum_ratio ≤ max_sum_ratio``).
+8. **Metric rows** (expsql's exact contract, which ep-stats lacks) use the delta-method ratio variance;
+   there ``count`` and ``sample_size`` are the exposed units and ``std = sqrt(n · Var(R))``.
+9. **Results**: no ``timestamp`` column; extra ``absolute_diff, ci_lower, ci_upper, significant``;
+   checks carry ``passed``; ``to_dict()`` is standard JSON (NaN/inf → null, ep-stats emits bare NaN).
+10. **Rows** are validated: rows of another experiment, negative counts or sums of squares and
+    non-numeric values raise :class:`~expsql.errors.RowsError` (ep-stats sums whatever it gets);
+    NULL values count as 0; rows of variants outside an explicit variant list are dropped with a warning.
+11. **Minimum detectable effect** and a closed-form ``power`` for planning, which ep-stats lacks.
+"""
+
+from expsql.stats.evaluation import Evaluation, Table
+from expsql.stats.power import minimum_detectable_effect, power, sample_size
+from expsql.stats.scorecard import DegenerateInputWarning, evaluate
+
+__all__ = [
+    "DegenerateInputWarning",
+    "Evaluation",
+    "Table",
+    "evaluate",
+    "minimum_detectable_effect",
+    "power",
+    "sample_size",
+]

@@ -1,0 +1,208 @@
+"""The result of :func:`expsql.evaluate`: small, frozen, typed, one source for every format.
+
+Each part (exposures, metrics, checks) is stored once as a :class:`Table` of read-only columns;
+``to_dicts()``, ``to_dict()`` (standard JSON), the DataFrames and ``str()`` all derive from it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+EXPOSURE_COLUMNS: tuple[str, ...] = ("exp_variant_id", "exposures", "exp_id")
+METRIC_COLUMNS: tuple[str, ...] = (
+    "exp_id", "metric_id", "metric_name", "exp_variant_id", "count", "mean", "std", "sum_value",
+    "confidence_level", "diff", "test_stat", "p_value", "confidence_interval", "standard_error",
+    "degrees_of_freedom", "minimum_effect", "sample_size", "required_sample_size", "power",
+    "false_positive_risk", "absolute_diff", "ci_lower", "ci_upper", "significant",
+)  # fmt: skip
+CHECK_COLUMNS: tuple[str, ...] = ("exp_id", "check_id", "check_name", "variable_id", "value", "passed")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Named, equally long, read-only columns."""
+
+    columns: tuple[str, ...]
+    data: tuple[np.ndarray, ...]
+
+    @classmethod
+    def build(cls, columns: tuple[str, ...], values: Mapping[str, Any]) -> Table:
+        length = max((np.size(v) for v in values.values() if np.ndim(v)), default=0)
+        arrays = []
+        for name in columns:
+            array = np.array(values[name], copy=True)
+            if array.ndim == 0:
+                array = np.full(length, array.item(), dtype=object if array.dtype.kind in "OUS" else None)
+            if array.dtype.kind in "US":
+                array = array.astype(object)
+            array.setflags(write=False)
+            arrays.append(array)
+        return cls(columns, tuple(arrays))
+
+    def __len__(self) -> int:
+        return len(self.data[0]) if self.data else 0
+
+    def column(self, name: str) -> np.ndarray:
+        return self.data[self.columns.index(name)]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        lists = [array.tolist() for array in self.data]
+        return [dict(zip(self.columns, row, strict=True)) for row in zip(*lists, strict=True)]
+
+    def to_pandas(self) -> pd.DataFrame:
+        return pd.DataFrame({name: array.copy() for name, array in zip(self.columns, self.data, strict=True)})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Exposures, metrics and checks of one experiment, with the options that produced them."""
+
+    experiment_id: str
+    contract: str
+    control_variant: str
+    variants: tuple[str, ...]
+    confidence_level: float
+    correction: str
+    sequential: str
+    exposure_table: Table = field(repr=False)
+    metric_table: Table = field(repr=False)
+    check_table: Table = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def exposures(self) -> pd.DataFrame:
+        """``exp_variant_id, exposures, exp_id`` (ep-stats' columns)."""
+        return self.exposure_table.to_pandas()
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """One row per metric × variant, ep-stats' columns then ``absolute_diff, ci_lower, ci_upper,
+        significant``."""
+        return self.metric_table.to_pandas()
+
+    @property
+    def checks(self) -> pd.DataFrame:
+        """ep-stats' long format ``check_id, check_name, variable_id, value`` plus ``passed``."""
+        return self.check_table.to_pandas()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The metrics table (the scorecard) as a DataFrame."""
+        return self.metrics
+
+    def to_dicts(self) -> dict[str, list[dict[str, Any]]]:
+        """Every part as a list of row dicts, values as Python objects (NaN stays NaN)."""
+        return {
+            "exposures": self.exposure_table.to_dicts(),
+            "metrics": self.metric_table.to_dicts(),
+            "checks": self.check_table.to_dicts(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Standard JSON: the options and every part, NaN and ±inf as ``None``."""
+        header = {
+            "id": self.experiment_id,
+            "contract": self.contract,
+            "control_variant": self.control_variant,
+            "variants": list(self.variants),
+            "confidence_level": self.confidence_level,
+            "correction": self.correction,
+            "sequential": self.sequential,
+            "warnings": list(self.warnings),
+        }
+        return _json_safe({**header, **self.to_dicts()})
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _lines(self) -> Iterator[str]:
+        yield (
+            f"Experiment {self.experiment_id} ({self.contract}): confidence level "
+            f"{self.confidence_level:.4g}, correction {self.correction}, sequential {self.sequential}"
+        )
+        exposures = self.exposure_table.to_dicts()
+        yield "Exposures: " + ", ".join(
+            f"{row['exp_variant_id']} {_count(row['exposures'])}" for row in exposures
+        )
+        yield ""
+        header = ("metric", "variant", "mean", "diff", "CI of diff", "p-value", "")
+        rows = [header]
+        previous = None
+        for row in self.metric_table.to_dicts():
+            name = row["metric_name"] if row["metric_id"] != previous else ""
+            previous = row["metric_id"]
+            is_control = row["exp_variant_id"] == self.control_variant
+            variant = f"{row['exp_variant_id']} (control)" if is_control else str(row["exp_variant_id"])
+            if is_control:
+                rows.append((name, variant, _number(row["mean"]), "", "", "", ""))
+                continue
+            interval = f"[{_percent(row['ci_lower'])}, {_percent(row['ci_upper'])}]"
+            mark = "significant" if row["significant"] else ""
+            rows.append(
+                (
+                    name,
+                    variant,
+                    _number(row["mean"]),
+                    _percent(row["diff"]),
+                    interval,
+                    _number(row["p_value"]),
+                    mark,
+                )
+            )
+        yield from _aligned(rows, right=(2, 3, 4, 5))
+        checks = self.check_table.to_dicts()
+        if checks:
+            yield ""
+            yield "Checks:"
+            by_check: dict[Any, list[dict[str, Any]]] = {}
+            for row in checks:
+                by_check.setdefault(row["check_id"], []).append(row)
+            for check_rows in by_check.values():
+                values = ", ".join(f"{r['variable_id']} {_number(r['value'])}" for r in check_rows)
+                verdict = "passed" if check_rows[0]["passed"] else "FAILED"
+                yield f"  {check_rows[0]['check_name']}: {verdict} ({values})"
+        for message in self.warnings:
+            yield f"warning: {message}"
+
+
+def _aligned(rows: list[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        yield "  ".join(cells).rstrip()
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if _finite(value) else "n/a"
+
+
+def _percent(value: Any) -> str:
+    return f"{value:+.2%}" if _finite(value) else "n/a"
+
+
+def _count(value: Any) -> str:
+    return f"{value:,.0f}" if _finite(value) else "n/a"
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

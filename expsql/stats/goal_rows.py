@@ -1,0 +1,141 @@
+"""Goal rows → per-variant sums, with ep-stats' semantics (semantics §1.3, §2.1).
+
+The rows are summed once into a ``(goal key, variant, column)`` cube; each expression is then
+evaluated on whole per-variant vectors. A goal reads its "value" column and its "square" column:
+
+=========  ============  ==============
+function   value column  square column
+=========  ============  ==============
+count()    count         sum_sqr_count
+value()    sum_value     sum_sqr_value
+unique()   count_unique  count_unique
+=========  ============  ==============
+
+``+ - * /`` act on both sides, ``~`` subtracts values and adds squares, a number ``k`` is ``k`` on
+the value side and ``k²`` on the square side, a negation flips the value and leaves the square.
+A goal row matches a goal when ``unit_type, agg_type, goal`` are equal and every dimension column
+of the experiment equals the goal's ep-stats label (``''`` where the goal does not filter on it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from expsql.compiler.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
+from expsql.contracts import GOAL_VALUES
+from expsql.models import Experiment
+
+#: Index into :data:`~expsql.contracts.GOAL_VALUES` of each function's (value, square) column.
+_COLUMNS: dict[str, tuple[int, int]] = {
+    "count": (GOAL_VALUES.index("count"), GOAL_VALUES.index("sum_sqr_count")),
+    "value": (GOAL_VALUES.index("sum_value"), GOAL_VALUES.index("sum_sqr_value")),
+    "unique": (GOAL_VALUES.index("count_unique"), GOAL_VALUES.index("count_unique")),
+}
+
+Sides = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class GoalTotals:
+    """Goal rows summed per goal key and variant: ``totals[key, variant, column]``."""
+
+    keys: dict[GoalKey, int]
+    variants: tuple[str, ...]
+    totals: np.ndarray
+    exposures: np.ndarray
+
+    def evaluate(self, expression: Expr, cache: dict[Expr, Sides] | None = None) -> Sides:
+        """The expression's (value side, square side), each one number per variant."""
+        cache = {} if cache is None else cache
+        return _evaluate(expression, self, cache)
+
+
+def sum_goal_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[str]) -> GoalTotals:
+    """Sum validated goal rows into a :class:`GoalTotals`; absent goals and variants stay 0."""
+    dimensions = experiment.dimension_names()
+    keys = experiment.goal_keys()
+    key_table = pd.DataFrame(
+        {
+            "unit_type": [k.unit_type for k in keys],
+            "agg_type": [k.agg_type for k in keys],
+            "goal": [k.goal for k in keys],
+            **{d: [k.dimension_labels.get(d, "") for k in keys] for d in dimensions},
+            "_key": np.arange(len(keys)),
+        }
+    )
+    variant_codes = pd.Categorical(frame["exp_variant_id"], categories=variants).codes
+    rows = frame.assign(_variant=variant_codes)
+    rows = rows[rows["_variant"] >= 0]
+    matched = rows.merge(key_table, on=["unit_type", "agg_type", "goal", *dimensions], how="inner")
+    totals = np.zeros((len(keys), len(variants), len(GOAL_VALUES)))
+    np.add.at(
+        totals,
+        (matched["_key"].to_numpy(), matched["_variant"].to_numpy()),
+        matched[list(GOAL_VALUES)].to_numpy(dtype=float),
+    )
+    # Exposures sum every exposure row whatever its dimension columns hold, as ep-stats does.
+    is_exposure = (
+        (rows["unit_type"] == experiment.unit_type)
+        & (rows["agg_type"] == "global")
+        & (rows["goal"] == "exposure")
+    )
+    exposures = np.bincount(
+        rows.loc[is_exposure, "_variant"].to_numpy(),
+        weights=rows.loc[is_exposure, "count"].to_numpy(dtype=float),
+        minlength=len(variants),
+    )
+    return GoalTotals({key: i for i, key in enumerate(keys)}, tuple(variants), totals, exposures)
+
+
+def _evaluate(node: Expr, totals: GoalTotals, cache: dict[Expr, Sides]) -> Sides:
+    if node in cache:
+        return cache[node]
+    if isinstance(node, Goal):
+        value_column, square_column = _COLUMNS[node.function]
+        cube = totals.totals[totals.keys[node.key]]
+        result = (cube[:, value_column], cube[:, square_column])
+    elif isinstance(node, Number):
+        k = float(node.value)
+        size = len(totals.variants)
+        result = (np.full(size, k), np.full(size, k * k))
+    elif isinstance(node, Negate):
+        value, square = _evaluate(node.operand, totals, cache)
+        result = (-value, square)
+    elif isinstance(node, BinaryOp):
+        left_value, left_square = _evaluate(node.left, totals, cache)
+        right_value, right_square = _evaluate(node.right, totals, cache)
+        result = _combine(node.operator, left_value, right_value, left_square, right_square)
+    else:  # pragma: no cover - the AST has no other node
+        raise TypeError(f"unknown expression node {node!r}")
+    cache[node] = result
+    return result
+
+
+def _combine(
+    operator: str, left: np.ndarray, right: np.ndarray, left_square: np.ndarray, right_square: np.ndarray
+) -> Sides:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if operator == "+":
+            return left + right, left_square + right_square
+        if operator == "-":
+            return left - right, left_square - right_square
+        if operator == "~":
+            return left - right, left_square + right_square
+        if operator == "*":
+            return left * right, left_square * right_square
+        return left / right, left_square / right_square
+
+
+def metric_sums(totals: GoalTotals, experiment: Experiment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per metric × variant: ``count`` (denominator), ``sum_value`` and ``sum_sqr_value`` (nominator)."""
+    cache: dict[Expr, Sides] = {}
+    shape = (len(experiment.metrics), len(totals.variants))
+    count, sum_value, sum_sqr_value = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    # One tiny vector operation per AST node: the statistics below run on whole matrices.
+    for row, metric in enumerate(experiment.metrics):
+        sum_value[row], sum_sqr_value[row] = totals.evaluate(metric.nominator_expr, cache)
+        count[row] = totals.evaluate(metric.denominator_expr, cache)[0]
+    return count, sum_value, sum_sqr_value

@@ -1,0 +1,92 @@
+"""Metric rows → exact ratio statistics by the delta method (Deng, Knoblich, Lu, KDD 2018).
+
+Per metric and variant the rows carry, over the exposed units, ``n`` and the sums of the per-unit
+nominator x and denominator y, their squares and their product. The metric is the ratio
+``R = Σx / Σy`` and its variance, to first order,
+
+    Var(R) ≈ (1/n) · [ s_x² / ȳ² − 2 x̄ s_xy / ȳ³ + x̄² s_y² / ȳ⁴ ]
+
+with x̄, ȳ the per-unit means and s the sample (co)variances. When y ≡ 1 this is s_x² / n, the
+variance of a mean. The reported ``std`` is ``sqrt(n · Var(R))`` so that ``std² / count`` is the
+variance of the metric, as for goal rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from expsql.contracts import EXPOSURE_ROW_ID, METRIC_VALUES, check_row_id, metric_row_id
+from expsql.models import Experiment
+
+
+@dataclass(frozen=True)
+class MetricSums:
+    """Metric rows pivoted to ``sums[row id, variant, column]``; absent rows are zeros."""
+
+    row_ids: dict[str, int]
+    variants: tuple[str, ...]
+    sums: np.ndarray
+
+    def column(self, row_id: str, name: str) -> np.ndarray:
+        """One column of one row id, per variant (zeros when the warehouse returned no such row)."""
+        index = self.row_ids.get(row_id)
+        if index is None:
+            return np.zeros(len(self.variants))
+        return self.sums[index, :, METRIC_VALUES.index(name)]
+
+    @property
+    def exposures(self) -> np.ndarray:
+        return self.column(EXPOSURE_ROW_ID, "sum_x")
+
+
+def sum_metric_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[str]) -> MetricSums:
+    """Pivot validated metric rows (duplicate rows are summed, the columns are additive)."""
+    wanted = [metric_row_id(m.id) for m in experiment.metrics]
+    wanted += [check_row_id(c.id) for c in experiment.checks] + [EXPOSURE_ROW_ID]
+    row_ids = {row_id: i for i, row_id in enumerate(dict.fromkeys(wanted))}
+    row_codes = pd.Categorical(frame["metric_id"], categories=list(row_ids)).codes
+    variant_codes = pd.Categorical(frame["exp_variant_id"], categories=variants).codes
+    keep = (row_codes >= 0) & (variant_codes >= 0)
+    sums = np.zeros((len(row_ids), len(variants), len(METRIC_VALUES)))
+    np.add.at(sums, (row_codes[keep], variant_codes[keep]), frame[list(METRIC_VALUES)].to_numpy(float)[keep])
+    return MetricSums(row_ids, tuple(variants), sums)
+
+
+@dataclass(frozen=True)
+class RatioStatistics:
+    """Per metric × variant: units, ratio, its delta-method variance and the nominator total."""
+
+    n: np.ndarray
+    ratio: np.ndarray
+    variance: np.ndarray
+    sum_x: np.ndarray
+
+
+def ratio_statistics(
+    n: np.ndarray,
+    sum_x: np.ndarray,
+    sum_x2: np.ndarray,
+    sum_y: np.ndarray,
+    sum_y2: np.ndarray,
+    sum_xy: np.ndarray,
+) -> RatioStatistics:
+    """``R = Σx/Σy`` and ``Var(R)`` by the delta method, element-wise over any shape."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_x = sum_x / n
+        mean_y = sum_y / n
+        var_x = (sum_x2 - sum_x * mean_x) / (n - 1)
+        var_y = (sum_y2 - sum_y * mean_y) / (n - 1)
+        cov_xy = (sum_xy - sum_x * mean_y) / (n - 1)
+        ratio = sum_x / sum_y
+        variance = (var_x / mean_y**2 - 2 * mean_x * cov_xy / mean_y**3 + mean_x**2 * var_y / mean_y**4) / n
+    return RatioStatistics(n, ratio, variance, sum_x)
+
+
+def metric_statistics(sums: MetricSums, experiment: Experiment) -> RatioStatistics:
+    """The ratio statistics of every metric of the experiment, ``(metrics, variants)`` arrays."""
+    index = np.array([sums.row_ids[metric_row_id(m.id)] for m in experiment.metrics], dtype=int)
+    columns = sums.sums[index] if index.size else np.zeros((0, len(sums.variants), len(METRIC_VALUES)))
+    return ratio_statistics(*(columns[:, :, i] for i in range(len(METRIC_VALUES))))

@@ -1,0 +1,148 @@
+"""Planning: required sample size, achieved power, minimum detectable effect, false-positive risk.
+
+As ep-stats computes them (semantics §3.9): a two-sided z approximation with Bonferroni over the
+``k − 1`` comparisons, ``α' = (1 − confidence_level) / (k − 1)``,
+
+    N = round( (z_{1−α'/2} + z_{power})² · (s₁² + s₂²) / (mean · MEI)² )      (per variant)
+
+with ``s₂ = s₁`` unless given, and for a Bernoulli metric (no ``std``) ``s₁² = p(1−p)``,
+``s₂² = p₂(1−p₂)``, ``p₂ = p(1 + MEI)``. The minimum detectable effect — which ep-stats lacks — is
+the MEI that solves the same equation for a given N (closed form, a quadratic for Bernoulli).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+DEFAULT_CONFIDENCE_LEVEL = 0.95
+DEFAULT_POWER = 0.8
+
+
+def _z_sum(n_variants: int, confidence_level: float, power: float) -> float:
+    if n_variants < 2:
+        raise ValueError("There must be at least two variants.")
+    alpha = (1 - confidence_level) / (n_variants - 1)
+    return float(stats.norm.isf(alpha / 2) + stats.norm.ppf(power))
+
+
+def _bernoulli_std(mean: float) -> float:
+    if not 0 <= mean <= 1:
+        raise ValueError(f"mean must be between zero and one, received {mean}.")
+    return float(np.sqrt(mean * (1 - mean)))
+
+
+def sample_size(
+    n_variants: int,
+    minimum_effect: float,
+    mean: float,
+    std: float | None = None,
+    std_2: float | None = None,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
+    power: float = DEFAULT_POWER,
+) -> float:
+    """Units per variant to detect a relative effect ``minimum_effect`` on ``mean``.
+
+    Without ``std`` the metric is a Bernoulli rate. Rounded half-to-even, as ep-stats does; inf when
+    ``mean · minimum_effect`` is 0, NaN for NaN inputs.
+    """
+    if minimum_effect < 0:
+        raise ValueError("minimum_effect must be greater than zero.")
+    z = _z_sum(n_variants, confidence_level, power)
+    if std is None:
+        std, std_2 = _bernoulli_std(mean), _bernoulli_std(mean * (1 + minimum_effect))
+    variances = 2 * std**2 if std_2 is None else std**2 + std_2**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.round(z**2 * variances / np.float64(mean * minimum_effect) ** 2))
+
+
+def minimum_detectable_effect(
+    n_variants: int,
+    sample_size: float,
+    mean: float,
+    std: float | None = None,
+    std_2: float | None = None,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
+    power: float = DEFAULT_POWER,
+) -> float:
+    """The smallest relative effect detectable with ``sample_size`` units per variant.
+
+    The inverse of :func:`sample_size` before its rounding: ``sample_size(mde(N)) == N``. For a
+    Bernoulli rate ``p`` the effect ``e`` solves ``N p² e² = z² (p(1−p) + p₂(1−p₂))``, ``p₂ = p(1+e)``.
+    """
+    if sample_size <= 0:
+        raise ValueError("sample_size must be positive.")
+    z2 = _z_sum(n_variants, confidence_level, power) ** 2
+    if std is not None:
+        variances = 2 * std**2 if std_2 is None else std**2 + std_2**2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sqrt(z2 * variances / sample_size) / abs(mean))
+    p = mean
+    _bernoulli_std(p)
+    # (N + z²) p² e² − z² p (1 − 2p) e − 2 z² p (1 − p) = 0, the positive root.
+    a = (sample_size + z2) * p**2
+    b = -z2 * p * (1 - 2 * p)
+    c = -2 * z2 * p * (1 - p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float((-b + np.sqrt(b * b - 4 * a * c)) / (2 * a))
+
+
+def power(
+    n_variants: int,
+    sample_size: float,
+    minimum_effect: float,
+    mean: float,
+    std: float | None = None,
+    std_2: float | None = None,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
+) -> float:
+    """The power of a test with ``sample_size`` units per variant against ``minimum_effect``."""
+    if n_variants < 2:
+        raise ValueError("There must be at least two variants.")
+    alpha = (1 - confidence_level) / (n_variants - 1)
+    if std is None:
+        std, std_2 = _bernoulli_std(mean), _bernoulli_std(mean * (1 + minimum_effect))
+    variances = 2 * std**2 if std_2 is None else std**2 + std_2**2
+    shift = np.sqrt(sample_size / variances) * abs(mean * minimum_effect)
+    return float(stats.norm.cdf(shift - stats.norm.isf(alpha / 2)))
+
+
+def required_sample_sizes(
+    n_variants: int,
+    minimum_effect: np.ndarray,
+    mean_c: np.ndarray,
+    std_c: np.ndarray,
+    std_t: np.ndarray,
+    confidence_level: float,
+) -> np.ndarray:
+    """ep-stats' per-row required sample size at 80 % power, vectorised (NaN where no MEI)."""
+    if n_variants < 2:
+        return np.full(np.broadcast(minimum_effect, std_t).shape, np.nan)
+    z = _z_sum(n_variants, confidence_level, DEFAULT_POWER)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.round(z**2 * (std_c**2 + std_t**2) / (mean_c * minimum_effect) ** 2)
+
+
+def achieved_power(
+    n_variants: int, sample_size: np.ndarray, required: np.ndarray, confidence_level: float
+) -> np.ndarray:
+    """ep-stats' power from the ratio of the sample size to the required one, vectorised."""
+    if n_variants < 2:
+        return np.full(np.shape(required), np.nan)
+    alpha = (1 - confidence_level) / (n_variants - 1)
+    z_alpha = stats.norm.isf(alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.sqrt(sample_size / required) * (z_alpha + stats.norm.ppf(DEFAULT_POWER)) - z_alpha
+    return np.where(required == 0, np.nan, stats.norm.cdf(shift))
+
+
+def false_positive_risk(
+    p_value: np.ndarray, power: np.ndarray, null_hypothesis_rate: float | None, confidence_level: float
+) -> np.ndarray:
+    """``p·π / (p·π + power·(1 − π))`` for significant rows, NaN elsewhere or without π."""
+    if null_hypothesis_rate is None:
+        return np.full(np.shape(p_value), np.nan)
+    pi = null_hypothesis_rate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        risk = p_value * pi / (p_value * pi + power * (1 - pi))
+    return np.where(p_value < 1 - confidence_level, risk, np.nan)

@@ -1,0 +1,178 @@
+"""Load rows from anywhere, recognise their contract and validate them once.
+
+Rows may be a pandas DataFrame, a list of dicts, a pyarrow Table or a path to a CSV, Parquet, JSON
+or JSON-lines file. The contract (:mod:`expsql.contracts`) is recognised from the columns; a frame
+that fits neither gets a :class:`~expsql.errors.RowsError` listing what each contract misses.
+Validation is strict where a silent answer would be wrong (non-numeric or negative counts, rows of
+another experiment) and lenient where ep-stats is: variants and goals without rows count as zeros.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES
+from expsql.errors import RowsError
+from expsql.models import Experiment
+
+Contract = Literal["goal rows", "metric rows"]
+RowsLike = pd.DataFrame | Sequence[Mapping[str, Any]] | str | Path | Any
+
+#: Columns that are sums of squares or counts: a negative value means the query is wrong.
+NON_NEGATIVE: dict[Contract, tuple[str, ...]] = {
+    "goal rows": ("count", "sum_sqr_count", "sum_sqr_value", "count_unique"),
+    "metric rows": ("n", "sum_x2", "sum_y2"),
+}
+
+
+def load_rows(rows: RowsLike) -> pd.DataFrame:
+    """Any supported input as a DataFrame (a copy: the caller's frame is never modified)."""
+    if isinstance(rows, pd.DataFrame):
+        return rows.copy()
+    if isinstance(rows, str | Path):
+        return _read_file(Path(rows))
+    if hasattr(rows, "to_pandas") and hasattr(rows, "schema"):  # a pyarrow Table or RecordBatch
+        return rows.to_pandas()
+    if isinstance(rows, Sequence) and all(isinstance(row, Mapping) for row in rows):
+        return pd.DataFrame.from_records(list(rows))
+    raise RowsError(
+        f"cannot read rows from a {type(rows).__name__}: give a pandas DataFrame, a list of dicts, "
+        "a pyarrow Table or a path to a .csv, .parquet, .json or .jsonl file"
+    )
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise RowsError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        # Text in, numbers checked later: a dimension label such as "1" or "NA" must stay text.
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix in (".jsonl", ".ndjson"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return pd.DataFrame.from_records([json.loads(line) for line in lines if line.strip()])
+    if suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise RowsError(f"{path}: not valid JSON: {error}") from None
+        if isinstance(data, list):
+            return pd.DataFrame.from_records(data)
+        if isinstance(data, dict):
+            return pd.DataFrame(data)
+        raise RowsError(f"{path}: expected a list of rows or a mapping of columns")
+    raise RowsError(f"{path}: unknown file type {suffix!r} (use .csv, .parquet, .json or .jsonl)")
+
+
+def detect_contract(frame: pd.DataFrame, experiment: Experiment) -> Contract:
+    """Which row contract the frame follows; a RowsError naming the missing columns otherwise."""
+    columns = set(frame.columns)
+    metric_missing = [c for c in (*METRIC_KEYS, *METRIC_VALUES) if c not in columns]
+    goal_missing = [c for c in (*GOAL_KEYS, *GOAL_VALUES) if c not in columns]
+    if not metric_missing:
+        return "metric rows"
+    if not goal_missing:
+        dimensions_missing = [d for d in experiment.dimension_names() if d not in columns]
+        if dimensions_missing:
+            raise RowsError(
+                "goal rows lack the dimension columns the experiment filters on: "
+                + ", ".join(dimensions_missing)
+            )
+        return "goal rows"
+    raise RowsError(
+        "the rows fit neither contract; goal rows miss columns "
+        + ", ".join(goal_missing)
+        + "; metric rows miss columns "
+        + ", ".join(metric_missing)
+    )
+
+
+def validate(frame: pd.DataFrame, contract: Contract, experiment: Experiment) -> pd.DataFrame:
+    """Keys as text, values as floats; RowsError on foreign experiments, bad or negative values."""
+    keys = GOAL_KEYS if contract == "goal rows" else METRIC_KEYS
+    values = GOAL_VALUES if contract == "goal rows" else METRIC_VALUES
+    text_columns = [*keys, *(experiment.dimension_names() if contract == "goal rows" else ())]
+    clean = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for column in text_columns:
+        clean[column] = _as_text(frame[column])
+    for column in values:
+        clean[column] = _as_number(frame[column], column)
+    foreign = sorted(set(clean["exp_id"]) - {experiment.id})
+    if foreign:
+        shown = ", ".join(repr(e) for e in foreign[:5])
+        raise RowsError(
+            f"rows of other experiments ({shown}) among the rows of experiment {experiment.id!r}: "
+            "filter the rows to one experiment"
+        )
+    for column in NON_NEGATIVE[contract]:
+        negative = np.flatnonzero(clean[column].to_numpy() < 0)
+        if negative.size:
+            row = negative[0]
+            where = ", ".join(f"{k}={clean.at[row, k]!r}" for k in keys[1:])
+            raise RowsError(
+                f"column {column!r} must not be negative: {negative.size} row(s), "
+                f"e.g. row {row} ({where}) has {clean.at[row, column]}"
+            )
+    return clean
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Text keys; a missing value (NULL, NaN) is ``''``, which ep-stats reads as "not broken down"."""
+    text = column.astype(object).where(column.notna(), "")
+    return text.map(_text_of)
+
+
+def _text_of(value: Any) -> str:
+    # An integer stored as float by a warehouse or CSV reader (1.0) is the label "1".
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _as_number(column: pd.Series, name: str) -> pd.Series:
+    """Floats; NULL is 0 (SQL's SUM over no rows), anything else non-numeric is a RowsError."""
+    if pd.api.types.is_bool_dtype(column) or not (
+        pd.api.types.is_numeric_dtype(column)
+        or column.dtype == object
+        or pd.api.types.is_string_dtype(column)
+    ):
+        raise RowsError(f"column {name!r} must be numeric, got {column.dtype}")
+    numbers = pd.to_numeric(column, errors="coerce").astype(float)
+    bad = numbers.isna() & column.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise RowsError(f"column {name!r} holds a non-numeric value {column.iloc[row]!r} in row {row}")
+    numbers = numbers.fillna(0.0)
+    infinite = ~np.isfinite(numbers.to_numpy())
+    if infinite.any():
+        raise RowsError(f"column {name!r} holds an infinite value in row {int(np.flatnonzero(infinite)[0])}")
+    return numbers
+
+
+def variant_order(experiment: Experiment, observed: pd.Series) -> list[str]:
+    """The variants in output order: the experiment's list, else sorted data variants ∪ control.
+
+    Rows of variants outside an explicit list are dropped with a warning, as ep-stats drops them.
+    """
+    seen = set(observed)
+    if experiment.variants is not None:
+        variants = list(experiment.variants)
+        unknown = sorted(seen - set(variants))
+        if unknown:
+            warnings.warn(
+                f"experiment {experiment.id}: ignoring rows of variants {unknown} "
+                f"that are not among variants {variants}",
+                UserWarning,
+                stacklevel=3,
+            )
+        return variants
+    return sorted(seen | {experiment.control_variant})

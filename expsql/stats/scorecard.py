@@ -1,0 +1,239 @@
+"""``evaluate``: rows of either contract → an :class:`~expsql.stats.evaluation.Evaluation`.
+
+Order of operations (ep-stats' §3.10): per metric and variant count, mean, std → sequential level →
+relative t-test for all metrics × variants at once → degenerate rows to NaN (one warning) →
+multiple-comparison correction across treatments → planning columns → checks and exposures.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from expsql.contracts import check_row_id
+from expsql.models import Experiment
+from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
+from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, widened_confidence_intervals
+from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
+from expsql.stats.goal_rows import metric_sums, sum_goal_rows
+from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
+from expsql.stats.power import achieved_power, false_positive_risk, required_sample_sizes
+from expsql.stats.rows import RowsLike, detect_contract, load_rows, validate, variant_order
+from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
+from expsql.stats.ttest import degenerate_reasons, relative_ttest
+
+#: At most this many metric × variant pairs are named in one degenerate-input warning.
+WARNING_EXAMPLES = 20
+
+
+class DegenerateInputWarning(UserWarning):
+    """Some metric × variant could not be tested; its statistics are NaN."""
+
+
+def evaluate(
+    experiment: Experiment,
+    rows: RowsLike,
+    *,
+    correction: Correction = "holm",
+    sequential: Sequential = "obrien-fleming",
+) -> Evaluation:
+    """Evaluate an experiment from goal rows or metric rows (recognised from the columns).
+
+    :param experiment: the experiment whose metrics and checks to evaluate.
+    :param rows: a pandas DataFrame, a list of dicts, a pyarrow Table or a CSV/Parquet/JSON path.
+    :param correction: across the treatment variants of each metric: ``holm`` (default),
+        ``bonferroni``, ``benjamini-hochberg`` or ``none``.
+    :param sequential: when ``date_from`` and ``date_to`` are set: ``obrien-fleming`` (exact
+        Lan–DeMets boundaries, default), ``ep-stats`` (its nominal per-day rule) or ``none``.
+    :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows.
+    """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
+    if sequential not in SEQUENTIAL_MODES:
+        raise ValueError(
+            f"unknown sequential mode {sequential!r}; choose one of {', '.join(SEQUENTIAL_MODES)}"
+        )
+    frame = load_rows(rows)
+    contract = detect_contract(frame, experiment)
+    clean = validate(frame, contract, experiment)
+    variants = variant_order(experiment, clean["exp_variant_id"])
+    level = sequential_level(
+        sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
+    )
+    shares = planned_shares(experiment, variants)
+    if contract == "goal rows":
+        totals = sum_goal_rows(clean, experiment, variants)
+        count, sum_value, sum_sqr_value = metric_sums(totals, experiment)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = sum_value / count
+            variance = (sum_sqr_value - sum_value * mean) / (count - 1)
+        sample_size = count.copy()
+        # ep-stats' rule: count is not the number of units when the denominator reads value().
+        value_denominators = [m.denominator.lstrip().startswith("value(") for m in experiment.metrics]
+        sample_size[np.array(value_denominators, dtype=bool)] = np.nan
+        exposures = totals.exposures
+        check_results = [
+            evaluate_check(
+                check,
+                None if check.nominator_expr is None else totals.evaluate(check.nominator_expr)[0],
+                totals.evaluate(check.denominator_expr)[0],
+                shares,
+            )
+            for check in experiment.checks
+        ]
+    else:
+        sums = sum_metric_rows(clean, experiment, variants)
+        ratios = metric_statistics(sums, experiment)
+        count, mean, sum_value = ratios.n, ratios.ratio, ratios.sum_x
+        with np.errstate(invalid="ignore"):
+            variance = ratios.variance * count
+        sample_size = count.copy()
+        exposures = sums.exposures
+        check_results = [
+            evaluate_check(
+                check,
+                sums.column(check_row_id(check.id), "sum_x"),
+                sums.column(check_row_id(check.id), "sum_y"),
+                shares,
+            )
+            for check in experiment.checks
+        ]
+    metrics, messages = _metric_columns(
+        experiment, variants, level, correction, count, mean, variance, sum_value, sample_size
+    )
+    return Evaluation(
+        experiment_id=experiment.id,
+        contract=contract,
+        control_variant=experiment.control_variant,
+        variants=tuple(variants),
+        confidence_level=level,
+        correction=correction,
+        sequential=sequential,
+        exposure_table=Table.build(
+            EXPOSURE_COLUMNS, {"exp_variant_id": variants, "exposures": exposures, "exp_id": experiment.id}
+        ),
+        metric_table=Table.build(METRIC_COLUMNS, metrics),
+        check_table=_check_table(experiment.id, check_results),
+        warnings=tuple(messages),
+    )
+
+
+def _metric_columns(
+    experiment: Experiment,
+    variants: list[str],
+    level: float,
+    correction: Correction,
+    count: np.ndarray,
+    mean: np.ndarray,
+    variance: np.ndarray,
+    sum_value: np.ndarray,
+    sample_size: np.ndarray,
+) -> tuple[dict[str, Any], list[str]]:
+    control = variants.index(experiment.control_variant)
+    with np.errstate(invalid="ignore"):
+        std = np.sqrt(variance)
+    test = relative_ttest(mean, std, count, sum_value, control, level)
+    diff, test_stat, p_value = test.diff.copy(), test.test_stat.copy(), test.p_value.copy()
+    interval, error, freedom = (
+        test.confidence_interval.copy(),
+        test.standard_error.copy(),
+        test.degrees_of_freedom.copy(),
+    )
+    reasons = degenerate_reasons(count, mean, variance, control)
+    degenerate = reasons != ""
+    for array in (test_stat, p_value, interval, error, freedom):
+        array[degenerate] = np.nan
+    diff[degenerate & ~np.isfinite(diff)] = np.nan
+    messages = _degenerate_messages(experiment, variants, reasons)
+    if messages:
+        warnings.warn(" ".join(messages), DegenerateInputWarning, stacklevel=3)
+
+    treatments = np.array([i for i in range(len(variants)) if i != control], dtype=int)
+    alpha = 1 - level
+    if treatments.size > 1 and correction != "none":
+        raw = p_value[:, treatments]
+        adjusted = adjust_p_values(raw, correction)
+        interval[:, treatments] = widened_confidence_intervals(
+            raw, adjusted, error[:, treatments], freedom[:, treatments], alpha
+        )
+        p_value[:, treatments] = adjusted
+    is_treatment = np.ones(mean.shape, dtype=bool)
+    is_treatment[:, control] = False
+
+    minimum_effect = np.array(
+        [np.nan if m.minimum_effect is None else m.minimum_effect for m in experiment.metrics], dtype=float
+    )[:, np.newaxis]
+    minimum_effect = np.where(is_treatment, minimum_effect, np.nan)
+    required = required_sample_sizes(
+        len(variants), minimum_effect, mean[:, [control]], std[:, [control]], std, level
+    )
+    power = achieved_power(len(variants), sample_size, required, level)
+    with np.errstate(invalid="ignore"):
+        significant = is_treatment & (p_value < alpha)
+    shape = mean.shape
+    columns: dict[str, Any] = {
+        "exp_id": experiment.id,
+        "metric_id": np.repeat(np.array([m.id for m in experiment.metrics], dtype=object), len(variants)),
+        "metric_name": np.repeat(np.array([m.name for m in experiment.metrics], dtype=object), len(variants)),
+        "exp_variant_id": np.tile(np.array(variants, dtype=object), len(experiment.metrics)),
+        "count": count,
+        "mean": mean,
+        "std": std,
+        "sum_value": sum_value,
+        "confidence_level": np.full(shape, level),
+        "diff": diff,
+        "test_stat": test_stat,
+        "p_value": p_value,
+        "confidence_interval": interval,
+        "standard_error": error,
+        "degrees_of_freedom": freedom,
+        "minimum_effect": minimum_effect,
+        "sample_size": sample_size,
+        "required_sample_size": required,
+        "power": power,
+        "false_positive_risk": false_positive_risk(p_value, power, experiment.null_hypothesis_rate, level),
+        "absolute_diff": test.absolute_diff,
+        "ci_lower": diff - interval,
+        "ci_upper": diff + interval,
+        "significant": significant,
+    }
+    flat = {
+        name: (np.ravel(value) if isinstance(value, np.ndarray) and value.shape == shape else value)
+        for name, value in columns.items()
+    }
+    return flat, messages
+
+
+def _degenerate_messages(experiment: Experiment, variants: list[str], reasons: np.ndarray) -> list[str]:
+    rows, cols = np.nonzero(reasons != "")
+    if rows.size == 0:
+        return []
+    metrics = experiment.metrics
+    named = [
+        f"metric {metrics[r].id} ({metrics[r].name}) variant {variants[c]}: {reasons[r, c]}"
+        for r, c in zip(rows[:WARNING_EXAMPLES], cols[:WARNING_EXAMPLES], strict=True)
+    ]
+    more = f"; and {rows.size - WARNING_EXAMPLES} more" if rows.size > WARNING_EXAMPLES else ""
+    return [f"statistics set to NaN where they cannot be computed: {'; '.join(named)}{more}."]
+
+
+def _check_table(experiment_id: str, results: list[CheckResult]) -> Table:
+    records = [
+        (r.check.id, r.check.name, variable, value, r.passed)
+        for r in results
+        for variable, value in r.variables
+    ]
+    columns = list(zip(*records, strict=True)) if records else [(), (), (), (), ()]
+    return Table.build(
+        CHECK_COLUMNS,
+        {
+            "exp_id": np.full(len(records), experiment_id, dtype=object),
+            "check_id": np.array(columns[0], dtype=object),
+            "check_name": np.array(columns[1], dtype=object),
+            "variable_id": np.array(columns[2], dtype=object),
+            "value": np.array(columns[3], dtype=float),
+            "passed": np.array(columns[4], dtype=bool),
+        },
+    )
