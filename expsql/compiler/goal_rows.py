@@ -93,8 +93,9 @@ def unit_terms_query(plan: Plan) -> exp.Select:
         alias(_sum_or_zero(column(VALUE)), UNIT_VALUE),
     ]
     query = exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(SCAN)), copy=False)
-    if len(plan.layers) > 1:
-        query = query.where(exp.Not(this=exp.Is(this=column(TERM), expression=exp.Null())), copy=False)
+    # Events the coarse scan filter let through but no term matches (and, with layers, the copies
+    # of an event in layers where it matches nothing) have no term.
+    query = query.where(exp.Not(this=exp.Is(this=column(TERM), expression=exp.Null())), copy=False)
     return query.group_by(*keys, copy=False)
 
 

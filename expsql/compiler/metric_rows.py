@@ -24,16 +24,14 @@ from sqlglot import exp
 
 from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number
 from expsql.compiler.goal_rows import (
+    CNT,
     SCAN,
     TERM,
     UNIT,
-    UNIT_COUNT,
-    UNIT_TERMS,
-    UNIT_VALUE,
+    VALUE,
     VARIANT,
     cte,
     scan_query,
-    unit_terms_query,
     with_ctes,
 )
 from expsql.compiler.plan import Plan, goals_of
@@ -68,7 +66,6 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     products = list(dict.fromkeys(pairs))
     ctes = [
         cte(SCAN, scan_query(plan, dialect)),
-        cte(UNIT_TERMS, unit_terms_query(plan)),
         cte(UNIT_GOALS, _unit_goals_query(plan)),
         cte(UNIT_METRICS, _unit_metrics_query(built)),
         cte(VARIANT_SUMS, _variant_sums_query(len(built), products)),
@@ -92,8 +89,8 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
         (needs_value if goal.function == "value" else needs_count).setdefault(plan.term_index(goal.key))
     projections: list[exp.Expression] = [column(VARIANT), column(UNIT)]
     for wanted, source, name in (
-        (needs_count, UNIT_COUNT, _count_column),
-        (needs_value, UNIT_VALUE, _value_column),
+        (needs_count, CNT, _count_column),
+        (needs_value, VALUE, _value_column),
     ):
         for term in sorted(wanted):
             picked = exp.Case(ifs=[exp.If(this=_is_term(term), true=column(source))])
@@ -106,7 +103,7 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
     return (
         exp.Select()
         .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
+        .from_(exp.Table(this=identifier(SCAN)), copy=False)
         .group_by(column(VARIANT), column(UNIT), copy=False)
         .having(exposed, copy=False)
     )

@@ -9,7 +9,7 @@ literal node. Nothing here parses text: user names and values only ever reach
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlglot import exp
@@ -141,7 +141,14 @@ def term_predicate(plan: Plan, key: GoalKey, dialect: Dialect) -> exp.Expression
 
 
 def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
-    """The scan's WHERE: the experiment, the date window and exactly the events of some term."""
+    """The scan's WHERE: the experiment, the date window, the goals and their dimension filters.
+
+    Goals are tested with ``IN`` lists, which engines evaluate (and prune partitions by) much
+    faster than one ``OR`` branch per goal (measured on DuckDB: the branches cost a third of the
+    whole metric-rows query). A goal read only through dimension filters keeps its exact branch,
+    so its other events never leave the scan. The term ``CASE`` does the exact matching; events
+    that pass this filter but match no term get a NULL term and are dropped after the scan.
+    """
     experiment, columns = plan.experiment, plan.source.columns
     conditions: list[exp.Expression] = [
         exp.EQ(this=event_column(columns.exp_id), expression=exp.Literal.string(experiment.id))
@@ -150,8 +157,30 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
         conditions.append(exp.GTE(this=event_column(columns.date), expression=literal(experiment.date_from)))
     if experiment.date_until is not None:
         conditions.append(exp.LTE(this=event_column(columns.date), expression=literal(experiment.date_until)))
-    conditions.append(disjunction(list(_goal_filters(plan, dialect))))
+    identities = _goals(plan)
+    conditions.append(_one_of(columns.unit_type, [ut for ut, _, _ in identities]))
+    if columns.agg_type is not None:
+        conditions.append(_one_of(columns.agg_type, [at for _, at, _ in identities if at is not None]))
+    whole_goals: list[str] = []
+    filtered_goals: list[exp.Expression] = []
+    for (unit_type, agg_type, goal), indexes in identities.items():
+        keys = [plan.terms[i] for i in indexes]
+        if not all(key.dimensions for key in keys):
+            whole_goals.append(goal)
+            continue
+        identity = goal_predicate(plan, unit_type, agg_type, goal)
+        filtered_goals.append(exp.Paren(this=conjunction([*identity, _any_of(plan, keys, dialect)])))
+    branches = [_one_of(columns.goal, whole_goals)] if whole_goals else []
+    conditions.append(disjunction(branches + filtered_goals))
     return conjunction(conditions)
+
+
+def _one_of(name: str, values: Sequence[str]) -> exp.Expression:
+    """``column = 'v'`` or ``column IN ('v', 'w')`` over the distinct values."""
+    literals = [exp.Literal.string(v) for v in dict.fromkeys(values)]
+    if len(literals) == 1:
+        return exp.EQ(this=event_column(name), expression=literals[0])
+    return exp.In(this=event_column(name), expressions=literals)
 
 
 def _goals(plan: Plan, layer: Sequence[int] | None = None) -> dict[GoalIdentity, list[int]]:
@@ -160,16 +189,6 @@ def _goals(plan: Plan, layer: Sequence[int] | None = None) -> dict[GoalIdentity,
     for index in range(len(plan.terms)) if layer is None else layer:
         by_goal.setdefault(plan.identity(plan.terms[index]), []).append(index)
     return by_goal
-
-
-def _goal_filters(plan: Plan, dialect: Dialect) -> Iterable[exp.Expression]:
-    """One condition per goal: its identity and, unless one term reads all of it, its dimensions."""
-    for (unit_type, agg_type, goal), indexes in _goals(plan).items():
-        conditions = goal_predicate(plan, unit_type, agg_type, goal)
-        keys = [plan.terms[i] for i in indexes]
-        if all(key.dimensions for key in keys):
-            conditions.append(_any_of(plan, keys, dialect))
-        yield exp.Paren(this=conjunction(conditions))
 
 
 def _any_of(plan: Plan, keys: Sequence[GoalKey], dialect: Dialect) -> exp.Expression:

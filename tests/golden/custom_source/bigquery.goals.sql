@@ -14,10 +14,9 @@ WITH `experiment_events` AS (
   WHERE
     `events`.`experiment_id` = 'checkout-2024'
     AND `events`.`event_date` >= CAST('2024-01-01' AS DATE)
+    AND `events`.`entity_type` = 'user'
     AND (
-      (
-        `events`.`entity_type` = 'user' AND `events`.`event_name` = 'exposure'
-      )
+      `events`.`event_name` = 'exposure'
       OR (
         `events`.`entity_type` = 'user'
         AND `events`.`event_name` = 'purchase'
@@ -32,6 +31,8 @@ WITH `experiment_events` AS (
     COALESCE(SUM(`event_cnt`), 0) AS `unit_count`,
     COALESCE(SUM(`event_value`), 0) AS `unit_value`
   FROM `experiment_events`
+  WHERE
+    NOT `term_index` IS NULL
   GROUP BY
     `variant_id`,
     `term_index`,

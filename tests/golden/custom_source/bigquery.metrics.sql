@@ -14,35 +14,22 @@ WITH `experiment_events` AS (
   WHERE
     `events`.`experiment_id` = 'checkout-2024'
     AND `events`.`event_date` >= CAST('2024-01-01' AS DATE)
+    AND `events`.`entity_type` = 'user'
     AND (
-      (
-        `events`.`entity_type` = 'user' AND `events`.`event_name` = 'exposure'
-      )
+      `events`.`event_name` = 'exposure'
       OR (
         `events`.`entity_type` = 'user'
         AND `events`.`event_name` = 'purchase'
         AND `events`.`country` IN ('CZ', 'SK')
       )
     )
-), `unit_terms` AS (
-  SELECT
-    `variant_id`,
-    `term_index`,
-    `unit_id`,
-    COALESCE(SUM(`event_cnt`), 0) AS `unit_count`,
-    COALESCE(SUM(`event_value`), 0) AS `unit_value`
-  FROM `experiment_events`
-  GROUP BY
-    `variant_id`,
-    `term_index`,
-    `unit_id`
 ), `unit_goals` AS (
   SELECT
     `variant_id`,
     `unit_id`,
-    COALESCE(SUM(CASE WHEN `term_index` = 0 THEN `unit_count` END), 0) AS `count_0`,
-    COALESCE(SUM(CASE WHEN `term_index` = 1 THEN `unit_value` END), 0) AS `value_1`
-  FROM `unit_terms`
+    COALESCE(SUM(CASE WHEN `term_index` = 0 THEN `event_cnt` END), 0) AS `count_0`,
+    COALESCE(SUM(CASE WHEN `term_index` = 1 THEN `event_value` END), 0) AS `value_1`
+  FROM `experiment_events`
   GROUP BY
     `variant_id`,
     `unit_id`

@@ -23,43 +23,17 @@ WITH `experiment_events` AS (
     `events`.`exp_id` = 'exp-2'
     AND `events`.`date` >= CAST('2024-03-02' AS DATE)
     AND `events`.`date` <= CAST('2024-03-09' AS DATE)
-    AND (
-      (
-        `events`.`unit_type` = 'session'
-        AND `events`.`agg_type` = 'global'
-        AND `events`.`goal` = 'exposure'
-      )
-      OR (
-        `events`.`unit_type` = 'session'
-        AND `events`.`agg_type` = 'unit'
-        AND `events`.`goal` = 'conversion'
-      )
-      OR (
-        `events`.`unit_type` = 'session'
-        AND `events`.`agg_type` = 'unit'
-        AND `events`.`goal` = 'refund'
-      )
-    )
-), `unit_terms` AS (
-  SELECT
-    `variant_id`,
-    `term_index`,
-    `unit_id`,
-    COALESCE(SUM(`event_cnt`), 0) AS `unit_count`,
-    COALESCE(SUM(`event_value`), 0) AS `unit_value`
-  FROM `experiment_events`
-  GROUP BY
-    `variant_id`,
-    `term_index`,
-    `unit_id`
+    AND `events`.`unit_type` = 'session'
+    AND `events`.`agg_type` IN ('global', 'unit')
+    AND `events`.`goal` IN ('exposure', 'conversion', 'refund')
 ), `unit_goals` AS (
   SELECT
     `variant_id`,
     `unit_id`,
-    COALESCE(SUM(CASE WHEN `term_index` = 0 THEN `unit_count` END), 0) AS `count_0`,
-    COALESCE(SUM(CASE WHEN `term_index` = 2 THEN `unit_count` END), 0) AS `count_2`,
-    COALESCE(SUM(CASE WHEN `term_index` = 1 THEN `unit_value` END), 0) AS `value_1`
-  FROM `unit_terms`
+    COALESCE(SUM(CASE WHEN `term_index` = 0 THEN `event_cnt` END), 0) AS `count_0`,
+    COALESCE(SUM(CASE WHEN `term_index` = 2 THEN `event_cnt` END), 0) AS `count_2`,
+    COALESCE(SUM(CASE WHEN `term_index` = 1 THEN `event_value` END), 0) AS `value_1`
+  FROM `experiment_events`
   GROUP BY
     `variant_id`,
     `unit_id`

@@ -23,23 +23,9 @@ WITH "experiment_events" AS (
     "events"."exp_id" = 'exp-2'
     AND "events"."date" >= CAST('2024-03-02' AS DATE)
     AND "events"."date" <= CAST('2024-03-09' AS DATE)
-    AND (
-      (
-        "events"."unit_type" = 'session'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-      )
-      OR (
-        "events"."unit_type" = 'session'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'conversion'
-      )
-      OR (
-        "events"."unit_type" = 'session'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'refund'
-      )
-    )
+    AND "events"."unit_type" = 'session'
+    AND "events"."agg_type" IN ('global', 'unit')
+    AND "events"."goal" IN ('exposure', 'conversion', 'refund')
 ), "unit_terms" AS (
   SELECT
     "variant_id",
@@ -48,6 +34,8 @@ WITH "experiment_events" AS (
     COALESCE(SUM("event_cnt"), 0) AS "unit_count",
     COALESCE(SUM("event_value"), 0) AS "unit_value"
   FROM "experiment_events"
+  WHERE
+    NOT "term_index" IS NULL
   GROUP BY
     "variant_id",
     "term_index",

@@ -82,12 +82,10 @@ WITH "experiment_events" AS (
   ) AS "term_layers"
   WHERE
     "events"."exp_id" = 'exp-1'
+    AND "events"."unit_type" = 'user'
+    AND "events"."agg_type" IN ('global', 'unit')
     AND (
-      (
-        "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-      )
+      "events"."goal" = 'exposure'
       OR (
         "events"."unit_type" = 'user'
         AND "events"."agg_type" = 'unit'

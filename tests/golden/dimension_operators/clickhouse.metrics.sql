@@ -82,12 +82,10 @@ WITH "experiment_events" AS (
   ) AS "term_layers"
   WHERE
     "events"."exp_id" = 'exp-1'
+    AND "events"."unit_type" = 'user'
+    AND "events"."agg_type" IN ('global', 'unit')
     AND (
-      (
-        "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-      )
+      "events"."goal" = 'exposure'
       OR (
         "events"."unit_type" = 'user'
         AND "events"."agg_type" = 'unit'
@@ -133,39 +131,23 @@ WITH "experiment_events" AS (
         )
       )
     )
-), "unit_terms" AS (
-  SELECT
-    "variant_id",
-    "term_index",
-    "unit_id",
-    COALESCE(SUM("event_cnt"), 0) AS "unit_count",
-    COALESCE(SUM("event_value"), 0) AS "unit_value"
-  FROM "experiment_events"
-  WHERE
-    NOT (
-      "term_index" IS NULL
-    )
-  GROUP BY
-    "variant_id",
-    "term_index",
-    "unit_id"
 ), "unit_goals" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "unit_count" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "unit_count" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "unit_count" END), 0) AS "count_3",
-    COALESCE(SUM(CASE WHEN "term_index" = 4 THEN "unit_count" END), 0) AS "count_4",
-    COALESCE(SUM(CASE WHEN "term_index" = 5 THEN "unit_count" END), 0) AS "count_5",
-    COALESCE(SUM(CASE WHEN "term_index" = 6 THEN "unit_count" END), 0) AS "count_6",
-    COALESCE(SUM(CASE WHEN "term_index" = 7 THEN "unit_count" END), 0) AS "count_7",
-    COALESCE(SUM(CASE WHEN "term_index" = 9 THEN "unit_count" END), 0) AS "count_9",
-    COALESCE(SUM(CASE WHEN "term_index" = 10 THEN "unit_count" END), 0) AS "count_10",
-    COALESCE(SUM(CASE WHEN "term_index" = 11 THEN "unit_count" END), 0) AS "count_11",
-    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "unit_value" END), 0) AS "value_1",
-    COALESCE(SUM(CASE WHEN "term_index" = 8 THEN "unit_value" END), 0) AS "value_8"
-  FROM "unit_terms"
+    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" END), 0) AS "count_3",
+    COALESCE(SUM(CASE WHEN "term_index" = 4 THEN "event_cnt" END), 0) AS "count_4",
+    COALESCE(SUM(CASE WHEN "term_index" = 5 THEN "event_cnt" END), 0) AS "count_5",
+    COALESCE(SUM(CASE WHEN "term_index" = 6 THEN "event_cnt" END), 0) AS "count_6",
+    COALESCE(SUM(CASE WHEN "term_index" = 7 THEN "event_cnt" END), 0) AS "count_7",
+    COALESCE(SUM(CASE WHEN "term_index" = 9 THEN "event_cnt" END), 0) AS "count_9",
+    COALESCE(SUM(CASE WHEN "term_index" = 10 THEN "event_cnt" END), 0) AS "count_10",
+    COALESCE(SUM(CASE WHEN "term_index" = 11 THEN "event_cnt" END), 0) AS "count_11",
+    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "event_value" END), 0) AS "value_1",
+    COALESCE(SUM(CASE WHEN "term_index" = 8 THEN "event_value" END), 0) AS "value_8"
+  FROM "experiment_events"
   GROUP BY
     "variant_id",
     "unit_id"

@@ -74,12 +74,10 @@ WITH "experiment_events" AS (
     (2)) AS "term_layers"("layer_index")
   WHERE
     "events"."exp_id" = 'exp-1'
+    AND "events"."unit_type" = 'user'
+    AND "events"."agg_type" IN ('global', 'unit')
     AND (
-      (
-        "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-      )
+      "events"."goal" = 'exposure'
       OR (
         "events"."unit_type" = 'user'
         AND "events"."agg_type" = 'unit'

@@ -17,18 +17,9 @@ WITH `experiment_events` AS (
   FROM `events` AS `events`
   WHERE
     `events`.`exp_id` = 'exp-3'
-    AND (
-      (
-        `events`.`unit_type` = 'user'
-        AND `events`.`agg_type` = 'global'
-        AND `events`.`goal` = 'exposure'
-      )
-      OR (
-        `events`.`unit_type` = 'user'
-        AND `events`.`agg_type` = 'unit'
-        AND `events`.`goal` = 'click'
-      )
-    )
+    AND `events`.`unit_type` = 'user'
+    AND `events`.`agg_type` IN ('global', 'unit')
+    AND `events`.`goal` IN ('exposure', 'click')
 ), `unit_terms` AS (
   SELECT
     `variant_id`,
@@ -37,6 +28,8 @@ WITH `experiment_events` AS (
     COALESCE(SUM(`event_cnt`), 0) AS `unit_count`,
     COALESCE(SUM(`event_value`), 0) AS `unit_value`
   FROM `experiment_events`
+  WHERE
+    NOT `term_index` IS NULL
   GROUP BY
     `variant_id`,
     `term_index`,

@@ -44,18 +44,9 @@ WITH "experiment_events" AS (
   ) AS "term_layers"
   WHERE
     "events"."exp_id" = 'exp-1'
-    AND (
-      (
-        "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-      )
-      OR (
-        "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'click'
-      )
-    )
+    AND "events"."unit_type" = 'user'
+    AND "events"."agg_type" IN ('global', 'unit')
+    AND "events"."goal" IN ('exposure', 'click')
 ), "unit_terms" AS (
   SELECT
     "variant_id",

@@ -38,41 +38,18 @@ WITH "experiment_events" AS (
     (2)) AS "term_layers"("layer_index")
   WHERE
     "events"."exp_id" = 'exp-1'
-    AND (
-      (
-        "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-      )
-      OR (
-        "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'click'
-      )
-    )
-), "unit_terms" AS (
-  SELECT
-    "variant_id",
-    "term_index",
-    "unit_id",
-    COALESCE(SUM("event_cnt"), 0) AS "unit_count",
-    COALESCE(SUM("event_value"), 0) AS "unit_value"
-  FROM "experiment_events"
-  WHERE
-    NOT "term_index" IS NULL
-  GROUP BY
-    "variant_id",
-    "term_index",
-    "unit_id"
+    AND "events"."unit_type" = 'user'
+    AND "events"."agg_type" IN ('global', 'unit')
+    AND "events"."goal" IN ('exposure', 'click')
 ), "unit_goals" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "unit_count" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "unit_count" END), 0) AS "count_1",
-    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "unit_count" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "unit_count" END), 0) AS "count_3"
-  FROM "unit_terms"
+    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" END), 0) AS "count_3"
+  FROM "experiment_events"
   GROUP BY
     "variant_id",
     "unit_id"
