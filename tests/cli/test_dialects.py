@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from expsql.dialects.registry import DEFAULT_PLUGINS, DISABLE_PLUGINS_ENV, default_registry
 from tests.cli.conftest import Invoke
+from tests.plugins.distributions import PLUGINS, write_distribution
 
 BUILT_IN_NAMES = [module.rsplit(".", 1)[1] for module in DEFAULT_PLUGINS]
 
@@ -40,3 +42,19 @@ def test_lists_every_built_in_with_origin_and_connector(invoke: Invoke) -> None:
     assert rows["snowflake"][2] == "compile only"
     assert rows["bigquery"][1] == "bigquery"
     assert rows["bigquery"][2] in {"installed", "missing: expsql[bigquery]"}
+
+
+def test_plugin_origin_and_load_failures_are_shown(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_distribution(tmp_path, "expsql-fixture-good", {"fixturedb": "fixture_dialect"})
+    write_distribution(tmp_path, "expsql-fixture-broken", {"broken": "fixture_broken_import"})
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv(DISABLE_PLUGINS_ENV)
+    with pytest.warns(RuntimeWarning, match="expsql-fixture-broken"):
+        outcome = invoke("dialects")
+    assert outcome.code == 0
+    rows = _rows(outcome.out)
+    assert rows["fixturedb"][:3] == ["expsql-fixture-good", "sqlite", "compile only"]
+    assert "not loaded: plugin 'broken' from expsql-fixture-broken: ModuleNotFoundError" in outcome.err

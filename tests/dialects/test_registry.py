@@ -1,13 +1,13 @@
 """The registry: built-ins and entry-point plugins through one hook, and every way a plugin fails.
 
-Plugins come from real distributions: each test writes a ``*.dist-info`` directory (``METADATA``
-and ``entry_points.txt``) and reads its ``importlib.metadata.EntryPoint`` objects back, so the
-registry sees exactly what ``pip install`` would give it. The plugin modules are in ``tests/plugins``.
+Plugins come from real distributions: each test writes a ``*.dist-info`` directory
+(:mod:`tests.plugins.distributions`) and reads its ``importlib.metadata.EntryPoint`` objects back,
+so the registry sees exactly what ``pip install`` would give it. The plugin modules are in
+``tests/plugins``.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import subprocess
 import sys
 import warnings
@@ -20,14 +20,13 @@ from expsql.dialects.registry import (
     BUILT_IN,
     DEFAULT_PLUGINS,
     DISABLE_PLUGINS_ENV,
-    ENTRY_POINT_GROUP,
     DuplicateDialectError,
     build_registry,
     default_registry,
 )
 from expsql.errors import DialectError
+from tests.plugins.distributions import PLUGINS, entry_points_of, write_distribution
 
-PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 BUILT_IN_NAMES = [
     "bigquery",
     "clickhouse",
@@ -44,23 +43,6 @@ BUILT_IN_NAMES = [
 @pytest.fixture(autouse=True)
 def _plugin_modules_importable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(PLUGINS))
-
-
-def write_distribution(root: Path, name: str, entry_points: dict[str, str]) -> Path:
-    """An installed-looking distribution ``name`` in ``root`` with entry points of group ``expsql``."""
-    info = root / f"{name.replace('-', '_')}-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-    lines = [f"[{ENTRY_POINT_GROUP}]", *(f"{key} = {value}" for key, value in entry_points.items())]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
-    return info
-
-
-def entry_points_of(root: Path) -> list[importlib.metadata.EntryPoint]:
-    """The ``expsql`` entry points of every distribution in ``root``, in a stable order."""
-    found = importlib.metadata.distributions(path=[str(root)])
-    distributions = sorted(found, key=lambda dist: dist.metadata["Name"])
-    return [ep for dist in distributions for ep in dist.entry_points.select(group=ENTRY_POINT_GROUP)]
 
 
 def test_built_ins_register_through_the_hook_as_built_in() -> None:
