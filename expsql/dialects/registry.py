@@ -168,13 +168,14 @@ def build_registry(
     """
     manager = make_plugin_manager()
     registry = Registry(manager)
-    origins: dict[int, str] = {}
+    # id(plugin) -> (origin, plugin name as users know it: module or entry-point name)
+    origins: dict[int, tuple[str, str]] = {}
 
     for plugin in plugins:
         module = importlib.import_module(plugin) if isinstance(plugin, str) else plugin
         if not manager.is_registered(module):
             manager.register(module)
-            origins[id(module)] = BUILT_IN
+            origins[id(module)] = (BUILT_IN, getattr(module, "__name__", repr(module)))
     manager.check_pending()
 
     if load_third_party is None:
@@ -186,7 +187,7 @@ def build_registry(
 
     # Registration order, built-ins first, so a duplicate's message names the built-in first.
     for implementation in manager.hook.expsql_dialects.get_hookimpls():
-        origin = origins[id(implementation.plugin)]
+        origin, plugin_name = origins[id(implementation.plugin)]
         try:
             dialects = implementation.function()
             for dialect in dialects:
@@ -197,8 +198,7 @@ def build_registry(
             if origin == BUILT_IN:
                 raise
             message = str(error) if isinstance(error, DialectError) else f"{type(error).__name__}: {error}"
-            failure = LoadFailure(implementation.plugin_name, origin, message)
-            registry.failures.append(failure)
+            registry.failures.append(LoadFailure(plugin_name, origin, message))
 
     if registry.failures:
         listed = "; ".join(str(failure) for failure in registry.failures)
@@ -211,7 +211,7 @@ def build_registry(
 def _register_entry_point(
     manager: pluggy.PluginManager,
     entry_point: EntryPoint,
-    origins: dict[int, str],
+    origins: dict[int, tuple[str, str]],
     failures: list[LoadFailure],
 ) -> None:
     """Load and register one entry point; any failure becomes a :class:`LoadFailure`."""
@@ -233,7 +233,7 @@ def _register_entry_point(
             manager.unregister(plugin)
         failures.append(LoadFailure(entry_point.name, distribution, f"{type(error).__name__}: {error}"))
         return
-    origins[id(plugin)] = distribution
+    origins[id(plugin)] = (distribution, entry_point.name)
 
 
 @cache

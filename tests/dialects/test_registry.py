@@ -166,7 +166,9 @@ def test_hook_that_raises_is_recorded_not_propagated(tmp_path: Path) -> None:
     write_distribution(tmp_path, "expsql-fixture-raises", {"raises": "fixture_hook_raises"})
     with pytest.warns(RuntimeWarning, match="configuration is missing"):
         registry = build_registry(entry_points_=entry_points_of(tmp_path))
-    assert registry.failures[0].error == "RuntimeError: the fixture plugin's configuration is missing"
+    (failure,) = registry.failures
+    assert (failure.name, failure.distribution) == ("raises", "expsql-fixture-raises")
+    assert failure.error == "RuntimeError: the fixture plugin's configuration is missing"
     assert registry.available() == BUILT_IN_NAMES
 
 
