@@ -59,14 +59,24 @@ def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select:
     return query
 
 
-def scan_query(plan: Plan, dialect: Dialect) -> exp.Select:
-    """The only read of the events table: each matching event with the index of its goal term."""
+def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Select:
+    """The only read of the events table: each matching event with the index of its goal term.
+
+    :param doubles: read ``cnt`` and ``value`` as DOUBLE with NULL as 0, so that every per-unit
+        expression built from them is a double (no integer overflow, no integer division).
+    """
     columns = plan.source.columns
+    cnt, value = event_column(columns.cnt), event_column(columns.value)
+    if doubles:
+        cnt, value = (
+            exp.Cast(this=exp.Coalesce(this=target, expressions=[number(0)]), to=exp.DataType.build("DOUBLE"))
+            for target in (cnt, value)
+        )
     projections = [
         alias(event_column(columns.exp_variant_id), VARIANT),
         alias(event_column(columns.unit_id), UNIT),
-        alias(event_column(columns.cnt), CNT),
-        alias(event_column(columns.value), VALUE),
+        alias(cnt, CNT),
+        alias(value, VALUE),
     ]
     query = exp.Select().from_(events_table(plan), copy=False)
     if len(plan.layers) == 1:

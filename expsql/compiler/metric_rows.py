@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number
+from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number, goals
 from expsql.compiler.goal_rows import (
     CNT,
     SCAN,
@@ -53,6 +53,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     rows = plan.metric_rows()
     expressions: dict[str, int] = {}  # per-unit expression text → its column number
     built: list[exp.Expression] = []
+    doubles: list[bool] = []  # a count or value term makes the expression a double already
     pairs: list[tuple[int, int]] = []
     for row in rows:
         pair = []
@@ -61,13 +62,14 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
             if text not in expressions:
                 expressions[text] = len(built)
                 built.append(_per_unit(plan, side))
+                doubles.append(any(goal.function != "unique" for goal in goals(side)))
             pair.append(expressions[text])
         pairs.append((pair[0], pair[1]))
     products = list(dict.fromkeys(pairs))
     ctes = [
-        cte(SCAN, scan_query(plan, dialect)),
+        cte(SCAN, scan_query(plan, dialect, doubles=True)),
         cte(UNIT_GOALS, _unit_goals_query(plan)),
-        cte(UNIT_METRICS, _unit_metrics_query(built)),
+        cte(UNIT_METRICS, _unit_metrics_query(built, doubles)),
         cte(VARIANT_SUMS, _variant_sums_query(len(built), products)),
     ]
     return with_ctes(_rows_query(plan, [r.metric_id for r in rows], pairs, products), ctes)
@@ -93,9 +95,9 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
         (needs_value, VALUE, _value_column),
     ):
         for term in sorted(wanted):
-            picked = exp.Case(ifs=[exp.If(this=_is_term(term), true=column(source))])
-            summed = exp.Coalesce(this=exp.Sum(this=picked), expressions=[number(0)])
-            projections.append(alias(summed, name(term)))
+            # The scan made cnt and value non-NULL, and every unit has a row: never NULL.
+            picked = exp.Case(ifs=[exp.If(this=_is_term(term), true=column(source))], default=number(0))
+            projections.append(alias(exp.Sum(this=picked), name(term)))
     exposed = exp.GT(
         this=exp.Count(this=exp.Case(ifs=[exp.If(this=_is_term(EXPOSURE_TERM), true=number(1))])),
         expression=number(0),
@@ -153,13 +155,12 @@ def _expression_column(index: int) -> str:
     return f"expression_{index}"
 
 
-def _unit_metrics_query(built: list[exp.Expression]) -> exp.Select:
-    double = exp.DataType.build("DOUBLE")
+def _unit_metrics_query(built: list[exp.Expression], doubles: list[bool]) -> exp.Select:
+    """Each distinct per-unit expression, as a double (numbers and ``unique`` alone are integers)."""
     projections: list[exp.Expression] = [column(VARIANT)]
-    projections += [
-        alias(exp.Cast(this=expression, to=double.copy()), _expression_column(i))
-        for i, expression in enumerate(built)
-    ]
+    for i, (expression, double) in enumerate(zip(built, doubles, strict=True)):
+        typed = expression if double else exp.Cast(this=expression, to=exp.DataType.build("DOUBLE"))
+        projections.append(alias(typed, _expression_column(i)))
     return (
         exp.Select()
         .select(*projections, copy=False)

@@ -84,5 +84,22 @@ def test_units_are_those_with_an_exposure_event() -> None:
 def test_per_unit_expressions_keep_the_metric_shape(expression: str, sql: str) -> None:
     unit_metrics = cte(compile_tree(experiment((expression, EXPOSURE)), rows="metrics"), "unit_metrics")
     first = unit_metrics.expressions[1].this
-    assert isinstance(first, exp.Cast)
-    assert first.this.sql("duckdb") == sql
+    if isinstance(first, exp.Cast):
+        first = first.this
+    assert first.sql("duckdb") == sql
+
+
+@pytest.mark.parametrize(
+    ("expression", "cast"),
+    [
+        ("count(user.unit.a)", False),
+        ("unique(user.unit.a) + value(user.unit.b)", False),
+        ("unique(user.unit.a)", True),
+        ("2", True),
+    ],
+)
+def test_per_unit_expressions_are_doubles(expression: str, cast: bool) -> None:
+    tree = compile_tree(experiment(("count(user.unit.z)", expression)), rows="metrics")
+    assert isinstance(cte(tree, "unit_metrics").expressions[2].this, exp.Cast) is cast
+    scan = cte(tree, "experiment_events")
+    assert [p.this.to.this for p in scan.expressions[2:4]] == [exp.DataType.Type.DOUBLE] * 2

@@ -2,8 +2,8 @@ WITH "experiment_events" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    "events"."cnt" AS "event_cnt",
-    "events"."value" AS "event_value",
+    CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64)) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS Nullable(Float64)) AS "event_value",
     CASE
       WHEN "events"."unit_type" = 'user'
       AND "events"."agg_type" = 'global'
@@ -36,12 +36,12 @@ WITH "experiment_events" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" END), 0) AS "count_3",
-    COALESCE(SUM(CASE WHEN "term_index" = 4 THEN "event_cnt" END), 0) AS "count_4",
-    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "event_value" END), 0) AS "value_1",
-    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "event_value" END), 0) AS "value_2"
+    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
+    SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" ELSE 0 END) AS "count_2",
+    SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" ELSE 0 END) AS "count_3",
+    SUM(CASE WHEN "term_index" = 4 THEN "event_cnt" ELSE 0 END) AS "count_4",
+    SUM(CASE WHEN "term_index" = 1 THEN "event_value" ELSE 0 END) AS "value_1",
+    SUM(CASE WHEN "term_index" = 2 THEN "event_value" ELSE 0 END) AS "value_2"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
@@ -51,21 +51,21 @@ WITH "experiment_events" AS (
 ), "unit_metrics" AS (
   SELECT
     "variant_id",
-    CAST("value_1" - "value_2" AS Nullable(Float64)) AS "expression_0",
-    CAST("count_0" AS Nullable(Float64)) AS "expression_1",
+    "value_1" - "value_2" AS "expression_0",
+    "count_0" AS "expression_1",
     CAST(CASE WHEN "count_3" > 0 THEN 1 ELSE 0 END - CASE WHEN "count_2" > 0 THEN 1 ELSE 0 END AS Nullable(Float64)) AS "expression_2",
-    CAST(COALESCE("count_3" / nullIf("count_4", 0), 0) AS Nullable(Float64)) AS "expression_3",
+    COALESCE("count_3" / nullIf("count_4", 0), 0) AS "expression_3",
     CAST(1 AS Nullable(Float64)) AS "expression_4",
-    CAST((
+    (
       0.25 * "value_1"
     ) + (
       2 * (
         -"count_3"
       )
-    ) AS Nullable(Float64)) AS "expression_5",
-    CAST((
+    ) AS "expression_5",
+    (
       "count_4" + 1
-    ) * 3 AS Nullable(Float64)) AS "expression_6"
+    ) * 3 AS "expression_6"
   FROM "unit_goals"
 ), "variant_sums" AS (
   SELECT

@@ -2,8 +2,8 @@ WITH "experiment_events" AS (
   SELECT
     "events"."variant" AS "variant_id",
     "events"."entity_id" AS "unit_id",
-    "events"."event_count" AS "event_cnt",
-    "events"."revenue" AS "event_value",
+    CAST(COALESCE("events"."event_count", 0) AS Nullable(Float64)) AS "event_cnt",
+    CAST(COALESCE("events"."revenue", 0) AS Nullable(Float64)) AS "event_value",
     CASE
       WHEN "events"."entity_type" = 'user' AND "events"."event_name" = 'exposure'
       THEN 0
@@ -27,8 +27,8 @@ WITH "experiment_events" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "event_value" END), 0) AS "value_1"
+    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
+    SUM(CASE WHEN "term_index" = 1 THEN "event_value" ELSE 0 END) AS "value_1"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
@@ -38,8 +38,8 @@ WITH "experiment_events" AS (
 ), "unit_metrics" AS (
   SELECT
     "variant_id",
-    CAST("value_1" AS Nullable(Float64)) AS "expression_0",
-    CAST("count_0" AS Nullable(Float64)) AS "expression_1"
+    "value_1" AS "expression_0",
+    "count_0" AS "expression_1"
   FROM "unit_goals"
 ), "variant_sums" AS (
   SELECT

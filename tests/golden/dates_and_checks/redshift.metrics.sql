@@ -2,8 +2,8 @@ WITH "experiment_events" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    "events"."cnt" AS "event_cnt",
-    "events"."value" AS "event_value",
+    CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
     CASE
       WHEN "events"."unit_type" = 'session'
       AND "events"."agg_type" = 'global'
@@ -30,9 +30,9 @@ WITH "experiment_events" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "event_value" END), 0) AS "value_1"
+    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
+    SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" ELSE 0 END) AS "count_2",
+    SUM(CASE WHEN "term_index" = 1 THEN "event_value" ELSE 0 END) AS "value_1"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
@@ -42,8 +42,8 @@ WITH "experiment_events" AS (
 ), "unit_metrics" AS (
   SELECT
     "variant_id",
-    CAST("value_1" AS DOUBLE PRECISION) AS "expression_0",
-    CAST("count_0" AS DOUBLE PRECISION) AS "expression_1",
+    "value_1" AS "expression_0",
+    "count_0" AS "expression_1",
     CAST(0 AS DOUBLE PRECISION) AS "expression_2",
     CAST(CASE WHEN "count_2" > 0 THEN 1 ELSE 0 END AS DOUBLE PRECISION) AS "expression_3"
   FROM "unit_goals"

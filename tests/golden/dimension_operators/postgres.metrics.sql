@@ -2,8 +2,8 @@ WITH "experiment_events" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    "events"."cnt" AS "event_cnt",
-    "events"."value" AS "event_value",
+    CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
     CASE "term_layers"."layer_index"
       WHEN 0
       THEN CASE
@@ -125,18 +125,18 @@ WITH "experiment_events" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" END), 0) AS "count_3",
-    COALESCE(SUM(CASE WHEN "term_index" = 4 THEN "event_cnt" END), 0) AS "count_4",
-    COALESCE(SUM(CASE WHEN "term_index" = 5 THEN "event_cnt" END), 0) AS "count_5",
-    COALESCE(SUM(CASE WHEN "term_index" = 6 THEN "event_cnt" END), 0) AS "count_6",
-    COALESCE(SUM(CASE WHEN "term_index" = 7 THEN "event_cnt" END), 0) AS "count_7",
-    COALESCE(SUM(CASE WHEN "term_index" = 9 THEN "event_cnt" END), 0) AS "count_9",
-    COALESCE(SUM(CASE WHEN "term_index" = 10 THEN "event_cnt" END), 0) AS "count_10",
-    COALESCE(SUM(CASE WHEN "term_index" = 11 THEN "event_cnt" END), 0) AS "count_11",
-    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "event_value" END), 0) AS "value_1",
-    COALESCE(SUM(CASE WHEN "term_index" = 8 THEN "event_value" END), 0) AS "value_8"
+    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
+    SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" ELSE 0 END) AS "count_2",
+    SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" ELSE 0 END) AS "count_3",
+    SUM(CASE WHEN "term_index" = 4 THEN "event_cnt" ELSE 0 END) AS "count_4",
+    SUM(CASE WHEN "term_index" = 5 THEN "event_cnt" ELSE 0 END) AS "count_5",
+    SUM(CASE WHEN "term_index" = 6 THEN "event_cnt" ELSE 0 END) AS "count_6",
+    SUM(CASE WHEN "term_index" = 7 THEN "event_cnt" ELSE 0 END) AS "count_7",
+    SUM(CASE WHEN "term_index" = 9 THEN "event_cnt" ELSE 0 END) AS "count_9",
+    SUM(CASE WHEN "term_index" = 10 THEN "event_cnt" ELSE 0 END) AS "count_10",
+    SUM(CASE WHEN "term_index" = 11 THEN "event_cnt" ELSE 0 END) AS "count_11",
+    SUM(CASE WHEN "term_index" = 1 THEN "event_value" ELSE 0 END) AS "value_1",
+    SUM(CASE WHEN "term_index" = 8 THEN "event_value" ELSE 0 END) AS "value_8"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
@@ -146,18 +146,18 @@ WITH "experiment_events" AS (
 ), "unit_metrics" AS (
   SELECT
     "variant_id",
-    CAST("value_1" AS DOUBLE PRECISION) AS "expression_0",
-    CAST("count_0" AS DOUBLE PRECISION) AS "expression_1",
-    CAST("count_2" AS DOUBLE PRECISION) AS "expression_2",
-    CAST("count_3" AS DOUBLE PRECISION) AS "expression_3",
-    CAST("count_4" AS DOUBLE PRECISION) AS "expression_4",
-    CAST("count_5" AS DOUBLE PRECISION) AS "expression_5",
-    CAST("count_6" AS DOUBLE PRECISION) AS "expression_6",
-    CAST("count_7" AS DOUBLE PRECISION) AS "expression_7",
-    CAST("value_8" AS DOUBLE PRECISION) AS "expression_8",
-    CAST("count_9" AS DOUBLE PRECISION) AS "expression_9",
-    CAST("count_10" AS DOUBLE PRECISION) AS "expression_10",
-    CAST("count_11" AS DOUBLE PRECISION) AS "expression_11"
+    "value_1" AS "expression_0",
+    "count_0" AS "expression_1",
+    "count_2" AS "expression_2",
+    "count_3" AS "expression_3",
+    "count_4" AS "expression_4",
+    "count_5" AS "expression_5",
+    "count_6" AS "expression_6",
+    "count_7" AS "expression_7",
+    "value_8" AS "expression_8",
+    "count_9" AS "expression_9",
+    "count_10" AS "expression_10",
+    "count_11" AS "expression_11"
   FROM "unit_goals"
 ), "variant_sums" AS (
   SELECT

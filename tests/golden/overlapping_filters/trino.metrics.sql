@@ -2,8 +2,8 @@ WITH "experiment_events" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    "events"."cnt" AS "event_cnt",
-    "events"."value" AS "event_value",
+    CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
     CASE "term_layers"."layer_index"
       WHEN 0
       THEN CASE
@@ -45,10 +45,10 @@ WITH "experiment_events" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "term_index" = 1 THEN "event_cnt" END), 0) AS "count_1",
-    COALESCE(SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" END), 0) AS "count_3"
+    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
+    SUM(CASE WHEN "term_index" = 1 THEN "event_cnt" ELSE 0 END) AS "count_1",
+    SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" ELSE 0 END) AS "count_2",
+    SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" ELSE 0 END) AS "count_3"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
@@ -58,10 +58,10 @@ WITH "experiment_events" AS (
 ), "unit_metrics" AS (
   SELECT
     "variant_id",
-    CAST("count_1" AS DOUBLE) AS "expression_0",
-    CAST("count_2" AS DOUBLE) AS "expression_1",
-    CAST("count_3" AS DOUBLE) AS "expression_2",
-    CAST("count_0" AS DOUBLE) AS "expression_3"
+    "count_1" AS "expression_0",
+    "count_2" AS "expression_1",
+    "count_3" AS "expression_2",
+    "count_0" AS "expression_3"
   FROM "unit_goals"
 ), "variant_sums" AS (
   SELECT
