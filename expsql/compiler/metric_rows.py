@@ -66,11 +66,16 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
             pair.append(expressions[text])
         pairs.append((pair[0], pair[1]))
     products = list(dict.fromkeys(pairs))
+    # A bare count or value term is already a column of unit_goals, passed on by ``*``.
+    names = [
+        e.name if isinstance(e, exp.Column) and double else _expression_column(i)
+        for i, (e, double) in enumerate(zip(built, doubles, strict=True))
+    ]
     ctes = [
         cte(SCAN, scan_query(plan, dialect, doubles=True)),
         cte(UNIT_GOALS, _unit_goals_query(plan)),
-        cte(UNIT_METRICS, _unit_metrics_query(built, doubles)),
-        cte(VARIANT_SUMS, _variant_sums_query(len(built), products)),
+        cte(UNIT_METRICS, _unit_metrics_query(built, doubles, names)),
+        cte(VARIANT_SUMS, _variant_sums_query(names, products)),
     ]
     return with_ctes(_rows_query(plan, [r.metric_id for r in rows], pairs, products), ctes)
 
@@ -155,12 +160,14 @@ def _expression_column(index: int) -> str:
     return f"expression_{index}"
 
 
-def _unit_metrics_query(built: list[exp.Expression], doubles: list[bool]) -> exp.Select:
+def _unit_metrics_query(built: list[exp.Expression], doubles: list[bool], names: list[str]) -> exp.Select:
     """Each distinct per-unit expression, as a double (numbers and ``unique`` alone are integers)."""
-    projections: list[exp.Expression] = [column(VARIANT)]
+    projections: list[exp.Expression] = [exp.Star()]
     for i, (expression, double) in enumerate(zip(built, doubles, strict=True)):
+        if names[i] != _expression_column(i):
+            continue
         typed = expression if double else exp.Cast(this=expression, to=exp.DataType.build("DOUBLE"))
-        projections.append(alias(typed, _expression_column(i)))
+        projections.append(alias(typed, names[i]))
     return (
         exp.Select()
         .select(*projections, copy=False)
@@ -176,12 +183,12 @@ def _product_column(left: int, right: int) -> str:
     return f"sum_{left}_{right}"
 
 
-def _variant_sums_query(count: int, products: list[tuple[int, int]]) -> exp.Select:
+def _variant_sums_query(names: list[str], products: list[tuple[int, int]]) -> exp.Select:
     projections: list[exp.Expression] = [column(VARIANT), alias(exp.Count(this=exp.Star()), "n")]
-    projections += [alias(exp.Sum(this=column(_expression_column(i))), _sum_column(i)) for i in range(count)]
-    squares = {(i, i) for i in range(count)}
+    projections += [alias(exp.Sum(this=column(name)), _sum_column(i)) for i, name in enumerate(names)]
+    squares = {(i, i) for i in range(len(names))}
     for left, right in [*sorted(squares), *(p for p in products if p not in squares)]:
-        product = exp.Mul(this=column(_expression_column(left)), expression=column(_expression_column(right)))
+        product = exp.Mul(this=column(names[left]), expression=column(names[right]))
         projections.append(alias(exp.Sum(this=product), _product_column(left, right)))
     return (
         exp.Select()

@@ -40,10 +40,13 @@ def test_one_scan_of_the_events_table_however_many_metrics(dialect: str, metrics
 
 
 def test_each_distinct_per_unit_expression_is_computed_once() -> None:
-    definition = experiment(*[(f"count(user.unit.click(product=p_{i}))", EXPOSURE) for i in range(10)])
-    unit_metrics = cte(compile_tree(definition, rows="metrics"), "unit_metrics")
-    # ten nominators and one denominator, which is also the exposure row's x and y
-    assert len(unit_metrics.expressions) == 1 + 11
+    definition = experiment(*[(f"count(user.unit.click(product=p_{i})) + 1", EXPOSURE) for i in range(10)])
+    tree = compile_tree(definition, rows="metrics")
+    computed = cte(tree, "unit_metrics").expressions
+    # ten compound nominators; the shared denominator (also the exposure row) is a bare column
+    assert isinstance(computed[0], exp.Star) and len(computed) == 1 + 10
+    sums = [s.alias for s in cte(tree, "variant_sums").expressions if s.alias.startswith("sum_")]
+    assert len([name for name in sums if name.count("_") == 1]) == 11
 
 
 def test_one_output_row_per_metric_check_and_exposure() -> None:
@@ -82,7 +85,9 @@ def test_units_are_those_with_an_exposure_event() -> None:
     ],
 )
 def test_per_unit_expressions_keep_the_metric_shape(expression: str, sql: str) -> None:
-    unit_metrics = cte(compile_tree(experiment((expression, EXPOSURE)), rows="metrics"), "unit_metrics")
+    unit_metrics = cte(
+        compile_tree(experiment((expression, "count(user.unit.z) + 1")), rows="metrics"), "unit_metrics"
+    )
     first = unit_metrics.expressions[1].this
     if isinstance(first, exp.Cast):
         first = first.this
@@ -92,7 +97,7 @@ def test_per_unit_expressions_keep_the_metric_shape(expression: str, sql: str) -
 @pytest.mark.parametrize(
     ("expression", "cast"),
     [
-        ("count(user.unit.a)", False),
+        ("count(user.unit.a) * 2", False),
         ("unique(user.unit.a) + value(user.unit.b)", False),
         ("unique(user.unit.a)", True),
         ("2", True),
@@ -100,6 +105,7 @@ def test_per_unit_expressions_keep_the_metric_shape(expression: str, sql: str) -
 )
 def test_per_unit_expressions_are_doubles(expression: str, cast: bool) -> None:
     tree = compile_tree(experiment(("count(user.unit.z)", expression)), rows="metrics")
-    assert isinstance(cte(tree, "unit_metrics").expressions[2].this, exp.Cast) is cast
+    (computed,) = cte(tree, "unit_metrics").expressions[1:]
+    assert isinstance(computed.this, exp.Cast) is cast
     scan = cte(tree, "experiment_events")
     assert [p.this.to.this for p in scan.expressions[2:4]] == [exp.DataType.Type.DOUBLE] * 2

@@ -50,9 +50,8 @@ WITH "experiment_events" AS (
     COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
-    "variant_id",
+    *,
     "value_1" - "value_2" AS "expression_0",
-    "count_0" AS "expression_1",
     CAST(CASE WHEN "count_3" > 0 THEN 1 ELSE 0 END - CASE WHEN "count_2" > 0 THEN 1 ELSE 0 END AS DOUBLE) AS "expression_2",
     COALESCE("count_3" / NULLIF("count_4", 0), 0) AS "expression_3",
     CAST(1 AS DOUBLE) AS "expression_4",
@@ -72,21 +71,21 @@ WITH "experiment_events" AS (
     "variant_id",
     COUNT(*) AS "n",
     SUM("expression_0") AS "sum_0",
-    SUM("expression_1") AS "sum_1",
+    SUM("count_0") AS "sum_1",
     SUM("expression_2") AS "sum_2",
     SUM("expression_3") AS "sum_3",
     SUM("expression_4") AS "sum_4",
     SUM("expression_5") AS "sum_5",
     SUM("expression_6") AS "sum_6",
     SUM("expression_0" * "expression_0") AS "sum_0_0",
-    SUM("expression_1" * "expression_1") AS "sum_1_1",
+    SUM("count_0" * "count_0") AS "sum_1_1",
     SUM("expression_2" * "expression_2") AS "sum_2_2",
     SUM("expression_3" * "expression_3") AS "sum_3_3",
     SUM("expression_4" * "expression_4") AS "sum_4_4",
     SUM("expression_5" * "expression_5") AS "sum_5_5",
     SUM("expression_6" * "expression_6") AS "sum_6_6",
-    SUM("expression_0" * "expression_1") AS "sum_0_1",
-    SUM("expression_2" * "expression_1") AS "sum_2_1",
+    SUM("expression_0" * "count_0") AS "sum_0_1",
+    SUM("expression_2" * "count_0") AS "sum_2_1",
     SUM("expression_3" * "expression_4") AS "sum_3_4",
     SUM("expression_5" * "expression_6") AS "sum_5_6"
   FROM "unit_metrics"

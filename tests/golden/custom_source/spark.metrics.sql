@@ -37,19 +37,17 @@ WITH `experiment_events` AS (
     COUNT(CASE WHEN `term_index` = 0 THEN 1 END) > 0
 ), `unit_metrics` AS (
   SELECT
-    `variant_id`,
-    `value_1` AS `expression_0`,
-    `count_0` AS `expression_1`
+    *
   FROM `unit_goals`
 ), `variant_sums` AS (
   SELECT
     `variant_id`,
     COUNT(*) AS `n`,
-    SUM(`expression_0`) AS `sum_0`,
-    SUM(`expression_1`) AS `sum_1`,
-    SUM(`expression_0` * `expression_0`) AS `sum_0_0`,
-    SUM(`expression_1` * `expression_1`) AS `sum_1_1`,
-    SUM(`expression_0` * `expression_1`) AS `sum_0_1`
+    SUM(`value_1`) AS `sum_0`,
+    SUM(`count_0`) AS `sum_1`,
+    SUM(`value_1` * `value_1`) AS `sum_0_0`,
+    SUM(`count_0` * `count_0`) AS `sum_1_1`,
+    SUM(`value_1` * `count_0`) AS `sum_0_1`
   FROM `unit_metrics`
   GROUP BY
     `variant_id`

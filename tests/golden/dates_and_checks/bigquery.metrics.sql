@@ -41,9 +41,7 @@ WITH `experiment_events` AS (
     COUNT(CASE WHEN `term_index` = 0 THEN 1 END) > 0
 ), `unit_metrics` AS (
   SELECT
-    `variant_id`,
-    `value_1` AS `expression_0`,
-    `count_0` AS `expression_1`,
+    *,
     CAST(0 AS FLOAT64) AS `expression_2`,
     CAST(CASE WHEN `count_2` > 0 THEN 1 ELSE 0 END AS FLOAT64) AS `expression_3`
   FROM `unit_goals`
@@ -51,17 +49,17 @@ WITH `experiment_events` AS (
   SELECT
     `variant_id`,
     COUNT(*) AS `n`,
-    SUM(`expression_0`) AS `sum_0`,
-    SUM(`expression_1`) AS `sum_1`,
+    SUM(`value_1`) AS `sum_0`,
+    SUM(`count_0`) AS `sum_1`,
     SUM(`expression_2`) AS `sum_2`,
     SUM(`expression_3`) AS `sum_3`,
-    SUM(`expression_0` * `expression_0`) AS `sum_0_0`,
-    SUM(`expression_1` * `expression_1`) AS `sum_1_1`,
+    SUM(`value_1` * `value_1`) AS `sum_0_0`,
+    SUM(`count_0` * `count_0`) AS `sum_1_1`,
     SUM(`expression_2` * `expression_2`) AS `sum_2_2`,
     SUM(`expression_3` * `expression_3`) AS `sum_3_3`,
-    SUM(`expression_0` * `expression_1`) AS `sum_0_1`,
-    SUM(`expression_2` * `expression_1`) AS `sum_2_1`,
-    SUM(`expression_3` * `expression_1`) AS `sum_3_1`
+    SUM(`value_1` * `count_0`) AS `sum_0_1`,
+    SUM(`expression_2` * `count_0`) AS `sum_2_1`,
+    SUM(`expression_3` * `count_0`) AS `sum_3_1`
   FROM `unit_metrics`
   GROUP BY
     `variant_id`

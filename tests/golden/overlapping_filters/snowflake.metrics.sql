@@ -57,26 +57,22 @@ WITH "experiment_events" AS (
     COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
-    "variant_id",
-    "count_1" AS "expression_0",
-    "count_2" AS "expression_1",
-    "count_3" AS "expression_2",
-    "count_0" AS "expression_3"
+    *
   FROM "unit_goals"
 ), "variant_sums" AS (
   SELECT
     "variant_id",
     COUNT(*) AS "n",
-    SUM("expression_0") AS "sum_0",
-    SUM("expression_1") AS "sum_1",
-    SUM("expression_2") AS "sum_2",
-    SUM("expression_3") AS "sum_3",
-    SUM("expression_0" * "expression_0") AS "sum_0_0",
-    SUM("expression_1" * "expression_1") AS "sum_1_1",
-    SUM("expression_2" * "expression_2") AS "sum_2_2",
-    SUM("expression_3" * "expression_3") AS "sum_3_3",
-    SUM("expression_0" * "expression_1") AS "sum_0_1",
-    SUM("expression_2" * "expression_1") AS "sum_2_1"
+    SUM("count_1") AS "sum_0",
+    SUM("count_2") AS "sum_1",
+    SUM("count_3") AS "sum_2",
+    SUM("count_0") AS "sum_3",
+    SUM("count_1" * "count_1") AS "sum_0_0",
+    SUM("count_2" * "count_2") AS "sum_1_1",
+    SUM("count_3" * "count_3") AS "sum_2_2",
+    SUM("count_0" * "count_0") AS "sum_3_3",
+    SUM("count_1" * "count_2") AS "sum_0_1",
+    SUM("count_3" * "count_2") AS "sum_2_1"
   FROM "unit_metrics"
   GROUP BY
     "variant_id"
