@@ -182,10 +182,10 @@ def report(title: str, rounds: list[dict[str, float]]) -> None:
     """Median seconds per query, and the median over rounds of each ratio."""
     print(f"\n{title}")
     for name in rounds[0]:
-        print(f"  {name:<44} {statistics.median(r[name] for r in rounds):8.3f} s")
+        print(f"  {name:<50} {statistics.median(r[name] for r in rounds):8.3f} s")
     for numerator, denominator, target in RATIOS:
         ratio = statistics.median(r[numerator] / r[denominator] for r in rounds)
-        print(f"  {numerator + ' / ' + denominator:<70} {ratio:6.2f}  (target ≤ {target})")
+        print(f"  {numerator} / {denominator}\n  {'':<50} {ratio:8.2f}   (target ≤ {target})")
 
 
 def bench_duckdb(rows: int, repeat: int, threads: int) -> None:
