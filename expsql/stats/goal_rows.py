@@ -27,6 +27,7 @@ import pandas as pd
 from expsql.compiler.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
 from expsql.contracts import GOAL_VALUES
 from expsql.models import Experiment
+from expsql.stats.rows import codes, dimension_names
 
 #: Index into :data:`~expsql.contracts.GOAL_VALUES` of each function's (value, square) column.
 _COLUMNS: dict[str, tuple[int, int]] = {
@@ -53,10 +54,15 @@ class GoalTotals:
         return _evaluate(expression, self, cache)
 
 
-def sum_goal_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[str]) -> GoalTotals:
-    """Sum validated goal rows into a :class:`GoalTotals`; absent goals and variants stay 0."""
-    dimensions = experiment.dimension_names()
-    keys = experiment.goal_keys()
+def sum_goal_rows(
+    frame: pd.DataFrame, experiment: Experiment, variants: list[str], keys: list[GoalKey] | None = None
+) -> GoalTotals:
+    """Sum validated goal rows into a :class:`GoalTotals`; absent goals and variants stay 0.
+
+    ``keys`` are the experiment's goal keys, when the caller has them already.
+    """
+    keys = experiment.goal_keys() if keys is None else keys
+    dimensions = dimension_names(keys)
     key_table = pd.DataFrame(
         {
             "unit_type": [k.unit_type for k in keys],
@@ -66,7 +72,7 @@ def sum_goal_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[st
             "_key": np.arange(len(keys)),
         }
     )
-    variant_codes = pd.Categorical(frame["exp_variant_id"], categories=variants).codes
+    variant_codes = codes(frame["exp_variant_id"], variants)
     rows = frame.assign(_variant=variant_codes)
     rows = rows[rows["_variant"] >= 0]
     matched = rows.merge(key_table, on=["unit_type", "agg_type", "goal", *dimensions], how="inner")

@@ -20,6 +20,7 @@ import pandas as pd
 
 from expsql.contracts import EXPOSURE_ROW_ID, METRIC_VALUES, check_row_id, metric_row_id
 from expsql.models import Experiment
+from expsql.stats.rows import codes
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ def sum_metric_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[
     wanted = [metric_row_id(m.id) for m in experiment.metrics]
     wanted += [check_row_id(c.id) for c in experiment.checks] + [EXPOSURE_ROW_ID]
     row_ids = {row_id: i for i, row_id in enumerate(dict.fromkeys(wanted))}
-    row_codes = pd.Categorical(frame["metric_id"], categories=list(row_ids)).codes
-    variant_codes = pd.Categorical(frame["exp_variant_id"], categories=variants).codes
+    row_codes = codes(frame["metric_id"], list(row_ids))
+    variant_codes = codes(frame["exp_variant_id"], variants)
     keep = (row_codes >= 0) & (variant_codes >= 0)
     sums = np.zeros((len(row_ids), len(variants), len(METRIC_VALUES)))
     np.add.at(sums, (row_codes[keep], variant_codes[keep]), frame[list(METRIC_VALUES)].to_numpy(float)[keep])

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from expsql.compiler.ast import GoalKey
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES
 from expsql.errors import RowsError
 from expsql.models import Experiment
@@ -73,7 +74,12 @@ def _read_file(path: Path) -> pd.DataFrame:
     raise RowsError(f"{path}: unknown file type {suffix!r} (use .csv, .parquet, .json or .jsonl)")
 
 
-def detect_contract(frame: pd.DataFrame, experiment: Experiment) -> Contract:
+def dimension_names(keys: Sequence[GoalKey]) -> list[str]:
+    """The dimension columns goal rows carry for these goal keys, in first-seen order."""
+    return list(dict.fromkeys(d.name for key in keys for d in key.dimensions))
+
+
+def detect_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract:
     """Which row contract the frame follows; a RowsError naming the missing columns otherwise."""
     columns = set(frame.columns)
     metric_missing = [c for c in (*METRIC_KEYS, *METRIC_VALUES) if c not in columns]
@@ -81,7 +87,7 @@ def detect_contract(frame: pd.DataFrame, experiment: Experiment) -> Contract:
     if not metric_missing:
         return "metric rows"
     if not goal_missing:
-        dimensions_missing = [d for d in experiment.dimension_names() if d not in columns]
+        dimensions_missing = [d for d in dimensions if d not in columns]
         if dimensions_missing:
             raise RowsError(
                 "goal rows lack the dimension columns the experiment filters on: "
@@ -96,11 +102,14 @@ def detect_contract(frame: pd.DataFrame, experiment: Experiment) -> Contract:
     )
 
 
-def validate(frame: pd.DataFrame, contract: Contract, experiment: Experiment) -> pd.DataFrame:
-    """Keys as text, values as floats; RowsError on foreign experiments, bad or negative values."""
+def validate(
+    frame: pd.DataFrame, contract: Contract, experiment: Experiment, dimensions: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Keys (and ``dimensions`` of goal rows) as text, values as floats; RowsError on foreign
+    experiments, bad or negative values."""
     keys = GOAL_KEYS if contract == "goal rows" else METRIC_KEYS
     values = GOAL_VALUES if contract == "goal rows" else METRIC_VALUES
-    text_columns = [*keys, *(experiment.dimension_names() if contract == "goal rows" else ())]
+    text_columns = [*keys, *(dimensions if contract == "goal rows" else ())]
     clean = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for column in text_columns:
         clean[column] = _as_text(frame[column])
@@ -176,3 +185,9 @@ def variant_order(experiment: Experiment, observed: pd.Series) -> list[str]:
             )
         return variants
     return sorted(seen | {experiment.control_variant})
+
+
+def codes(column: pd.Series, categories: list[str]) -> np.ndarray:
+    """Each value's position in ``categories``, -1 for values outside them."""
+    positions = {category: i for i, category in enumerate(categories)}
+    return column.map(positions).fillna(-1).to_numpy(dtype=int)

@@ -20,7 +20,7 @@ from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLU
 from expsql.stats.goal_rows import metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
 from expsql.stats.power import achieved_power, false_positive_risk, required_sample_sizes
-from expsql.stats.rows import RowsLike, detect_contract, load_rows, validate, variant_order
+from expsql.stats.rows import RowsLike, detect_contract, dimension_names, load_rows, validate, variant_order
 from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
 
@@ -56,15 +56,17 @@ def evaluate(
             f"unknown sequential mode {sequential!r}; choose one of {', '.join(SEQUENTIAL_MODES)}"
         )
     frame = load_rows(rows)
-    contract = detect_contract(frame, experiment)
-    clean = validate(frame, contract, experiment)
+    keys = experiment.goal_keys()  # walks every expression: once per evaluation
+    dimensions = dimension_names(keys)
+    contract = detect_contract(frame, dimensions)
+    clean = validate(frame, contract, experiment, dimensions)
     variants = variant_order(experiment, clean["exp_variant_id"])
     level = sequential_level(
         sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
     )
     shares = planned_shares(experiment, variants)
     if contract == "goal rows":
-        totals = sum_goal_rows(clean, experiment, variants)
+        totals = sum_goal_rows(clean, experiment, variants, keys)
         count, sum_value, sum_sqr_value = metric_sums(totals, experiment)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = sum_value / count

@@ -1,0 +1,115 @@
+"""Loading rows from every supported input, recognising the contract, validating values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from expsql.errors import RowsError
+from expsql.stats.rows import detect_contract, load_rows, validate, variant_order
+from tests.stats.frames import experiment, exposure_row, goal_row, metric, metric_row
+
+DEFINITION = experiment([metric(1, "count(user.unit.click(element=button))")])
+DIMENSIONS = DEFINITION.dimension_names()
+ROWS = [
+    exposure_row("a", 100),
+    exposure_row("b", 90),
+    goal_row("a", "click", count=10, element="button"),
+    goal_row("b", "click", count=12, element="button"),
+]
+
+
+def _load_everywhere(tmp_path: Path) -> list[pd.DataFrame]:
+    frame = pd.DataFrame(ROWS)
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    frame.to_parquet(tmp_path / "rows.parquet")
+    (tmp_path / "rows.json").write_text(json.dumps(ROWS))
+    (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in ROWS))
+    sources = [
+        frame,
+        ROWS,
+        pa.Table.from_pandas(frame),
+        *(tmp_path / f"rows.{s}" for s in ("csv", "parquet")),
+    ]
+    sources += [str(tmp_path / "rows.json"), tmp_path / "rows.jsonl"]
+    return [load_rows(source) for source in sources]
+
+
+def test_every_input_form_loads_to_the_same_validated_rows(tmp_path: Path) -> None:
+    loaded = [
+        validate(f, detect_contract(f, DIMENSIONS), DEFINITION, DIMENSIONS)
+        for f in _load_everywhere(tmp_path)
+    ]
+    for other in loaded[1:]:
+        pd.testing.assert_frame_equal(other, loaded[0])
+    assert loaded[0]["element"].tolist() == ["", "", "button", "button"]
+
+
+def test_unknown_inputs_and_files_are_rows_errors(tmp_path: Path) -> None:
+    with pytest.raises(RowsError, match="cannot read rows from a int"):
+        load_rows(42)
+    with pytest.raises(RowsError, match="no such file"):
+        load_rows(tmp_path / "missing.csv")
+    (tmp_path / "rows.xlsx").write_text("")
+    with pytest.raises(RowsError, match="unknown file type"):
+        load_rows(tmp_path / "rows.xlsx")
+
+
+def test_a_frame_that_fits_neither_contract_lists_the_missing_columns() -> None:
+    frame = pd.DataFrame(ROWS).drop(columns=["sum_sqr_value", "goal"])
+    with pytest.raises(
+        RowsError, match=r"goal rows miss columns goal, sum_sqr_value; metric rows miss columns"
+    ):
+        detect_contract(frame, DIMENSIONS)
+
+
+def test_goal_rows_without_a_dimension_column_the_experiment_filters_on_are_refused() -> None:
+    with pytest.raises(RowsError, match=r"dimension columns .* element"):
+        detect_contract(pd.DataFrame(ROWS).drop(columns=["element"]), DIMENSIONS)
+
+
+def test_metric_rows_are_recognised() -> None:
+    frame = pd.DataFrame([metric_row("a", "1", 1, 1, 1, 1, 1, 1)])
+    assert detect_contract(frame, DIMENSIONS) == "metric rows"
+
+
+def test_negative_counts_are_refused_with_the_row_that_holds_them() -> None:
+    frame = pd.DataFrame([*ROWS, goal_row("b", "click", count=-1, element="button")])
+    with pytest.raises(RowsError, match=r"'count' must not be negative.*exp_variant_id='b'"):
+        validate(frame, "goal rows", DEFINITION, DIMENSIONS)
+
+
+def test_non_numeric_values_are_refused() -> None:
+    frame = pd.DataFrame(ROWS)
+    frame["sum_value"] = frame["sum_value"].astype(object)
+    frame.loc[2, "sum_value"] = "twelve"
+    with pytest.raises(RowsError, match="'sum_value' holds a non-numeric value 'twelve' in row 2"):
+        validate(frame, "goal rows", DEFINITION, DIMENSIONS)
+
+
+def test_rows_of_another_experiment_are_refused() -> None:
+    frame = pd.DataFrame([*ROWS, exposure_row("a", 5, exp_id="other")])
+    with pytest.raises(RowsError, match="rows of other experiments \\('other'\\)"):
+        validate(frame, "goal rows", DEFINITION, DIMENSIONS)
+
+
+def test_missing_values_are_zero_and_missing_dimensions_are_empty_labels() -> None:
+    frame = pd.DataFrame(ROWS)
+    frame.loc[0, "sum_value"] = None
+    frame.loc[3, "element"] = np.nan
+    clean = validate(frame, "goal rows", DEFINITION, DIMENSIONS)
+    assert clean.loc[0, "sum_value"] == 0
+    assert clean.loc[3, "element"] == ""
+
+
+def test_variants_are_sorted_with_the_control_or_taken_from_the_experiment() -> None:
+    observed = pd.Series(["c", "b", "c"])
+    assert variant_order(DEFINITION, observed) == ["a", "b", "c"]
+    explicit = experiment([metric(1, "count(user.unit.click)")], variants=["b", "a"])
+    with pytest.warns(UserWarning, match=r"ignoring rows of variants \['c'\]"):
+        assert variant_order(explicit, observed) == ["b", "a"]
