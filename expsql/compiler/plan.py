@@ -234,7 +234,12 @@ def disjoint(a: GoalKey, b: GoalKey, types: dict[str, DimensionType], by_agg_typ
     )
 
 
+_ORDER_OPERATORS = ("<", "<=", ">", ">=")
+
+
 def _filters_disjoint(a: Dimension, b: Dimension, dimension_type: DimensionType) -> bool:
+    if dimension_type == "string" and (a.operator in _ORDER_OPERATORS or b.operator in _ORDER_OPERATORS):
+        return False  # the warehouse's collation orders strings, not Python: do not guess
     if b.operator == "=" and a.operator != "=":
         a, b = b, a
     if a.operator == "=":

@@ -58,6 +58,8 @@ def experiment(*nominators: str, checks: list[dict] | None = None) -> Experiment
         ("user.unit.click(price=01)", "user.unit.click(price=1)", False),
         ("user.unit.click(price=4)", "user.unit.click(price>4)", True),
         ("user.unit.click(product=p_1)", "user.unit.click(price=2)", False),
+        ("user.unit.click(product<b)", "user.unit.click(product>c)", False),
+        ("user.unit.click(product=z)", "user.unit.click(product<b)", False),
         ("user.unit.click(product=p_1, price=2)", "user.unit.click(product=p_2)", True),
     ],
 )
