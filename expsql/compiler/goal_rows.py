@@ -2,7 +2,7 @@
 
 Shape (DESIGN.md, "Compiler shape")::
 
-    WITH experiment_events AS (   -- the one scan; WHERE = experiment, dates, goal terms
+    WITH experiment_events AS (   -- the one scan; WHERE = experiment, dates, goals, dimensions
       SELECT variant, unit, cnt, value, CASE WHEN <term 0> THEN 0 WHEN <term 1> THEN 1 ... END AS term
       FROM events [CROSS JOIN (VALUES (0), (1)) AS layers]   -- only when terms overlap
       WHERE ...),

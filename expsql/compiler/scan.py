@@ -3,7 +3,7 @@
 Every identifier is quoted (``quoted=True``), so a configured name is taken literally and a
 reserved word (``unique`` in PostgreSQL, ``order``, ``user``) is never a problem; every value is a
 literal node. Nothing here parses text: user names and values only ever reach
-:func:`sqlglot.exp.to_identifier` and :class:`sqlglot.exp.Literal`.
+:class:`sqlglot.exp.Identifier` and :class:`sqlglot.exp.Literal`.
 """
 
 from __future__ import annotations

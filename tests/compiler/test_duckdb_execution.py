@@ -239,7 +239,7 @@ def test_hostile_source_names_are_identifiers(
 
 DIMENSION_FILTERS = st.sampled_from(
     ["", "product=p_1", "product=^p_", "product!=p_2|q_1", "product=p%1|pa1", "price>7", "price<=3",
-     "price=1|2|5", "product=^p, price>=10"]
+     "price=1|2|5", "product=^p, price>=10", "product=^p_1|q, price>3"]
 )  # fmt: skip
 GOALS = st.builds(
     lambda function, agg_type, goal, filters: (
