@@ -2,11 +2,12 @@
 
 - **SRM**: Pearson's chi-square of the per-variant totals of the check's denominator against the
   planned split — equal, or ``experiment.variant_weights``. Reports ``p_value, test_stat,
-  confidence_level`` as ep-stats does, and ``passed = p_value ≥ 1 − confidence_level``.
+  confidence_level`` as ep-stats does, and ``passed = p_value ≥ 1 − confidence_level`` (None when
+  there is nothing to test, e.g. no exposures).
 - **SumRatio**: with N and D the nominator and denominator totals over all variants,
   ``sum_ratio = N / (N + D)`` and the chi-square of ``[D, |D − N|]`` against equal counts. Reports
   ``sum_ratio, max_sum_ratio, p_value, test_stat, confidence_level``; ``passed = sum_ratio ≤
-  max_sum_ratio`` (ep-stats computes no verdict).
+  max_sum_ratio`` (None without data; ep-stats computes no verdict).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from expsql.models import Check, Experiment
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One evaluated check: its variables in ep-stats' order and a verdict."""
+    """One evaluated check: its variables in ep-stats' order and a verdict (None: undecidable)."""
 
     check: Check
     variables: tuple[tuple[str, float], ...]
-    passed: bool
+    passed: bool | None
 
 
 def chi_square(observed: np.ndarray, expected_shares: np.ndarray) -> tuple[float, float]:
@@ -55,7 +56,8 @@ def srm(check: Check, exposures: np.ndarray, shares: np.ndarray) -> CheckResult:
     """Sample ratio mismatch of the per-variant totals ``exposures``."""
     statistic, p_value = chi_square(exposures, shares)
     variables = (("p_value", p_value), ("test_stat", statistic), ("confidence_level", check.confidence_level))
-    return CheckResult(check, variables, bool(p_value >= 1 - check.confidence_level))
+    passed = None if np.isnan(p_value) else bool(p_value >= 1 - check.confidence_level)
+    return CheckResult(check, variables, passed)
 
 
 def sum_ratio(check: Check, nominator: np.ndarray, denominator: np.ndarray) -> CheckResult:
@@ -71,7 +73,7 @@ def sum_ratio(check: Check, nominator: np.ndarray, denominator: np.ndarray) -> C
         ("test_stat", statistic),
         ("confidence_level", check.confidence_level),
     )
-    return CheckResult(check, variables, bool(ratio <= check.max_sum_ratio))
+    return CheckResult(check, variables, None if np.isnan(ratio) else bool(ratio <= check.max_sum_ratio))
 
 
 def evaluate_check(

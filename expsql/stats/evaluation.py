@@ -164,7 +164,7 @@ class Evaluation:
                 by_check.setdefault(row["check_id"], []).append(row)
             for check_rows in by_check.values():
                 values = ", ".join(f"{r['variable_id']} {_number(r['value'])}" for r in check_rows)
-                verdict = "passed" if check_rows[0]["passed"] else "FAILED"
+                verdict = {True: "passed", False: "FAILED"}.get(check_rows[0]["passed"], "undecided")
                 yield f"  {check_rows[0]['check_name']}: {verdict} ({values})"
         for message in self.warnings:
             yield f"warning: {message}"

@@ -236,6 +236,6 @@ def _check_table(experiment_id: str, results: list[CheckResult]) -> Table:
             "check_name": np.array(columns[1], dtype=object),
             "variable_id": np.array(columns[2], dtype=object),
             "value": np.array(columns[3], dtype=float),
-            "passed": np.array(columns[4], dtype=bool),
+            "passed": np.array(columns[4], dtype=object),  # True, False or None (undecidable)
         },
     )

@@ -61,3 +61,15 @@ def test_sum_ratio_reports_ratio_chi_square_and_verdict() -> None:
     assert values["max_sum_ratio"] == 0.01 and values["confidence_level"] == 0.999
     assert result.passed
     assert not sum_ratio(check, np.array([40.0]), np.array([1000.0])).passed
+
+
+def test_checks_without_data_have_no_verdict() -> None:
+    assert srm(SRM_CHECK, np.zeros(2), np.ones(2)).passed is None
+    check = Check(
+        id=2,
+        name="EVA",
+        type="SumRatio",
+        nominator="count(user.global.x)",
+        denominator="count(user.global.y)",
+    )
+    assert sum_ratio(check, np.zeros(2), np.zeros(2)).passed is None

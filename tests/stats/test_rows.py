@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,17 @@ def test_variants_are_sorted_with_the_control_or_taken_from_the_experiment() -> 
     explicit = experiment([metric(1, "count(user.unit.click)")], variants=["b", "a"])
     with pytest.warns(UserWarning, match=r"ignoring rows of variants \['c'\]"):
         assert variant_order(explicit, observed) == ["b", "a"]
+
+
+def test_decimal_values_from_a_warehouse_numeric_column_are_numbers() -> None:
+    frame = pd.DataFrame(ROWS)
+    frame["sum_value"] = [Decimal("1.50"), Decimal("0"), Decimal("2.25"), None]
+    clean = validate(frame, "goal rows", DEFINITION, DIMENSIONS)
+    assert clean["sum_value"].tolist() == [1.5, 0.0, 2.25, 0.0]
+
+
+def test_boolean_values_are_not_numbers() -> None:
+    frame = pd.DataFrame(ROWS)
+    frame["count"] = True
+    with pytest.raises(RowsError, match="'count' must be numeric, got bool"):
+        validate(frame, "goal rows", DEFINITION, DIMENSIONS)
