@@ -136,8 +136,9 @@ def validate(
 
 def _as_text(column: pd.Series) -> pd.Series:
     """Text keys; a missing value (NULL, NaN) is ``''``, which ep-stats reads as "not broken down"."""
-    text = column.astype(object).where(column.notna(), "")
-    return text.map(_text_of)
+    if pd.api.types.is_float_dtype(column):
+        return column.astype(object).where(column.notna(), "").map(_text_of)
+    return column.astype(object).where(column.notna(), "").astype(str).astype(object)
 
 
 def _text_of(value: Any) -> str:
@@ -172,7 +173,7 @@ def variant_order(experiment: Experiment, observed: pd.Series) -> list[str]:
 
     Rows of variants outside an explicit list are dropped with a warning, as ep-stats drops them.
     """
-    seen = set(observed)
+    seen = set(observed.unique().tolist())
     if experiment.variants is not None:
         variants = list(experiment.variants)
         unknown = sorted(seen - set(variants))
