@@ -156,7 +156,10 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
     if experiment.date_from is not None:
         conditions.append(exp.GTE(this=event_column(columns.date), expression=literal(experiment.date_from)))
     if experiment.date_until is not None:
-        conditions.append(exp.LTE(this=event_column(columns.date), expression=literal(experiment.date_until)))
+        # ``< next day`` rather than ``<= last day``: the same on a DATE column, and a TIMESTAMP
+        # column keeps the whole last day instead of only its midnight.
+        next_day = experiment.date_until + dt.timedelta(days=1)
+        conditions.append(exp.LT(this=event_column(columns.date), expression=literal(next_day)))
     identities = _goals(plan)
     conditions.append(_one_of(columns.unit_type, [ut for ut, _, _ in identities]))
     if columns.agg_type is not None:

@@ -276,3 +276,16 @@ def test_random_experiments_equal_the_reference(
         assert_matches_reference(
             database, events, definition, rows, dialect=LIKE if len(metrics) % 2 else NATIVE
         )
+
+
+@pytest.mark.parametrize("rows", ["goals", "metrics"])
+def test_a_timestamp_date_column_keeps_the_whole_last_day(
+    database: duckdb.DuckDBPyConnection, events: pd.DataFrame, rows: str
+) -> None:
+    database.execute(
+        "CREATE OR REPLACE TABLE events_at AS SELECT * REPLACE (date + INTERVAL 13 HOUR AS date) FROM events"
+    )
+    source = Source(table="events_at", dimensions=DIMENSION_TYPES)
+    windowed = experiment(("count(user.unit.click)", EXPOSURE), date_from="2024-03-03", date_to="2024-03-09")
+    actual = database.execute(compile_sql(windowed, rows=rows, source=source)).df()
+    assert_rows_equal(actual, REFERENCE[rows](events, windowed, SOURCE))

@@ -65,7 +65,7 @@ def test_filters_are_pushed_into_the_scan() -> None:
     text = where.sql("duckdb")
     assert "\"exp_id\" = 'e'" in text
     assert "\"date\" >= CAST('2024-03-01' AS DATE)" in text
-    assert "\"date\" <= CAST('2024-03-15' AS DATE)" in text
+    assert "\"date\" < CAST('2024-03-16' AS DATE)" in text
     assert {literal.this for literal in where.find_all(exp.Literal) if literal.is_string} >= {
         "exposure",
         "conversion",

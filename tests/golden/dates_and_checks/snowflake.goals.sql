@@ -22,7 +22,7 @@ WITH "experiment_events" AS (
   WHERE
     "events"."exp_id" = 'exp-2'
     AND "events"."date" >= CAST('2024-03-02' AS DATE)
-    AND "events"."date" <= CAST('2024-03-09' AS DATE)
+    AND "events"."date" < CAST('2024-03-10' AS DATE)
     AND "events"."unit_type" = 'session'
     AND "events"."agg_type" IN ('global', 'unit')
     AND "events"."goal" IN ('exposure', 'conversion', 'refund')

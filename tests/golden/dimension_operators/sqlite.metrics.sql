@@ -1,0 +1,325 @@
+WITH "experiment_events" AS (
+  SELECT
+    "events"."exp_variant_id" AS "variant_id",
+    "events"."unit_id" AS "unit_id",
+    CAST(COALESCE("events"."cnt", 0) AS REAL) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS REAL) AS "event_value",
+    CASE "term_layers"."layer_index"
+      WHEN 0
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'global'
+        AND "events"."goal" = 'exposure'
+        THEN 0
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'conversion'
+        THEN CASE WHEN "events"."product" = 'p_1' THEN 1 END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+        THEN CASE
+          WHEN "events"."product" IN ('p_1', 'p_10')
+          THEN 2
+          WHEN "events"."product" = 'p%1'
+          THEN 7
+        END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        THEN CASE WHEN NOT "events"."product" IN ('p_1', 'p_2') THEN 3 END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'refund'
+        THEN CASE
+          WHEN "events"."product" LIKE 'p\_%' ESCAPE '\'
+          THEN 5
+          WHEN "events"."product" LIKE 'p\%%' ESCAPE '\'
+          OR "events"."product" LIKE 'q%' ESCAPE '\'
+          THEN 6
+        END
+      END
+      WHEN 1
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        THEN CASE WHEN "events"."price" <> 7 THEN 4 END
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'conversion'
+        THEN CASE
+          WHEN "events"."price" > 10
+          THEN 8
+          WHEN "events"."price" <= 3 AND "events"."product" < 'p_2'
+          THEN 9
+        END
+      END
+      WHEN 2
+      THEN CASE
+        WHEN "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        THEN CASE
+          WHEN "events"."price" >= 5 AND "events"."product" < 'p_9'
+          THEN 10
+          WHEN "events"."price" IN (1, 2, 3)
+          THEN 11
+        END
+      END
+    END AS "term_index"
+  FROM "events" AS "events"
+  CROSS JOIN (
+    SELECT
+      0 AS "layer_index"
+    UNION ALL
+    SELECT
+      1
+    UNION ALL
+    SELECT
+      2
+  ) AS "term_layers"
+  WHERE
+    "events"."exp_id" = 'exp-1'
+    AND "events"."unit_type" = 'user'
+    AND "events"."agg_type" IN ('global', 'unit')
+    AND (
+      "events"."goal" = 'exposure'
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'conversion'
+        AND (
+          "events"."product" = 'p_1'
+          OR "events"."price" > 10
+          OR (
+            "events"."price" <= 3 AND "events"."product" < 'p_2'
+          )
+        )
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'click'
+        AND "events"."product" IN ('p_1', 'p_10', 'p%1')
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'view'
+        AND (
+          NOT "events"."product" IN ('p_1', 'p_2')
+          OR "events"."price" <> 7
+          OR (
+            "events"."price" >= 5 AND "events"."product" < 'p_9'
+          )
+          OR "events"."price" IN (1, 2, 3)
+        )
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."agg_type" = 'unit'
+        AND "events"."goal" = 'refund'
+        AND (
+          "events"."product" LIKE 'p\_%' ESCAPE '\'
+          OR (
+            "events"."product" LIKE 'p\%%' ESCAPE '\'
+            OR "events"."product" LIKE 'q%' ESCAPE '\'
+          )
+        )
+      )
+    )
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
+    SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" ELSE 0 END) AS "count_2",
+    SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" ELSE 0 END) AS "count_3",
+    SUM(CASE WHEN "term_index" = 4 THEN "event_cnt" ELSE 0 END) AS "count_4",
+    SUM(CASE WHEN "term_index" = 5 THEN "event_cnt" ELSE 0 END) AS "count_5",
+    SUM(CASE WHEN "term_index" = 6 THEN "event_cnt" ELSE 0 END) AS "count_6",
+    SUM(CASE WHEN "term_index" = 7 THEN "event_cnt" ELSE 0 END) AS "count_7",
+    SUM(CASE WHEN "term_index" = 9 THEN "event_cnt" ELSE 0 END) AS "count_9",
+    SUM(CASE WHEN "term_index" = 10 THEN "event_cnt" ELSE 0 END) AS "count_10",
+    SUM(CASE WHEN "term_index" = 11 THEN "event_cnt" ELSE 0 END) AS "count_11",
+    SUM(CASE WHEN "term_index" = 1 THEN "event_value" ELSE 0 END) AS "value_1",
+    SUM(CASE WHEN "term_index" = 8 THEN "event_value" ELSE 0 END) AS "value_8"
+  FROM "experiment_events"
+  GROUP BY
+    "variant_id",
+    "unit_id"
+  HAVING
+    COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
+), "unit_metrics" AS (
+  SELECT
+    *
+  FROM "unit_goals"
+), "variant_sums" AS (
+  SELECT
+    "variant_id",
+    COUNT(*) AS "n",
+    SUM("value_1") AS "sum_0",
+    SUM("count_0") AS "sum_1",
+    SUM("count_2") AS "sum_2",
+    SUM("count_3") AS "sum_3",
+    SUM("count_4") AS "sum_4",
+    SUM("count_5") AS "sum_5",
+    SUM("count_6") AS "sum_6",
+    SUM("count_7") AS "sum_7",
+    SUM("value_8") AS "sum_8",
+    SUM("count_9") AS "sum_9",
+    SUM("count_10") AS "sum_10",
+    SUM("count_11") AS "sum_11",
+    SUM("value_1" * "value_1") AS "sum_0_0",
+    SUM("count_0" * "count_0") AS "sum_1_1",
+    SUM("count_2" * "count_2") AS "sum_2_2",
+    SUM("count_3" * "count_3") AS "sum_3_3",
+    SUM("count_4" * "count_4") AS "sum_4_4",
+    SUM("count_5" * "count_5") AS "sum_5_5",
+    SUM("count_6" * "count_6") AS "sum_6_6",
+    SUM("count_7" * "count_7") AS "sum_7_7",
+    SUM("value_8" * "value_8") AS "sum_8_8",
+    SUM("count_9" * "count_9") AS "sum_9_9",
+    SUM("count_10" * "count_10") AS "sum_10_10",
+    SUM("count_11" * "count_11") AS "sum_11_11",
+    SUM("value_1" * "count_0") AS "sum_0_1",
+    SUM("count_2" * "count_0") AS "sum_2_1",
+    SUM("count_3" * "count_4") AS "sum_3_4",
+    SUM("count_5" * "count_6") AS "sum_5_6",
+    SUM("count_7" * "count_0") AS "sum_7_1",
+    SUM("value_8" * "count_9") AS "sum_8_9",
+    SUM("count_10" * "count_11") AS "sum_10_11"
+  FROM "unit_metrics"
+  GROUP BY
+    "variant_id"
+)
+SELECT
+  'exp-1' AS "exp_id",
+  "variant_id" AS "exp_variant_id",
+  "metric_id" AS "metric_id",
+  "n" AS "n",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0"
+    WHEN 1
+    THEN "sum_2"
+    WHEN 2
+    THEN "sum_3"
+    WHEN 3
+    THEN "sum_5"
+    WHEN 4
+    THEN "sum_7"
+    WHEN 5
+    THEN "sum_8"
+    WHEN 6
+    THEN "sum_10"
+    WHEN 7
+    THEN "sum_1"
+  END AS "sum_x",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_0"
+    WHEN 1
+    THEN "sum_2_2"
+    WHEN 2
+    THEN "sum_3_3"
+    WHEN 3
+    THEN "sum_5_5"
+    WHEN 4
+    THEN "sum_7_7"
+    WHEN 5
+    THEN "sum_8_8"
+    WHEN 6
+    THEN "sum_10_10"
+    WHEN 7
+    THEN "sum_1_1"
+  END AS "sum_x2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1"
+    WHEN 1
+    THEN "sum_1"
+    WHEN 2
+    THEN "sum_4"
+    WHEN 3
+    THEN "sum_6"
+    WHEN 4
+    THEN "sum_1"
+    WHEN 5
+    THEN "sum_9"
+    WHEN 6
+    THEN "sum_11"
+    WHEN 7
+    THEN "sum_1"
+  END AS "sum_y",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1_1"
+    WHEN 1
+    THEN "sum_1_1"
+    WHEN 2
+    THEN "sum_4_4"
+    WHEN 3
+    THEN "sum_6_6"
+    WHEN 4
+    THEN "sum_1_1"
+    WHEN 5
+    THEN "sum_9_9"
+    WHEN 6
+    THEN "sum_11_11"
+    WHEN 7
+    THEN "sum_1_1"
+  END AS "sum_y2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_1"
+    WHEN 1
+    THEN "sum_2_1"
+    WHEN 2
+    THEN "sum_3_4"
+    WHEN 3
+    THEN "sum_5_6"
+    WHEN 4
+    THEN "sum_7_1"
+    WHEN 5
+    THEN "sum_8_9"
+    WHEN 6
+    THEN "sum_10_11"
+    WHEN 7
+    THEN "sum_1_1"
+  END AS "sum_xy"
+FROM "variant_sums"
+CROSS JOIN (
+  SELECT
+    0 AS "row_index",
+    'equal' AS "metric_id"
+  UNION ALL
+  SELECT
+    1,
+    'alternatives'
+  UNION ALL
+  SELECT
+    2,
+    'not-equal'
+  UNION ALL
+  SELECT
+    3,
+    'prefix'
+  UNION ALL
+  SELECT
+    4,
+    'literal-percent'
+  UNION ALL
+  SELECT
+    5,
+    'numbers'
+  UNION ALL
+  SELECT
+    6,
+    'range'
+  UNION ALL
+  SELECT
+    7,
+    '@exposure'
+) AS "metric_rows"
