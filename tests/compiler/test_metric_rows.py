@@ -9,9 +9,13 @@ from sqlglot import exp
 from expsql.compiler import compile_sql, compile_tree
 from expsql.contracts import EXPOSURE_ROW_ID, METRIC_KEYS, METRIC_VALUES
 from expsql.dialects import available, get
+from expsql.dialects.registry import default_registry
 from expsql.models import Experiment
 
 EXPOSURE = "count(user.global.exposure)"
+
+#: The dialects that ship with expsql; an installed third-party plugin does not change the goldens.
+BUILT_IN = [name for name in available() if default_registry().origin(name) == "built-in"]
 
 
 def experiment(*metrics: tuple[str, str], **fields: object) -> Experiment:
@@ -27,7 +31,7 @@ def cte(tree: exp.Expression, name: str) -> exp.Select:
     return found.this
 
 
-@pytest.mark.parametrize("dialect", available())
+@pytest.mark.parametrize("dialect", BUILT_IN)
 @pytest.mark.parametrize("metrics", [1, 10, 100])
 def test_one_scan_of_the_events_table_however_many_metrics(dialect: str, metrics: int) -> None:
     definition = experiment(
