@@ -137,11 +137,29 @@ def _combine(
 
 def metric_sums(totals: GoalTotals, experiment: Experiment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per metric × variant: ``count`` (denominator), ``sum_value`` and ``sum_sqr_value`` (nominator)."""
-    cache: dict[Expr, Sides] = {}
-    shape = (len(experiment.metrics), len(totals.variants))
-    count, sum_value, sum_sqr_value = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    # One tiny vector operation per AST node: the statistics below run on whole matrices.
-    for row, metric in enumerate(experiment.metrics):
-        sum_value[row], sum_sqr_value[row] = totals.evaluate(metric.nominator_expr, cache)
-        count[row] = totals.evaluate(metric.denominator_expr, cache)[0]
+    sum_value, sum_sqr_value = evaluate_all(totals, [m.nominator_expr for m in experiment.metrics])
+    count, _ = evaluate_all(totals, [m.denominator_expr for m in experiment.metrics])
     return count, sum_value, sum_sqr_value
+
+
+def evaluate_all(totals: GoalTotals, expressions: list[Expr]) -> Sides:
+    """Value and square sides of many expressions, ``(expressions, variants)`` each.
+
+    Expressions that are a single goal (most metrics' sides) are gathered in one indexing step;
+    the others are evaluated node by node on per-variant vectors, sharing common subexpressions.
+    """
+    shape = (len(expressions), len(totals.variants))
+    values, squares = np.zeros(shape), np.zeros(shape)
+    single = [i for i, e in enumerate(expressions) if isinstance(e, Goal)]
+    if single:
+        goals = [expressions[i] for i in single]
+        cube = totals.totals[[totals.keys[g.key] for g in goals]]  # type: ignore[union-attr]
+        columns = np.array([_COLUMNS[g.function] for g in goals])  # type: ignore[union-attr]
+        variants = np.arange(len(totals.variants))
+        rows = np.arange(len(goals))[:, np.newaxis]
+        values[single] = cube[rows, variants, columns[:, [0]]]
+        squares[single] = cube[rows, variants, columns[:, [1]]]
+    cache: dict[Expr, Sides] = {}
+    for i in sorted(set(range(len(expressions))) - set(single)):
+        values[i], squares[i] = totals.evaluate(expressions[i], cache)
+    return values, squares

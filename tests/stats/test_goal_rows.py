@@ -10,7 +10,7 @@ import pytest
 
 from expsql.compiler.parse import parse_expression
 from expsql.models import Experiment
-from expsql.stats.goal_rows import GoalTotals, metric_sums, sum_goal_rows
+from expsql.stats.goal_rows import GoalTotals, evaluate_all, metric_sums, sum_goal_rows
 from expsql.stats.rows import validate
 from tests.stats.frames import experiment, exposure_row, goal_row, metric
 
@@ -101,3 +101,19 @@ def test_variants_without_rows_are_zero_filled() -> None:
     count, sum_value, _ = metric_sums(totals, definition)
     assert count.tolist() == [[100, 80, 0]]
     assert np.array_equal(sum_value, [[300, 500, 0]])
+
+
+def test_evaluating_many_expressions_at_once_equals_one_by_one() -> None:
+    texts = [
+        "count(user.unit.order)",
+        "value(user.unit.order) ~ value(user.unit.refund)",
+        "unique(user.unit.order)",
+        "2 * value(user.unit.refund)",
+        "value(user.unit.refund)",
+    ]
+    _, totals = _totals([metric(i, text) for i, text in enumerate(texts)], BASE)
+    expressions = [parse_expression(text) for text in texts]
+    values, squares = evaluate_all(totals, expressions)
+    for row, expression in enumerate(expressions):
+        value, square = totals.evaluate(expression)
+        assert values[row].tolist() == value.tolist() and squares[row].tolist() == square.tolist()
