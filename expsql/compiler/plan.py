@@ -11,6 +11,7 @@ each counts the event.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -29,6 +30,8 @@ from expsql.models import Experiment
 from expsql.source import DimensionType, Source
 
 TypedValue = str | int | Decimal | bool | dt.date
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 #: What picks a goal's events: (unit type, aggregation type or None when the source has none, goal).
 GoalIdentity = tuple[str, str | None, str]
 
@@ -102,7 +105,8 @@ def build_plan(experiment: Experiment, source: Source) -> Plan:
     clashes = [name for name in names if name in reserved]
     if clashes:
         raise ExperimentError(
-            f"dimension {clashes[0]!r} has the name of a goal-rows column; rename the column in the source"
+            f"dimension {clashes[0]!r} has the name of a goal-rows column; "
+            "read the table through a view that renames it"
         )
     types = {name: source.dimension_type(name) for name in names}
     for key in terms:
@@ -126,13 +130,15 @@ def typed_value(text: str, dimension: Dimension, dimension_type: DimensionType) 
             f"but {dimension.name!r} is declared {dimension_type}"
         )
     try:
+        # ASCII digits only: Python's int() and Decimal() also take "1_000" and other scripts' digits.
         if dimension_type == "integer":
+            if not _INTEGER.fullmatch(text.strip()):
+                raise ValueError(text)
             return int(text.strip())
         if dimension_type == "float":
-            number = Decimal(text.strip())
-            if not number.is_finite():
+            if not _FLOAT.fullmatch(text.strip()):
                 raise ValueError(text)
-            return number
+            return Decimal(text.strip())
         if dimension_type == "boolean":
             return {"true": True, "false": False}[text.strip().lower()]
         if dimension_type == "date":

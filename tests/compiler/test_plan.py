@@ -122,6 +122,7 @@ def test_plan_lists_each_goal_term_once_exposure_first() -> None:
         ("price=1|2", (1, 2)),
         ("product>10", ("10",)),
         ("score<=2.5", (Decimal("2.5"),)),
+        ("score>-1e3", (Decimal("-1e3"),)),
         ("flag=true", (True,)),
         ("day>=2024-03-01", (dt.date(2024, 3, 1),)),
     ],
@@ -137,6 +138,8 @@ def test_filter_values_take_the_declared_column_type(dimension: str, values: tup
     [
         ("price>ten", "dimension 'price': value 'ten' is not a valid integer"),
         ("price=1|x", "dimension 'price': value 'x' is not a valid integer"),
+        ("price=1_000", "dimension 'price': value '1_000' is not a valid integer"),
+        ("score>1_0", "dimension 'score': value '1_0' is not a valid float"),
         ("score<1.2.3", "dimension 'score': value '1.2.3' is not a valid float"),
         ("flag=yes", "dimension 'flag': value 'yes' is not a valid boolean"),
         ("day<2024-13-01", "dimension 'day': value '2024-13-01' is not a valid date"),
