@@ -7,7 +7,7 @@
 - :mod:`~expsql.stats.corrections` — Holm, Bonferroni, Benjamini–Hochberg across treatment variants
 - :mod:`~expsql.stats.sequential`  — exact Lan–DeMets O'Brien–Fleming boundaries; ep-stats' rule
 - :mod:`~expsql.stats.checks`      — SRM (with planned weights and a verdict) and SumRatio
-- :mod:`~expsql.stats.power`       — sample size, power, minimum detectable effect, false-positive risk
+- :mod:`~expsql.stats.planning`    — sample size, power, minimum detectable effect, false-positive risk
 - :mod:`~expsql.stats.evaluation`  — the frozen :class:`Evaluation` result
 - :mod:`~expsql.stats.scorecard`   — :func:`evaluate`, which ties them together
 
@@ -44,7 +44,7 @@ Where expsql deliberately differs from ep-stats (2.5.x), everything else followi
 """
 
 from expsql.stats.evaluation import Evaluation, Table
-from expsql.stats.power import minimum_detectable_effect, power, sample_size
+from expsql.stats.planning import minimum_detectable_effect, power, sample_size
 from expsql.stats.scorecard import DegenerateInputWarning, evaluate
 
 __all__ = [

@@ -19,7 +19,7 @@ from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, w
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
-from expsql.stats.power import achieved_power, false_positive_risk, required_sample_sizes
+from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
 from expsql.stats.rows import RowsLike, detect_contract, dimension_names, load_rows, validate, variant_order
 from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
 from expsql.stats.ttest import degenerate_reasons, relative_ttest

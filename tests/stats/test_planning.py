@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from expsql.stats.power import (
+from expsql.stats.planning import (
     achieved_power,
     false_positive_risk,
     minimum_detectable_effect,
