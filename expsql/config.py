@@ -72,6 +72,8 @@ class ServerSettings(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=4, ge=1, le=256)
     timeout: float = Field(default=60.0, gt=0)
+    #: Longest date window accepted: sequential boundaries cost grows with the number of daily looks.
+    max_window_days: int = Field(default=400, ge=1)
     rows: RowsContract = "metrics"
     dialect: str | None = None
     connect: str | None = None

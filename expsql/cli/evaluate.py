@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from expsql.cli import app, stderr
-from expsql.cli.run import FormatOption, OutputOption, choose_format, stdout_console
+from expsql.cli.run import (
+    FormatOption,
+    OutputOption,
+    choose_format,
+    quiet_degenerate_warnings,
+    stdout_console,
+)
 
 
 @app.command("evaluate")
@@ -23,6 +29,7 @@ def evaluate_command(
     from expsql.report import RunContext, present
     from expsql.stats import evaluate
 
+    quiet_degenerate_warnings()
     definition = load_experiment(experiment)
     evaluation = evaluate(definition, rows)
     chosen = choose_format(fmt, output)

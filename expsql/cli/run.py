@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -59,6 +60,13 @@ def stdout_console() -> Console:
     return console
 
 
+def quiet_degenerate_warnings() -> None:
+    """The scorecard lists degenerate inputs itself; Python's warning lines would repeat them."""
+    from expsql.stats import DegenerateInputWarning
+
+    warnings.filterwarnings("ignore", category=DegenerateInputWarning)
+
+
 def announce_query(sql: str, dialect: str, rows: str, where: str, *, show_sql: bool) -> None:
     """Say on stderr what is about to run (the whole SQL with ``--show-sql``)."""
     lines = sql.count("\n") + 1
@@ -94,6 +102,7 @@ def run_command(
     from expsql.report import RunContext, present
     from expsql.source import load_source
 
+    quiet_degenerate_warnings()
     settings = load_config(config)
     reject_inline_password(connect)
     dialect = dialect or settings.run.dialect

@@ -25,13 +25,12 @@ FORMATS: Final = ("table", "json", "csv", "html")
 
 
 def to_json(experiment: Experiment, evaluation: EvaluationFrames, context: RunContext | None = None) -> str:
-    """Standard JSON (NaN as ``null``): the evaluation's frames and, when known, the run's context."""
-    body: dict[str, Any] = {"experiment_id": experiment.id}
+    """Standard JSON (NaN as ``null``): the evaluation's ``to_dict()`` and, when known, the run."""
     to_dict = getattr(evaluation, "to_dict", None)
     if callable(to_dict):
-        body |= to_dict()
-    else:
-        body |= {
+        body: dict[str, Any] = dict(to_dict())
+    else:  # frames from elsewhere: the same three parts
+        body = {"id": experiment.id} | {
             name: getattr(evaluation, name).to_dict(orient="records")
             for name in ("exposures", "metrics", "checks")
         }

@@ -166,6 +166,7 @@ def render_html(card: Scorecard) -> str:
     body = [
         f"<h1>{escape(card.experiment.id)}</h1>",
         _summary(card),
+        "".join(f'<p class="unknown">warning: {escape(warning)}</p>' for warning in card.warnings),
         "<h2>Checks</h2>",
         _checks(card),
         "<h2>Metrics</h2>",

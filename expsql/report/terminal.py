@@ -67,33 +67,43 @@ def header(card: Scorecard) -> Text:
 
 
 def metrics_table(card: Scorecard) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False, title_justify="left")
+    """Metric × variant rows; a Level column only when the levels differ (the header names one level)."""
+    per_row_level = len(card.confidence_levels) > 1
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
     table.add_column("Metric", overflow="fold", min_width=16, max_width=32)
     table.add_column("Variant", overflow="fold", max_width=12)
     table.add_column("Mean", justify="right", no_wrap=True)
     table.add_column("Diff", justify="right", no_wrap=True)
     table.add_column("CI (relative)", justify="right", no_wrap=True)
     table.add_column("p-value", justify="right", no_wrap=True)
-    table.add_column("Level", justify="right", no_wrap=True)
+    if per_row_level:
+        table.add_column("Level", justify="right", no_wrap=True)
     table.add_column("Result", no_wrap=True)
     for index, block in enumerate(card.metrics):
         for position, line in enumerate(block.lines):
-            table.add_row(
+            cells: list[str | Text] = [
                 block.name if position == 0 else "",
                 line.variant,
                 format_number(line.mean),
-                "" if line.is_control else format_percent(line.diff),
-                "" if line.is_control else format_interval(line.ci_lower, line.ci_upper),
-                "" if line.is_control else format_p(line.p_value),
-                "" if line.is_control else format_level(line.confidence_level),
-                marker(line),
-                end_section=index < len(card.metrics) - 1 and position == len(block.lines) - 1,
+            ]
+            if line.is_control:
+                cells += ["", "", ""] + ([""] if per_row_level else [])
+            else:
+                cells += [
+                    format_percent(line.diff),
+                    format_interval(line.ci_lower, line.ci_upper),
+                    format_p(line.p_value),
+                ]
+                cells += [format_level(line.confidence_level)] if per_row_level else []
+            cells.append(marker(line))
+            table.add_row(
+                *cells, end_section=index < len(card.metrics) - 1 and position == len(block.lines) - 1
             )
     return table
 
 
 def checks_table(card: Scorecard) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
     table.add_column("Check", overflow="fold", max_width=30)
     table.add_column("Values", overflow="fold")
     table.add_column("Result", no_wrap=True)
@@ -116,7 +126,9 @@ def scorecard_renderable(card: Scorecard) -> RenderableType:
     else:
         parts.append(Text("no metrics", style="dim"))
     if card.checks:
-        parts.append(checks_table(card))
+        parts += [Text(""), checks_table(card)]
+    if card.warnings:
+        parts.append(Text("\n".join(f"warning: {warning}" for warning in card.warnings), style="yellow"))
     return Group(*parts)
 
 

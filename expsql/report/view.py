@@ -93,6 +93,7 @@ class Scorecard:
     checks: tuple[CheckLine, ...]
     confidence_levels: tuple[float, ...]
     context: RunContext
+    warnings: tuple[str, ...] = ()
 
     @property
     def sequential(self) -> bool:
@@ -154,40 +155,53 @@ def scorecard(
         metrics=tuple(blocks),
         checks=tuple(check_lines(experiment, evaluation.checks)),
         confidence_levels=tuple(levels),
-        context=context or RunContext(),
+        context=context or RunContext(rows=_contract_name(evaluation)),
+        warnings=tuple(str(w) for w in getattr(evaluation, "warnings", ())),
     )
+
+
+def _contract_name(evaluation: EvaluationFrames) -> str | None:
+    """``goals`` or ``metrics``, from the evaluation's ``contract`` (``goal rows``) when it has one."""
+    contract = getattr(evaluation, "contract", None)
+    return {"goal rows": "goals", "metric rows": "metrics"}.get(str(contract)) if contract else None
 
 
 def check_lines(experiment: Experiment, checks: pd.DataFrame) -> list[CheckLine]:
     """Each check of the experiment with its variables and a pass/fail verdict.
 
-    ep-stats reports variables only; the verdict follows its documentation: a check fails when
-    its p-value is below ``1 - confidence_level`` (0.001 by default), and a SumRatio check also
-    fails when the observed ratio exceeds ``max_sum_ratio``. A ``passed`` variable, when the stats
-    module reports one, wins.
+    The stats module's ``passed`` column decides when it is there. Rows without one (ep-stats
+    reports variables only) follow ep-stats' documentation: a check fails when its p-value is below
+    ``1 - confidence_level`` (0.001 by default), a SumRatio check also when the observed ratio
+    exceeds ``max_sum_ratio``.
     """
     lines = []
     for check in experiment.checks:
         rows = checks[checks["check_id"].astype(str) == str(check.id)]
         variables = {str(row["variable_id"]): _number(row["value"]) for _, row in rows.iterrows()}
-        lines.append(CheckLine(str(check.id), check.name, variables, *_verdict(check.type, variables)))
+        passed, reason = _verdict(check.type, variables)
+        if "passed" in rows.columns and len(rows):
+            reported = rows["passed"].iloc[0]
+            missing = reported is None or (isinstance(reported, float) and math.isnan(reported))
+            passed = None if missing else bool(reported)
+        lines.append(CheckLine(str(check.id), check.name, variables, passed, reason))
     return lines
 
 
 def _verdict(kind: str, variables: dict[str, float]) -> tuple[bool | None, str]:
-    if "passed" in variables and math.isfinite(variables["passed"]):
-        return bool(variables["passed"]), "reported by the stats module"
+    """SumRatio: the observed ratio within ``max_sum_ratio``; SRM: ``p ≥ 1 - confidence_level``."""
+    if kind == "SumRatio":
+        ratio, limit = variables.get("sum_ratio", math.nan), variables.get("max_sum_ratio", math.nan)
+        if not (math.isfinite(ratio) and math.isfinite(limit)):
+            return None, "sum ratio not available"
+        passed = ratio <= limit
+        return passed, f"sum ratio {ratio:.4g} {'≤' if passed else '>'} {limit:.4g}"
     p_value = variables.get("p_value", math.nan)
     level = variables.get("confidence_level", math.nan)
     if not (math.isfinite(p_value) and math.isfinite(level)):
         return None, "p-value not available"
     threshold = 1 - level
-    if p_value < threshold:
-        return False, f"{p_text(p_value)} < {threshold:.4g}"
-    ratio, limit = variables.get("sum_ratio", math.nan), variables.get("max_sum_ratio", math.nan)
-    if kind == "SumRatio" and math.isfinite(ratio) and math.isfinite(limit) and ratio > limit:
-        return False, f"sum ratio {ratio:.4g} > {limit:.4g}"
-    return True, f"{p_text(p_value)} ≥ {threshold:.4g}"
+    passed = p_value >= threshold
+    return passed, f"{p_text(p_value)} {'≥' if passed else '<'} {threshold:.4g}"
 
 
 # Number formats shared by every renderer.
@@ -200,10 +214,12 @@ def format_number(value: float) -> str:
     magnitude = abs(value)
     if magnitude >= 10_000:
         return f"{value:,.0f}"
-    if magnitude >= 1 or magnitude == 0:
-        return f"{value:,.4g}" if magnitude < 1000 else f"{value:,.1f}"
+    if magnitude == 0:
+        return "0"
+    if magnitude >= 1:
+        return f"{value:#.4g}" if magnitude < 1000 else f"{value:,.1f}"
     if magnitude >= 1e-4:
-        return f"{value:.4g}"
+        return f"{value:#.4g}"
     return f"{value:.2e}"
 
 

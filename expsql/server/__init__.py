@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +65,10 @@ def serve(
     server = settings.server.model_copy(update={k: v for k, v in changes.items() if v is not None})
     settings = settings.model_copy(update={"server": server})
     app = build(dao_factory, config=settings)
+    # This process is ours: degenerate-input warnings reach clients in the results, not the log.
+    from expsql.stats import DegenerateInputWarning
+
+    warnings.filterwarnings("ignore", category=DegenerateInputWarning)
     # One process: the worker pool lives in it; scale out with more processes behind a proxy.
     uvicorn.run(app, host=server.host, port=server.port, log_level=log_level, timeout_keep_alive=5)
 

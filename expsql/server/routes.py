@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from expsql import __version__
-from expsql.errors import ExpsqlError
+from expsql.errors import ExperimentError, ExpsqlError
 from expsql.report.epstats import epstats_result, finite_or_none
 from expsql.server.factory import DaoFactory, source_of
 from expsql.server.schemas import (
@@ -97,10 +98,19 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     service = _service(request)
     factory = service.factory_for(body.dialect)
     rows = body.rows or service.settings.rows
+    limit = service.settings.max_window_days
+    if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
+        days = (body.date_to - body.date_from).days + 1
+        raise ExperimentError(f"the date window spans {days} days; this server evaluates at most {limit}")
     try:
         return await service.submit(lambda: _evaluate(factory, body, rows))
     except ExpsqlError:
         raise
+    except ValueError as error:  # the statistics refuse this experiment's parameters
+        log.warning("evaluation of %s refused: %s", body.id, error)
+        return JSONResponse(
+            {"detail": f"cannot evaluate experiment {body.id!r}: {error}", "error": "value"}, status_code=422
+        )
     except Exception as error:  # a bug, not bad input: log it here, send no stack trace
         log.exception("evaluation of %s failed", body.id)
         return JSONResponse(
@@ -150,4 +160,6 @@ def sample_size_calculation(body: SampleSizeRequest) -> Any:
         )
     except ValueError as error:
         return JSONResponse({"detail": str(error), "error": "value"}, status_code=422)
+    except OverflowError:  # std or mean so large that the size is beyond any float: no finite answer
+        size = math.inf
     return SampleSizeResponse(sample_size_per_variant=finite_or_none(size))

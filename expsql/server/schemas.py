@@ -11,9 +11,44 @@ from expsql.source import Source
 
 RowsContract = Literal["goals", "metrics"]
 
+_EXPOSURES = "count(user.global.exposure)"
+#: The demo's experiment: "Try it out" in /docs evaluates it on the demo database as it is.
+DEMO_BODY: dict[str, Any] = {
+    "id": "checkout-redesign",
+    "control_variant": "a",
+    "unit_type": "user",
+    "variants": ["a", "b", "c"],
+    "date_from": "2026-11-02",
+    "date_to": "2026-11-15",
+    "metrics": [
+        {
+            "id": 1,
+            "name": "Conversion rate",
+            "nominator": "unique(user.unit.conversion)",
+            "denominator": _EXPOSURES,
+            "minimum_effect": 0.05,
+        },
+        {
+            "id": 2,
+            "name": "Revenue per user, product p_1",
+            "nominator": "value(user.unit.conversion(product=p_1))",
+            "denominator": _EXPOSURES,
+        },
+        {
+            "id": 3,
+            "name": "Buy-button click-through rate",
+            "nominator": "count(user.unit.click(element=button-buy))",
+            "denominator": "count(user.unit.view(element=^button-))",
+        },
+    ],
+    "checks": [{"id": 1, "name": "Sample ratio mismatch", "type": "SRM", "denominator": _EXPOSURES}],
+}
+
 
 class EvaluateRequest(Experiment):
     """ep-stats' ``Experiment`` body; ``dialect``, ``rows`` and ``confidence_level`` are expsql's extras."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY]})
 
     dialect: str | None = Field(
         default=None, description="Evaluate on the warehouse served for this dialect (default: the server's)."
@@ -26,6 +61,8 @@ class EvaluateRequest(Experiment):
 
 class CompileRequest(Experiment):
     """An experiment and what to compile it for."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY | {"dialect": "postgres"}]})
 
     dialect: str | None = Field(default=None, description="A registered dialect; omit it for every dialect.")
     rows: RowsContract = "goals"
@@ -44,7 +81,10 @@ class CompileResponse(BaseModel):
 class SampleSizeRequest(BaseModel):
     """ep-stats' sample-size request; ``std`` null means a conversion metric (Bernoulli)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"examples": [{"n_variants": 2, "minimum_effect": 0.05, "mean": 0.4, "std": None}]},
+    )
 
     n_variants: int = Field(ge=2, le=1000)
     minimum_effect: float = Field(gt=0, allow_inf_nan=False)

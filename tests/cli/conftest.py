@@ -57,3 +57,11 @@ def broken_experiment(directory: Path) -> Path:
     path = directory / "broken.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's sample events in a DuckDB file (fewer units than ``expsql demo``, same shape)."""
+    from expsql.demo import write_demo_database
+
+    return write_demo_database(tmp_path_factory.mktemp("cli") / "demo.duckdb", units=8_000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,86 @@ def test_missing_secret_variable_is_named(
     )
     assert outcome.code == 2
     assert "password_env names $EXPSQL_TEST_UNSET_PASSWORD, which is not set" in outcome.err
+
+
+def test_run_on_the_demo_database_prints_the_scorecard(invoke: Invoke, demo_database: Path) -> None:
+    outcome = invoke("run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database)
+    assert outcome.code == 0, outcome.err
+    assert "running the metrics-rows query (" in outcome.err and "lines of duckdb SQL)" in outcome.err
+    assert re.search(r"query took \d+\.\d{3} s and returned 21 rows", outcome.err)  # 7 row ids × 3 variants
+    lines = outcome.out.splitlines()
+    assert lines[0].startswith("checkout-redesign  control a · unit user")
+    assert max(len(line) for line in lines) <= 100
+    for name in ("Conversion rate", "Buy-button click-through", "Sample ratio mismatch"):
+        assert name in outcome.out
+    assert re.search(r"(▲ significant|▼ significant|not significant)", outcome.out)
+
+
+def test_run_writes_each_format(invoke: Invoke, demo_database: Path, tmp_path: Path) -> None:
+    for name in ("report.html", "scores.json", "scores.csv"):
+        output = tmp_path / name
+        outcome = invoke(
+            "run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--output", output
+        )
+        assert outcome.code == 0, outcome.err
+        assert f"wrote {output.suffix[1:]} to {output}" in outcome.err
+    html = (tmp_path / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "<svg" in html
+    assert "FROM &quot;events&quot;" in html  # the SQL that produced the rows, escaped
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["id"] == "checkout-redesign" and scores["run"]["dialect"] == "duckdb"
+    csv = (tmp_path / "scores.csv").read_text().splitlines()
+    assert csv[0].startswith("exp_id,metric_id,metric_name,exp_variant_id,")
+    assert len(csv) == 1 + 5 * 3
+
+
+def test_goal_rows_and_metric_rows_agree_on_single_goal_means(invoke: Invoke, demo_database: Path) -> None:
+    by_contract = {}
+    for rows in ("metrics", "goals"):
+        outcome = invoke(
+            "run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--rows", rows, "-f", "json"
+        )
+        assert outcome.code == 0, outcome.err
+        metrics = json.loads(outcome.out)["metrics"]
+        by_contract[rows] = {(str(m["metric_id"]), m["exp_variant_id"]): m["mean"] for m in metrics}
+    # Conversion rate and revenue per user have one goal per side: both contracts give the same means.
+    for key, mean in by_contract["metrics"].items():
+        if key[0] in ("1", "2"):
+            assert by_contract["goals"][key] == pytest.approx(mean, rel=1e-9)
+
+
+def test_show_sql_prints_the_query(invoke: Invoke, demo_database: Path) -> None:
+    outcome = invoke("run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--show-sql")
+    assert outcome.code == 0 and 'FROM "events"' in outcome.err
+
+
+def test_config_supplies_dialect_target_and_source(
+    invoke: Invoke, demo_database: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "source.yaml").write_text("table: events\n")
+    config = tmp_path / "expsql.toml"
+    config.write_text(
+        f'[run]\ndialect = "duckdb"\nconnect = "{demo_database}"\nrows = "goals"\nsource = "source.yaml"\n'
+    )
+    outcome = invoke("run", EXAMPLE, "--config", config)
+    assert outcome.code == 0, outcome.err
+    assert "running the goals-rows query" in outcome.err
+
+
+@pytest.mark.engine("postgres")
+def test_run_on_postgresql_prints_the_scorecard(invoke: Invoke, postgres_server, tmp_path: Path) -> None:
+    import psycopg
+
+    from expsql.demo import generate_events
+    from tests.engines.load import to_postgres
+
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
+        to_postgres(connection, generate_events(units=3_000, seed=7), table="cli_demo_events")
+    source = tmp_path / "source.yaml"
+    source.write_text("table: cli_demo_events\n")
+    outcome = invoke(
+        "run", EXAMPLE, "--dialect", "postgres", "--connect", postgres_server.dsn, "--source", source
+    )
+    assert outcome.code == 0, outcome.err
+    assert "lines of postgres SQL) on postgres host=127.0.0.1" in outcome.err
+    assert "Conversion rate" in outcome.out and "Sample ratio mismatch" in outcome.out

@@ -45,7 +45,7 @@ def test_checks_show_pass_and_fail_with_the_reason(experiment, frames: Frames) -
     srm = next(line for line in lines if line.lstrip().startswith("Sample ratio mismatch"))
     ratio = next(line for line in lines if line.lstrip().startswith("Refunds vs conversions"))
     assert "✔ pass" in srm and "p 0.5412" in srm
-    assert "✘ FAIL (p <0.0001 < 0.001)" in ratio
+    assert "✘ FAIL (sum ratio 0.048 > 0.01)" in ratio
 
 
 def test_header_names_experiment_exposures_and_source(experiment, frames: Frames) -> None:
