@@ -152,3 +152,88 @@ def test_ep_stats_body_is_accepted_by_compile(client: TestClient) -> None:
     answer = client.post("/compile", json=EP_STATS_BODY | {"dialect": "bigquery"})
     assert answer.status_code == 200
     assert "test_unit_type" in answer.json()["sql"]["bigquery"]
+
+
+@pytest.mark.parametrize(
+    ("request_body", "expected"),
+    [
+        ({"n_variants": 2, "minimum_effect": 0.1, "mean": 0.2, "std": 1.2}, 56512),
+        ({"n_variants": 2, "minimum_effect": 0.05, "mean": 0.4, "std": None}, 9489),
+        ({"n_variants": 3, "minimum_effect": 0.05, "mean": 0.4}, 11492),
+        ({"n_variants": 2, "minimum_effect": 0.1, "mean": 0, "std": 0}, None),  # NaN in ep-stats
+        ({"n_variants": 2, "minimum_effect": 0.1, "mean": 0, "std": 1}, None),  # inf in ep-stats
+    ],
+)
+def test_sample_size_matches_ep_stats_expectations(client: TestClient, request_body: dict, expected) -> None:
+    answer = client.post("/sample-size-calculation", json=request_body)
+    assert answer.status_code == 200
+    assert answer.json() == {"sample_size_per_variant": expected}
+
+
+def test_sample_size_errors_are_422(client: TestClient) -> None:
+    bernoulli_out_of_range = {"n_variants": 2, "minimum_effect": 0.1, "mean": 1.5, "std": None}
+    assert client.post("/sample-size-calculation", json=bernoulli_out_of_range).status_code == 422
+    one_variant = {"n_variants": 1, "minimum_effect": 0.1, "mean": 0.5}
+    assert client.post("/sample-size-calculation", json=one_variant).status_code == 422
+
+
+def test_evaluate_answers_in_ep_stats_result_shape(client: TestClient) -> None:
+    answer = client.post("/evaluate", json=body())
+    assert answer.status_code == 200
+    result = answer.json()
+    assert result["id"] == "checkout-redesign"
+    assert [(m["id"], m["name"]) for m in result["metrics"]] == [
+        (1, "Conversion rate"),
+        (2, "Revenue per user, p_1"),
+    ]
+    stat_fields = {
+        "exp_variant_id", "diff", "mean", "std", "sum_value", "p_value", "confidence_interval",
+        "confidence_level", "sample_size", "required_sample_size", "power", "false_positive_risk",
+    }  # fmt: skip
+    for metric in result["metrics"]:
+        assert [s["exp_variant_id"] for s in metric["stats"]] == ["a", "b", "c"]
+        assert all(set(stat) == stat_fields for stat in metric["stats"])
+        assert metric["stats"][0]["diff"] == 0
+    srm = result["checks"][0]
+    assert srm["id"] == 1 and {s["variable_id"] for s in srm["stats"]} >= {"p_value", "test_stat"}
+    assert result["exposure"]["unit_type"] == "user"
+    assert [s["exp_variant_id"] for s in result["exposure"]["stats"]] == ["a", "b", "c"]
+    assert all(s["count"] > 0 for s in result["exposure"]["stats"])
+
+
+def test_goal_rows_and_metric_rows_give_the_same_means_over_http(client: TestClient) -> None:
+    means = {}
+    for rows in ("goals", "metrics"):
+        result = client.post("/evaluate", json=body(rows=rows)).json()
+        means[rows] = [stat["mean"] for metric in result["metrics"] for stat in metric["stats"]]
+    assert means["goals"] == pytest.approx(means["metrics"], rel=1e-9)
+
+
+def test_the_ep_stats_test_body_gets_an_ep_stats_answer(client: TestClient) -> None:
+    # Its unit type has no events in the demo database: every statistic is null, none is NaN.
+    answer = client.post("/evaluate", json=EP_STATS_BODY)
+    assert answer.status_code == 200
+    result = answer.json()
+    assert [m["id"] for m in result["metrics"]] == [1, 2]
+    assert result["exposure"] == {
+        "unit_type": "test_unit_type",
+        "stats": [{"exp_variant_id": v, "count": 0} for v in ("a", "b", "c")],
+    }
+    assert result["metrics"][0]["stats"][1]["mean"] is None
+    assert "NaN" not in answer.text
+
+
+def test_confidence_level_field_is_used(client: TestClient) -> None:
+    levels = [
+        client.post("/evaluate", json=body(confidence_level=level)).json()["metrics"][0]["stats"][1][
+            "confidence_level"
+        ]
+        for level in (0.9, 0.99)
+    ]
+    assert levels == [pytest.approx(0.9), pytest.approx(0.99)]
+
+
+def test_a_window_longer_than_the_servers_limit_is_a_422(client: TestClient) -> None:
+    answer = client.post("/evaluate", json=body(date_from="2020-01-01", date_to="2026-01-01"))
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "the date window spans 2193 days; this server evaluates at most 400"
