@@ -20,10 +20,7 @@ from expsql.cli.run import (
     quiet_degenerate_warnings,
     stdout_console,
 )
-
-#: Enough users that variant b's planted +12 % conversion lift stands out from the noise
-#: (with the sample generator's default of 40,000 it often does not).
-DEMO_UNITS = 100_000
+from expsql.server.factory import DEMO_UNITS
 
 
 @app.command("demo")

@@ -260,7 +260,12 @@ def check_values(variables: dict[str, float]) -> str:
     for name, value in variables.items():
         if name == "passed":
             continue
-        shown = format_p(value) if name == "p_value" else format_number(value)
+        if name == "p_value":
+            shown = format_p(value)
+        elif name == "confidence_level":
+            shown = format_level(value)
+        else:
+            shown = format_number(value)
         parts.append(f"{CHECK_VARIABLES.get(name, name)} {shown}")
     return ", ".join(parts)
 

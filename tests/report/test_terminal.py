@@ -44,7 +44,7 @@ def test_checks_show_pass_and_fail_with_the_reason(experiment, frames: Frames) -
     lines = render_text(scorecard(experiment, frames)).splitlines()
     srm = next(line for line in lines if line.lstrip().startswith("Sample ratio mismatch"))
     ratio = next(line for line in lines if line.lstrip().startswith("Refunds vs conversions"))
-    assert "✔ pass" in srm and "p 0.5412" in srm
+    assert "✔ pass" in srm and "p 0.5412" in srm and "level 99.9%" in srm
     assert "✘ FAIL (sum ratio 0.048 > 0.01)" in ratio
 
 
