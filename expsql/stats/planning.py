@@ -26,10 +26,17 @@ def _z_sum(n_variants: int, confidence_level: float, power: float) -> float:
     return float(stats.norm.isf(alpha / 2) + stats.norm.ppf(power))
 
 
-def _bernoulli_std(mean: float) -> float:
-    if not 0 <= mean <= 1:
-        raise ValueError(f"mean must be between zero and one, received {mean}.")
-    return float(np.sqrt(mean * (1 - mean)))
+def _variances(mean: float, minimum_effect: float, std: float | None, std_2: float | None) -> np.float64:
+    """``s₁² + s₂²`` (``2 s₁²`` without ``std_2``; Bernoulli without ``std``), inf rather than overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if std is None:
+            if not 0 <= mean <= 1:
+                raise ValueError(f"mean must be between zero and one, received {mean}.")
+            # ep-stats checks only the control rate; p₂ > 1 gives NaN, not an error.
+            rate, rate_2 = np.float64(mean), np.float64(mean) * (1 + minimum_effect)
+            std, std_2 = np.sqrt(rate * (1 - rate)), np.sqrt(rate_2 * (1 - rate_2))
+        first = np.float64(std) ** 2
+        return 2 * first if std_2 is None else first + np.float64(std_2) ** 2
 
 
 def sample_size(
@@ -49,11 +56,9 @@ def sample_size(
     if minimum_effect < 0:
         raise ValueError("minimum_effect must be greater than zero.")
     z = _z_sum(n_variants, confidence_level, power)
-    if std is None:
-        std, std_2 = _bernoulli_std(mean), _bernoulli_std(mean * (1 + minimum_effect))
-    variances = 2 * std**2 if std_2 is None else std**2 + std_2**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.round(z**2 * variances / np.float64(mean * minimum_effect) ** 2))
+    variances = _variances(mean, minimum_effect, std, std_2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return float(np.round(z**2 * variances / (np.float64(mean) * minimum_effect) ** 2))
 
 
 def minimum_detectable_effect(
@@ -74,11 +79,11 @@ def minimum_detectable_effect(
         raise ValueError("sample_size must be positive.")
     z2 = _z_sum(n_variants, confidence_level, power) ** 2
     if std is not None:
-        variances = 2 * std**2 if std_2 is None else std**2 + std_2**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return float(np.sqrt(z2 * variances / sample_size) / abs(mean))
-    p = mean
-    _bernoulli_std(p)
+        variances = _variances(mean, 0.0, std, std_2)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return float(np.sqrt(z2 * variances / sample_size) / abs(np.float64(mean)))
+    _variances(mean, 0.0, None, None)  # validates the rate
+    p = np.float64(mean)
     # (N + z²) p² e² − z² p (1 − 2p) e − 2 z² p (1 − p) = 0, the positive root.
     a = (sample_size + z2) * p**2
     b = -z2 * p * (1 - 2 * p)
@@ -100,10 +105,9 @@ def power(
     if n_variants < 2:
         raise ValueError("There must be at least two variants.")
     alpha = (1 - confidence_level) / (n_variants - 1)
-    if std is None:
-        std, std_2 = _bernoulli_std(mean), _bernoulli_std(mean * (1 + minimum_effect))
-    variances = 2 * std**2 if std_2 is None else std**2 + std_2**2
-    shift = np.sqrt(sample_size / variances) * abs(mean * minimum_effect)
+    variances = _variances(mean, minimum_effect, std, std_2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shift = np.sqrt(sample_size / variances) * abs(np.float64(mean) * minimum_effect)
     return float(stats.norm.cdf(shift - stats.norm.isf(alpha / 2)))
 
 

@@ -36,6 +36,9 @@ def test_sample_size_edge_cases_follow_ep_stats() -> None:
         sample_size(1, 0.1, 0.2, 1.0)
     with pytest.raises(ValueError, match="between zero and one"):
         sample_size(2, 0.1, 1.5)
+    # Huge inputs give inf, never an OverflowError; a treatment rate above 1 gives NaN, as in ep-stats.
+    assert sample_size(2, 0.1, 0.2, 1e200) == math.inf
+    assert math.isnan(sample_size(2, 1.5, 0.5))
 
 
 @pytest.mark.parametrize("std", [1.2, None])
