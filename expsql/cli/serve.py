@@ -23,7 +23,14 @@ def serve_command(
 ) -> None:
     """Serve /evaluate (ep-stats' API), /compile, /sample-size-calculation, /dialects and /docs."""
     from expsql.config import load_config
+    from expsql.errors import ExpsqlError
     from expsql.server import serve
+
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as error:
+        raise ExpsqlError(f"expsql serve needs {error.name}: pip install 'expsql[serve]'") from None
 
     settings = load_config(config)
     shown_host = host or settings.server.host
