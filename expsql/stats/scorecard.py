@@ -49,6 +49,14 @@ def evaluate(
         Lan–DeMets boundaries, default), ``ep-stats`` (its nominal per-day rule) or ``none``.
     :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows.
     """
+    # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
+    with np.errstate(all="ignore"):
+        return _evaluate(experiment, rows, correction, sequential)
+
+
+def _evaluate(
+    experiment: Experiment, rows: RowsLike, correction: Correction, sequential: Sequential
+) -> Evaluation:
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
     if sequential not in SEQUENTIAL_MODES:
