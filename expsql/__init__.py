@@ -11,6 +11,11 @@ Models shared by the library, the CLI and the REST API: :class:`Experiment`, :cl
 :class:`Check` and :class:`Source`.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from expsql.compiler.ast import BinaryOp, Dimension, Goal, GoalKey, Negate, Number
 from expsql.compiler.parse import parse_expression
 from expsql.errors import (
@@ -22,9 +27,24 @@ from expsql.errors import (
     RowsError,
 )
 from expsql.models import Check, Experiment, Metric, load_experiment
-from expsql.server import serve
 from expsql.source import Columns, Source, load_source
-from expsql.stats import Evaluation, evaluate, minimum_detectable_effect, sample_size
+
+if TYPE_CHECKING:
+    from expsql.compiler import compile_sql, compile_tree
+    from expsql.server import serve
+    from expsql.stats import Evaluation, evaluate, minimum_detectable_effect, sample_size
+
+#: Public names whose modules are imported on first use: the CLI starts fast, and
+#: ``import expsql`` never pulls in scipy, sqlglot or FastAPI before they are needed.
+_LAZY = {
+    "compile_sql": "expsql.compiler",
+    "compile_tree": "expsql.compiler",
+    "serve": "expsql.server",
+    "Evaluation": "expsql.stats",
+    "evaluate": "expsql.stats",
+    "minimum_detectable_effect": "expsql.stats",
+    "sample_size": "expsql.stats",
+}
 
 __version__ = "0.1.0"
 
@@ -47,6 +67,8 @@ __all__ = [
     "Number",
     "RowsError",
     "Source",
+    "compile_sql",
+    "compile_tree",
     "evaluate",
     "load_experiment",
     "load_source",
@@ -55,3 +77,9 @@ __all__ = [
     "sample_size",
     "serve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'expsql' has no attribute {name!r}")

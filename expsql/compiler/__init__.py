@@ -7,6 +7,20 @@
 - :mod:`.build`       — :func:`compile_tree` and :func:`compile_sql`
 """
 
-from expsql.compiler.build import ROWS, compile_sql, compile_tree
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from expsql.compiler.build import ROWS, compile_sql, compile_tree
 
 __all__ = ["ROWS", "compile_sql", "compile_tree"]
+
+
+def __getattr__(name: str) -> Any:
+    # sqlglot loads on first use, so parsing an expression (the AST lives here) stays light.
+    if name in __all__:
+        from expsql.compiler import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module 'expsql.compiler' has no attribute {name!r}")
