@@ -80,4 +80,5 @@ def compile_sql(
     """
     resolved = resolve_dialect(dialect)
     with _collector_paused():
-        return resolved.render(compile_tree(experiment, rows=rows, source=source, dialect=resolved))
+        tree = compile_tree(experiment, rows=rows, source=source, dialect=resolved)
+        return resolved.render(tree, copy=False)

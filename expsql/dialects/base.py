@@ -68,9 +68,13 @@ class Dialect:
     def sqlglot(self) -> sqlglot.Dialect:
         return sqlglot.Dialect.get_or_raise(self.sqlglot_dialect)
 
-    def render(self, tree: exp.Expression, *, pretty: bool = True) -> str:
-        """SQL text for this warehouse; an unsupported construct raises instead of logging."""
-        return self.sqlglot.generate(tree, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+    def render(self, tree: exp.Expression, *, pretty: bool = True, copy: bool = True) -> str:
+        """SQL text for this warehouse; an unsupported construct raises instead of logging.
+
+        ``copy=False`` lets the generator rewrite ``tree`` in place: for a tree built just for
+        this call it saves a deep copy of thousands of nodes.
+        """
+        return self.sqlglot.generate(tree, copy=copy, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
 
     def connector_factory(self) -> ConnectorFactory:
         if self.connector is None:
