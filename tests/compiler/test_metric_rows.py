@@ -113,3 +113,16 @@ def test_per_unit_expressions_are_doubles(expression: str, cast: bool) -> None:
     assert isinstance(computed.this, exp.Cast) is cast
     scan = cte(tree, "experiment_events")
     assert [p.this.to.this for p in scan.expressions[2:4]] == [exp.DataType.Type.DOUBLE] * 2
+
+
+def test_overlapping_terms_are_summed_from_the_events_table_without_repeating_rows() -> None:
+    definition = experiment(
+        ("count(user.unit.click(product=p_1))", EXPOSURE), ("count(user.unit.click(product=^p_))", EXPOSURE)
+    )
+    tree = compile_tree(definition, rows="metrics")
+    unit_goals = cte(tree, "unit_goals")
+    # the layer expansion of the goal rows would be a second VALUES; only the metric rows' one is left
+    assert len(list(tree.find_all(exp.Values))) == 1
+    assert [t.name for t in unit_goals.find_all(exp.Table)] == ["events"]
+    sums = {s.alias: s.sql() for s in unit_goals.expressions if s.alias.startswith("count_")}
+    assert "STARTS_WITH" in sums["count_2"] and "'p_1'" in sums["count_1"]

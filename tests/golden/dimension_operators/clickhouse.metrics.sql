@@ -1,85 +1,157 @@
-WITH "experiment_events" AS (
+WITH "unit_goals" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64)) AS "event_cnt",
-    CAST(COALESCE("events"."value", 0) AS Nullable(Float64)) AS "event_value",
-    CASE "term_layers"."layer_index"
-      WHEN 0
-      THEN CASE
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-        THEN 0
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'conversion'
-        THEN CASE WHEN "events"."product" = 'p_1' THEN 1 END
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'click'
-        THEN CASE
-          WHEN "events"."product" IN ('p_1', 'p_10')
-          THEN 2
-          WHEN "events"."product" = 'p%1'
-          THEN 7
-        END
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'view'
-        THEN CASE WHEN NOT (
-          "events"."product" IN ('p_1', 'p_2')
-        ) THEN 3 END
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'refund'
-        THEN CASE
-          WHEN startsWith("events"."product", 'p_')
-          THEN 5
-          WHEN startsWith("events"."product", 'p%') OR startsWith("events"."product", 'q')
-          THEN 6
-        END
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'global'
+          AND "events"."goal" = 'exposure'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
       END
-      WHEN 1
-      THEN CASE
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'view'
-        THEN CASE WHEN "events"."price" <> 7 THEN 4 END
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'conversion'
-        THEN CASE
-          WHEN "events"."price" > 10
-          THEN 8
-          WHEN "events"."price" <= 3 AND "events"."product" < 'p_2'
-          THEN 9
-        END
+    ) AS "count_0",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'click'
+          AND "events"."product" IN ('p_1', 'p_10')
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
       END
-      WHEN 2
-      THEN CASE
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'view'
-        THEN CASE
-          WHEN "events"."price" >= 5 AND "events"."product" < 'p_9'
-          THEN 10
-          WHEN "events"."price" IN (1, 2, 3)
-          THEN 11
-        END
+    ) AS "count_2",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'view'
+          AND NOT (
+            "events"."product" IN ('p_1', 'p_2')
+          )
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
       END
-    END AS "term_index"
+    ) AS "count_3",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'view'
+          AND "events"."price" <> 7
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "count_4",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'refund'
+          AND startsWith("events"."product", 'p_')
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "count_5",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'refund'
+          AND (
+            startsWith("events"."product", 'p%') OR startsWith("events"."product", 'q')
+          )
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "count_6",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'click'
+          AND "events"."product" = 'p%1'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "count_7",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'conversion'
+          AND "events"."price" <= 3
+          AND "events"."product" < 'p_2'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "count_9",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'view'
+          AND "events"."price" >= 5
+          AND "events"."product" < 'p_9'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "count_10",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'view'
+          AND "events"."price" IN (1, 2, 3)
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "count_11",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'conversion'
+          AND "events"."product" = 'p_1'
+        )
+        THEN CAST(COALESCE("events"."value", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "value_1",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'conversion'
+          AND "events"."price" > 10
+        )
+        THEN CAST(COALESCE("events"."value", 0) AS Nullable(Float64))
+        ELSE 0
+      END
+    ) AS "value_8"
   FROM "events" AS "events"
-  CROSS JOIN (
-    SELECT
-      0 AS "layer_index"
-    UNION ALL
-    SELECT
-      1
-    UNION ALL
-    SELECT
-      2
-  ) AS "term_layers"
   WHERE
     "events"."exp_id" = 'exp-1'
     AND "events"."unit_type" = 'user'
@@ -131,28 +203,20 @@ WITH "experiment_events" AS (
         )
       )
     )
-), "unit_goals" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
-    SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" ELSE 0 END) AS "count_2",
-    SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" ELSE 0 END) AS "count_3",
-    SUM(CASE WHEN "term_index" = 4 THEN "event_cnt" ELSE 0 END) AS "count_4",
-    SUM(CASE WHEN "term_index" = 5 THEN "event_cnt" ELSE 0 END) AS "count_5",
-    SUM(CASE WHEN "term_index" = 6 THEN "event_cnt" ELSE 0 END) AS "count_6",
-    SUM(CASE WHEN "term_index" = 7 THEN "event_cnt" ELSE 0 END) AS "count_7",
-    SUM(CASE WHEN "term_index" = 9 THEN "event_cnt" ELSE 0 END) AS "count_9",
-    SUM(CASE WHEN "term_index" = 10 THEN "event_cnt" ELSE 0 END) AS "count_10",
-    SUM(CASE WHEN "term_index" = 11 THEN "event_cnt" ELSE 0 END) AS "count_11",
-    SUM(CASE WHEN "term_index" = 1 THEN "event_value" ELSE 0 END) AS "value_1",
-    SUM(CASE WHEN "term_index" = 8 THEN "event_value" ELSE 0 END) AS "value_8"
-  FROM "experiment_events"
   GROUP BY
-    "variant_id",
-    "unit_id"
+    "events"."exp_variant_id",
+    "events"."unit_id"
   HAVING
-    COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
+    COUNT(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'global'
+          AND "events"."goal" = 'exposure'
+        )
+        THEN 1
+      END
+    ) > 0
 ), "unit_metrics" AS (
   SELECT
     *

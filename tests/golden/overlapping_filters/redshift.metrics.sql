@@ -1,66 +1,73 @@
-WITH "experiment_events" AS (
+WITH "unit_goals" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
-    CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
-    CASE "term_layers"."layer_index"
-      WHEN 0
-      THEN CASE
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'global'
-        AND "events"."goal" = 'exposure'
-        THEN 0
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'click'
-        THEN CASE WHEN "events"."product" = 'p_1' THEN 1 END
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'global'
+          AND "events"."goal" = 'exposure'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
+        ELSE 0
       END
-      WHEN 1
-      THEN CASE
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'click'
-        THEN 2
+    ) AS "count_0",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'click'
+          AND "events"."product" = 'p_1'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
+        ELSE 0
       END
-      WHEN 2
-      THEN CASE
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."agg_type" = 'unit'
-        AND "events"."goal" = 'click'
-        THEN CASE WHEN "events"."product" LIKE 'p\\_%' ESCAPE '\\' THEN 3 END
+    ) AS "count_1",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'click'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
+        ELSE 0
       END
-    END AS "term_index"
+    ) AS "count_2",
+    SUM(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'unit'
+          AND "events"."goal" = 'click'
+          AND "events"."product" LIKE 'p\\_%' ESCAPE '\\'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
+        ELSE 0
+      END
+    ) AS "count_3"
   FROM "events" AS "events"
-  CROSS JOIN (
-    SELECT
-      0 AS "layer_index"
-    UNION ALL
-    SELECT
-      1
-    UNION ALL
-    SELECT
-      2
-  ) AS "term_layers"
   WHERE
     "events"."exp_id" = 'exp-1'
     AND "events"."unit_type" = 'user'
     AND "events"."agg_type" IN ('global', 'unit')
     AND "events"."goal" IN ('exposure', 'click')
-), "unit_goals" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
-    SUM(CASE WHEN "term_index" = 1 THEN "event_cnt" ELSE 0 END) AS "count_1",
-    SUM(CASE WHEN "term_index" = 2 THEN "event_cnt" ELSE 0 END) AS "count_2",
-    SUM(CASE WHEN "term_index" = 3 THEN "event_cnt" ELSE 0 END) AS "count_3"
-  FROM "experiment_events"
   GROUP BY
-    "variant_id",
-    "unit_id"
+    "events"."exp_variant_id",
+    "events"."unit_id"
   HAVING
-    COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
+    COUNT(
+      CASE
+        WHEN (
+          "events"."unit_type" = 'user'
+          AND "events"."agg_type" = 'global'
+          AND "events"."goal" = 'exposure'
+        )
+        THEN 1
+      END
+    ) > 0
 ), "unit_metrics" AS (
   SELECT
     *
