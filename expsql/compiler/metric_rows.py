@@ -58,12 +58,14 @@ from expsql.compiler.plan import Plan, goals_of
 from expsql.compiler.scan import (
     alias,
     column,
+    conjunction,
+    dimension_predicate,
     event_column,
     events_table,
+    goal_predicate,
     identifier,
     number,
     scan_filter,
-    term_predicate,
 )
 from expsql.contracts import METRIC_KEYS, METRIC_VALUES
 from expsql.dialects.base import Dialect
@@ -133,8 +135,21 @@ def _unit_goals_from_events(plan: Plan, dialect: Dialect) -> exp.Select:
     so an event counts in every overlapping term it matches without repeating its row."""
     columns = plan.source.columns
 
+    # A unit or aggregation type shared by every term is already pinned by the WHERE; testing it
+    # again in each sum cost ~13% of the query for 20 metrics (DuckDB).
+    pinned = {columns.unit_type} if len({key.unit_type for key in plan.terms}) == 1 else set()
+    if columns.agg_type is not None and len({key.agg_type for key in plan.terms}) == 1:
+        pinned.add(columns.agg_type)
+
     def matches(term: int) -> exp.Expression:
-        return exp.Paren(this=term_predicate(plan, plan.terms[term], dialect))
+        key = plan.terms[term]
+        conditions = [
+            condition
+            for condition in goal_predicate(plan, key.unit_type, key.agg_type, key.goal)
+            if condition.this.name not in pinned
+        ]
+        conditions.extend(dimension_predicate(plan, d, dialect) for d in key.dimensions)
+        return exp.Paren(this=conjunction(conditions))
 
     def source(name: str) -> exp.Expression:
         # NULL as 0 and DOUBLE, as the scan of the disjoint shape reads them.

@@ -5,9 +5,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'global'
-          AND "events"."goal" = 'exposure'
+          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
         ELSE 0
@@ -16,8 +14,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'click'
           AND "events"."product" IN ('p_1', 'p_10')
         )
@@ -28,8 +25,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND NOT (
             "events"."product" IN ('p_1', 'p_2')
@@ -42,8 +38,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND "events"."price" <> 7
         )
@@ -54,8 +49,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'refund'
           AND startsWith("events"."product", 'p_')
         )
@@ -66,8 +60,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'refund'
           AND (
             startsWith("events"."product", 'p%') OR startsWith("events"."product", 'q')
@@ -80,8 +73,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'click'
           AND "events"."product" = 'p%1'
         )
@@ -92,8 +84,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'conversion'
           AND "events"."price" <= 3
           AND "events"."product" < 'p_2'
@@ -105,8 +96,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND "events"."price" >= 5
           AND "events"."product" < 'p_9'
@@ -118,8 +108,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND "events"."price" IN (1, 2, 3)
         )
@@ -130,8 +119,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'conversion'
           AND "events"."product" = 'p_1'
         )
@@ -142,8 +130,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'conversion'
           AND "events"."price" > 10
         )
@@ -210,9 +197,7 @@ WITH "unit_goals" AS (
     COUNT(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'global'
-          AND "events"."goal" = 'exposure'
+          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
         )
         THEN 1
       END

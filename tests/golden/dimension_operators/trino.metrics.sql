@@ -5,9 +5,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'global'
-          AND "events"."goal" = 'exposure'
+          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
         ELSE 0
@@ -16,8 +14,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'click'
           AND "events"."product" IN ('p_1', 'p_10')
         )
@@ -28,8 +25,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND NOT "events"."product" IN ('p_1', 'p_2')
         )
@@ -40,8 +36,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND "events"."price" <> 7
         )
@@ -52,8 +47,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'refund'
           AND STARTS_WITH("events"."product", 'p_')
         )
@@ -64,8 +58,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'refund'
           AND (
             STARTS_WITH("events"."product", 'p%') OR STARTS_WITH("events"."product", 'q')
@@ -78,8 +71,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'click'
           AND "events"."product" = 'p%1'
         )
@@ -90,8 +82,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'conversion'
           AND "events"."price" <= 3
           AND "events"."product" < 'p_2'
@@ -103,8 +94,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND "events"."price" >= 5
           AND "events"."product" < 'p_9'
@@ -116,8 +106,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'view'
           AND "events"."price" IN (1, 2, 3)
         )
@@ -128,8 +117,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'conversion'
           AND "events"."product" = 'p_1'
         )
@@ -140,8 +128,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'conversion'
           AND "events"."price" > 10
         )
@@ -206,9 +193,7 @@ WITH "unit_goals" AS (
     COUNT(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'global'
-          AND "events"."goal" = 'exposure'
+          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
         )
         THEN 1
       END

@@ -5,9 +5,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'global'
-          AND "events"."goal" = 'exposure'
+          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
         ELSE 0
@@ -16,8 +14,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'click'
           AND "events"."product" = 'p_1'
         )
@@ -28,9 +25,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'click'
+          "events"."agg_type" = 'unit' AND "events"."goal" = 'click'
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
         ELSE 0
@@ -39,8 +34,7 @@ WITH "unit_goals" AS (
     SUM(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'unit'
+          "events"."agg_type" = 'unit'
           AND "events"."goal" = 'click'
           AND "events"."product" LIKE 'p\\_%' ESCAPE '\\'
         )
@@ -61,9 +55,7 @@ WITH "unit_goals" AS (
     COUNT(
       CASE
         WHEN (
-          "events"."unit_type" = 'user'
-          AND "events"."agg_type" = 'global'
-          AND "events"."goal" = 'exposure'
+          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
         )
         THEN 1
       END
