@@ -93,7 +93,10 @@ def _experiment_events(
     first_day = rng.integers(0, DAYS, size=units)
     parts = []
 
-    def events(goal: str, agg: str, owner: np.ndarray, cnt: np.ndarray, value: np.ndarray, **dims) -> None:
+    def events(
+        goal: str, agg: str, owner: np.ndarray, value: np.ndarray | None = None, **dims: np.ndarray
+    ) -> None:
+        # Every generated event is one occurrence (cnt 1); only conversions and refunds carry a value.
         day = np.minimum(first_day[owner] + rng.integers(0, 3, size=owner.size), DAYS - 1)
         frame = {
             "exp_id": exp_id,
@@ -102,8 +105,8 @@ def _experiment_events(
             "agg_type": agg,
             "goal": goal,
             "unit_id": unit_ids[owner],
-            "cnt": cnt,
-            "value": value,
+            "cnt": np.ones(owner.size, int),
+            "value": np.zeros(owner.size) if value is None else value,
             "date": [START + dt.timedelta(days=int(d)) for d in day],
             "product": dims.get("product"),
             "element": dims.get("element"),
@@ -111,48 +114,24 @@ def _experiment_events(
         parts.append(pd.DataFrame(frame))
 
     everyone = np.arange(units)
-    exposure_owner = np.repeat(everyone, rng.integers(1, 4, size=units))
-    events(
-        "exposure", "global", exposure_owner, np.ones(exposure_owner.size, int), np.zeros(exposure_owner.size)
-    )
+    events("exposure", "global", np.repeat(everyone, rng.integers(1, 4, size=units)))
 
     views_per_unit = rng.poisson(2.0, size=units)
     view_owner = np.repeat(everyone, views_per_unit)
     view_element = rng.choice(ELEMENTS, size=view_owner.size, p=[0.5, 0.3, 0.2])
-    events(
-        "view",
-        "unit",
-        view_owner,
-        np.ones(view_owner.size, int),
-        np.zeros(view_owner.size),
-        element=view_element,
-    )
+    events("view", "unit", view_owner, element=view_element)
     clicked = rng.random(view_owner.size) < 0.22
-    events(
-        "click",
-        "unit",
-        view_owner[clicked],
-        np.ones(clicked.sum(), int),
-        np.zeros(clicked.sum()),
-        element=view_element[clicked],
-    )
+    events("click", "unit", view_owner[clicked], element=view_element[clicked])
 
     multiplier = np.array([lift.get(v, 1.0) for v in variant])
     converted = rng.random(units) < 0.08 * multiplier
     buyers = np.repeat(everyone[converted], rng.integers(1, 3, size=converted.sum()))
     revenue = np.round(rng.gamma(2.0, 25.0, size=buyers.size), 2)
     products = rng.choice(PRODUCTS, size=buyers.size, p=[0.5, 0.3, 0.2])
-    events("conversion", "unit", buyers, np.ones(buyers.size, int), revenue, product=products)
+    events("conversion", "unit", buyers, revenue, product=products)
 
     refunded = rng.random(buyers.size) < 0.05
-    events(
-        "refund",
-        "unit",
-        buyers[refunded],
-        np.ones(refunded.sum(), int),
-        revenue[refunded],
-        product=products[refunded],
-    )
+    events("refund", "unit", buyers[refunded], revenue[refunded], product=products[refunded])
     return pd.concat(parts, ignore_index=True)
 
 
