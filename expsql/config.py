@@ -19,6 +19,8 @@ value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
     port = 8080
     workers = 4                        # evaluations running at once
     timeout = 60                       # seconds per evaluation, then 504
+    max_body_bytes = 1048576           # larger request bodies are a 413
+    max_metrics = 200                  # metrics per request (more: 422); max_checks likewise
     dialect = "postgres"               # serve this warehouse (options from [connectors.postgres]) ...
     connect = "host=warehouse.internal dbname=analytics user=expsql"
     # dao_factory = "mycompany.experiments:dao_factory"   # ... or an integrator's own factory
@@ -74,6 +76,11 @@ class ServerSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0)
     #: Longest date window accepted: sequential boundaries cost grows with the number of daily looks.
     max_window_days: int = Field(default=400, ge=1)
+    #: Largest request body read; a bigger one is a 413 before parsing (1 MiB: thousands of metrics).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Metrics and checks one request may hold: each adds columns to the one query and statistics to run.
+    max_metrics: int = Field(default=200, ge=1)
+    max_checks: int = Field(default=50, ge=1)
     rows: RowsContract = "metrics"
     dialect: str | None = None
     connect: str | None = None

@@ -36,6 +36,8 @@ class Run:
     frame: pd.DataFrame
     query_seconds: float
     evaluation: Evaluation
+    #: Seconds the statistics took on the rows (the service's metrics report it beside the query's).
+    stats_seconds: float = 0.0
 
 
 def compile_experiment(experiment: Experiment, dialect: str, rows: Rows, source: Source | None = None) -> str:
@@ -104,8 +106,10 @@ def run(
     finally:
         if close:
             dao.close()
+    started = time.perf_counter()
     evaluation = evaluate(experiment, frame)
-    return Run(experiment, dialect, rows, sql, frame, seconds, evaluation)
+    stats_seconds = time.perf_counter() - started
+    return Run(experiment, dialect, rows, sql, frame, seconds, evaluation, stats_seconds)
 
 
 def _reason(error: BaseException) -> str:

@@ -28,6 +28,7 @@ def serve_command(
 
     try:
         import fastapi  # noqa: F401
+        import prometheus_client  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as error:
         raise ExpsqlError(f"expsql serve needs {error.name}: pip install 'expsql[serve]'") from None

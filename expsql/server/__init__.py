@@ -2,7 +2,10 @@
 
 - :mod:`.factory` — :class:`DaoFactory`: one Dao per request; the demo database by default
 - :mod:`.app`     — :func:`create_app`: the app, its worker pool and its error answers
-- :mod:`.routes`  — ``/evaluate``, ``/compile``, ``/sample-size-calculation``, ``/health``, ``/dialects``
+- :mod:`.metrics` — Prometheus metrics of one app, served at ``/metrics``
+- :mod:`.limits`  — the request body limit (413)
+- :mod:`.routes`  — ``/evaluate``, ``/compile``, ``/sample-size-calculation``, ``/health``, ``/dialects``,
+  ``/metrics``
 - :mod:`.schemas` — request and response bodies in ep-stats' field names
 
 :func:`serve` runs it::

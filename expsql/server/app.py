@@ -3,8 +3,9 @@
 :func:`create_app` builds a FastAPI app around one or more :class:`~.factory.DaoFactory`
 objects. An evaluation runs off the event loop in a thread pool created once per app (its
 lifespan), bounded by ``workers`` and by a per-request ``timeout`` (504). Bad input is a 422
-with a body that says what is wrong (an expression error carries its position and caret); an
-unreachable warehouse is a 503; nothing a client sends yields a stack trace.
+with a body that says what is wrong (an expression error carries its position and caret); a body
+over ``max_body_bytes`` is a 413 before it is parsed; an unreachable warehouse is a 503; nothing a
+client sends yields a stack trace. Every answer is counted in the app's own Prometheus registry.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -28,6 +30,8 @@ from expsql.errors import ConnectorError, DialectError, ExpressionError, ExpsqlE
 from expsql.report.epstats import json_safe
 from expsql.server import routes
 from expsql.server.factory import DaoFactory, check_factory, factory_from_config
+from expsql.server.limits import BodyLimitMiddleware
+from expsql.server.metrics import Metrics, MetricsMiddleware
 
 log = logging.getLogger("expsql.server")
 T = TypeVar("T")
@@ -47,11 +51,12 @@ class NotServedError(DialectError):
 
 @dataclass
 class Service:
-    """What the app's routes share: the factories by dialect, the settings and the worker pool."""
+    """What the app's routes share: the factories by dialect, the settings, the metrics, the worker pool."""
 
     factories: dict[str, DaoFactory]
     default_dialect: str
     settings: ServerSettings
+    metrics: Metrics
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -78,12 +83,26 @@ class Service:
 
     async def submit(self, job: Callable[[], T]) -> T:
         """Run ``job`` in the pool; :class:`EvaluationTimeout` after ``settings.timeout`` seconds."""
-        future = self.pool.submit(job)
+        metrics = self.metrics
+
+        def timed() -> T:
+            metrics.pool_queued.dec()
+            started = time.perf_counter()
+            try:
+                with metrics.pool_busy.track_inprogress():
+                    return job()
+            finally:
+                metrics.evaluation_seconds.observe(time.perf_counter() - started)
+
+        metrics.pool_queued.inc()
+        future = self.pool.submit(timed)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.settings.timeout)
+            with metrics.in_progress.track_inprogress():
+                return await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.settings.timeout)
         except TimeoutError:
             # A job not yet started is dropped; a running one cannot be interrupted and finishes alone.
-            future.cancel()
+            if future.cancel():
+                metrics.pool_queued.dec()
             raise EvaluationTimeout(
                 f"the evaluation took longer than the server's timeout of {self.settings.timeout:g} s"
             ) from None
@@ -123,11 +142,13 @@ def create_app(
     Without a factory, the one ``config``'s ``[server]`` table describes, else the demo database.
     """
     config = config or Config()
+    settings = settings or config.server
     factories = _as_factories(dao_factory, config)
     service = Service(
         factories={factory.dialect: factory for factory in factories},
         default_dialect=factories[0].dialect,
-        settings=settings or config.server,
+        settings=settings,
+        metrics=Metrics.create(settings.workers),
     )
 
     @asynccontextmanager
@@ -150,6 +171,11 @@ def create_app(
     app.state.service = service
     _install_error_handlers(app)
     app.include_router(routes.router)
+    # The last added runs first: the metrics also count the 413s the body limit answers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    paths = {getattr(route, "path", None) for route in (*app.router.routes, *routes.router.routes)}
+    known = frozenset(path for path in paths if isinstance(path, str))
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics, paths=known)
     return app
 
 

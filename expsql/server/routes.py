@@ -7,10 +7,13 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from expsql import __version__
+from expsql.config import ServerSettings
 from expsql.errors import ExperimentError, ExpsqlError
+from expsql.models import Experiment
 from expsql.report.epstats import epstats_result, finite_or_none
 from expsql.server.factory import DaoFactory, source_of
 from expsql.server.schemas import (
@@ -28,6 +31,7 @@ from expsql.server.schemas import (
 
 if TYPE_CHECKING:
     from expsql.server.app import Service
+    from expsql.server.metrics import Metrics
 
 log = logging.getLogger("expsql.server")
 router = APIRouter()
@@ -76,12 +80,36 @@ def list_dialects(request: Request) -> list[DialectInfo]:
     ]
 
 
-def _evaluate(factory: DaoFactory, experiment: EvaluateRequest, rows: RowsContract) -> dict[str, Any]:
+def check_size(experiment: Experiment, settings: ServerSettings) -> None:
+    """Refuse (422) more metrics or checks than ``[server] max_metrics`` / ``max_checks`` allow."""
+    for kind, items, limit in (
+        ("metrics", experiment.metrics, settings.max_metrics),
+        ("checks", experiment.checks, settings.max_checks),
+    ):
+        if len(items) > limit:
+            raise ExperimentError(
+                f"the experiment has {len(items)} {kind}; this server evaluates at most {limit} "
+                f"per request ([server] max_{kind})"
+            )
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics(request: Request) -> Response:
+    """The app's Prometheus metrics in the text exposition format (for a scraper, not the API docs)."""
+    registry = _service(request).metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _evaluate(
+    factory: DaoFactory, experiment: EvaluateRequest, rows: RowsContract, metrics: Metrics
+) -> dict[str, Any]:
     """The pipeline of one request, run in the worker pool: factory → Dao → SQL → rows → statistics."""
     from expsql.runner import open_dao, run
 
     dao = open_dao(factory.get_dao, factory.dialect)
     outcome = run(experiment, dao, dialect=factory.dialect, rows=rows, source=source_of(factory))
+    metrics.query_seconds.observe(outcome.query_seconds)
+    metrics.stats_seconds.observe(outcome.stats_seconds)
     log.info(
         "evaluated %s on %s (%s rows) in a %.3f s query",
         experiment.id,
@@ -98,12 +126,13 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     service = _service(request)
     factory = service.factory_for(body.dialect)
     rows = body.rows or service.settings.rows
+    check_size(body, service.settings)
     limit = service.settings.max_window_days
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
         days = (body.date_to - body.date_from).days + 1
         raise ExperimentError(f"the date window spans {days} days; this server evaluates at most {limit}")
     try:
-        return await service.submit(lambda: _evaluate(factory, body, rows))
+        return await service.submit(lambda: _evaluate(factory, body, rows, service.metrics))
     except ExpsqlError:
         raise
     except ValueError as error:  # the statistics refuse this experiment's parameters
@@ -120,11 +149,12 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
 
 
 @router.post("/compile", response_model=CompileResponse, responses=ERRORS, tags=["compile"])
-def compile_experiment(body: CompileRequest) -> CompileResponse:
+def compile_experiment(body: CompileRequest, request: Request) -> CompileResponse:
     """The SQL the experiment compiles to, for one dialect or for every registered one."""
     from expsql import dialects
     from expsql.compiler import compile_sql
 
+    check_size(body, _service(request).settings)
     names = [body.dialect] if body.dialect else dialects.available()
     for name in names:
         dialects.get(name)
