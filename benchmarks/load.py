@@ -169,8 +169,11 @@ async def _client(url: str, index: int, until: float, seed: int, load: Load) -> 
     weights = [MIX[kind][1] for kind in kinds]
     bodies = {"bad_expression": bad_body(), "evaluate": valid_body(), "goals": valid_body(goal_rows=True)}
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        sent = 0
         while time.monotonic() < until:
-            kind = rng.choices(kinds, weights)[0]
+            # Every kind once first (a short run still sends each), then the weighted mix.
+            kind = kinds[(index + sent) % len(kinds)] if sent < len(kinds) else rng.choices(kinds, weights)[0]
+            sent += 1
             started = time.perf_counter()
             try:
                 if kind == "health":
