@@ -34,7 +34,7 @@ def test_run_compiles_executes_evaluates_and_closes(database: Path) -> None:
     seen: list[str] = []
     result = run(demo_experiment(), dao, dialect="duckdb", rows="goals", on_query=seen.append)
     assert dao.closed and seen == [result.sql]
-    assert result.rows == "goals" and result.query_seconds >= 0
+    assert result.rows == "goals" and result.query_seconds > 0 and result.stats_seconds > 0
     assert set(result.frame["goal"]) >= {"exposure", "conversion"}
     assert result.evaluation.contract == "goal rows"
     assert list(result.evaluation.metrics["metric_id"].astype(str).unique()) == ["1", "2", "3", "4", "5"]
