@@ -3,9 +3,10 @@
 Each unit of the events buys three times, each ``cnt`` and ``value`` an integer below 2^31, so
 per unit about 5.4e9 and its square about 2.9e19: beyond the 64-bit range (9.2e18) that Spark's
 ``SUM(BIGINT)`` and ``BIGINT * BIGINT`` stay in, and PostgreSQL's ``BIGINT * BIGINT`` (its
-``SUM(INTEGER)`` is a BIGINT: the columns are INTEGER there, BIGINT in Spark and DuckDB). The rows must equal exact sums computed with Python
-integers to a relative 1e-12, and the evaluation built on them must be the one built on the exact
-sums.
+``SUM(INTEGER)`` is a BIGINT: the columns are INTEGER there, BIGINT in Spark and DuckDB). The
+rows must equal exact sums computed with Python integers to a relative 1e-12 and evaluate
+without warnings. Before the squares were cast to DOUBLE, PostgreSQL raised "bigint out of range"
+and Spark (ANSI mode) ARITHMETIC_OVERFLOW; without ANSI mode Spark wraps around silently.
 """
 
 from __future__ import annotations
@@ -59,8 +60,16 @@ def _events() -> pd.DataFrame:
     amount = rng.integers(LOW, HIGH, size=(2 * UNITS, PURCHASES))
     exposures = pd.DataFrame({"unit_id": units, "exp_variant_id": variant, "goal": "exposure",
                               "agg_type": "global", "cnt": 1, "value": 0})  # fmt: skip
-    buys = pd.DataFrame({"unit_id": np.repeat(units, PURCHASES), "exp_variant_id": np.repeat(variant, PURCHASES),
-                         "goal": "buy", "agg_type": "unit", "cnt": amount.ravel(), "value": amount.ravel()})  # fmt: skip
+    buys = pd.DataFrame(
+        {
+            "unit_id": np.repeat(units, PURCHASES),
+            "exp_variant_id": np.repeat(variant, PURCHASES),
+            "goal": "buy",
+            "agg_type": "unit",
+            "cnt": amount.ravel(),
+            "value": amount.ravel(),
+        }
+    )
     events = pd.concat([exposures, buys], ignore_index=True)
     events["unit_id"] = "u" + events["unit_id"].astype(str)
     events = events.assign(exp_id="wide", unit_type="user", date=dt.date(2024, 3, 1))
