@@ -206,6 +206,8 @@ def _as_number(column: pd.Series, name: str, clean: pd.DataFrame, keys: Sequence
         or pd.api.types.is_string_dtype(column)
     ):
         raise RowsError(f"column {name!r} must be numeric, got {column.dtype}")
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
     text = column.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
     # Spelled-out NaN and infinities ("nan", "inf") are numbers, to be reported as such below.
     numbers = pd.to_numeric(text, errors="coerce").astype(float)
