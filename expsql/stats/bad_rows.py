@@ -48,30 +48,33 @@ Groups = dict[str, tuple[int, list[str]]]
 def goal_readers(experiment: Experiment, keys: list[GoalKey]) -> dict[tuple[int, str], list[str]]:
     """``(goal key index, column) → names of the metrics and checks that read that column``."""
     position = {key: i for i, key in enumerate(keys)}
-    readers: dict[tuple[int, str], list[str]] = {}
+    readers: dict[tuple[int, str], dict[str, None]] = {}  # ordered sets of names
 
     def add(name: str, expressions: tuple[Expr | None, ...]) -> None:
         for expression in expressions:
             for goal in goals(expression) if expression is not None else ():
                 for column in READS[goal.function]:
-                    names = readers.setdefault((position[goal.key], column), [])
-                    if name not in names:
-                        names.append(name)
+                    readers.setdefault((position[goal.key], column), {})[name] = None
 
     for metric in experiment.metrics:
         add(f"metric {metric.id} ({metric.name})", (metric.nominator_expr, metric.denominator_expr))
     for check in experiment.checks:
         add(f"check {check.id} ({check.name})", (check.nominator_expr, check.denominator_expr))
     exposure = position[experiment.exposure_goal.key]
-    readers.setdefault((exposure, "count"), []).append(EXPOSURES)
-    return readers
+    readers.setdefault((exposure, "count"), {})[EXPOSURES] = None
+    return {place: list(names) for place, names in readers.items()}
 
 
 def goal_row_messages(
     valid: ValidRows, experiment: Experiment, variants: list[str], keys: list[GoalKey], key_codes: np.ndarray
 ) -> list[str]:
     """Warnings for the bad cells and duplicates of goal rows that the evaluation reads."""
+    if not valid.issues and not valid.duplicates.size:
+        return []
     readers = goal_readers(experiment, keys)
+    any_column: dict[int, list[str]] = {}  # who reads any column of a goal: for duplicate rows
+    for (code, _), names in readers.items():
+        any_column[code] = list(dict.fromkeys([*any_column.get(code, []), *names]))
     frame = valid.frame
     # Exposure rows broken down by a dimension match no key but are summed into the exposures.
     exposure = keys.index(experiment.exposure_goal.key)
@@ -82,11 +85,7 @@ def goal_row_messages(
         code = int(codes[row])
         if code < 0 or not in_variants[row]:
             return None
-        names = (
-            readers.get((code, column), [])
-            if column
-            else sorted({n for (c, _), ns in readers.items() if c == code for n in ns})
-        )
+        names = readers.get((code, column), []) if column else any_column.get(code, [])
         if column and not names:
             return None
         return f"goal {keys[code]} variant {frame.at[row, 'exp_variant_id']}", names
