@@ -26,6 +26,7 @@ from expsql.stats import evaluate
 from tests.engines import load
 
 pytestmark = pytest.mark.engine("wide-sums")
+ENGINES = ("duckdb", "postgres", "spark", "spark_legacy")
 
 UNITS = 40
 PURCHASES = 3
@@ -117,12 +118,27 @@ def spark_dao(spark_session: Any) -> Dao:
     return get("spark").connect(session=spark_session)
 
 
+@pytest.fixture
+def spark_legacy_dao(spark_dao: Dao, spark_session: Any) -> Iterator[Dao]:
+    """Spark without ANSI mode, where 64-bit arithmetic wraps around instead of raising."""
+    key = "spark.sql.ansi.enabled"
+    previous = spark_session.conf.get(key)
+    spark_session.conf.set(key, "false")
+    yield spark_dao
+    spark_session.conf.set(key, previous)
+
+
 def _rows(request: pytest.FixtureRequest, engine: str, contract: str) -> pd.DataFrame:
     from expsql.source import Source
 
     dao: Dao = request.getfixturevalue(f"{engine}_dao")
     return dao.execute(
-        compile_sql(EXPERIMENT, dialect=engine, rows=contract, source=Source(table="wide_events"))
+        compile_sql(
+            EXPERIMENT,
+            dialect=engine.removesuffix("_legacy"),
+            rows=contract,
+            source=Source(table="wide_events"),
+        )
     )
 
 
@@ -130,7 +146,7 @@ def _close(actual: float, exact: int) -> bool:
     return abs(actual - exact) <= 1e-12 * abs(exact)
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgres", "spark"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_goal_rows_square_64_bit_overflowing_units_exactly_enough(
     engine: str, request: pytest.FixtureRequest
 ) -> None:
@@ -143,7 +159,7 @@ def test_goal_rows_square_64_bit_overflowing_units_exactly_enough(
     assert evaluate(EXPERIMENT, rows).warnings == ()
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgres", "spark"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_metric_rows_square_64_bit_overflowing_units_exactly_enough(
     engine: str, request: pytest.FixtureRequest
 ) -> None:
