@@ -214,9 +214,10 @@ def _as_number(column: pd.Series, name: str, clean: pd.DataFrame, keys: Sequence
     bad = numbers.isna() & text.notna() & ~text.map(_spells_nan)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
+        others = int(bad.sum()) - 1
         raise RowsError(
             f"column {name!r} holds a non-numeric value {column.iloc[row]!r} in row {row} "
-            f"({describe_row(clean, keys, row)}) and {int(bad.sum()) - 1} other row(s)"
+            f"({describe_row(clean, keys, row)})" + (f" and in {others} other row(s)" if others else "")
         )
     return numbers
 
