@@ -130,9 +130,9 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     )
     values = [
         exp.Sum(this=unit_count.copy()),
-        exp.Sum(this=exp.Mul(this=unit_count.copy(), expression=unit_count.copy())),
+        exp.Sum(this=_square(unit_count)),
         exp.Sum(this=unit_value.copy()),
-        exp.Sum(this=exp.Mul(this=unit_value.copy(), expression=unit_value.copy())),
+        exp.Sum(this=_square(unit_value)),
         exp.Sum(this=unique),
     ]
     projections += [alias(value, name) for value, name in zip(values, GOAL_VALUES, strict=True)]
@@ -143,6 +143,14 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         .group_by(*keys, copy=False)
     )
     return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), cte(UNIT_TERMS, unit_terms_query(plan))])
+
+
+def _square(target: exp.Expression) -> exp.Expression:
+    """``target²`` as a DOUBLE: integer squares overflow 64 bits from |target| ≈ 3e9 on (Spark's
+    ``BIGINT`` wraps or raises, PostgreSQL's ``BIGINT * BIGINT`` raises); a DOUBLE reaches 1e308 and
+    its relative rounding (1e-16) is what the float64 statistics keep of any sum anyway."""
+    double = exp.Cast(this=target.copy(), to=exp.DataType.build("DOUBLE"))
+    return exp.Mul(this=double, expression=double.copy())
 
 
 def _sum_or_zero(target: exp.Expression) -> exp.Expression:

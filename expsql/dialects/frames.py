@@ -2,7 +2,8 @@
 
 Engines return ``Decimal`` (PostgreSQL ``NUMERIC``, Spark ``DecimalType``), numpy scalars, 32-bit
 integers or upper-case column names (Snowflake). :func:`contract_frame` turns any of them into
-one shape: the contracts' lower-case column names, ``int64`` counts and ``float64`` sums.
+one shape: the contracts' lower-case column names, ``int64`` counts (``float64`` where a sum of
+squares outgrows 64 bits) and ``float64`` sums.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES
 INTEGER_COLUMNS: Final = frozenset({"count", "sum_sqr_count", "count_unique", "n"})
 FLOAT_COLUMNS: Final = frozenset(GOAL_VALUES + METRIC_VALUES) - INTEGER_COLUMNS
 CONTRACT_COLUMNS: Final = frozenset(GOAL_KEYS + GOAL_VALUES + METRIC_KEYS + METRIC_VALUES)
+#: Integer columns at or beyond this magnitude stay float64 (``int64`` ends at 2^63).
+INT64_LIMIT: Final = 2.0**63
 
 
 def _plain_number(value: object) -> object:
@@ -41,10 +44,12 @@ def _as_integer(series: pd.Series) -> pd.Series:
     if series.dtype == object:
         series = series.map(_plain_number)
     numbers = pd.to_numeric(series)
-    if numbers.isna().any():
+    if numbers.isna().any() or numbers.dtype == object:  # object: Python ints beyond 64 bits
         return numbers.astype("float64")
     if numbers.dtype.kind == "f" and not np.all(np.mod(numbers.to_numpy(), 1) == 0):
         return numbers  # fractional counts (a non-integer cnt column) stay as they are
+    if numbers.dtype.kind == "f" and not np.all(np.abs(numbers.to_numpy()) < INT64_LIMIT):
+        return numbers  # a sum of squares beyond 64 bits, as the DOUBLE the query summed it in
     return numbers.astype("int64")
 
 

@@ -37,19 +37,23 @@ Where expsql deliberately differs from ep-stats (2.5.x), everything else followi
    there ``count`` and ``sample_size`` are the exposed units and ``std = sqrt(n · Var(R))``.
 9. **Results**: no ``timestamp`` column; extra ``absolute_diff, ci_lower, ci_upper, significant``;
    checks carry ``passed``; ``to_dict()`` is standard JSON (NaN/inf → null, ep-stats emits bare NaN).
-10. **Rows** are validated: rows of another experiment, negative counts or sums of squares and
-    non-numeric values raise :class:`~expsql.errors.RowsError` (ep-stats sums whatever it gets);
-    NULL values count as 0; rows of variants outside an explicit variant list are dropped with a warning.
+10. **Rows** are validated (ep-stats sums whatever it gets): missing or non-numeric columns, text in a
+    value column and rows of another experiment raise :class:`~expsql.errors.RowsError`; a negative
+    count, ``n`` or sum of squares or an infinite value makes the statistics of the metrics × variants
+    that read it NaN; NULL/NaN cells count as 0, duplicate rows are summed and rows of variants
+    outside an explicit list (or, in metric rows, of unknown ids) are dropped — each with a
+    :class:`RowsWarning` naming the goal or metric and the variant (:mod:`~expsql.stats.bad_rows`).
 11. **Minimum detectable effect** and a closed-form ``power`` for planning, which ep-stats lacks.
 """
 
 from expsql.stats.evaluation import Evaluation, Table
 from expsql.stats.planning import minimum_detectable_effect, power, sample_size
-from expsql.stats.scorecard import DegenerateInputWarning, evaluate
+from expsql.stats.scorecard import DegenerateInputWarning, RowsWarning, evaluate
 
 __all__ = [
     "DegenerateInputWarning",
     "Evaluation",
+    "RowsWarning",
     "Table",
     "evaluate",
     "minimum_detectable_effect",

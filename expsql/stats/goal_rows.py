@@ -55,13 +55,39 @@ class GoalTotals:
 
 
 def sum_goal_rows(
-    frame: pd.DataFrame, experiment: Experiment, variants: list[str], keys: list[GoalKey] | None = None
+    frame: pd.DataFrame,
+    experiment: Experiment,
+    variants: list[str],
+    keys: list[GoalKey] | None = None,
+    key_codes: np.ndarray | None = None,
 ) -> GoalTotals:
     """Sum validated goal rows into a :class:`GoalTotals`; absent goals and variants stay 0.
 
-    ``keys`` are the experiment's goal keys, when the caller has them already.
+    ``keys`` are the experiment's goal keys and ``key_codes`` each row's index among them
+    (:func:`goal_key_codes`), when the caller has them already. A NaN cell makes its sum NaN.
     """
     keys = experiment.goal_keys() if keys is None else keys
+    variant_codes = codes(frame["exp_variant_id"], variants)
+    key_codes = goal_key_codes(frame, keys) if key_codes is None else key_codes
+    matched = (variant_codes >= 0) & (key_codes >= 0)
+    totals = np.zeros((len(keys), len(variants), len(GOAL_VALUES)))
+    np.add.at(
+        totals,
+        (key_codes[matched], variant_codes[matched]),
+        frame[list(GOAL_VALUES)].to_numpy(dtype=float)[matched],
+    )
+    # Exposures sum every exposure row whatever its dimension columns hold, as ep-stats does.
+    is_exposure = exposure_rows(frame, experiment) & (variant_codes >= 0)
+    exposures = np.bincount(
+        variant_codes[is_exposure],
+        weights=frame["count"].to_numpy(dtype=float)[is_exposure],
+        minlength=len(variants),
+    )
+    return GoalTotals({key: i for i, key in enumerate(keys)}, tuple(variants), totals, exposures)
+
+
+def goal_key_codes(frame: pd.DataFrame, keys: list[GoalKey]) -> np.ndarray:
+    """Per row, the index in ``keys`` of the goal key it matches, -1 for rows of no such goal."""
     dimensions = dimension_names(keys)
     key_table = pd.DataFrame(
         {
@@ -72,28 +98,20 @@ def sum_goal_rows(
             "_key": np.arange(len(keys)),
         }
     )
-    variant_codes = codes(frame["exp_variant_id"], variants)
-    rows = frame.assign(_variant=variant_codes)
-    rows = rows[rows["_variant"] >= 0]
-    matched = rows.merge(key_table, on=["unit_type", "agg_type", "goal", *dimensions], how="inner")
-    totals = np.zeros((len(keys), len(variants), len(GOAL_VALUES)))
-    np.add.at(
-        totals,
-        (matched["_key"].to_numpy(), matched["_variant"].to_numpy()),
-        matched[list(GOAL_VALUES)].to_numpy(dtype=float),
-    )
-    # Exposures sum every exposure row whatever its dimension columns hold, as ep-stats does.
-    is_exposure = (
-        (rows["unit_type"] == experiment.unit_type)
-        & (rows["agg_type"] == "global")
-        & (rows["goal"] == "exposure")
-    )
-    exposures = np.bincount(
-        rows.loc[is_exposure, "_variant"].to_numpy(),
-        weights=rows.loc[is_exposure, "count"].to_numpy(dtype=float),
-        minlength=len(variants),
-    )
-    return GoalTotals({key: i for i, key in enumerate(keys)}, tuple(variants), totals, exposures)
+    labels = frame[["unit_type", "agg_type", "goal", *dimensions]].assign(_row=np.arange(len(frame)))
+    matched = labels.merge(key_table, on=["unit_type", "agg_type", "goal", *dimensions], how="inner")
+    result = np.full(len(frame), -1, dtype=int)
+    result[matched["_row"].to_numpy()] = matched["_key"].to_numpy()
+    return result
+
+
+def exposure_rows(frame: pd.DataFrame, experiment: Experiment) -> np.ndarray:
+    """Rows of the exposure goal, whatever their dimension columns hold (ep-stats sums them all)."""
+    return (
+        (frame["unit_type"] == experiment.unit_type)
+        & (frame["agg_type"] == "global")
+        & (frame["goal"] == "exposure")
+    ).to_numpy()
 
 
 def _evaluate(node: Expr, totals: GoalTotals, cache: dict[Expr, Sides]) -> Sides:

@@ -3,15 +3,18 @@
 Rows may be a pandas DataFrame, a list of dicts, a pyarrow Table or a path to a CSV, Parquet, JSON
 or JSON-lines file. The contract (:mod:`expsql.contracts`) is recognised from the columns; a frame
 that fits neither gets a :class:`~expsql.errors.RowsError` listing what each contract misses.
-Validation is strict where a silent answer would be wrong (non-numeric or negative counts, rows of
-another experiment) and lenient where ep-stats is: variants and goals without rows count as zeros.
+Validation refuses a frame that is not the contract (missing or non-numeric columns, text in a
+value column, rows of another experiment) with a RowsError. Single bad cells are reported, not
+fatal (:class:`CellIssue`): a missing value counts as 0 (SQL's ``SUM`` of NULLs is NULL, and pandas
+cannot tell NULL from NaN), a negative count or an infinity makes the sums that read it NaN.
+Variants and goals without rows count as zeros, as in ep-stats.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,19 +105,68 @@ def detect_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract:
     )
 
 
+@dataclass(frozen=True)
+class CellIssue:
+    """Cells of one value column that no correct query produces, or that are missing.
+
+    ``kind`` is ``missing`` (NULL or NaN: counted as 0), ``negative`` (a count, ``n`` or sum of
+    squares below 0) or ``infinite``; the last two are NaN in the clean frame, so every sum that
+    reads them is NaN and the metric × variant that reads them gets NaN statistics.
+    """
+
+    kind: Literal["missing", "negative", "infinite"]
+    column: str
+    rows: np.ndarray
+
+
+@dataclass(frozen=True)
+class ValidRows:
+    """Validated rows: keys as text, values as floats, and what was wrong with single cells."""
+
+    frame: pd.DataFrame
+    issues: tuple[CellIssue, ...]
+    duplicates: np.ndarray  # positions of rows whose every label is another row's too
+
+
 def validate(
     frame: pd.DataFrame, contract: Contract, experiment: Experiment, dimensions: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Keys (and ``dimensions`` of goal rows) as text, values as floats; RowsError on foreign
-    experiments, bad or negative values."""
+    """The clean frame of :func:`validate_rows`."""
+    return validate_rows(frame, contract, experiment, dimensions).frame
+
+
+def validate_rows(
+    frame: pd.DataFrame, contract: Contract, experiment: Experiment, dimensions: Sequence[str] = ()
+) -> ValidRows:
+    """Keys (and ``dimensions`` of goal rows) as text, values as floats.
+
+    A frame that is not the contract raises :class:`RowsError`: a value column that is not numeric
+    or holds text, rows of another experiment. A bad *cell* (missing, negative, infinite) is
+    reported as a :class:`CellIssue` instead, so one broken goal does not stop the scorecard.
+    """
     keys = GOAL_KEYS if contract == "goal rows" else METRIC_KEYS
     values = GOAL_VALUES if contract == "goal rows" else METRIC_VALUES
     text_columns = [*keys, *(dimensions if contract == "goal rows" else ())]
     clean = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for column in text_columns:
         clean[column] = _as_text(frame[column])
+    issues: list[CellIssue] = []
     for column in values:
-        clean[column] = _as_number(frame[column], column)
+        numbers = _as_number(frame[column], column, clean, keys)
+        missing = np.flatnonzero(numbers.isna().to_numpy())
+        if missing.size:
+            issues.append(CellIssue("missing", column, missing))
+        numbers = numbers.fillna(0.0)
+        array = numbers.to_numpy()
+        infinite = np.flatnonzero(np.isinf(array))
+        if infinite.size:
+            issues.append(CellIssue("infinite", column, infinite))
+        negative = np.flatnonzero(array < 0) if column in NON_NEGATIVE[contract] else np.array([], int)
+        if negative.size:
+            issues.append(CellIssue("negative", column, negative))
+        array = array.copy()
+        array[np.concatenate([infinite, negative])] = np.nan
+        clean[column] = array
     foreign = sorted(set(clean["exp_id"]) - {experiment.id})
     if foreign:
         shown = ", ".join(repr(e) for e in foreign[:5])
@@ -122,16 +174,14 @@ def validate(
             f"rows of other experiments ({shown}) among the rows of experiment {experiment.id!r}: "
             "filter the rows to one experiment"
         )
-    for column in NON_NEGATIVE[contract]:
-        negative = np.flatnonzero(clean[column].to_numpy() < 0)
-        if negative.size:
-            row = negative[0]
-            where = ", ".join(f"{k}={clean.at[row, k]!r}" for k in keys[1:])
-            raise RowsError(
-                f"column {column!r} must not be negative: {negative.size} row(s), "
-                f"e.g. row {row} ({where}) has {clean.at[row, column]}"
-            )
-    return clean
+    labels = [c for c in frame.columns if c not in values]
+    duplicates = np.flatnonzero(_as_labels(frame, labels, clean).duplicated(keep=False).to_numpy())
+    return ValidRows(clean, tuple(issues), duplicates)
+
+
+def _as_labels(frame: pd.DataFrame, labels: list[str], clean: pd.DataFrame) -> pd.DataFrame:
+    """Every non-value column as text (the validated keys where there are some)."""
+    return pd.DataFrame({c: clean[c] if c in clean else _as_text(frame[c]) for c in labels})
 
 
 def _as_text(column: pd.Series) -> pd.Series:
@@ -148,44 +198,56 @@ def _text_of(value: Any) -> str:
     return str(value)
 
 
-def _as_number(column: pd.Series, name: str) -> pd.Series:
-    """Floats; NULL is 0 (SQL's SUM over no rows), anything else non-numeric is a RowsError."""
+def _as_number(column: pd.Series, name: str, clean: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
+    """Floats, NaN where missing; a non-numeric column or text cell is a RowsError naming the row."""
     if pd.api.types.is_bool_dtype(column) or not (
         pd.api.types.is_numeric_dtype(column)
         or column.dtype == object
         or pd.api.types.is_string_dtype(column)
     ):
         raise RowsError(f"column {name!r} must be numeric, got {column.dtype}")
-    numbers = pd.to_numeric(column, errors="coerce").astype(float)
-    bad = numbers.isna() & column.notna()
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
+    text = column.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    # Spelled-out NaN and infinities ("nan", "inf") are numbers, to be reported as such below.
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = numbers.isna() & text.notna() & ~text.map(_spells_nan)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise RowsError(f"column {name!r} holds a non-numeric value {column.iloc[row]!r} in row {row}")
-    numbers = numbers.fillna(0.0)
-    infinite = ~np.isfinite(numbers.to_numpy())
-    if infinite.any():
-        raise RowsError(f"column {name!r} holds an infinite value in row {int(np.flatnonzero(infinite)[0])}")
+        others = int(bad.sum()) - 1
+        raise RowsError(
+            f"column {name!r} holds a non-numeric value {column.iloc[row]!r} in row {row} "
+            f"({describe_row(clean, keys, row)})" + (f" and in {others} other row(s)" if others else "")
+        )
     return numbers
+
+
+def _spells_nan(value: Any) -> bool:
+    return (isinstance(value, str) and value.lower() in ("nan", "")) or (
+        isinstance(value, float) and np.isnan(value)
+    )
+
+
+def describe_row(clean: pd.DataFrame, keys: Sequence[str], row: int) -> str:
+    """``exp_variant_id='b', goal='click'``: the row's keys after the experiment id."""
+    return ", ".join(f"{k}={clean.at[row, k]!r}" for k in keys[1:])
 
 
 def variant_order(experiment: Experiment, observed: pd.Series) -> list[str]:
     """The variants in output order: the experiment's list, else sorted data variants ∪ control.
 
-    Rows of variants outside an explicit list are dropped with a warning, as ep-stats drops them.
+    Rows of variants outside an explicit list are dropped (as ep-stats drops them); see
+    :func:`unknown_variants`.
     """
-    seen = set(observed.unique().tolist())
     if experiment.variants is not None:
-        variants = list(experiment.variants)
-        unknown = sorted(seen - set(variants))
-        if unknown:
-            warnings.warn(
-                f"experiment {experiment.id}: ignoring rows of variants {unknown} "
-                f"that are not among variants {variants}",
-                UserWarning,
-                stacklevel=3,
-            )
-        return variants
-    return sorted(seen | {experiment.control_variant})
+        return list(experiment.variants)
+    return sorted(set(observed.unique().tolist()) | {experiment.control_variant})
+
+
+def unknown_variants(variants: Sequence[str], observed: pd.Series) -> dict[str, int]:
+    """Variants of rows outside ``variants``, with their number of rows."""
+    counts = observed[~observed.isin(list(variants))].value_counts()
+    return {str(v): int(n) for v, n in sorted(counts.items())}
 
 
 def codes(column: pd.Series, categories: list[str]) -> np.ndarray:

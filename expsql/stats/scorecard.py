@@ -14,13 +14,28 @@ import numpy as np
 
 from expsql.contracts import check_row_id
 from expsql.models import Experiment
+from expsql.stats.bad_rows import (
+    goal_row_messages,
+    metric_row_messages,
+    poisoned_goal_metrics,
+    poisoned_metric_rows,
+    variant_message,
+)
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
 from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, widened_confidence_intervals
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
-from expsql.stats.goal_rows import metric_sums, sum_goal_rows
+from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
 from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
-from expsql.stats.rows import RowsLike, detect_contract, dimension_names, load_rows, validate, variant_order
+from expsql.stats.rows import (
+    RowsLike,
+    detect_contract,
+    dimension_names,
+    load_rows,
+    unknown_variants,
+    validate_rows,
+    variant_order,
+)
 from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
 
@@ -30,6 +45,14 @@ WARNING_EXAMPLES = 20
 
 class DegenerateInputWarning(UserWarning):
     """Some metric × variant could not be tested; its statistics are NaN."""
+
+
+class RowsWarning(DegenerateInputWarning):
+    """Rows with bad cells, duplicates or unknown variants: evaluated anyway, as the message says.
+
+    A subclass of :class:`DegenerateInputWarning`, so that whoever lists those in the scorecard
+    (and silences the Python warning) does the same for these.
+    """
 
 
 def evaluate(
@@ -67,14 +90,19 @@ def _evaluate(
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
     contract = detect_contract(frame, dimensions)
-    clean = validate(frame, contract, experiment, dimensions)
+    valid = validate_rows(frame, contract, experiment, dimensions)
+    clean = valid.frame
     variants = variant_order(experiment, clean["exp_variant_id"])
+    row_messages = variant_message(experiment, variants, unknown_variants(variants, clean["exp_variant_id"]))
     level = sequential_level(
         sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
     )
     shares = planned_shares(experiment, variants)
     if contract == "goal rows":
-        totals = sum_goal_rows(clean, experiment, variants, keys)
+        key_codes = goal_key_codes(clean, keys)
+        row_messages += goal_row_messages(valid, experiment, variants, keys, key_codes)
+        totals = sum_goal_rows(clean, experiment, variants, keys, key_codes)
+        invalid = poisoned_goal_metrics(totals, experiment)
         count, sum_value, sum_sqr_value = metric_sums(totals, experiment)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = sum_value / count
@@ -94,7 +122,9 @@ def _evaluate(
             for check in experiment.checks
         ]
     else:
+        row_messages += metric_row_messages(valid, experiment, variants)
         sums = sum_metric_rows(clean, experiment, variants)
+        invalid = poisoned_metric_rows(sums, experiment)
         ratios = metric_statistics(sums, experiment)
         count, mean, sum_value = ratios.n, ratios.ratio, ratios.sum_x
         with np.errstate(invalid="ignore"):
@@ -110,8 +140,10 @@ def _evaluate(
             )
             for check in experiment.checks
         ]
+    for message in row_messages:
+        warnings.warn(message, RowsWarning, stacklevel=3)
     metrics, messages = _metric_columns(
-        experiment, variants, level, correction, count, mean, variance, sum_value, sample_size
+        experiment, variants, level, correction, count, mean, variance, sum_value, sample_size, invalid
     )
     return Evaluation(
         experiment_id=experiment.id,
@@ -126,7 +158,7 @@ def _evaluate(
         ),
         metric_table=Table.build(METRIC_COLUMNS, metrics),
         check_table=_check_table(experiment.id, check_results),
-        warnings=tuple(messages),
+        warnings=(*row_messages, *messages),
     )
 
 
@@ -140,6 +172,7 @@ def _metric_columns(
     variance: np.ndarray,
     sum_value: np.ndarray,
     sample_size: np.ndarray,
+    invalid: np.ndarray,
 ) -> tuple[dict[str, Any], list[str]]:
     control = variants.index(experiment.control_variant)
     with np.errstate(invalid="ignore"):
@@ -151,7 +184,7 @@ def _metric_columns(
         test.standard_error.copy(),
         test.degrees_of_freedom.copy(),
     )
-    reasons = degenerate_reasons(count, mean, variance, control)
+    reasons = degenerate_reasons(count, mean, variance, control, invalid)
     degenerate = reasons != ""
     for array in (test_stat, p_value, interval, error, freedom):
         array[degenerate] = np.nan

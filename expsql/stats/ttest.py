@@ -109,12 +109,20 @@ def welch_absolute(
     return WelchTest(test_stat, two_sided_p_value(test_stat, degrees_of_freedom), degrees_of_freedom)
 
 
-def degenerate_reasons(count: np.ndarray, mean: np.ndarray, variance: np.ndarray, control: int) -> np.ndarray:
+def degenerate_reasons(
+    count: np.ndarray,
+    mean: np.ndarray,
+    variance: np.ndarray,
+    control: int,
+    invalid: np.ndarray | None = None,
+) -> np.ndarray:
     """Why a metric × variant cannot be tested (``''`` where it can), as an array of text.
 
     A row is degenerate when either arm has one unit or none, a variance is negative (sums that do
-    not belong together), the control mean is 0, or both arms have zero variance.
+    not belong together), the control mean is 0, both arms have zero variance, or ``invalid``
+    marks its rows or the control's as holding bad cells (negative counts, infinities).
     """
+    invalid = np.zeros(count.shape, dtype=bool) if invalid is None else invalid
     reasons = np.full(count.shape, "", dtype=object)
     count_c, mean_c, variance_c = count[:, [control]], mean[:, [control]], variance[:, [control]]
     checks = (
@@ -126,6 +134,7 @@ def degenerate_reasons(count: np.ndarray, mean: np.ndarray, variance: np.ndarray
         ),
         ((count <= 1) | (count_c <= 1), "one unit or none in the variant or the control"),
         (~np.isfinite(mean) | ~np.isfinite(mean_c), "the mean is not finite (no denominator)"),
+        (invalid | invalid[:, [control]], "its rows or the control's hold invalid values (see above)"),
     )
     # Later checks overwrite earlier ones: the most basic reason is the one reported.
     for mask, reason in checks:

@@ -12,7 +12,14 @@ import pyarrow as pa
 import pytest
 
 from expsql.errors import RowsError
-from expsql.stats.rows import detect_contract, load_rows, validate, variant_order
+from expsql.stats.rows import (
+    detect_contract,
+    load_rows,
+    unknown_variants,
+    validate,
+    validate_rows,
+    variant_order,
+)
 from tests.stats.frames import experiment, exposure_row, goal_row, metric, metric_row
 
 DEFINITION = experiment([metric(1, "count(user.unit.click(element=button))")])
@@ -79,17 +86,26 @@ def test_metric_rows_are_recognised() -> None:
     assert detect_contract(frame, DIMENSIONS) == "metric rows"
 
 
-def test_negative_counts_are_refused_with_the_row_that_holds_them() -> None:
-    frame = pd.DataFrame([*ROWS, goal_row("b", "click", count=-1, element="button")])
-    with pytest.raises(RowsError, match=r"'count' must not be negative.*exp_variant_id='b'"):
-        validate(frame, "goal rows", DEFINITION, DIMENSIONS)
+def test_negative_counts_and_infinities_are_cell_issues_and_nan_in_the_clean_frame() -> None:
+    frame = pd.DataFrame(
+        [
+            *ROWS,
+            goal_row(
+                "b", "click", count=-1, sum_sqr_count=1, count_unique=1, sum_value=np.inf, element="button"
+            ),
+        ]
+    )
+    valid = validate_rows(frame, "goal rows", DEFINITION, DIMENSIONS)
+    found = {(i.kind, i.column): i.rows.tolist() for i in valid.issues}
+    assert found == {("negative", "count"): [4], ("infinite", "sum_value"): [4]}
+    assert np.isnan(valid.frame.loc[4, ["count", "sum_value"]].to_numpy(float)).all()
 
 
 def test_non_numeric_values_are_refused() -> None:
     frame = pd.DataFrame(ROWS)
     frame["sum_value"] = frame["sum_value"].astype(object)
     frame.loc[2, "sum_value"] = "twelve"
-    with pytest.raises(RowsError, match="'sum_value' holds a non-numeric value 'twelve' in row 2"):
+    with pytest.raises(RowsError, match=r"'sum_value' holds a non-numeric value 'twelve' in row 2 \(exp_var"):
         validate(frame, "goal rows", DEFINITION, DIMENSIONS)
 
 
@@ -99,21 +115,22 @@ def test_rows_of_another_experiment_are_refused() -> None:
         validate(frame, "goal rows", DEFINITION, DIMENSIONS)
 
 
-def test_missing_values_are_zero_and_missing_dimensions_are_empty_labels() -> None:
+def test_missing_values_are_zero_and_reported_and_missing_dimensions_are_empty_labels() -> None:
     frame = pd.DataFrame(ROWS)
     frame.loc[0, "sum_value"] = None
     frame.loc[3, "element"] = np.nan
-    clean = validate(frame, "goal rows", DEFINITION, DIMENSIONS)
-    assert clean.loc[0, "sum_value"] == 0
-    assert clean.loc[3, "element"] == ""
+    valid = validate_rows(frame, "goal rows", DEFINITION, DIMENSIONS)
+    assert valid.frame.loc[0, "sum_value"] == 0
+    assert valid.frame.loc[3, "element"] == ""
+    assert [(i.kind, i.column, i.rows.tolist()) for i in valid.issues] == [("missing", "sum_value", [0])]
 
 
 def test_variants_are_sorted_with_the_control_or_taken_from_the_experiment() -> None:
     observed = pd.Series(["c", "b", "c"])
     assert variant_order(DEFINITION, observed) == ["a", "b", "c"]
     explicit = experiment([metric(1, "count(user.unit.click)")], variants=["b", "a"])
-    with pytest.warns(UserWarning, match=r"ignoring rows of variants \['c'\]"):
-        assert variant_order(explicit, observed) == ["b", "a"]
+    assert variant_order(explicit, observed) == ["b", "a"]
+    assert unknown_variants(["b", "a"], observed) == {"c": 2}
 
 
 def test_decimal_values_from_a_warehouse_numeric_column_are_numbers() -> None:

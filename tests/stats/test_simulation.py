@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.calibration import ValueSums, goal_rows
 from expsql.models import Experiment
 from expsql.stats import evaluate
 from expsql.stats.sequential import Sequential
@@ -39,28 +40,10 @@ def _daily_sums(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _goal_rows(sums: np.ndarray, squares: np.ndarray, units: int) -> pd.DataFrame:
-    goals = np.char.add("g", np.arange(TESTS).astype(str))
-    variants = np.array(["a", "b"])
-    frame = pd.DataFrame(
-        {
-            "exp_id": "exp",
-            "exp_variant_id": np.tile(variants, TESTS),
-            "unit_type": "user",
-            "agg_type": "unit",
-            "goal": np.repeat(goals, 2),
-            "count": 0.0,
-            "sum_sqr_count": 0.0,
-            "sum_value": sums.ravel(),
-            "sum_sqr_value": squares.ravel(),
-            "count_unique": 0.0,
-        }
-    )
-    exposures = pd.DataFrame(
-        {"exp_id": "exp", "exp_variant_id": variants, "unit_type": "user", "agg_type": "global",
-         "goal": "exposure", "count": float(units), "sum_sqr_count": float(units), "sum_value": 0.0,
-         "sum_sqr_value": 0.0, "count_unique": float(units)}
-    )  # fmt: skip
-    return pd.concat([frame, exposures], ignore_index=True)
+    """Goal rows of ``TESTS`` experiments, experiment i on goal ``g<i>`` (the calibration's builder)."""
+    counts = np.zeros_like(sums)
+    totals = ValueSums(np.full(sums.shape, float(units)), counts, sums, squares)
+    return goal_rows(totals, [f"g{i}" for i in range(TESTS)])
 
 
 def _definition(**fields: object) -> Experiment:
