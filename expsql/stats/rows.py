@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from expsql.compiler.ast import GoalKey
-from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES
+from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES, UNIT_KEYS, UNIT_VALUES
 from expsql.errors import RowsError
 from expsql.models import Experiment
 
-Contract = Literal["goal rows", "metric rows"]
+Contract = Literal["goal rows", "metric rows", "unit rows", "wide rows"]
 RowsLike = pd.DataFrame | Sequence[Mapping[str, Any]] | str | Path | Any
 
 #: Columns that are sums of squares or counts: a negative value means the query is wrong.
@@ -87,19 +87,46 @@ def detect_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract:
     if not metric_missing:
         return "metric rows"
     if not goal_missing:
-        dimensions_missing = [d for d in dimensions if d not in columns]
-        if dimensions_missing:
-            raise RowsError(
-                "goal rows lack the dimension columns the experiment filters on: "
-                + ", ".join(dimensions_missing)
-            )
+        _require_dimensions("goal rows", columns, dimensions)
         return "goal rows"
+    recognised = _detect_other_contract(frame, dimensions)
+    if recognised is not None:
+        return recognised
     raise RowsError(
-        "the rows fit neither contract; goal rows miss columns "
+        "the rows fit no row contract; goal rows miss columns "
         + ", ".join(goal_missing)
         + "; metric rows miss columns "
         + ", ".join(metric_missing)
+        + _other_contracts_missing(frame)
     )
+
+
+def _require_dimensions(contract: str, columns: set[str], dimensions: Sequence[str]) -> None:
+    missing = [d for d in dimensions if d not in columns]
+    if missing:
+        raise RowsError(
+            f"{contract} lack the dimension columns the experiment filters on: " + ", ".join(missing)
+        )
+
+
+def _detect_other_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract | None:
+    """Unit rows (all their columns present) or wide rows (:func:`wide_misfit` finds no fault)."""
+    from expsql.stats.wide_rows import wide_misfit
+
+    columns = set(frame.columns)
+    if all(c in columns for c in (*UNIT_KEYS, *UNIT_VALUES)):
+        _require_dimensions("unit rows", columns, dimensions)
+        return "unit rows"
+    if "goal" not in columns and "metric_id" not in columns and wide_misfit(frame) is None:
+        return "wide rows"
+    return None
+
+
+def _other_contracts_missing(frame: pd.DataFrame) -> str:
+    from expsql.stats.wide_rows import wide_misfit
+
+    unit_missing = [c for c in (*UNIT_KEYS, *UNIT_VALUES) if c not in set(frame.columns)]
+    return f"; unit rows miss columns {', '.join(unit_missing)}; wide rows need {wide_misfit(frame)}"
 
 
 def validate(

@@ -1,4 +1,4 @@
-"""``evaluate``: rows of either contract → an :class:`~expsql.stats.evaluation.Evaluation`.
+"""``evaluate``: rows of any contract → an :class:`~expsql.stats.evaluation.Evaluation`.
 
 Order of operations (ep-stats' §3.10): per metric and variant count, mean, std → sequential level →
 relative t-test for all metrics × variants at once → degenerate rows to NaN (one warning) →
@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from expsql.contracts import check_row_id
 from expsql.models import Experiment
@@ -19,10 +20,21 @@ from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, w
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
+from expsql.stats.outliers import refuse_winsorization
 from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
-from expsql.stats.rows import RowsLike, detect_contract, dimension_names, load_rows, validate, variant_order
+from expsql.stats.rows import (
+    Contract,
+    RowsLike,
+    detect_contract,
+    dimension_names,
+    load_rows,
+    validate,
+    variant_order,
+)
 from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
+from expsql.stats.unit_rows import sum_unit_rows, validate_unit_rows
+from expsql.stats.wide_rows import wide_goal_rows
 
 #: At most this many metric × variant pairs are named in one degenerate-input warning.
 WARNING_EXAMPLES = 20
@@ -39,7 +51,7 @@ def evaluate(
     correction: Correction = "holm",
     sequential: Sequential = "obrien-fleming",
 ) -> Evaluation:
-    """Evaluate an experiment from goal rows or metric rows (recognised from the columns).
+    """Evaluate an experiment from goal, metric, unit or wide rows (recognised from the columns).
 
     :param experiment: the experiment whose metrics and checks to evaluate.
     :param rows: a pandas DataFrame, a list of dicts, a pyarrow Table or a CSV/Parquet/JSON path.
@@ -47,7 +59,8 @@ def evaluate(
         ``bonferroni``, ``benjamini-hochberg`` or ``none``.
     :param sequential: when ``date_from`` and ``date_to`` are set: ``obrien-fleming`` (exact
         Lan–DeMets boundaries, default), ``ep-stats`` (its nominal per-day rule) or ``none``.
-    :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows.
+    :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows, or a
+        metric asks for winsorization on rows without per-unit values (goal or wide rows).
     """
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
@@ -67,22 +80,24 @@ def _evaluate(
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
     contract = detect_contract(frame, dimensions)
-    clean = validate(frame, contract, experiment, dimensions)
+    clean = _validated(frame, contract, experiment, dimensions)
     variants = variant_order(experiment, clean["exp_variant_id"])
     level = sequential_level(
         sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
     )
     shares = planned_shares(experiment, variants)
-    if contract == "goal rows":
+    if contract in ("goal rows", "wide rows"):
         totals = sum_goal_rows(clean, experiment, variants, keys)
         count, sum_value, sum_sqr_value = metric_sums(totals, experiment)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = sum_value / count
             variance = (sum_sqr_value - sum_value * mean) / (count - 1)
         sample_size = count.copy()
-        # ep-stats' rule: count is not the number of units when the denominator reads value().
-        value_denominators = [m.denominator.lstrip().startswith("value(") for m in experiment.metrics]
-        sample_size[np.array(value_denominators, dtype=bool)] = np.nan
+        if contract == "goal rows":
+            # ep-stats' rule: count is not the number of units when the denominator reads value()
+            # (its goal-name metrics, the only kind wide rows serve, keep count as the sample size).
+            value_denominators = [m.denominator.lstrip().startswith("value(") for m in experiment.metrics]
+            sample_size[np.array(value_denominators, dtype=bool)] = np.nan
         exposures = totals.exposures
         check_results = [
             evaluate_check(
@@ -94,7 +109,10 @@ def _evaluate(
             for check in experiment.checks
         ]
     else:
-        sums = sum_metric_rows(clean, experiment, variants)
+        if contract == "unit rows":
+            sums = sum_unit_rows(clean, experiment, variants, keys)
+        else:
+            sums = sum_metric_rows(clean, experiment, variants)
         ratios = metric_statistics(sums, experiment)
         count, mean, sum_value = ratios.n, ratios.ratio, ratios.sum_x
         with np.errstate(invalid="ignore"):
@@ -128,6 +146,19 @@ def _evaluate(
         check_table=_check_table(experiment.id, check_results),
         warnings=tuple(messages),
     )
+
+
+def _validated(
+    frame: pd.DataFrame, contract: Contract, experiment: Experiment, dimensions: list[str]
+) -> pd.DataFrame:
+    """The rows in their contract's clean form; wide rows become goal rows."""
+    if contract in ("goal rows", "wide rows"):
+        refuse_winsorization(experiment, contract)
+    if contract == "unit rows":
+        return validate_unit_rows(frame, experiment, dimensions)
+    if contract == "wide rows":
+        return wide_goal_rows(frame, experiment)
+    return validate(frame, contract, experiment, dimensions)
 
 
 def _metric_columns(
