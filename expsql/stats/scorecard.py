@@ -76,7 +76,7 @@ def _evaluate(
         raise ValueError(
             f"unknown sequential mode {sequential!r}; choose one of {', '.join(SEQUENTIAL_MODES)}"
         )
-    frame = load_rows(rows)
+    frame = load_rows(rows).reset_index(drop=True)  # validation builds columns on a RangeIndex
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
     contract = detect_contract(frame, dimensions)

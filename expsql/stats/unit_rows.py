@@ -33,7 +33,7 @@ from expsql.errors import RowsError
 from expsql.models import Experiment
 from expsql.stats.metric_rows import MetricSums
 from expsql.stats.outliers import winsorize
-from expsql.stats.rows import _as_number, _as_text, codes
+from expsql.stats.rows import _as_number, _as_text
 
 
 def validate_unit_rows(
@@ -45,7 +45,7 @@ def validate_unit_rows(
     """
     clean = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for column in (*UNIT_KEYS, *dimensions):
-        clean[column] = _as_text(frame[column])
+        clean[column] = _text(frame[column])
     for column in UNIT_VALUES:
         clean[column] = _as_number(frame[column], column)
     foreign = sorted(set(clean["exp_id"].unique()) - {experiment.id})
@@ -66,21 +66,36 @@ def validate_unit_rows(
     return clean
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """Text as :func:`~expsql.stats.rows._as_text` makes it, without copying a string column
+    into Python objects (a million rows of pandas' string dtype stay strings)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.fillna("")
+    return _as_text(column)
+
+
 class _Units:
     """The exposed units (variant, unit_id) in sorted order, and the goal-term vectors over them."""
 
     def __init__(self, frame: pd.DataFrame, experiment: Experiment, variants: list[str], keys: list[GoalKey]):
-        variant_codes = codes(frame["exp_variant_id"], variants)
+        # Index.get_indexer rather than rows.codes: a hash lookup, not a Python call per row.
+        variant_codes = pd.Index(variants).get_indexer(frame["exp_variant_id"])
         unit_codes, _ = pd.factorize(frame["unit_id"])
         # One integer per (variant, unit): a unit seen in two variants is two units, as in metric rows.
         stride = int(unit_codes.max(initial=0)) + 1
         unit_keys = variant_codes.astype(np.int64) * stride + unit_codes
         known = variant_codes >= 0
+        # The exposure is matched like any goal term (dimension columns ''), so that the exposed
+        # units, the exposure row and count(<unit_type>.global.exposure) all read the same rows.
+        exposure_key = experiment.exposure_goal.key
+        dimensions = _dimensions(keys)
         is_exposure = known & (
-            (frame["unit_type"] == experiment.unit_type)
-            & (frame["agg_type"] == "global")
-            & (frame["goal"] == "exposure")
+            (frame["unit_type"] == exposure_key.unit_type)
+            & (frame["agg_type"] == exposure_key.agg_type)
+            & (frame["goal"] == exposure_key.goal)
         ).to_numpy(dtype=bool)
+        for dimension in dimensions:
+            is_exposure &= (frame[dimension] == "").to_numpy(dtype=bool)
         exposure_units, inverse = np.unique(unit_keys[is_exposure], return_inverse=True)
         exposure_counts = np.bincount(inverse, weights=frame["count"].to_numpy()[is_exposure])
         exposed = exposure_counts > 0
@@ -91,13 +106,17 @@ class _Units:
         # Each row's exposed unit, if any: rows of units without exposure take no part.
         position = np.minimum(np.searchsorted(self.keys, unit_keys), max(self.size - 1, 0))
         hit = known & (self.keys[position] == unit_keys) if self.size else np.zeros(len(frame), dtype=bool)
-        self._terms = self._goal_terms(frame, hit, position, keys)
+        self._terms = self._goal_terms(frame, hit, position, keys, dimensions)
 
     def _goal_terms(
-        self, frame: pd.DataFrame, hit: np.ndarray, position: np.ndarray, keys: list[GoalKey]
+        self,
+        frame: pd.DataFrame,
+        hit: np.ndarray,
+        position: np.ndarray,
+        keys: list[GoalKey],
+        dimensions: list[str],
     ) -> dict[GoalKey, tuple[np.ndarray, np.ndarray]]:
         """Per goal key, the units' (Σcount, Σsum_value); rows of one unit and key summed first."""
-        dimensions = list(dict.fromkeys(d.name for key in keys for d in key.dimensions))
         key_table = pd.DataFrame(
             {
                 "unit_type": [k.unit_type for k in keys],
@@ -124,6 +143,10 @@ class _Units:
         if goal.function == "value":
             return values
         return (counts > 0).astype(float)
+
+
+def _dimensions(keys: list[GoalKey]) -> list[str]:
+    return list(dict.fromkeys(d.name for key in keys for d in key.dimensions))
 
 
 def _evaluator(units: _Units) -> Callable[[Expr], np.ndarray]:
