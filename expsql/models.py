@@ -210,6 +210,7 @@ class Experiment(BaseModel):
 
 #: A bare goal name, as ep-stats' ``SimpleMetric`` and ``SimpleSrmCheck`` take them.
 _GOAL_NAME = re.compile(r"[A-Za-z0-9_]+")
+_UNIT_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def expand_goal_names(data: Any) -> Any:
@@ -224,7 +225,7 @@ def expand_goal_names(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     unit_type = data.get("unit_type")
-    if not isinstance(unit_type, str) or not _GOAL_NAME.fullmatch(unit_type):
+    if not isinstance(unit_type, str) or not _UNIT_TYPE.fullmatch(unit_type):
         return data  # the field validators report a missing or bad unit_type
     expanded = dict(data)
     if isinstance(data.get("metrics"), list):
@@ -243,6 +244,8 @@ def _goal_name_metric(metric: Any, unit_type: str) -> Any:
     if "denominator" not in metric:
         raise ValueError(f"{label}: a goal-name metric needs a denominator goal name")
     own_unit_type = metric.get("unit_type", unit_type)
+    if not isinstance(own_unit_type, str) or not _UNIT_TYPE.fullmatch(own_unit_type):
+        raise ValueError(f"{label}: unit_type {own_unit_type!r} must be a name of letters, digits and '_'")
     expanded = {k: v for k, v in metric.items() if k not in ("numerator", "unit_type")}
     expanded["nominator"] = _goal_value(metric["numerator"], own_unit_type, f"{label} numerator")
     expanded["denominator"] = _goal_value(metric["denominator"], own_unit_type, f"{label} denominator")
