@@ -1,8 +1,8 @@
 """Unit rows evaluate to the scorecard of the compiler's metric rows over the same events.
 
-The unit rows are built here from the events of :mod:`tests.events` by pandas (with the goal masks
-of :mod:`tests.reference`), split into pieces and mixed with rows no goal reads; the metric rows
-come from :func:`expsql.compile_sql` executed on DuckDB. Winsorization is checked against metric
+The unit rows are built from the events of :mod:`tests.events` by pandas
+(:func:`tests.stats.unit_frames.unit_rows`: split into pieces, mixed with rows no goal reads); the
+metric rows come from :func:`expsql.compile_sql` executed on DuckDB. Winsorization is checked against metric
 rows built from a pandas clip of the per-unit nominator.
 """
 
@@ -20,13 +20,12 @@ from expsql.compiler import compile_sql
 from expsql.contracts import EXPOSURE_ROW_ID, METRIC_KEYS, METRIC_VALUES, UNIT_KEYS, UNIT_VALUES
 from expsql.errors import RowsError
 from expsql.models import Experiment
-from expsql.source import Source
 from expsql.stats import DegenerateInputWarning, evaluate
 from expsql.stats.evaluation import Evaluation
-from tests.events import DIMENSION_TYPES, generate_events
+from tests.events import generate_events
 from tests.reference import experiment_events, goal_mask, per_unit_sums
+from tests.stats.unit_frames import SOURCE, unit_rows
 
-SOURCE = Source(dimensions=DIMENSION_TYPES)
 EXPOSURE = "count(user.global.exposure)"
 METRICS: list[tuple[str, str]] = [
     ("count(user.unit.click)", EXPOSURE),
@@ -62,47 +61,6 @@ def experiment(metrics: list[tuple[str, str]], **fields: Any) -> Experiment:
         for i, (nominator, denominator) in enumerate(metrics, start=1)
     ]
     return Experiment.model_validate(definition)
-
-
-def unit_rows(events: pd.DataFrame, definition: Experiment, seed: int = 0) -> pd.DataFrame:
-    """One row per unit and goal term (labelled as goal rows are), split in pieces, plus noise."""
-    scoped = experiment_events(events, definition, SOURCE)
-    dimensions = definition.dimension_names()
-    parts = []
-    for key in definition.goal_keys():
-        sums = per_unit_sums(scoped[goal_mask(scoped, key, SOURCE)], SOURCE).reset_index()
-        labels = key.dimension_labels
-        part = pd.DataFrame(
-            {
-                "exp_id": definition.id,
-                "exp_variant_id": sums["variant"],
-                "unit_type": key.unit_type,
-                "agg_type": key.agg_type,
-                "goal": key.goal,
-                "unit_id": sums["unit"],
-                **{d: labels.get(d, "") for d in dimensions},
-                "count": sums["cnt"],
-                "sum_value": sums["value"],
-            }
-        )
-        parts.append(part)
-    rows = pd.concat(parts, ignore_index=True)
-    rng = np.random.default_rng(seed)
-    # Rows of one unit and goal term in two pieces: they must be summed before any squaring.
-    halves = rows.sample(frac=0.5, random_state=seed)
-    share = rng.random(len(halves))
-    pieces = halves.assign(count=np.floor(halves["count"] * share), sum_value=halves["sum_value"] * share)
-    rows.loc[halves.index, "count"] -= pieces["count"]
-    rows.loc[halves.index, "sum_value"] -= pieces["sum_value"]
-    # Rows no goal term reads: another goal, another label, another unit type.
-    noise = rows.sample(n=50, random_state=seed + 1).assign(goal="noise")
-    other_type = rows.sample(n=50, random_state=seed + 3).assign(unit_type="session")
-    mixed = [rows, pieces, noise, other_type]
-    if dimensions:
-        mixed.append(rows.sample(n=50, random_state=seed + 2).assign(**dict.fromkeys(dimensions, "zzz")))
-    mixed = pd.concat(mixed, ignore_index=True)
-    shuffled = mixed.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    return shuffled[[*UNIT_KEYS, *dimensions, *UNIT_VALUES]]
 
 
 @pytest.fixture(scope="module")
