@@ -1,4 +1,4 @@
-"""The two row contracts between a warehouse and the stats module (DESIGN.md, "Row contracts").
+"""The row contracts between a warehouse and the stats module (DESIGN.md, "Row contracts").
 
 **Goal rows** (ep-stats compatible): one row per ``exp_id, exp_variant_id, unit_type, agg_type,
 goal`` and one column per dimension the experiment filters on, holding the goal's ep-stats label
@@ -17,6 +17,18 @@ Per-unit semantics of metric rows: the units are those with at least one exposur
 ``count``, ``SUM(value)`` for ``value`` and ``1 if SUM(cnt) > 0 else 0`` for ``unique``, 0 when
 the unit has no matching event; ``~`` is subtraction; a division by zero gives 0 for that unit.
 A NULL dimension value matches no dimension filter (not even ``!=``).
+
+**Unit rows** (per unit, ep-stats' ``evaluate_by_unit`` input): one row per ``exp_id,
+exp_variant_id, unit_type, agg_type, goal, unit_id`` and the dimension columns (labelled as in goal
+rows) with ``count, sum_value``, the unit's ``SUM(cnt)`` and ``SUM(value)`` of that goal term. The
+stats module evaluates them exactly as metric rows (compound expressions included): the units are
+those whose ``<unit_type>.global.exposure`` count is above 0; the rows of one unit and goal term
+are summed before any squaring. Larger than metric rows, but winsorization can be applied to them.
+
+**Wide rows** (ep-stats' ``evaluate_wide_agg`` input) have no fixed names: one row per variant,
+the experiment id first, the variant id second, then one column per goal holding its per-variant
+total, and optionally ``<goal>_squared`` (any name containing ``square``) with its sum of squares.
+They are read as goal rows of ``<unit_type>.global.<goal>``.
 """
 
 from __future__ import annotations
@@ -28,6 +40,9 @@ GOAL_VALUES: Final = ("count", "sum_sqr_count", "sum_value", "sum_sqr_value", "c
 
 METRIC_KEYS: Final = ("exp_id", "exp_variant_id", "metric_id")
 METRIC_VALUES: Final = ("n", "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy")
+
+UNIT_KEYS: Final = (*GOAL_KEYS[:5], "unit_id")
+UNIT_VALUES: Final = ("count", "sum_value")
 
 #: ``metric_id`` of the metric-rows row whose x and y are the unit's exposure count.
 EXPOSURE_ROW_ID: Final = "@exposure"

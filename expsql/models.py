@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,8 @@ class Metric(BaseModel):
     nominator: str = Field(min_length=1)
     denominator: str = Field(min_length=1)
     minimum_effect: float | None = Field(default=None, gt=0)
+    outlier_upper_percentile: float | None = Field(default=None, ge=0, lt=50)
+    outlier_lower_percentile: float | None = Field(default=None, ge=0, lt=50)
 
     _nominator: Expr = PrivateAttr()
     _denominator: Expr = PrivateAttr()
@@ -122,6 +125,11 @@ class Experiment(BaseModel):
     variant_weights: dict[str, float] | None = None
     query_parameters: dict[str, Any] = Field(default_factory=dict)
     filters: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _goal_name_metrics(cls, data: Any) -> Any:
+        return expand_goal_names(data)
 
     @field_validator("id", "control_variant", "unit_type", mode="before")
     @classmethod
@@ -198,6 +206,70 @@ class Experiment(BaseModel):
         if self.date_to and self.date_for:
             return min(self.date_to, self.date_for)
         return self.date_to
+
+
+#: A bare goal name, as ep-stats' ``SimpleMetric`` and ``SimpleSrmCheck`` take them.
+_GOAL_NAME = re.compile(r"[A-Za-z0-9_]+")
+_UNIT_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def expand_goal_names(data: Any) -> Any:
+    """ep-stats' goal-name metrics and checks as expressions, for wide rows (semantics §2.3).
+
+    A metric given as ``{id, name, numerator: bookings, denominator: views}`` (ep-stats'
+    ``SimpleMetric`` field names) becomes ``value(<unit_type>.global.bookings) /
+    value(<unit_type>.global.views)``; a check whose ``denominator`` (or ``nominator``) is a bare
+    goal name (``SimpleSrmCheck``) reads ``value(<unit_type>.global.<name>)`` likewise. Everything
+    else is returned unchanged.
+    """
+    if not isinstance(data, dict):
+        return data
+    unit_type = data.get("unit_type")
+    if not isinstance(unit_type, str) or not _UNIT_TYPE.fullmatch(unit_type):
+        return data  # the field validators report a missing or bad unit_type
+    expanded = dict(data)
+    if isinstance(data.get("metrics"), list):
+        expanded["metrics"] = [_goal_name_metric(m, unit_type) for m in data["metrics"]]
+    if isinstance(data.get("checks"), list):
+        expanded["checks"] = [_goal_name_check(c, unit_type) for c in data["checks"]]
+    return expanded
+
+
+def _goal_name_metric(metric: Any, unit_type: str) -> Any:
+    if not isinstance(metric, dict) or "numerator" not in metric:
+        return metric
+    label = f"metric {metric.get('id', '?')}"
+    if "nominator" in metric:
+        raise ValueError(f"{label}: give either numerator and denominator goal names or a nominator")
+    if "denominator" not in metric:
+        raise ValueError(f"{label}: a goal-name metric needs a denominator goal name")
+    own_unit_type = metric.get("unit_type", unit_type)
+    if not isinstance(own_unit_type, str) or not _UNIT_TYPE.fullmatch(own_unit_type):
+        raise ValueError(f"{label}: unit_type {own_unit_type!r} must be a name of letters, digits and '_'")
+    expanded = {k: v for k, v in metric.items() if k not in ("numerator", "unit_type")}
+    expanded["nominator"] = _goal_value(metric["numerator"], own_unit_type, f"{label} numerator")
+    expanded["denominator"] = _goal_value(metric["denominator"], own_unit_type, f"{label} denominator")
+    return expanded
+
+
+def _goal_name_check(check: Any, unit_type: str) -> Any:
+    if not isinstance(check, dict):
+        return check
+    expanded = dict(check)
+    for side in ("nominator", "denominator"):
+        text = check.get(side)
+        if isinstance(text, str) and _GOAL_NAME.fullmatch(text.strip()) and not text.strip().isdigit():
+            expanded[side] = _goal_value(text, unit_type, f"check {check.get('id', '?')} {side}")
+    return expanded
+
+
+def _goal_value(name: Any, unit_type: str, context: str) -> str:
+    if not isinstance(name, str) or not _GOAL_NAME.fullmatch(name.strip()):
+        raise ValueError(
+            f"{context}: {name!r} is not a goal name (letters, digits and '_'); "
+            "write an expression in nominator/denominator instead of numerator"
+        )
+    return f"value({unit_type}.global.{name.strip()})"
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from expsql.cli.run import (
 @app.command("evaluate")
 def evaluate_command(
     experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
-    rows: Annotated[Path, typer.Argument(help="Goal rows or metric rows: .csv, .parquet, .json or .jsonl.")],
+    rows: Annotated[
+        Path, typer.Argument(help="Goal, metric, unit or wide rows: .csv, .parquet, .json or .jsonl.")
+    ],
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:

@@ -1,8 +1,11 @@
-"""Statistics: rows of either contract → a scorecard; planning. Pure numpy/scipy, no SQL.
+"""Statistics: rows of any contract → a scorecard; planning. Pure numpy/scipy, no SQL.
 
 - :mod:`~expsql.stats.rows`        — load (DataFrame, dicts, pyarrow, CSV/Parquet/JSON), recognise, validate
 - :mod:`~expsql.stats.goal_rows`   — ep-stats' expression semantics on goal rows, per-variant vectors
 - :mod:`~expsql.stats.metric_rows` — exact ratios with delta-method variances from metric rows
+- :mod:`~expsql.stats.unit_rows`   — per-unit rows evaluated exactly into metric-rows sums
+- :mod:`~expsql.stats.wide_rows`   — ep-stats' wide per-variant table read as goal rows
+- :mod:`~expsql.stats.outliers`    — percentile winsorization of the per-unit nominator
 - :mod:`~expsql.stats.ttest`       — ep-stats' relative Welch t-test, vectorised over metrics × variants
 - :mod:`~expsql.stats.corrections` — Holm, Bonferroni, Benjamini–Hochberg across treatment variants
 - :mod:`~expsql.stats.sequential`  — exact Lan–DeMets O'Brien–Fleming boundaries; ep-stats' rule
@@ -44,6 +47,14 @@ Where expsql deliberately differs from ep-stats (2.5.x), everything else followi
     outside an explicit list (or, in metric rows, of unknown ids) are dropped — each with a
     :class:`RowsWarning` naming the goal or metric and the variant (:mod:`~expsql.stats.bad_rows`).
 11. **Minimum detectable effect** and a closed-form ``power`` for planning, which ep-stats lacks.
+12. **Unit rows** (ep-stats' ``evaluate_by_unit`` input) are evaluated exactly as metric rows:
+    every function and compound expression per unit (ep-stats reads one goal per side and ignores
+    the function), over the units with an exposure count above 0, exposure rows matched like any
+    goal term (dimension columns ``''``). Winsorization applies there; on goal and wide rows,
+    which hold per-variant sums only, it is a :class:`~expsql.errors.RowsError` (ep-stats ignores it).
+13. **Wide rows** (``evaluate_wide_agg``): a goal without a column, or read by ``count()``,
+    ``unique()``, a dimension or another unit or aggregation type, is a RowsError (ep-stats evaluates
+    zeros). ``sample_size`` is ``count`` as for ep-stats' ``SimpleMetric``; exposures are 0.
 """
 
 from expsql.stats.evaluation import Evaluation, Table

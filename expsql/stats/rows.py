@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from expsql.compiler.ast import GoalKey
-from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES
+from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES, UNIT_KEYS, UNIT_VALUES
 from expsql.errors import RowsError
 from expsql.models import Experiment
 
-Contract = Literal["goal rows", "metric rows"]
+Contract = Literal["goal rows", "metric rows", "unit rows", "wide rows"]
 RowsLike = pd.DataFrame | Sequence[Mapping[str, Any]] | str | Path | Any
 
 #: Columns that are sums of squares or counts: a negative value means the query is wrong.
@@ -90,19 +90,46 @@ def detect_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract:
     if not metric_missing:
         return "metric rows"
     if not goal_missing:
-        dimensions_missing = [d for d in dimensions if d not in columns]
-        if dimensions_missing:
-            raise RowsError(
-                "goal rows lack the dimension columns the experiment filters on: "
-                + ", ".join(dimensions_missing)
-            )
+        _require_dimensions("goal rows", columns, dimensions)
         return "goal rows"
+    recognised = _detect_other_contract(frame, dimensions)
+    if recognised is not None:
+        return recognised
     raise RowsError(
-        "the rows fit neither contract; goal rows miss columns "
+        "the rows fit no row contract; goal rows miss columns "
         + ", ".join(goal_missing)
         + "; metric rows miss columns "
         + ", ".join(metric_missing)
+        + _other_contracts_missing(frame)
     )
+
+
+def _require_dimensions(contract: str, columns: set[str], dimensions: Sequence[str]) -> None:
+    missing = [d for d in dimensions if d not in columns]
+    if missing:
+        raise RowsError(
+            f"{contract} lack the dimension columns the experiment filters on: " + ", ".join(missing)
+        )
+
+
+def _detect_other_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract | None:
+    """Unit rows (all their columns present) or wide rows (:func:`wide_misfit` finds no fault)."""
+    from expsql.stats.wide_rows import wide_misfit
+
+    columns = set(frame.columns)
+    if all(c in columns for c in (*UNIT_KEYS, *UNIT_VALUES)):
+        _require_dimensions("unit rows", columns, dimensions)
+        return "unit rows"
+    if "goal" not in columns and "metric_id" not in columns and wide_misfit(frame) is None:
+        return "wide rows"
+    return None
+
+
+def _other_contracts_missing(frame: pd.DataFrame) -> str:
+    from expsql.stats.wide_rows import wide_misfit
+
+    unit_missing = [c for c in (*UNIT_KEYS, *UNIT_VALUES) if c not in set(frame.columns)]
+    return f"; unit rows miss columns {', '.join(unit_missing)}; wide rows need {wide_misfit(frame)}"
 
 
 @dataclass(frozen=True)
@@ -149,7 +176,7 @@ def validate_rows(
     text_columns = [*keys, *(dimensions if contract == "goal rows" else ())]
     clean = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for column in text_columns:
-        clean[column] = _as_text(frame[column])
+        clean[column] = as_text(frame[column])
     issues: list[CellIssue] = []
     for column in values:
         numbers = _as_number(frame[column], column, clean, keys)
@@ -181,10 +208,10 @@ def validate_rows(
 
 def _as_labels(frame: pd.DataFrame, labels: list[str], clean: pd.DataFrame) -> pd.DataFrame:
     """Every non-value column as text (the validated keys where there are some)."""
-    return pd.DataFrame({c: clean[c] if c in clean else _as_text(frame[c]) for c in labels})
+    return pd.DataFrame({c: clean[c] if c in clean else as_text(frame[c]) for c in labels})
 
 
-def _as_text(column: pd.Series) -> pd.Series:
+def as_text(column: pd.Series) -> pd.Series:
     """Text keys; a missing value (NULL, NaN) is ``''``, which ep-stats reads as "not broken down"."""
     if pd.api.types.is_float_dtype(column):
         return column.astype(object).where(column.notna(), "").map(_text_of)
@@ -216,9 +243,19 @@ def _as_number(column: pd.Series, name: str, clean: pd.DataFrame, keys: Sequence
         row = int(np.flatnonzero(bad.to_numpy())[0])
         others = int(bad.sum()) - 1
         raise RowsError(
-            f"column {name!r} holds a non-numeric value {column.iloc[row]!r} in row {row} "
-            f"({describe_row(clean, keys, row)})" + (f" and in {others} other row(s)" if others else "")
+            f"column {name!r} holds a non-numeric value {column.iloc[row]!r} in row {row}"
+            + (f" ({describe_row(clean, keys, row)})" if keys else "")
+            + (f" and in {others} other row(s)" if others else "")
         )
+    return numbers
+
+
+def strict_numbers(column: pd.Series, name: str) -> pd.Series:
+    """Floats for the contracts read strictly (unit and wide rows): NULL is 0, an infinity a RowsError."""
+    numbers = _as_number(column, name, pd.DataFrame(), ()).fillna(0.0)
+    infinite = ~np.isfinite(numbers.to_numpy())
+    if infinite.any():
+        raise RowsError(f"column {name!r} holds an infinite value in row {int(np.flatnonzero(infinite)[0])}")
     return numbers
 
 

@@ -1,4 +1,4 @@
-"""``evaluate``: rows of either contract → an :class:`~expsql.stats.evaluation.Evaluation`.
+"""``evaluate``: rows of any contract → an :class:`~expsql.stats.evaluation.Evaluation`.
 
 Order of operations (ep-stats' §3.10): per metric and variant count, mean, std → sequential level →
 relative t-test for all metrics × variants at once → degenerate rows to NaN (one warning) →
@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from expsql.contracts import check_row_id
 from expsql.models import Experiment
@@ -26,9 +27,12 @@ from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, w
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
+from expsql.stats.outliers import refuse_winsorization
 from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
 from expsql.stats.rows import (
+    Contract,
     RowsLike,
+    ValidRows,
     detect_contract,
     dimension_names,
     load_rows,
@@ -38,6 +42,8 @@ from expsql.stats.rows import (
 )
 from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
+from expsql.stats.unit_rows import sum_unit_rows, validate_unit_rows
+from expsql.stats.wide_rows import wide_goal_rows
 
 #: At most this many metric × variant pairs are named in one degenerate-input warning.
 WARNING_EXAMPLES = 20
@@ -62,7 +68,7 @@ def evaluate(
     correction: Correction = "holm",
     sequential: Sequential = "obrien-fleming",
 ) -> Evaluation:
-    """Evaluate an experiment from goal rows or metric rows (recognised from the columns).
+    """Evaluate an experiment from goal, metric, unit or wide rows (recognised from the columns).
 
     :param experiment: the experiment whose metrics and checks to evaluate.
     :param rows: a pandas DataFrame, a list of dicts, a pyarrow Table or a CSV/Parquet/JSON path.
@@ -70,7 +76,8 @@ def evaluate(
         ``bonferroni``, ``benjamini-hochberg`` or ``none``.
     :param sequential: when ``date_from`` and ``date_to`` are set: ``obrien-fleming`` (exact
         Lan–DeMets boundaries, default), ``ep-stats`` (its nominal per-day rule) or ``none``.
-    :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows.
+    :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows, or a
+        metric asks for winsorization on rows without per-unit values (goal or wide rows).
     """
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
@@ -86,21 +93,21 @@ def _evaluate(
         raise ValueError(
             f"unknown sequential mode {sequential!r}; choose one of {', '.join(SEQUENTIAL_MODES)}"
         )
-    frame = load_rows(rows)
+    frame = load_rows(rows).reset_index(drop=True)  # validation builds columns on a RangeIndex
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
     contract = detect_contract(frame, dimensions)
-    valid = validate_rows(frame, contract, experiment, dimensions)
-    clean = valid.frame
+    valid, clean = _validated(frame, contract, experiment, dimensions)
     variants = variant_order(experiment, clean["exp_variant_id"])
     row_messages = variant_message(experiment, variants, unknown_variants(variants, clean["exp_variant_id"]))
     level = sequential_level(
         sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
     )
     shares = planned_shares(experiment, variants)
-    if contract == "goal rows":
+    if contract in ("goal rows", "wide rows"):
         key_codes = goal_key_codes(clean, keys)
-        row_messages += goal_row_messages(valid, experiment, variants, keys, key_codes)
+        if valid is not None:
+            row_messages += goal_row_messages(valid, experiment, variants, keys, key_codes)
         totals = sum_goal_rows(clean, experiment, variants, keys, key_codes)
         invalid = poisoned_goal_metrics(totals, experiment)
         count, sum_value, sum_sqr_value = metric_sums(totals, experiment)
@@ -108,9 +115,11 @@ def _evaluate(
             mean = sum_value / count
             variance = (sum_sqr_value - sum_value * mean) / (count - 1)
         sample_size = count.copy()
-        # ep-stats' rule: count is not the number of units when the denominator reads value().
-        value_denominators = [m.denominator.lstrip().startswith("value(") for m in experiment.metrics]
-        sample_size[np.array(value_denominators, dtype=bool)] = np.nan
+        if contract == "goal rows":
+            # ep-stats' rule: count is not the number of units when the denominator reads value()
+            # (its goal-name metrics, the only kind wide rows serve, keep count as the sample size).
+            value_denominators = [m.denominator.lstrip().startswith("value(") for m in experiment.metrics]
+            sample_size[np.array(value_denominators, dtype=bool)] = np.nan
         exposures = totals.exposures
         check_results = [
             evaluate_check(
@@ -122,8 +131,12 @@ def _evaluate(
             for check in experiment.checks
         ]
     else:
-        row_messages += metric_row_messages(valid, experiment, variants)
-        sums = sum_metric_rows(clean, experiment, variants)
+        if contract == "unit rows":
+            sums = sum_unit_rows(clean, experiment, variants, keys)
+        else:
+            assert valid is not None
+            row_messages += metric_row_messages(valid, experiment, variants)
+            sums = sum_metric_rows(clean, experiment, variants)
         invalid = poisoned_metric_rows(sums, experiment)
         ratios = metric_statistics(sums, experiment)
         count, mean, sum_value = ratios.n, ratios.ratio, ratios.sum_x
@@ -160,6 +173,21 @@ def _evaluate(
         check_table=_check_table(experiment.id, check_results),
         warnings=(*row_messages, *messages),
     )
+
+
+def _validated(
+    frame: pd.DataFrame, contract: Contract, experiment: Experiment, dimensions: list[str]
+) -> tuple[ValidRows | None, pd.DataFrame]:
+    """The rows in their contract's clean form (wide rows become goal rows), with the cell-level
+    findings of the contracts validated leniently (goal and metric rows; the others are strict)."""
+    if contract in ("goal rows", "wide rows"):
+        refuse_winsorization(experiment, contract)
+    if contract == "unit rows":
+        return None, validate_unit_rows(frame, experiment, dimensions)
+    if contract == "wide rows":
+        return None, wide_goal_rows(frame, experiment)
+    valid = validate_rows(frame, contract, experiment, dimensions)
+    return valid, valid.frame
 
 
 def _metric_columns(

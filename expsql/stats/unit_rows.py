@@ -1,0 +1,209 @@
+"""Unit rows → metric-rows sums, exactly (contract in :mod:`expsql.contracts`, semantics §2.2).
+
+Unit rows hold each unit's ``count`` and ``sum_value`` per goal term, the input of ep-stats'
+``evaluate_by_unit``. Unlike ep-stats, which reads one goal per side and ignores the function, this
+module evaluates every expression per unit with the metric-rows semantics — ``count()`` is the
+unit's Σcount, ``value()`` its Σsum_value, ``unique()`` 1 if Σcount > 0; ``+ - * / ~``, numbers and
+unary minus included, a division by zero giving 0 for that unit — over the units whose exposure
+count is above 0. Then it forms the metric-rows sums (``n, sum_x, sum_x2, sum_y, sum_y2, sum_xy``
+per metric, check and exposure row), so the statistics are those of metric rows of the same data.
+A metric's outlier percentiles clip its per-unit nominator here (:mod:`expsql.stats.outliers`).
+
+Everything is vectorised: the unit of each row is found by a sorted search, each goal term is one
+``bincount`` into a vector over the exposed units, and expressions act on those vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from expsql.compiler.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
+from expsql.contracts import (
+    EXPOSURE_ROW_ID,
+    METRIC_VALUES,
+    UNIT_KEYS,
+    UNIT_VALUES,
+    check_row_id,
+    metric_row_id,
+)
+from expsql.errors import RowsError
+from expsql.models import Experiment
+from expsql.stats.metric_rows import MetricSums
+from expsql.stats.outliers import winsorize
+from expsql.stats.rows import as_text, strict_numbers
+
+
+def validate_unit_rows(
+    frame: pd.DataFrame, experiment: Experiment, dimensions: Sequence[str]
+) -> pd.DataFrame:
+    """Keys, ``unit_id`` and dimension columns as text, ``count, sum_value`` as floats.
+
+    RowsError on rows of another experiment, non-numeric values or a negative count.
+    """
+    clean = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for column in (*UNIT_KEYS, *dimensions):
+        clean[column] = _text(frame[column])
+    for column in UNIT_VALUES:
+        clean[column] = strict_numbers(frame[column], column)
+    foreign = sorted(set(clean["exp_id"].unique()) - {experiment.id})
+    if foreign:
+        shown = ", ".join(repr(e) for e in foreign[:5])
+        raise RowsError(
+            f"rows of other experiments ({shown}) among the unit rows of experiment {experiment.id!r}: "
+            "filter the rows to one experiment"
+        )
+    negative = np.flatnonzero(clean["count"].to_numpy() < 0)
+    if negative.size:
+        row = int(negative[0])
+        unit, goal, count = (clean.at[row, c] for c in ("unit_id", "goal", "count"))
+        raise RowsError(
+            f"column 'count' must not be negative: {negative.size} row(s), "
+            f"e.g. row {row} (unit_id={unit!r}, goal={goal!r}) has {count}"
+        )
+    return clean
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Text as :func:`~expsql.stats.rows.as_text` makes it, without copying a string column
+    into Python objects (a million rows of pandas' string dtype stay strings)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.fillna("")
+    return as_text(column)
+
+
+class _Units:
+    """The exposed units (variant, unit_id) in sorted order, and the goal-term vectors over them."""
+
+    def __init__(self, frame: pd.DataFrame, experiment: Experiment, variants: list[str], keys: list[GoalKey]):
+        # Index.get_indexer rather than rows.codes: a hash lookup, not a Python call per row.
+        variant_codes = pd.Index(variants).get_indexer(frame["exp_variant_id"])
+        unit_codes, _ = pd.factorize(frame["unit_id"])
+        # One integer per (variant, unit): a unit seen in two variants is two units, as in metric rows.
+        stride = int(unit_codes.max(initial=0)) + 1
+        unit_keys = variant_codes.astype(np.int64) * stride + unit_codes
+        known = variant_codes >= 0
+        # The exposure is matched like any goal term (dimension columns ''), so that the exposed
+        # units, the exposure row and count(<unit_type>.global.exposure) all read the same rows.
+        exposure_key = experiment.exposure_goal.key
+        dimensions = _dimensions(keys)
+        is_exposure = known & (
+            (frame["unit_type"] == exposure_key.unit_type)
+            & (frame["agg_type"] == exposure_key.agg_type)
+            & (frame["goal"] == exposure_key.goal)
+        ).to_numpy(dtype=bool)
+        for dimension in dimensions:
+            is_exposure &= (frame[dimension] == "").to_numpy(dtype=bool)
+        exposure_units, inverse = np.unique(unit_keys[is_exposure], return_inverse=True)
+        exposure_counts = np.bincount(inverse, weights=frame["count"].to_numpy()[is_exposure])
+        exposed = exposure_counts > 0
+        self.keys = exposure_units[exposed]
+        self.exposures = exposure_counts[exposed]
+        self.variant = (self.keys // stride).astype(int)
+        self.size = self.keys.size
+        # Each row's exposed unit, if any: rows of units without exposure take no part.
+        position = np.minimum(np.searchsorted(self.keys, unit_keys), max(self.size - 1, 0))
+        hit = known & (self.keys[position] == unit_keys) if self.size else np.zeros(len(frame), dtype=bool)
+        self._terms = self._goal_terms(frame, hit, position, keys, dimensions)
+
+    def _goal_terms(
+        self,
+        frame: pd.DataFrame,
+        hit: np.ndarray,
+        position: np.ndarray,
+        keys: list[GoalKey],
+        dimensions: list[str],
+    ) -> dict[GoalKey, tuple[np.ndarray, np.ndarray]]:
+        """Per goal key, the units' (Σcount, Σsum_value); rows of one unit and key summed first."""
+        key_table = pd.DataFrame(
+            {
+                "unit_type": [k.unit_type for k in keys],
+                "agg_type": [k.agg_type for k in keys],
+                "goal": [k.goal for k in keys],
+                **{d: [k.dimension_labels.get(d, "") for k in keys] for d in dimensions},
+                "_key": np.arange(len(keys)),
+            }
+        )
+        rows = frame.loc[hit, ["unit_type", "agg_type", "goal", *dimensions, *UNIT_VALUES]]
+        rows = rows.assign(_unit=position[hit])
+        matched = rows.merge(key_table, on=["unit_type", "agg_type", "goal", *dimensions], how="inner")
+        flat = matched["_key"].to_numpy() * self.size + matched["_unit"].to_numpy()
+        length = len(keys) * self.size
+        counts = np.bincount(flat, weights=matched["count"].to_numpy(), minlength=length)
+        values = np.bincount(flat, weights=matched["sum_value"].to_numpy(), minlength=length)
+        counts, values = counts.reshape(len(keys), self.size), values.reshape(len(keys), self.size)
+        return {key: (counts[i], values[i]) for i, key in enumerate(keys)}
+
+    def term(self, goal: Goal) -> np.ndarray:
+        counts, values = self._terms[goal.key]
+        if goal.function == "count":
+            return counts
+        if goal.function == "value":
+            return values
+        return (counts > 0).astype(float)
+
+
+def _dimensions(keys: list[GoalKey]) -> list[str]:
+    return list(dict.fromkeys(d.name for key in keys for d in key.dimensions))
+
+
+def _evaluator(units: _Units) -> Callable[[Expr], np.ndarray]:
+    """Evaluate an expression to one value per exposed unit, sharing common subexpressions."""
+    cache: dict[Expr, np.ndarray] = {}
+
+    def evaluate(node: Expr) -> np.ndarray:
+        if node in cache:
+            return cache[node]
+        if isinstance(node, Goal):
+            result = units.term(node)
+        elif isinstance(node, Number):
+            result = np.full(units.size, float(node.value))
+        elif isinstance(node, Negate):
+            result = -evaluate(node.operand)
+        elif isinstance(node, BinaryOp):
+            result = _combine(node.operator, evaluate(node.left), evaluate(node.right))
+        else:  # pragma: no cover - the AST has no other node
+            raise TypeError(f"unknown expression node {node!r}")
+        cache[node] = result
+        return result
+
+    return evaluate
+
+
+def _combine(operator: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    if operator == "+":
+        return left + right
+    if operator in ("-", "~"):
+        return left - right
+    if operator == "*":
+        return left * right
+    quotient = np.zeros(np.broadcast(left, right).shape)
+    np.divide(left, right, out=quotient, where=right != 0)
+    return quotient
+
+
+def sum_unit_rows(
+    frame: pd.DataFrame, experiment: Experiment, variants: list[str], keys: list[GoalKey]
+) -> MetricSums:
+    """Validated unit rows → the :class:`~expsql.stats.metric_rows.MetricSums` metric rows would give."""
+    units = _Units(frame, experiment, variants, keys)
+    evaluate = _evaluator(units)
+    pairs: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for metric in experiment.metrics:
+        nominator = winsorize(evaluate(metric.nominator_expr), metric)
+        pairs.append((metric_row_id(metric.id), nominator, evaluate(metric.denominator_expr)))
+    for check in experiment.checks:
+        denominator = evaluate(check.denominator_expr)
+        nominator = np.zeros(units.size) if check.nominator_expr is None else evaluate(check.nominator_expr)
+        pairs.append((check_row_id(check.id), nominator, denominator))
+    pairs.append((EXPOSURE_ROW_ID, units.exposures, units.exposures))
+    row_ids = {row_id: i for i, row_id in enumerate(dict.fromkeys(row_id for row_id, _, _ in pairs))}
+    sums = np.zeros((len(row_ids), len(variants), len(METRIC_VALUES)))
+    n = np.bincount(units.variant, minlength=len(variants)).astype(float)
+    for row_id, x, y in pairs:
+        columns = (x, x * x, y, y * y, x * y)
+        per_variant = [np.bincount(units.variant, weights=c, minlength=len(variants)) for c in columns]
+        sums[row_ids[row_id]] = np.column_stack([n, *per_variant])
+    return MetricSums(row_ids, tuple(variants), sums)
