@@ -97,7 +97,9 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     """Evaluate an experiment on the served warehouse: ep-stats' ``Experiment`` in, ``Result`` out."""
     service = _service(request)
     factory = service.factory_for(body.dialect)
-    rows = body.rows or service.settings.rows
+    from expsql.runner import choose_rows
+
+    rows = choose_rows(body, body.rows, service.settings.rows)
     limit = service.settings.max_window_days
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
         days = (body.date_to - body.date_from).days + 1

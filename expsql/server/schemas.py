@@ -55,7 +55,8 @@ class EvaluateRequest(Experiment):
     )
     rows: RowsContract | None = Field(
         default=None,
-        description="Row contract: exact per-unit metric rows or ep-stats' goal rows (default: server's).",
+        description="Row contract: exact per-unit metric rows or ep-stats' goal rows (default: the "
+        "server's, but metric rows when a metric caps outliers: goal rows cannot).",
     )
 
 

@@ -74,6 +74,7 @@ def _evaluate(
     )
     shares = planned_shares(experiment, variants)
     if contract == "goal rows":
+        experiment.require_metric_rows("evaluate goal rows")
         totals = sum_goal_rows(clean, experiment, variants, keys)
         count, sum_value, sum_sqr_value = metric_sums(totals, experiment)
         with np.errstate(divide="ignore", invalid="ignore"):
