@@ -126,7 +126,9 @@ def compile_experiment(body: CompileRequest) -> CompileResponse:
     """The SQL the experiment compiles to, for one dialect or for every registered one."""
     from expsql import dialects
     from expsql.compiler import compile_sql
+    from expsql.runner import choose_rows
 
+    rows = choose_rows(body, body.rows, "goals")
     names = [body.dialect] if body.dialect else dialects.available()
     for name in names:
         dialects.get(name)
@@ -134,14 +136,14 @@ def compile_experiment(body: CompileRequest) -> CompileResponse:
     errors: dict[str, str] = {}
     for name in names:
         try:
-            sql[name] = compile_sql(body, dialect=name, rows=body.rows, source=body.source)
+            sql[name] = compile_sql(body, dialect=name, rows=rows, source=body.source)
         except ExpsqlError:
             raise
         except Exception as error:  # sqlglot refusing a construct for one dialect
             if body.dialect:
                 raise ExpsqlError(f"cannot compile for {name}: {error}") from error
             errors[name] = f"{type(error).__name__}: {error}"
-    return CompileResponse(experiment_id=body.id, rows=body.rows, sql=sql, errors=errors)
+    return CompileResponse(experiment_id=body.id, rows=rows, sql=sql, errors=errors)
 
 
 @router.post(

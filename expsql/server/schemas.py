@@ -66,7 +66,9 @@ class CompileRequest(Experiment):
     model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY | {"dialect": "postgres"}]})
 
     dialect: str | None = Field(default=None, description="A registered dialect; omit it for every dialect.")
-    rows: RowsContract = "goals"
+    rows: RowsContract | None = Field(
+        default=None, description="Row contract (default: goals, but metrics when a metric caps outliers)."
+    )
     source: Source | None = Field(default=None, description="The events table and its column names.")
 
 

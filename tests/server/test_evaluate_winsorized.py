@@ -113,3 +113,13 @@ def test_openapi_documents_the_percentiles(client: TestClient) -> None:
         field = metric["properties"][f"outlier_{side}_percentile"]
         assert (field["minimum"], field["exclusiveMaximum"]) == (0, 50)
         assert "metric rows" in field["description"].lower()
+
+
+def test_compile_defaults_to_metric_rows_for_every_dialect(client: TestClient) -> None:
+    answer = client.post("/compile", json=BODY)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["rows"] == "metrics" and not result["errors"]
+    assert all("capped_metrics" in sql for sql in result["sql"].values())
+    assert client.post("/compile", json=BODY | {"rows": "goals"}).status_code == 422
+    assert client.post("/compile", json=BODY | {"metrics": BODY["metrics"][2:]}).json()["rows"] == "goals"
