@@ -103,6 +103,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         for i, (e, double) in enumerate(zip(built, doubles, strict=True))
     ]
     metric_ids = [r.metric_id for r in rows]
+    # A winsorized metric's x becomes a capped copy, from CTEs between unit_metrics and variant_sums.
     capped = winsorize(plan.experiment, dialect, metric_ids, names, pairs, UNIT_METRICS)
     products = list(dict.fromkeys(capped.pairs))
     if len(plan.layers) == 1:

@@ -99,10 +99,11 @@ def winsorize(
     # Per nominator column, its distinct quantiles, each a column of that column's caps CTE.
     targets: dict[int, dict[Decimal, str]] = {}
     for x, bounds in capped:
+        wanted = targets.setdefault(x, {})
+        table_index = list(targets).index(x)
         for quantile in bounds:
-            if quantile is not None:
-                wanted = targets.setdefault(x, {})
-                wanted.setdefault(quantile, f"cap_{list(targets).index(x)}_{len(wanted)}")
+            if quantile is not None and quantile not in wanted:
+                wanted[quantile] = f"cap_{table_index}_{len(wanted)}"
     ctes = [
         cte(_caps_table(j), _caps_query(dialect, names[x], targets[x], table)) for j, x in enumerate(targets)
     ]
