@@ -52,7 +52,7 @@ class Dialect:
         ``=^`` needs no ``LIKE`` escaping.
     :param percentile: whether ``percentile_function`` is ``exact`` (pandas' linear
         interpolation) or ``approximate``: outlier caps then differ from ep-stats' by the
-        function's documented error.
+        function's approximation (the README's table says which and how much).
     :param percentile_function: builds the percentile node of outlier winsorization
         (:mod:`expsql.dialects.percentiles`); ``None`` for the SQL standard
         ``PERCENTILE_CONT(q) WITHIN GROUP (ORDER BY x)``.

@@ -95,10 +95,10 @@ def _evaluate(factory: DaoFactory, experiment: EvaluateRequest, rows: RowsContra
 @router.post("/evaluate", response_model=Result, responses=EVALUATION_ERRORS, tags=["ep-stats"])
 async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     """Evaluate an experiment on the served warehouse: ep-stats' ``Experiment`` in, ``Result`` out."""
-    service = _service(request)
-    factory = service.factory_for(body.dialect)
     from expsql.runner import choose_rows
 
+    service = _service(request)
+    factory = service.factory_for(body.dialect)
     rows = choose_rows(body, body.rows, service.settings.rows)
     limit = service.settings.max_window_days
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
