@@ -16,7 +16,9 @@ Per-unit semantics of metric rows: the units are those with at least one exposur
 (``<unit_type>.global.exposure``) in the window; a goal term of a unit is ``SUM(cnt)`` for
 ``count``, ``SUM(value)`` for ``value`` and ``1 if SUM(cnt) > 0 else 0`` for ``unique``, 0 when
 the unit has no matching event; ``~`` is subtraction; a division by zero gives 0 for that unit.
-A NULL dimension value matches no dimension filter (not even ``!=``).
+A NULL dimension value matches no dimension filter (not even ``!=``). A winsorized metric's x
+is clipped to the percentiles of every exposed unit's x before it is summed and squared
+(:mod:`expsql.compiler.winsorize`); such rows are no longer additive across windows.
 
 **Unit rows** (per unit, ep-stats' ``evaluate_by_unit`` input): one row per ``exp_id,
 exp_variant_id, unit_type, agg_type, goal, unit_id`` and the dimension columns (labelled as in goal

@@ -96,6 +96,10 @@ class ExperimentError(ExpsqlError, ValueError):
     """An experiment definition that is inconsistent (duplicate ids, missing fields, bad dates)."""
 
 
+class MetricRowsRequired(ExperimentError):
+    """Goal rows asked for an experiment only metric rows can evaluate (a winsorized metric)."""
+
+
 class RowsError(ExpsqlError, ValueError):
     """Rows handed to the stats module that do not fit a row contract."""
 

@@ -12,6 +12,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from pydantic import (
 
 from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, goals
 from expsql.compiler.parse import parse_expression
-from expsql.errors import ExperimentError, ExpressionError
+from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
 
 Identifier = int | str
 
@@ -41,6 +42,10 @@ def _parse(text: str, context: str) -> Expr:
     return expression
 
 
+#: Documented in the JSON schema; checked in :meth:`Metric.model_post_init`, whose message names the metric.
+_PERCENTILE_RANGE: dict[str, Any] = {"minimum": 0, "exclusiveMaximum": 50}
+
+
 class Metric(BaseModel):
     """A metric: ``nominator / denominator``, each a metric expression."""
 
@@ -51,8 +56,18 @@ class Metric(BaseModel):
     nominator: str = Field(min_length=1)
     denominator: str = Field(min_length=1)
     minimum_effect: float | None = Field(default=None, gt=0)
-    outlier_upper_percentile: float | None = Field(default=None, ge=0, lt=50)
-    outlier_lower_percentile: float | None = Field(default=None, ge=0, lt=50)
+    outlier_upper_percentile: float | None = Field(
+        default=None,
+        description="Winsorize: cap each unit's nominator at this upper percentile of all exposed "
+        "units' nominators (1 caps at the 99th percentile); 0 ≤ x < 50. Needs metric rows.",
+        json_schema_extra=_PERCENTILE_RANGE,
+    )
+    outlier_lower_percentile: float | None = Field(
+        default=None,
+        description="Winsorize: raise each unit's nominator to this lower percentile of all exposed "
+        "units' nominators (1 raises to the 1st percentile); 0 ≤ x < 50. Needs metric rows.",
+        json_schema_extra=_PERCENTILE_RANGE,
+    )
 
     _nominator: Expr = PrivateAttr()
     _denominator: Expr = PrivateAttr()
@@ -62,6 +77,32 @@ class Metric(BaseModel):
         self._denominator = _parse(self.denominator, f"metric {self.id} denominator")
         if not goals(self._nominator) and not goals(self._denominator):
             raise ValueError(f"metric {self.id}: neither nominator nor denominator references a goal")
+        for side in ("upper", "lower"):
+            percentile = getattr(self, f"outlier_{side}_percentile")
+            # ``not 0 <= p < 50`` also refuses NaN, which compares false with everything.
+            if percentile is not None and not 0 <= percentile < 50:
+                raise ValueError(
+                    f"metric {self.id}: outlier_{side}_percentile must be at least 0 and below 50, "
+                    f"not {percentile}"
+                )
+
+    @property
+    def winsorized(self) -> bool:
+        """Whether the per-unit nominator is capped at a percentile on either side (0 caps nothing)."""
+        return bool(self.outlier_upper_percentile or self.outlier_lower_percentile)
+
+    @property
+    def winsorizing_quantiles(self) -> tuple[Decimal | None, Decimal | None]:
+        """The pooled quantiles the nominator is clipped to, ``(lower, upper)``, ``None`` for no cap.
+
+        As ep-stats: lower ``l / 100``, upper ``1 - u / 100``; decimals, so ``u = 1`` is exactly
+        ``0.99`` in the SQL (a float would print ``1 - 0.07`` as ``0.9299999999999999``).
+        """
+        lower, upper = self.outlier_lower_percentile, self.outlier_upper_percentile
+        return (
+            Decimal(repr(lower)) / 100 if lower else None,
+            1 - Decimal(repr(upper)) / 100 if upper else None,
+        )
 
     @property
     def nominator_expr(self) -> Expr:
@@ -183,6 +224,30 @@ class Experiment(BaseModel):
             if check.nominator_expr is not None:
                 yield check.nominator_expr
             yield check.denominator_expr
+
+    def winsorized_metrics(self) -> list[Metric]:
+        """The metrics whose per-unit nominator is capped at percentiles (only metric rows can)."""
+        return [metric for metric in self.metrics if metric.winsorized]
+
+    def require_metric_rows(self, doing: str) -> None:
+        """Refuse goal rows for a winsorized metric rather than silently not capping it.
+
+        Goal rows are summed per variant and goal, so the per-unit nominator whose percentiles
+        the caps are no longer exists (ep-stats ignores the caps there, and over REST).
+
+        :param doing: what was refused, for the message (``compile goal rows``).
+        :raises MetricRowsRequired: a metric is winsorized.
+        """
+        winsorized = self.winsorized_metrics()
+        if winsorized:
+            named = ", ".join(f"{m.id} ({m.name})" for m in winsorized)
+            which = f"metric {named} caps" if len(winsorized) == 1 else f"metrics {named} cap"
+            raise MetricRowsRequired(
+                f"cannot {doing} for experiment {self.id}: {which} outliers "
+                "(outlier_upper_percentile / outlier_lower_percentile), which needs each unit's "
+                "nominator; goal rows and wide rows only have sums per variant. Use metric rows "
+                '(--rows metrics, or "rows": "metrics") or unit rows.'
+            )
 
     def goal_keys(self) -> list[GoalKey]:
         """The distinct goals (with dimension filters) the experiment needs, exposure first."""

@@ -40,6 +40,18 @@ class Run:
     stats_seconds: float = 0.0
 
 
+def choose_rows(experiment: Experiment, requested: Rows | None, default: Rows) -> Rows:
+    """The row contract of a run: the one asked for, else metric rows when a metric is
+    winsorized (only they can cap outliers), else the configured ``default``.
+
+    An explicit request for goal rows is kept, so that compiling it says why it cannot be
+    (:class:`~expsql.errors.MetricRowsRequired`) instead of silently answering another question.
+    """
+    if requested is not None:
+        return requested
+    return "metrics" if experiment.winsorized_metrics() else default
+
+
 def compile_experiment(experiment: Experiment, dialect: str, rows: Rows, source: Source | None = None) -> str:
     """The experiment's one query for ``dialect``."""
     from expsql.compiler import compile_sql

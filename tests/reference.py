@@ -34,7 +34,7 @@ from expsql.contracts import (
     check_row_id,
     metric_row_id,
 )
-from expsql.models import Experiment
+from expsql.models import Experiment, Metric
 from expsql.source import DimensionType, Source
 
 
@@ -182,7 +182,7 @@ def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | N
     pairs: list[tuple[str, np.ndarray, np.ndarray]] = []
     for metric in experiment.metrics:
         x, y = evaluate(metric.nominator_expr), evaluate(metric.denominator_expr)
-        pairs.append((metric_row_id(metric.id), x, y))
+        pairs.append((metric_row_id(metric.id), winsorized(x, metric), y))
     for check in experiment.checks:
         denominator = evaluate(check.denominator_expr)
         nominator = evaluate(check.nominator_expr) if check.nominator_expr is not None else 0 * denominator
@@ -210,6 +210,16 @@ def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | N
                 }
             )
     return pd.DataFrame.from_records(records, columns=[*METRIC_KEYS, *METRIC_VALUES])
+
+
+def winsorized(x: np.ndarray, metric: Metric) -> np.ndarray:
+    """ep-stats' outlier winsorization: ``x`` clipped to pandas' pooled quantiles at
+    ``l / 100`` and ``1 - u / 100`` of every exposed unit's ``x`` (a side skipped when 0 or None)."""
+    pooled = pd.Series(x)
+    lower, upper = metric.outlier_lower_percentile, metric.outlier_upper_percentile
+    low = pooled.quantile(lower / 100) if lower else None
+    high = pooled.quantile(1 - upper / 100) if upper else None
+    return pooled.clip(lower=low, upper=high).to_numpy(dtype=float)
 
 
 def assert_rows_equal(actual: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-9) -> None:

@@ -16,14 +16,21 @@ from expsql.source import Source, load_source
 def compile_command(
     experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
     dialect: Annotated[str, typer.Option(help="Warehouse dialect, see `expsql dialects`.")] = "duckdb",
-    rows: Annotated[str, typer.Option(help="Row contract: goals or metrics.")] = "goals",
+    rows: Annotated[
+        str | None,
+        typer.Option(
+            help="Row contract: goals or metrics [default: goals; metrics when a metric caps outliers]"
+        ),
+    ] = None,
     source: Annotated[
         Path | None, typer.Option(help="Source file mapping the events table and its columns.")
     ] = None,
 ) -> None:
     """Print the one SQL query that pre-aggregates EXPERIMENT for a warehouse."""
     from expsql.compiler import compile_sql
+    from expsql.runner import choose_rows
 
     definition = load_experiment(experiment)
     table = load_source(source) if source else Source()
-    typer.echo(compile_sql(definition, dialect=dialect, rows=rows, source=table))
+    contract = choose_rows(definition, rows, "goals")  # type: ignore[arg-type]
+    typer.echo(compile_sql(definition, dialect=dialect, rows=contract, source=table))

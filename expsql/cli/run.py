@@ -88,7 +88,10 @@ def run_command(
             "variables (PGPASSWORD, or password_env in expsql.toml), never here."
         ),
     ] = None,
-    rows: Annotated[RowsChoice | None, typer.Option(help="Row contract [default: metrics]")] = None,
+    rows: Annotated[
+        RowsChoice | None,
+        typer.Option(help="Row contract [default: metrics; always metrics when a metric caps outliers]"),
+    ] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
     source: Annotated[Path | None, typer.Option(help="Source file mapping the events table.")] = None,
@@ -109,9 +112,9 @@ def run_command(
     if dialect is None:
         raise ExpsqlError("say which warehouse: --dialect (or dialect in the [run] table of expsql.toml)")
     target = connect if connect is not None else settings.run.connect
-    contract = rows.value if rows is not None else settings.run.rows
     source_path = source or settings.relative(settings.run.source)
     definition = load_experiment(experiment)
+    contract = runner.choose_rows(definition, rows.value if rows is not None else None, settings.run.rows)
     table = load_source(source_path) if source_path else None
 
     options = settings.connector_options(dialect)

@@ -55,7 +55,8 @@ def compile_tree(
 ) -> exp.Select:
     """The one query, as a sqlglot tree, that returns ``rows`` (``goals`` or ``metrics``).
 
-    :raises ExperimentError: unknown ``rows``, or the experiment does not fit the source.
+    :raises ExperimentError: unknown ``rows``, goal rows of a winsorized metric
+        (:class:`~expsql.errors.MetricRowsRequired`), or the experiment does not fit the source.
     """
     if rows not in ROWS:
         raise ExperimentError(f"unknown rows {rows!r}: use one of {', '.join(ROWS)}")
@@ -63,6 +64,7 @@ def compile_tree(
     with _collector_paused():
         plan = build_plan(experiment, source or Source())
         if rows == "goals":
+            experiment.require_metric_rows("compile goal rows")
             return goal_rows_tree(plan, resolved)
         return metric_rows_tree(plan, resolved)
 
@@ -75,7 +77,8 @@ def compile_sql(
 ) -> str:
     """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals`` or ``metrics``).
 
-    :raises ExperimentError: unknown ``rows``, or the experiment does not fit the source.
+    :raises ExperimentError: unknown ``rows``, goal rows of a winsorized metric
+        (:class:`~expsql.errors.MetricRowsRequired`), or the experiment does not fit the source.
     :raises DialectError: unknown dialect, or it cannot express the query.
     """
     resolved = resolve_dialect(dialect)

@@ -67,6 +67,7 @@ from expsql.compiler.scan import (
     number,
     scan_filter,
 )
+from expsql.compiler.winsorize import winsorize
 from expsql.contracts import METRIC_KEYS, METRIC_VALUES
 from expsql.dialects.base import Dialect
 
@@ -96,21 +97,25 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
                 doubles.append(any(goal.function != "unique" for goal in goals(side)))
             pair.append(expressions[text])
         pairs.append((pair[0], pair[1]))
-    products = list(dict.fromkeys(pairs))
     # A bare count or value term is already a column of unit_goals, passed on by ``*``.
     names = [
         e.name if isinstance(e, exp.Column) and double else _expression_column(i)
         for i, (e, double) in enumerate(zip(built, doubles, strict=True))
     ]
+    metric_ids = [r.metric_id for r in rows]
+    # A winsorized metric's x becomes a capped copy, from CTEs between unit_metrics and variant_sums.
+    capped = winsorize(plan.experiment, dialect, metric_ids, names, pairs, UNIT_METRICS)
+    products = list(dict.fromkeys(capped.pairs))
     if len(plan.layers) == 1:
         ctes = [cte(SCAN, scan_query(plan, dialect, doubles=True)), cte(UNIT_GOALS, _unit_goals_query(plan))]
     else:
         ctes = [cte(UNIT_GOALS, _unit_goals_from_events(plan, dialect))]
     ctes += [
         cte(UNIT_METRICS, _unit_metrics_query(built, doubles, names)),
-        cte(VARIANT_SUMS, _variant_sums_query(names, products)),
+        *capped.ctes,
+        cte(VARIANT_SUMS, _variant_sums_query(capped.names, products, capped.table)),
     ]
-    return with_ctes(_rows_query(plan, [r.metric_id for r in rows], pairs, products), ctes)
+    return with_ctes(_rows_query(plan, metric_ids, capped.pairs, products), ctes)
 
 
 def _count_column(term: int) -> str:
@@ -262,17 +267,20 @@ def _product_column(left: int, right: int) -> str:
     return f"sum_{left}_{right}"
 
 
-def _variant_sums_query(names: list[str], products: list[tuple[int, int]]) -> exp.Select:
+def _variant_sums_query(names: list[str], products: list[tuple[int, int]], table: str) -> exp.Select:
+    """Per variant: ``n`` and the sums of the columns the metric rows read (a winsorized
+    nominator's uncapped column may be read by none)."""
+    used = sorted({i for pair in products for i in pair})
     projections: list[exp.Expression] = [column(VARIANT), alias(exp.Count(this=exp.Star()), "n")]
-    projections += [alias(exp.Sum(this=column(name)), _sum_column(i)) for i, name in enumerate(names)]
-    squares = {(i, i) for i in range(len(names))}
+    projections += [alias(exp.Sum(this=column(names[i])), _sum_column(i)) for i in used]
+    squares = {(i, i) for i in used}
     for left, right in [*sorted(squares), *(p for p in products if p not in squares)]:
         product = exp.Mul(this=column(names[left]), expression=column(names[right]))
         projections.append(alias(exp.Sum(this=product), _product_column(left, right)))
     return (
         exp.Select()
         .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(UNIT_METRICS)), copy=False)
+        .from_(exp.Table(this=identifier(table)), copy=False)
         .group_by(column(VARIANT), copy=False)
     )
 

@@ -10,13 +10,15 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from decimal import Decimal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import pandas as pd
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+from expsql.dialects.percentiles import PercentileBuilder, percentile_cont
 from expsql.errors import DialectError
 
 
@@ -48,7 +50,14 @@ class Dialect:
     :param extra: the ``pip install expsql[extra]`` that brings the connector's client.
     :param native_prefix_match: renders ``exp.StartsWith`` as a real prefix function, so
         ``=^`` needs no ``LIKE`` escaping.
-    :param approx_quantiles: has an approximate quantile aggregate.
+    :param percentile: whether ``percentile_function`` is ``exact`` (pandas' linear
+        interpolation) or ``approximate``: outlier caps then differ from ep-stats' by the
+        function's approximation (the README's table says which and how much).
+    :param percentile_function: builds the percentile node of outlier winsorization
+        (:mod:`expsql.dialects.percentiles`); ``None`` for the SQL standard
+        ``PERCENTILE_CONT(q) WITHIN GROUP (ORDER BY x)``.
+    :param percentile_window: the node is an analytic function (``... OVER ()``), not an
+        aggregate, so the compiler takes its value from one row instead of aggregating.
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -60,9 +69,15 @@ class Dialect:
     connector: ConnectorFactory | str | None = None
     extra: str | None = None
     native_prefix_match: bool = False
-    approx_quantiles: bool = False
+    percentile: Literal["exact", "approximate"] = "exact"
+    percentile_function: PercentileBuilder | None = None
+    percentile_window: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
+
+    def percentile_of(self, target: exp.Expression, quantile: Decimal) -> exp.Expression:
+        """The node computing the ``quantile`` (0 to 1) of ``target`` over all rows."""
+        return (self.percentile_function or percentile_cont)(target, quantile)
 
     @property
     def sqlglot(self) -> sqlglot.Dialect:

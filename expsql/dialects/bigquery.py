@@ -9,6 +9,7 @@ import pandas as pd
 from expsql.dialects.base import Dialect
 from expsql.dialects.frames import contract_frame
 from expsql.dialects.hookspecs import hookimpl
+from expsql.dialects.percentiles import percentile_cont_over
 from expsql.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ DIALECT = Dialect(
     extra="bigquery",
     client="google.cloud.bigquery",
     native_prefix_match=True,
-    approx_quantiles=True,
+    percentile_function=percentile_cont_over,
+    percentile_window=True,
 )
 
 

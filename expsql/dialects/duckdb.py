@@ -59,7 +59,6 @@ DIALECT = Dialect(
     connector=connect,
     client="duckdb",
     native_prefix_match=True,
-    approx_quantiles=True,
 )
 
 

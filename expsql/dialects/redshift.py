@@ -9,9 +9,7 @@ from __future__ import annotations
 from expsql.dialects.base import Dialect
 from expsql.dialects.hookspecs import hookimpl
 
-DIALECT = Dialect(
-    "redshift", "redshift", description="Amazon Redshift", native_prefix_match=False, approx_quantiles=True
-)
+DIALECT = Dialect("redshift", "redshift", description="Amazon Redshift", native_prefix_match=False)
 
 
 @hookimpl

@@ -5,9 +5,7 @@ from __future__ import annotations
 from expsql.dialects.base import Dialect
 from expsql.dialects.hookspecs import hookimpl
 
-DIALECT = Dialect(
-    "snowflake", "snowflake", description="Snowflake", native_prefix_match=True, approx_quantiles=True
-)
+DIALECT = Dialect("snowflake", "snowflake", description="Snowflake", native_prefix_match=True)
 
 
 @hookimpl

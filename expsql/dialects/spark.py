@@ -9,6 +9,7 @@ import pandas as pd
 from expsql.dialects.base import Dialect
 from expsql.dialects.frames import contract_frame
 from expsql.dialects.hookspecs import hookimpl
+from expsql.dialects.percentiles import spark_percentile
 from expsql.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ DIALECT = Dialect(
     extra="spark",
     client="pyspark",
     native_prefix_match=True,
-    approx_quantiles=True,
+    percentile_function=spark_percentile,
 )
 
 

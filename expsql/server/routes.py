@@ -123,9 +123,11 @@ def _evaluate(
 @router.post("/evaluate", response_model=Result, responses=EVALUATION_ERRORS, tags=["ep-stats"])
 async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     """Evaluate an experiment on the served warehouse: ep-stats' ``Experiment`` in, ``Result`` out."""
+    from expsql.runner import choose_rows
+
     service = _service(request)
     factory = service.factory_for(body.dialect)
-    rows = body.rows or service.settings.rows
+    rows = choose_rows(body, body.rows, service.settings.rows)
     check_size(body, service.settings)
     limit = service.settings.max_window_days
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
@@ -153,8 +155,10 @@ def compile_experiment(body: CompileRequest, request: Request) -> CompileRespons
     """The SQL the experiment compiles to, for one dialect or for every registered one."""
     from expsql import dialects
     from expsql.compiler import compile_sql
+    from expsql.runner import choose_rows
 
     check_size(body, _service(request).settings)
+    rows = choose_rows(body, body.rows, "goals")
     names = [body.dialect] if body.dialect else dialects.available()
     for name in names:
         dialects.get(name)
@@ -162,14 +166,14 @@ def compile_experiment(body: CompileRequest, request: Request) -> CompileRespons
     errors: dict[str, str] = {}
     for name in names:
         try:
-            sql[name] = compile_sql(body, dialect=name, rows=body.rows, source=body.source)
+            sql[name] = compile_sql(body, dialect=name, rows=rows, source=body.source)
         except ExpsqlError:
             raise
         except Exception as error:  # sqlglot refusing a construct for one dialect
             if body.dialect:
                 raise ExpsqlError(f"cannot compile for {name}: {error}") from error
             errors[name] = f"{type(error).__name__}: {error}"
-    return CompileResponse(experiment_id=body.id, rows=body.rows, sql=sql, errors=errors)
+    return CompileResponse(experiment_id=body.id, rows=rows, sql=sql, errors=errors)
 
 
 @router.post(

@@ -55,7 +55,8 @@ class EvaluateRequest(Experiment):
     )
     rows: RowsContract | None = Field(
         default=None,
-        description="Row contract: exact per-unit metric rows or ep-stats' goal rows (default: server's).",
+        description="Row contract: exact per-unit metric rows or ep-stats' goal rows (default: the "
+        "server's, but metric rows when a metric caps outliers: goal rows cannot).",
     )
 
 
@@ -65,7 +66,9 @@ class CompileRequest(Experiment):
     model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY | {"dialect": "postgres"}]})
 
     dialect: str | None = Field(default=None, description="A registered dialect; omit it for every dialect.")
-    rows: RowsContract = "goals"
+    rows: RowsContract | None = Field(
+        default=None, description="Row contract (default: goals, but metrics when a metric caps outliers)."
+    )
     source: Source | None = Field(default=None, description="The events table and its column names.")
 
 

@@ -14,33 +14,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from expsql.errors import RowsError
-from expsql.models import Experiment, Metric
-
-
-def is_winsorized(metric: Metric) -> bool:
-    """Whether the metric asks for any clipping (a percentile of 0 clips nothing)."""
-    return bool(metric.outlier_upper_percentile) or bool(metric.outlier_lower_percentile)
-
-
-def refuse_winsorization(experiment: Experiment, contract: str) -> None:
-    """RowsError naming the winsorized metrics, for contracts without per-unit values."""
-    named = [f"metric {m.id} ({m.name})" for m in experiment.metrics if is_winsorized(m)]
-    if named:
-        raise RowsError(
-            f"{', '.join(named)} set outlier percentiles, which need per-unit values: {contract} hold "
-            "per-variant sums only; evaluate unit rows or metric rows instead"
-        )
+from expsql.models import Metric
 
 
 def winsorize(values: np.ndarray, metric: Metric) -> np.ndarray:
     """The per-unit nominator clipped to the metric's pooled percentile bounds (a new array)."""
-    if not is_winsorized(metric) or values.size == 0:
+    if not metric.winsorized or values.size == 0:
         return values
     pooled = pd.Series(values)
-    lower = upper = None
-    if metric.outlier_lower_percentile:
-        lower = float(pooled.quantile(metric.outlier_lower_percentile / 100))
-    if metric.outlier_upper_percentile:
-        upper = float(pooled.quantile(1 - metric.outlier_upper_percentile / 100))
+    # The quantiles the SQL compares with (exact decimals), so both paths cap at the same points.
+    lower_q, upper_q = metric.winsorizing_quantiles
+    lower = None if lower_q is None else float(pooled.quantile(float(lower_q)))
+    upper = None if upper_q is None else float(pooled.quantile(float(upper_q)))
     return np.clip(values, lower, upper)

@@ -27,7 +27,6 @@ from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, w
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
-from expsql.stats.outliers import refuse_winsorization
 from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
 from expsql.stats.rows import (
     Contract,
@@ -181,7 +180,7 @@ def _validated(
     """The rows in their contract's clean form (wide rows become goal rows), with the cell-level
     findings of the contracts validated leniently (goal and metric rows; the others are strict)."""
     if contract in ("goal rows", "wide rows"):
-        refuse_winsorization(experiment, contract)
+        experiment.require_metric_rows(f"evaluate {contract}")
     if contract == "unit rows":
         return None, validate_unit_rows(frame, experiment, dimensions)
     if contract == "wide rows":

@@ -56,15 +56,6 @@ def test_native_prefix_match_flag_matches_sqlglot_rendering(name: str) -> None:
     assert ("LIKE" not in rendered.upper()) == get(name).native_prefix_match, rendered
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_approx_quantiles_flag_matches_sqlglot_rendering(name: str) -> None:
-    quantile = exp.ApproxQuantile(this=exp.column("value"), quantile=exp.convert(0.5))
-    if get(name).approx_quantiles:
-        assert get(name).render(quantile)
-    elif name != "postgres":  # sqlglot renders a function PostgreSQL lacks; the flag says so
-        assert "APPROX_QUANTILE(" in get(name).render(quantile).upper()
-
-
 @pytest.mark.parametrize("contract", ["goals", "metrics"])
 @pytest.mark.parametrize("experiment_id", sorted(EXPERIMENTS))
 @pytest.mark.parametrize("name", sorted(EXPECTED))

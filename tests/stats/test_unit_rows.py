@@ -18,7 +18,7 @@ import pytest
 
 from expsql.compiler import compile_sql
 from expsql.contracts import EXPOSURE_ROW_ID, METRIC_KEYS, METRIC_VALUES, UNIT_KEYS, UNIT_VALUES
-from expsql.errors import RowsError
+from expsql.errors import MetricRowsRequired, RowsError
 from expsql.models import Experiment
 from expsql.stats import DegenerateInputWarning, evaluate
 from expsql.stats.evaluation import Evaluation
@@ -174,7 +174,9 @@ def test_winsorization_on_goal_rows_is_an_error_naming_the_metric() -> None:
          "goal": "exposure", "count": 5, "sum_sqr_count": 5, "sum_value": 0, "sum_sqr_value": 0,
          "count_unique": 5},
     ]  # fmt: skip
-    with pytest.raises(RowsError, match=r"metric 1 \(metric 1\) set outlier percentiles.*goal rows"):
+    with pytest.raises(
+        MetricRowsRequired, match=r"cannot evaluate goal rows .*metric 1 \(metric 1\) caps outliers"
+    ):
         evaluate(definition, rows)
 
 

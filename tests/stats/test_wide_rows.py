@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from expsql.errors import RowsError
+from expsql.errors import MetricRowsRequired, RowsError
 from expsql.models import Experiment
 from expsql.stats import evaluate
 from expsql.stats.rows import detect_contract
@@ -195,5 +195,7 @@ def test_bad_wide_tables_are_errors() -> None:
         RowsError, match=r"'bookings_squared' gives goal 'bookings' a negative sum of squares"
     ):
         evaluate(experiment(BOOKING_RATE), table.assign(bookings_squared=-1.0))
-    with pytest.raises(RowsError, match=r"metric 1 \(Booking rate\) set outlier percentiles.*wide rows"):
+    with pytest.raises(
+        MetricRowsRequired, match=r"cannot evaluate wide rows .*metric 1 \(Booking rate\) caps outliers"
+    ):
         evaluate(experiment(BOOKING_RATE | {"outlier_upper_percentile": 1.0}), table)
