@@ -13,6 +13,7 @@ import pytest
 
 from expsql.errors import RowsError
 from expsql.stats.rows import (
+    codes,
     detect_contract,
     load_rows,
     unknown_variants,
@@ -145,3 +146,27 @@ def test_boolean_values_are_not_numbers() -> None:
     frame["count"] = True
     with pytest.raises(RowsError, match="'count' must be numeric, got bool"):
         validate(frame, "goal rows", DEFINITION, DIMENSIONS)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("longer_row.csv", "a,b\n1,2\n3,4,5\n", "Expected 2 fields in line 3, saw 3"),
+        ("longer_first_row.csv", "a,b\n1,2,3\n", "does not match length of data"),
+        ("empty.csv", "", "No columns to parse"),
+        ("broken.jsonl", '{"a": 1}\n{broken\n', "Expecting property name"),
+        ("truncated.parquet", "PAR1", "Parquet"),
+    ],
+)
+def test_malformed_files_are_rows_errors_naming_the_file(
+    tmp_path: Path, name: str, content: str, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RowsError, match=rf"{name}: cannot be read as \.\w+: .*{reason}"):
+        load_rows(path)
+
+
+def test_variant_codes_mark_values_outside_the_categories() -> None:
+    observed = pd.Series(["b", "a", "x", "b", ""], dtype=object)
+    assert codes(observed, ["a", "b"]).tolist() == [1, 0, -1, 1, -1]
