@@ -15,6 +15,19 @@ Grouping by one term index is the seed's unit × goal grouping, with the goal's 
 folded into the index. When two terms can match the same event, the terms are split into layers
 of disjoint terms (:func:`expsql.compiler.plan.layer_terms`) and each event is repeated once per
 layer, so every term it matches counts it.
+
+Goal filters are conjuncts of the scan's WHERE. Unit filters (exposure, trigger) add one 0/1 flag
+per filter to the scan (``unit_filter_i``: the event lets its unit pass filter i); ``unit_terms``
+then keeps the rows of events in no term, takes ``MAX(flag)`` per group, and one more step keeps
+the units that pass every filter before the second aggregation::
+
+    unit_terms AS (SELECT variant, term, unit, SUM(cnt), SUM(value), MAX(unit_filter_0) ...
+                   GROUP BY variant, term, unit),
+    filtered_unit_terms AS (SELECT variant, term, unit, unit_count, unit_value,
+                   MAX(unit_filter_0) OVER (PARTITION BY variant, unit) AS unit_filter_0 ...
+                   FROM unit_terms)
+    SELECT ... FROM filtered_unit_terms
+    WHERE term IS NOT NULL AND unit_filter_0 = 1 ... GROUP BY variant, term
 """
 
 from __future__ import annotations
@@ -27,18 +40,21 @@ from expsql.compiler.plan import Plan
 from expsql.compiler.scan import (
     alias,
     column,
+    conjunction,
     event_column,
     events_table,
     identifier,
     number,
     scan_filter,
     term_case,
+    unit_filter_predicate,
 )
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
 
 SCAN = "experiment_events"
 UNIT_TERMS = "unit_terms"
+FILTERED_UNIT_TERMS = "filtered_unit_terms"
 LAYERS = "term_layers"
 LAYER = "layer_index"
 VARIANT = "variant_id"
@@ -48,6 +64,11 @@ VALUE = "event_value"
 TERM = "term_index"
 UNIT_COUNT = "unit_count"
 UNIT_VALUE = "unit_value"
+
+
+def unit_filter_flag(index: int) -> str:
+    """The scan's 0/1 column: the event lets its unit pass the filter ``Experiment.filters[index]``."""
+    return f"unit_filter_{index}"
 
 
 def cte(name: str, query: exp.Select) -> exp.CTE:
@@ -91,22 +112,69 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
         )
         query = query.join(layers, join_type="cross", copy=False)
     projections.append(alias(term, TERM))
+    for item in plan.unit_filters:
+        flag = exp.Case(
+            ifs=[exp.If(this=unit_filter_predicate(plan, item, dialect), true=number(1))], default=number(0)
+        )
+        projections.append(alias(flag, unit_filter_flag(item.index)))
     return query.select(*projections, copy=False).where(scan_filter(plan, dialect), copy=False)
 
 
 def unit_terms_query(plan: Plan) -> exp.Select:
-    """Per variant, term and unit: ``SUM(cnt)`` and ``SUM(value)``, NULLs counting as 0."""
+    """Per variant, term and unit: ``SUM(cnt)`` and ``SUM(value)``, NULLs counting as 0.
+
+    With unit filters, also ``MAX`` of each flag, and the rows without a term stay: a unit's
+    trigger events need not be events of any term.
+    """
     keys = [column(VARIANT), column(TERM), column(UNIT)]
     projections = [
         *(key.copy() for key in keys),
         alias(_sum_or_zero(column(CNT)), UNIT_COUNT),
         alias(_sum_or_zero(column(VALUE)), UNIT_VALUE),
     ]
+    flags = [unit_filter_flag(item.index) for item in plan.unit_filters]
+    projections += [alias(exp.Max(this=column(flag)), flag) for flag in flags]
     query = exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(SCAN)), copy=False)
-    # Events the coarse scan filter let through but no term matches (and, with layers, the copies
-    # of an event in layers where it matches nothing) have no term.
-    query = query.where(exp.Not(this=exp.Is(this=column(TERM), expression=exp.Null())), copy=False)
+    if not flags:
+        # Events the coarse scan filter let through but no term matches (and, with layers, the
+        # copies of an event in layers where it matches nothing) have no term.
+        query = query.where(_has_term(), copy=False)
     return query.group_by(*keys, copy=False)
+
+
+def filtered_unit_terms_query(plan: Plan) -> exp.Select:
+    """``unit_terms`` with, per unit filter, whether any row of the unit (variant, unit id) passes it."""
+    unit = exp.Window(partition_by=[column(VARIANT), column(UNIT)])
+    projections: list[exp.Expression] = [
+        column(name) for name in (VARIANT, TERM, UNIT, UNIT_COUNT, UNIT_VALUE)
+    ]
+    for item in plan.unit_filters:
+        flag = unit_filter_flag(item.index)
+        window = unit.copy()
+        window.set("this", exp.Max(this=column(flag)))
+        projections.append(alias(window, flag))
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
+    )
+
+
+def unit_rows_source(plan: Plan) -> tuple[list[exp.CTE], str, exp.Expression]:
+    """The CTEs up to per-unit term sums, the one to read them from and the WHERE that keeps the
+    rows of a term and of units that pass every unit filter."""
+    ctes = [cte(UNIT_TERMS, unit_terms_query(plan))]
+    if not plan.unit_filters:
+        return ctes, UNIT_TERMS, exp.Boolean(this=True)
+    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query(plan)))
+    passes = [
+        exp.EQ(this=column(unit_filter_flag(item.index)), expression=number(1)) for item in plan.unit_filters
+    ]
+    return ctes, FILTERED_UNIT_TERMS, conjunction([_has_term(), *passes])
+
+
+def _has_term() -> exp.Expression:
+    return exp.Not(this=exp.Is(this=column(TERM), expression=exp.Null()))
 
 
 def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
@@ -136,13 +204,14 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         exp.Sum(this=unique),
     ]
     projections += [alias(value, name) for value, name in zip(values, GOAL_VALUES, strict=True)]
+    ctes, source, keep = unit_rows_source(plan)
     query = (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
-        .group_by(*keys, copy=False)
+        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(source)), copy=False)
     )
-    return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), cte(UNIT_TERMS, unit_terms_query(plan))])
+    if plan.unit_filters:
+        query = query.where(keep, copy=False)
+    query = query.group_by(*keys, copy=False)
+    return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), *ctes])
 
 
 def _sum_or_zero(target: exp.Expression) -> exp.Expression:
