@@ -143,10 +143,17 @@ class Filter(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    scope: Literal["exposure", "goal", "trigger"]
-    dimension: str | None = None
-    value: list[FilterValue] | None = None
-    goal: str | None = None
+    scope: Literal["exposure", "goal", "trigger"] = Field(
+        description="goal: drop goal events; exposure: keep units by their exposures; "
+        "trigger: keep units that have an event of `goal`."
+    )
+    dimension: str | None = Field(default=None, description="A dimension column of the events table.")
+    value: list[FilterValue] | None = Field(
+        default=None, description="Values the dimension must hold (one of them), typed as its column."
+    )
+    goal: str | None = Field(
+        default=None, description="trigger: the goal whose events trigger; goal: only this goal's events."
+    )
 
     @field_validator("dimension")
     @classmethod
@@ -193,7 +200,10 @@ class Experiment(BaseModel):
     confidence_level: float = Field(default=0.95, gt=0, lt=1)
     variant_weights: dict[str, float] | None = None
     query_parameters: dict[str, Any] = Field(default_factory=dict)
-    filters: list[Filter] = Field(default_factory=list)
+    filters: list[Filter] = Field(
+        default_factory=list,
+        description="Restrict the data evaluated (ep-stats' filters; null is none); combined with AND.",
+    )
 
     @field_validator("id", "control_variant", "unit_type", mode="before")
     @classmethod
