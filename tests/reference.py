@@ -8,6 +8,8 @@ and the AST. Engine-agnostic: give it the same DataFrame that was loaded into th
 
 - :func:`goal_rows`: one row per variant and goal term with at least one matching event;
   per unit sums first, squares after.
+- :func:`unit_rows`: one row per variant, goal term and unit with at least one matching event:
+  the unit's ``SUM(cnt)`` and ``SUM(value)``.
 - :func:`metric_rows`: per exposed unit, each metric's nominator and denominator evaluated from
   the unit's goal terms, then ``n, sum_x, sum_x2, sum_y, sum_y2, sum_xy`` per variant; plus the
   check rows and the exposure row.
@@ -35,6 +37,8 @@ from expsql.contracts import (
     GOAL_VALUES,
     METRIC_KEYS,
     METRIC_VALUES,
+    UNIT_KEYS,
+    UNIT_VALUES,
     check_row_id,
     metric_row_id,
 )
@@ -198,6 +202,32 @@ def goal_rows(events: pd.DataFrame, experiment: Experiment, source: Source | Non
                 }
             )
     return pd.DataFrame.from_records(records, columns=[*GOAL_KEYS, *dimension_names, *GOAL_VALUES])
+
+
+def unit_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:
+    """The unit-rows contract computed in pandas (see the module docstring)."""
+    source = source or Source()
+    scoped = filtered_events(events, experiment, source)
+    dimension_names = experiment.dimension_names()
+    records = []
+    for key in experiment.goal_keys():
+        labels = key.dimension_labels
+        units = per_unit_sums(scoped[goal_mask(scoped, key, source)], source)
+        for (variant, unit), sums in units.iterrows():
+            records.append(
+                {
+                    "exp_id": experiment.id,
+                    "exp_variant_id": variant,
+                    "unit_type": key.unit_type,
+                    "agg_type": key.agg_type,
+                    "goal": key.goal,
+                    "unit_id": unit,
+                    **{name: labels.get(name, "") for name in dimension_names},
+                    "count": sums["cnt"],
+                    "sum_value": sums["value"],
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=[*UNIT_KEYS, *dimension_names, *UNIT_VALUES])
 
 
 def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:

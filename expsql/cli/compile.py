@@ -16,7 +16,9 @@ from expsql.source import Source, load_source
 def compile_command(
     experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
     dialect: Annotated[str, typer.Option(help="Warehouse dialect, see `expsql dialects`.")] = "duckdb",
-    rows: Annotated[str, typer.Option(help="Row contract: goals or metrics.")] = "goals",
+    rows: Annotated[
+        str, typer.Option(help="Row contract: goals, metrics or units (per-unit goal sums).")
+    ] = "goals",
     source: Annotated[
         Path | None, typer.Option(help="Source file mapping the events table and its columns.")
     ] = None,

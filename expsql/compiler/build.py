@@ -12,13 +12,14 @@ from sqlglot import exp
 from expsql.compiler.goal_rows import goal_rows_tree
 from expsql.compiler.metric_rows import metric_rows_tree
 from expsql.compiler.plan import build_plan
+from expsql.compiler.unit_rows import unit_rows_tree
 from expsql.dialects import Dialect, get
 from expsql.errors import ExperimentError
 from expsql.models import Experiment
 from expsql.source import Source
 
 #: The row contracts a query can produce (:mod:`expsql.contracts`).
-ROWS: Final = ("goals", "metrics")
+ROWS: Final = ("goals", "metrics", "units")
 
 
 def resolve_dialect(dialect: str | Dialect) -> Dialect:
@@ -53,7 +54,7 @@ def compile_tree(
     source: Source | None = None,
     dialect: str | Dialect = "duckdb",
 ) -> exp.Select:
-    """The one query, as a sqlglot tree, that returns ``rows`` (``goals`` or ``metrics``).
+    """The one query, as a sqlglot tree, that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 
     :raises ExperimentError: unknown ``rows``, or the experiment does not fit the source.
     """
@@ -64,6 +65,8 @@ def compile_tree(
         plan = build_plan(experiment, source or Source())
         if rows == "goals":
             return goal_rows_tree(plan, resolved)
+        if rows == "units":
+            return unit_rows_tree(plan, resolved)
         return metric_rows_tree(plan, resolved)
 
 
@@ -73,7 +76,7 @@ def compile_sql(
     rows: str = "goals",
     source: Source | None = None,
 ) -> str:
-    """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals`` or ``metrics``).
+    """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 
     :raises ExperimentError: unknown ``rows``, or the experiment does not fit the source.
     :raises DialectError: unknown dialect, or it cannot express the query.

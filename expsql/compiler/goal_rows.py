@@ -177,21 +177,31 @@ def _has_term() -> exp.Expression:
     return exp.Not(this=exp.Is(this=column(TERM), expression=exp.Null()))
 
 
-def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
-    """The goal-rows query of :mod:`expsql.contracts`."""
-    keys = [column(VARIANT), column(TERM)]
-    unit_count, unit_value = column(UNIT_COUNT), column(UNIT_VALUE)
-    label_columns: list[tuple[str, Callable[[int], str]]] = [
+def goal_labels(plan: Plan) -> list[exp.Expression]:
+    """``unit_type``, ``agg_type`` and ``goal`` of each row's term (from ``term_index``)."""
+    labels: list[tuple[str, Callable[[int], str]]] = [
         ("unit_type", lambda i: plan.terms[i].unit_type),
         ("agg_type", lambda i: plan.terms[i].agg_type),
         ("goal", lambda i: plan.terms[i].goal),
     ]
-    label_columns += [(name, _dimension_label(plan, name)) for name in plan.dimension_names]
+    return [alias(_label(plan, label), name) for name, label in labels]
+
+
+def dimension_labels(plan: Plan) -> list[exp.Expression]:
+    """One column per dimension of the experiment: the row's term's ep-stats label, or ``''``."""
+    return [alias(_label(plan, _dimension_label(plan, name)), name) for name in plan.dimension_names]
+
+
+def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
+    """The goal-rows query of :mod:`expsql.contracts`."""
+    keys = [column(VARIANT), column(TERM)]
+    unit_count, unit_value = column(UNIT_COUNT), column(UNIT_VALUE)
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), GOAL_KEYS[0]),
         alias(column(VARIANT), GOAL_KEYS[1]),
+        *goal_labels(plan),
+        *dimension_labels(plan),
     ]
-    projections += [alias(_label(plan, label), name) for name, label in label_columns]
     unique = exp.Case(
         ifs=[exp.If(this=exp.GT(this=unit_count.copy(), expression=number(0)), true=number(1))],
         default=number(0),

@@ -22,16 +22,17 @@ from expsql.compiler.plan import build_plan
 from expsql.models import Experiment
 from expsql.source import Columns, Source
 from tests.events import DIMENSION_TYPES, generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows
+from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
-REFERENCE = {"goals": goal_rows, "metrics": metric_rows}
+REFERENCE = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}
+ROWS = list(REFERENCE)
 EXPOSURE = "count(user.global.exposure)"
 METRICS = [
     ("count(user.unit.click)", EXPOSURE),
     ("value(user.unit.conversion(product=^p_))", "unique(user.unit.view)"),
     ("unique(user.global.click)", "count(user.unit.view(price>3))"),
-    ("count(session.unit.click)", EXPOSURE),
+    ("count(session.unit.click)", "count(session.global.exposure)"),
 ]
 #: Terms that overlap (``p_1`` is both), so metric rows take the from-events shape.
 OVERLAPPING = [
@@ -97,17 +98,25 @@ def run(
     return actual
 
 
-@pytest.mark.parametrize("rows", ["goals", "metrics"])
+@pytest.mark.parametrize("rows", ROWS)
 @pytest.mark.parametrize("case", list(FILTERS))
 def test_filtered_rows_equal_the_reference(
     database: duckdb.DuckDBPyConnection, events: pd.DataFrame, case: str, rows: str
 ) -> None:
     filtered = run(database, events, experiment(METRICS, FILTERS[case]), rows)
     unfiltered = run(database, events, experiment(METRICS, []), rows)
-    assert not filtered.equals(unfiltered), "the filter should change the rows of this data"
+    if case == "goal of the exposure goal" and rows == "metrics":
+        # It drops only other unit types' exposures, which no exposed user unit has: a no-op here.
+        assert_rows_equal(filtered, unfiltered)
+    else:
+        assert not _sorted(filtered).equals(_sorted(unfiltered)), "the filter should change these rows"
 
 
-@pytest.mark.parametrize("rows", ["goals", "metrics"])
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("rows", ROWS)
 @pytest.mark.parametrize("case", ["goal", "trigger with a value", "all scopes together"])
 def test_filters_beside_overlapping_terms(
     database: duckdb.DuckDBPyConnection, events: pd.DataFrame, case: str, rows: str
@@ -117,7 +126,7 @@ def test_filters_beside_overlapping_terms(
     run(database, events, definition, rows)
 
 
-@pytest.mark.parametrize("rows", ["goals", "metrics"])
+@pytest.mark.parametrize("rows", ROWS)
 def test_filters_on_a_source_without_agg_type(events: pd.DataFrame, rows: str) -> None:
     frame = events.drop(columns=["agg_type"]).rename(columns={"goal": "Goal", "platform": "plat form"})
     connection = duckdb.connect(":memory:")
@@ -163,6 +172,29 @@ def test_random_filter_combinations_equal_the_reference(
     filters: list[dict[str, Any]],
 ) -> None:
     definition = experiment(metrics, filters)
-    for rows in ("goals", "metrics"):
+    for rows in ROWS:
         actual = database.execute(compile_sql(definition, rows=rows, source=SOURCE)).df()
         assert_rows_equal(actual, REFERENCE[rows](events, definition, SOURCE))
+
+
+@pytest.mark.parametrize("case", ["all scopes together", "trigger"])
+def test_unit_rows_add_up_to_the_goal_rows(database: duckdb.DuckDBPyConnection, case: str) -> None:
+    """Two contracts from two queries, one meaning: summing unit rows per term gives the goal rows."""
+    definition = experiment(OVERLAPPING + METRICS[1:2], FILTERS[case])
+    units = database.execute(compile_sql(definition, rows="units", source=SOURCE)).df()
+    goals = database.execute(compile_sql(definition, rows="goals", source=SOURCE)).df()
+    keys = [
+        c
+        for c in goals.columns
+        if c not in ("count", "sum_sqr_count", "sum_value", "sum_sqr_value", "count_unique")
+    ]
+    units = units.assign(
+        sum_sqr_count=units["count"] ** 2,
+        sum_sqr_value=units["sum_value"] ** 2,
+        count_unique=units["count"] > 0,
+    )
+    summed = units.groupby(keys, as_index=False)[
+        ["count", "sum_sqr_count", "sum_value", "sum_sqr_value", "count_unique"]
+    ].sum()
+    assert len(summed) > 0
+    assert_rows_equal(summed[list(goals.columns)], goals)
