@@ -1,8 +1,8 @@
 """Experiment filters on every engine: DuckDB, PostgreSQL, Spark (and ClickHouse through chdb).
 
 One small data set, one experiment per scope, one combining every scope beside overlapping goal
-terms (metric rows then read the events table directly): for both row contracts, each engine
-returns the rows of the independent pandas computation (:mod:`tests.reference`).
+terms (metric rows then read the events table directly): for every row contract (goals, metrics,
+units), each engine returns the rows of the independent pandas computation (:mod:`tests.reference`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from expsql.models import Experiment
 from expsql.source import Source
 from tests.engines import load
 from tests.events import DIMENSION_TYPES, generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows
+from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 pytestmark = pytest.mark.engine("filters")
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
-REFERENCE = {"goals": goal_rows, "metrics": metric_rows}
+REFERENCE = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}
 EXPOSURE = "count(user.global.exposure)"
 
 
@@ -104,7 +104,7 @@ def test_filtered_rows_equal_the_pandas_reference(
 ) -> None:
     dao: Dao = request.getfixturevalue(f"{engine}_dao")
     source = SOURCE.model_copy(update={"table": TABLES[engine]})
-    for rows in ("goals", "metrics"):
+    for rows in REFERENCE:
         expected = REFERENCE[rows](events, EXPERIMENTS[case], SOURCE)
         assert len(expected) > 0
         actual = dao.execute(compile_sql(EXPERIMENTS[case], dialect=engine, rows=rows, source=source))
@@ -128,7 +128,7 @@ def clickhouse_session(events: pd.DataFrame, tmp_path_factory: pytest.TempPathFa
 def test_clickhouse_filtered_rows_equal_the_pandas_reference(
     case: str, events: pd.DataFrame, clickhouse_session: Any
 ) -> None:
-    for rows in ("goals", "metrics"):
+    for rows in REFERENCE:
         sql = compile_sql(EXPERIMENTS[case], dialect="clickhouse", rows=rows, source=SOURCE)
         expected = REFERENCE[rows](events, EXPERIMENTS[case], SOURCE)
         assert_rows_equal(load.clickhouse_rows(clickhouse_session, sql), expected)
