@@ -18,16 +18,19 @@ layer, so every term it matches counts it.
 
 Goal filters are conjuncts of the scan's WHERE. Unit filters (exposure, trigger) add one 0/1 flag
 per filter to the scan (``unit_filter_i``: the event lets its unit pass filter i); ``unit_terms``
-then keeps the rows of events in no term, takes ``MAX(flag)`` per group, and one more step keeps
-the units that pass every filter before the second aggregation::
+then keeps the rows of events in no term and takes ``MAX(flag)`` per group, and the units that
+pass every filter are joined back before the second aggregation::
 
     unit_terms AS (SELECT variant, term, unit, SUM(cnt), SUM(value), MAX(unit_filter_0) ...
                    GROUP BY variant, term, unit),
-    filtered_unit_terms AS (SELECT variant, term, unit, unit_count, unit_value,
-                   MAX(unit_filter_0) OVER (PARTITION BY variant, unit) AS unit_filter_0 ...
-                   FROM unit_terms)
-    SELECT ... FROM filtered_unit_terms
-    WHERE term IS NOT NULL AND unit_filter_0 = 1 ... GROUP BY variant, term
+    passing_units AS (SELECT variant, unit FROM unit_terms GROUP BY variant, unit
+                      HAVING MAX(unit_filter_0) = 1 AND ...),
+    filtered_unit_terms AS (SELECT unit_terms.variant, term, unit_terms.unit, unit_count, unit_value
+                            FROM unit_terms JOIN passing_units ON <same variant and unit>)
+    SELECT ... FROM filtered_unit_terms WHERE term IS NOT NULL GROUP BY variant, term
+
+The join rather than ``MAX(flag) OVER (PARTITION BY variant, unit)``: measured on DuckDB (2M
+events, an exposure and a trigger filter), 1.4x the unfiltered query against the window's 2.1x.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from expsql.dialects.base import Dialect
 
 SCAN = "experiment_events"
 UNIT_TERMS = "unit_terms"
+PASSING_UNITS = "passing_units"
 FILTERED_UNIT_TERMS = "filtered_unit_terms"
 LAYERS = "term_layers"
 LAYER = "layer_index"
@@ -142,35 +146,55 @@ def unit_terms_query(plan: Plan) -> exp.Select:
     return query.group_by(*keys, copy=False)
 
 
-def filtered_unit_terms_query(plan: Plan) -> exp.Select:
-    """``unit_terms`` with, per unit filter, whether any row of the unit (variant, unit id) passes it."""
-    unit = exp.Window(partition_by=[column(VARIANT), column(UNIT)])
-    projections: list[exp.Expression] = [
-        column(name) for name in (VARIANT, TERM, UNIT, UNIT_COUNT, UNIT_VALUE)
+def passing_units_query(plan: Plan) -> exp.Select:
+    """The units (variant, unit id) with, for every unit filter, an event that passes it."""
+    keys = [column(VARIANT), column(UNIT)]
+    passes = [
+        exp.EQ(this=exp.Max(this=column(unit_filter_flag(item.index))), expression=number(1))
+        for item in plan.unit_filters
     ]
-    for item in plan.unit_filters:
-        flag = unit_filter_flag(item.index)
-        window = unit.copy()
-        window.set("this", exp.Max(this=column(flag)))
-        projections.append(alias(window, flag))
     return (
+        exp.Select()
+        .select(*(key.copy() for key in keys), copy=False)
+        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
+        .group_by(*keys, copy=False)
+        .having(conjunction(passes), copy=False)
+    )
+
+
+def filtered_unit_terms_query() -> exp.Select:
+    """The rows of ``unit_terms`` whose unit is among the passing units."""
+    same_unit = conjunction(
+        [
+            exp.EQ(this=column(key, UNIT_TERMS), expression=column(key, PASSING_UNITS))
+            for key in (VARIANT, UNIT)
+        ]
+    )
+    projections = [
+        alias(column(VARIANT, UNIT_TERMS), VARIANT),
+        column(TERM),
+        alias(column(UNIT, UNIT_TERMS), UNIT),
+        column(UNIT_COUNT),
+        column(UNIT_VALUE),
+    ]
+    query = (
         exp.Select()
         .select(*projections, copy=False)
         .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
     )
+    query.set("joins", [exp.Join(this=exp.Table(this=identifier(PASSING_UNITS)), on=same_unit)])
+    return query
 
 
 def unit_rows_source(plan: Plan) -> tuple[list[exp.CTE], str, exp.Expression]:
     """The CTEs up to per-unit term sums, the one to read them from and the WHERE that keeps the
-    rows of a term and of units that pass every unit filter."""
+    rows of a term (with unit filters, only units that pass every filter are in it)."""
     ctes = [cte(UNIT_TERMS, unit_terms_query(plan))]
     if not plan.unit_filters:
         return ctes, UNIT_TERMS, exp.Boolean(this=True)
-    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query(plan)))
-    passes = [
-        exp.EQ(this=column(unit_filter_flag(item.index)), expression=number(1)) for item in plan.unit_filters
-    ]
-    return ctes, FILTERED_UNIT_TERMS, conjunction([_has_term(), *passes])
+    ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
+    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query()))
+    return ctes, FILTERED_UNIT_TERMS, _has_term()
 
 
 def _has_term() -> exp.Expression:

@@ -10,8 +10,8 @@ The goal rows' first aggregation, kept instead of summed again (shape as in :mod
            unit_count AS count, unit_value AS sum_value
     FROM unit_terms
 
-With unit filters, the rows come from ``filtered_unit_terms`` and only those of a term and of
-units that pass every filter are kept, exactly as the goal rows keep them.
+With unit filters, the rows come from ``filtered_unit_terms`` (the units that pass every filter)
+and only those of a term are kept, exactly as the goal rows keep them.
 """
 
 from __future__ import annotations

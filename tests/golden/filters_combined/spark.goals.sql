@@ -89,16 +89,27 @@ WITH `experiment_events` AS (
     `variant_id`,
     `term_index`,
     `unit_id`
-), `filtered_unit_terms` AS (
+), `passing_units` AS (
   SELECT
     `variant_id`,
-    `term_index`,
-    `unit_id`,
-    `unit_count`,
-    `unit_value`,
-    MAX(`unit_filter_1`) OVER (PARTITION BY `variant_id`, `unit_id`) AS `unit_filter_1`,
-    MAX(`unit_filter_2`) OVER (PARTITION BY `variant_id`, `unit_id`) AS `unit_filter_2`
+    `unit_id`
   FROM `unit_terms`
+  GROUP BY
+    `variant_id`,
+    `unit_id`
+  HAVING
+    MAX(`unit_filter_1`) = 1 AND MAX(`unit_filter_2`) = 1
+), `filtered_unit_terms` AS (
+  SELECT
+    `unit_terms`.`variant_id` AS `variant_id`,
+    `term_index`,
+    `unit_terms`.`unit_id` AS `unit_id`,
+    `unit_count`,
+    `unit_value`
+  FROM `unit_terms`
+  JOIN `passing_units`
+    ON `unit_terms`.`variant_id` = `passing_units`.`variant_id`
+    AND `unit_terms`.`unit_id` = `passing_units`.`unit_id`
 )
 SELECT
   'exp-1' AS `exp_id`,
@@ -132,7 +143,7 @@ SELECT
   SUM(CASE WHEN `unit_count` > 0 THEN 1 ELSE 0 END) AS `count_unique`
 FROM `filtered_unit_terms`
 WHERE
-  NOT `term_index` IS NULL AND `unit_filter_1` = 1 AND `unit_filter_2` = 1
+  NOT `term_index` IS NULL
 GROUP BY
   `variant_id`,
   `term_index`

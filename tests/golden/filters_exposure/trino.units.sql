@@ -49,15 +49,27 @@ WITH "experiment_events" AS (
     "variant_id",
     "term_index",
     "unit_id"
-), "filtered_unit_terms" AS (
+), "passing_units" AS (
   SELECT
     "variant_id",
-    "term_index",
-    "unit_id",
-    "unit_count",
-    "unit_value",
-    MAX("unit_filter_0") OVER (PARTITION BY "variant_id", "unit_id") AS "unit_filter_0"
+    "unit_id"
   FROM "unit_terms"
+  GROUP BY
+    "variant_id",
+    "unit_id"
+  HAVING
+    MAX("unit_filter_0") = 1
+), "filtered_unit_terms" AS (
+  SELECT
+    "unit_terms"."variant_id" AS "variant_id",
+    "term_index",
+    "unit_terms"."unit_id" AS "unit_id",
+    "unit_count",
+    "unit_value"
+  FROM "unit_terms"
+  JOIN "passing_units"
+    ON "unit_terms"."variant_id" = "passing_units"."variant_id"
+    AND "unit_terms"."unit_id" = "passing_units"."unit_id"
 )
 SELECT
   'exp-1' AS "exp_id",
@@ -70,4 +82,4 @@ SELECT
   "unit_value" AS "sum_value"
 FROM "filtered_unit_terms"
 WHERE
-  NOT "term_index" IS NULL AND "unit_filter_0" = 1
+  NOT "term_index" IS NULL
