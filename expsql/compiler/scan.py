@@ -197,8 +197,9 @@ def exposure_event(plan: Plan) -> list[exp.Expression]:
 
 
 def unit_filter_predicate(plan: Plan, item: PlannedFilter, dialect: Dialect) -> exp.Expression:
-    """The events that let their unit pass an exposure or trigger filter: an exposure event (the
-    trigger goal's event of the experiment's unit type) whose dimension is among the values."""
+    """The events that let their unit pass an exposure or trigger filter: an exposure event (for a
+    trigger filter, an event of its goal) of the experiment's unit type, any aggregation type, with
+    the dimension among the values when the filter has them."""
     goal = "exposure" if item.scope == "exposure" else item.goal
     assert goal is not None, "a trigger filter has a goal (checked by the model)"
     conditions = goal_predicate(plan, plan.experiment.unit_type, None, goal)
