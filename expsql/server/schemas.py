@@ -10,6 +10,8 @@ from expsql.models import Experiment
 from expsql.source import Source
 
 RowsContract = Literal["goals", "metrics"]
+#: What /compile can compile: the evaluated contracts and ep-stats' by-unit rows.
+CompiledRows = Literal["goals", "metrics", "units"]
 
 _EXPOSURES = "count(user.global.exposure)"
 #: The demo's experiment: "Try it out" in /docs evaluates it on the demo database as it is.
@@ -65,13 +67,13 @@ class CompileRequest(Experiment):
     model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY | {"dialect": "postgres"}]})
 
     dialect: str | None = Field(default=None, description="A registered dialect; omit it for every dialect.")
-    rows: RowsContract = "goals"
+    rows: CompiledRows = Field(default="goals", description="Row contract: goals, metrics or units.")
     source: Source | None = Field(default=None, description="The events table and its column names.")
 
 
 class CompileResponse(BaseModel):
     experiment_id: str
-    rows: RowsContract
+    rows: CompiledRows
     sql: dict[str, str] = Field(description="SQL text by dialect.")
     errors: dict[str, str] = Field(
         default_factory=dict, description="Dialects that cannot express the query."

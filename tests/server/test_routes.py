@@ -281,3 +281,11 @@ def test_openapi_documents_the_filters(client: TestClient) -> None:
         schemas["Filter"]["properties"][name].get("description") for name in ("scope", "value", "goal")
     )
     assert "filters" in schemas["EvaluateRequest"]["properties"]
+
+
+def test_compile_gives_unit_rows_with_the_filters(client: TestClient) -> None:
+    trigger = {"scope": "trigger", "goal": "view"}
+    answer = client.post("/compile", json=body(dialect="duckdb", rows="units", filters=[trigger]))
+    assert answer.status_code == 200 and answer.json()["rows"] == "units"
+    sql = answer.json()["sql"]["duckdb"]
+    assert '"unit_id" AS "unit_id"' in sql and "\"goal\" = 'view'" in sql
