@@ -12,6 +12,12 @@ units), ``sum_x, sum_x2`` (per-unit nominator), ``sum_y, sum_y2`` (per-unit deno
 :func:`check_row_id`, x = the check's nominator or 0, y = its denominator) and one exposure row
 (``metric_id`` = :data:`EXPOSURE_ROW_ID`, x = y = the unit's exposure count).
 
+**Unit rows** (ep-stats' by-unit goals, what ``evaluate_by_unit`` reads): one row per
+``exp_id, exp_variant_id, unit_type, agg_type, goal, unit_id`` and goal term (the dimension
+columns as in goal rows) with ``count`` = the unit's ``SUM(cnt)`` and ``sum_value`` = its
+``SUM(value)`` for that term; a unit has a row for each term it has an event of (units with only
+an exposure have the exposure row), after the experiment's filters.
+
 Per-unit semantics of metric rows: the units are those with at least one exposure event
 (``<unit_type>.global.exposure``) in the window; a goal term of a unit is ``SUM(cnt)`` for
 ``count``, ``SUM(value)`` for ``value`` and ``1 if SUM(cnt) > 0 else 0`` for ``unique``, 0 when
@@ -39,6 +45,9 @@ from typing import Final
 
 GOAL_KEYS: Final = ("exp_id", "exp_variant_id", "unit_type", "agg_type", "goal")
 GOAL_VALUES: Final = ("count", "sum_sqr_count", "sum_value", "sum_sqr_value", "count_unique")
+
+UNIT_KEYS: Final = (*GOAL_KEYS[:5], "unit_id")
+UNIT_VALUES: Final = ("count", "sum_value")
 
 METRIC_KEYS: Final = ("exp_id", "exp_variant_id", "metric_id")
 METRIC_VALUES: Final = ("n", "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy")

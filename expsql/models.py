@@ -3,6 +3,25 @@
 Field names follow ep-stats' ``/evaluate`` request body, so a body an ep-stats client sends is a
 valid :class:`Experiment`. Expressions are parsed when a model is built: a bad one fails there,
 with the metric or check id and the field in the message.
+
+Filters (ep-stats' ``Filter``, which ep-stats itself leaves to the DAO) restrict the data an
+experiment is evaluated on. An *exposure event* is an event of the experiment's unit type whose
+goal is ``exposure`` (any aggregation type); a *unit* is a (variant, unit id) pair. Each filter
+keeps an event or a unit when its ``dimension`` column holds one of its ``value`` list (a NULL
+cell never does):
+
+- ``goal``: an event of any goal other than the exposure counts only if ``dimension ∈ value``;
+  with ``goal`` set, only that goal's events are subject to the filter. Exposure events are never
+  touched. Goal filters define which goal events exist, so the unit filters below see only the
+  goal events they keep.
+- ``exposure``: only units with at least one exposure event (in the date window) whose
+  ``dimension ∈ value`` are evaluated; every event of a kept unit counts.
+- ``trigger``: only units with at least one event of goal ``goal`` (the experiment's unit type,
+  any aggregation type) in the window are evaluated, with ``dimension ∈ value`` when given.
+
+Several filters combine with AND. Values are compared as the column's declared type
+(:class:`~expsql.source.Source`): ``10`` on an integer column is the number 10, a value that does
+not fit the type is an error when the query is planned.
 """
 
 from __future__ import annotations
@@ -28,10 +47,12 @@ from pydantic import (
 )
 
 from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, goals
-from expsql.compiler.parse import parse_expression
+from expsql.compiler.parse import parse_expression, parser
 from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
 
 Identifier = int | str
+#: A filter value as JSON gives it; pydantic's smart union keeps ``true`` a bool and ``1`` an int.
+FilterValue = str | int | float | bool
 
 
 def _parse(text: str, context: str) -> Expr:
@@ -147,6 +168,63 @@ class Check(BaseModel):
         return self._denominator
 
 
+def _grammar_name(text: str, terminal: str, what: str) -> str:
+    """``text`` if the metric grammar accepts it as a ``terminal`` (GOAL, DIMENSION), else an error."""
+    pattern = parser().get_terminal(terminal).pattern.to_regexp()
+    if not re.fullmatch(pattern, text):
+        raise ValueError(f"{text!r} is not a {what} name (letters, digits and '_', as in metric expressions)")
+    return text
+
+
+class Filter(BaseModel):
+    """ep-stats' ``Filter``: keep the goal events or the units whose ``dimension`` is in ``value``.
+
+    Scopes and their semantics are in the module docstring. ``trigger`` needs ``goal`` (and takes
+    ``dimension`` with ``value`` optionally); ``exposure`` and ``goal`` need ``dimension`` and a
+    non-empty ``value``; only ``goal`` and ``trigger`` take a ``goal``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    scope: Literal["exposure", "goal", "trigger"] = Field(
+        description="goal: drop goal events; exposure: keep units by their exposures; "
+        "trigger: keep units that have an event of `goal`."
+    )
+    dimension: str | None = Field(default=None, description="A dimension column of the events table.")
+    value: list[FilterValue] | None = Field(
+        default=None, description="Values the dimension must hold (one of them), typed as its column."
+    )
+    goal: str | None = Field(
+        default=None, description="trigger: the goal whose events trigger; goal: only this goal's events."
+    )
+
+    @field_validator("dimension")
+    @classmethod
+    def _dimension_name(cls, value: str | None) -> str | None:
+        return None if value is None else _grammar_name(value, "DIMENSION", "dimension")
+
+    @field_validator("goal")
+    @classmethod
+    def _goal_name(cls, value: str | None) -> str | None:
+        return None if value is None else _grammar_name(value, "GOAL", "goal")
+
+    @model_validator(mode="after")
+    def _scope_fields(self) -> Filter:
+        if self.scope == "trigger":
+            if self.goal is None:
+                raise ValueError("a trigger filter needs 'goal', the goal whose events trigger it")
+            if (self.dimension is None) != (not self.value):
+                raise ValueError("a trigger filter takes 'dimension' and 'value' together, or neither")
+            return self
+        if self.dimension is None:
+            raise ValueError(f"a filter of scope {self.scope!r} needs 'dimension'")
+        if not self.value:
+            raise ValueError(f"a filter of scope {self.scope!r} needs 'value', a non-empty list")
+        if self.scope == "exposure" and self.goal is not None:
+            raise ValueError("an exposure filter takes no 'goal' (it applies to exposures)")
+        return self
+
+
 class Experiment(BaseModel):
     """An experiment to evaluate: ep-stats' ``Experiment`` request plus expsql's options."""
 
@@ -165,7 +243,10 @@ class Experiment(BaseModel):
     confidence_level: float = Field(default=0.95, gt=0, lt=1)
     variant_weights: dict[str, float] | None = None
     query_parameters: dict[str, Any] = Field(default_factory=dict)
-    filters: list[dict[str, Any]] | None = None
+    filters: list[Filter] = Field(
+        default_factory=list,
+        description="Restrict the data evaluated (ep-stats' filters; null is none); combined with AND.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -176,6 +257,11 @@ class Experiment(BaseModel):
     @classmethod
     def _text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _no_filters(cls, value: Any) -> Any:
+        return [] if value is None else value
 
     @field_validator("unit_type")
     @classmethod
@@ -201,8 +287,6 @@ class Experiment(BaseModel):
             raise ValueError("date_for needs date_from and date_to")
         if self.date_for and self.date_from and self.date_for < self.date_from:
             raise ValueError("date_for must not be before date_from")
-        if self.filters:
-            raise ValueError("filters are not supported yet; restrict the source table instead")
         if self.variant_weights is not None:
             if any(w <= 0 for w in self.variant_weights.values()):
                 raise ValueError("variant_weights must be positive")
@@ -400,6 +484,7 @@ __all__ = [
     "Check",
     "Dimension",
     "Experiment",
+    "Filter",
     "Metric",
     "expression_error_in",
     "load_experiment",

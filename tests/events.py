@@ -4,7 +4,8 @@
 unit_type, agg_type, goal, unit_id, cnt, value, date``) plus two dimension columns: ``product``
 (a string with NULLs, values chosen to trip naive SQL: ``p_1`` and ``p_10`` share a prefix, ``pa1``
 matches the unescaped pattern ``p_%``, ``p%1`` holds a literal ``%``) and ``price`` (an integer with
-NULLs, where numeric and lexicographic order disagree: ``9 < 10`` but ``'9' > '10'``).
+NULLs, where numeric and lexicographic order disagree: ``9 < 10`` but ``'9' > '10'``), and
+``platform`` on every event, exposures included (a string with NULLs, for exposure filters).
 
 The data is engine-agnostic: load it into DuckDB, PostgreSQL or Spark and compare the compiled
 query's rows with :mod:`tests.reference`. What it exercises:
@@ -38,8 +39,9 @@ SEED_COLUMNS = (
     "date",
 )
 #: The ``Source.dimensions`` that describes the generated table.
-DIMENSION_TYPES = {"product": "string", "price": "integer"}
+DIMENSION_TYPES = {"product": "string", "price": "integer", "platform": "string"}
 PRODUCTS = ("p_1", "p_2", "p_10", "pa1", "p%1", "q_1")
+PLATFORMS = ("web", "ios", "android")
 GOALS = ("click", "view", "conversion", "refund")
 FIRST_DAY = dt.date(2024, 3, 1)
 DAYS = 14
@@ -80,6 +82,11 @@ def generate_events(
     frame["cnt"] = frame["cnt"].astype("Int64")
     frame["value"] = frame["value"].astype("Float64")
     frame["price"] = frame["price"].astype("Int64")
+    # A generator of its own, so the other columns stay what they were before ``platform`` existed.
+    platforms = np.random.default_rng([seed, 1])
+    picks = platforms.integers(len(PLATFORMS), size=len(frame))
+    missing = platforms.random(len(frame)) < 0.05
+    frame["platform"] = [None if gone else PLATFORMS[pick] for pick, gone in zip(picks, missing, strict=True)]
     return frame
 
 

@@ -8,9 +8,15 @@ and the AST. Engine-agnostic: give it the same DataFrame that was loaded into th
 
 - :func:`goal_rows`: one row per variant and goal term with at least one matching event;
   per unit sums first, squares after.
+- :func:`unit_rows`: one row per variant, goal term and unit with at least one matching event:
+  the unit's ``SUM(cnt)`` and ``SUM(value)``.
 - :func:`metric_rows`: per exposed unit, each metric's nominator and denominator evaluated from
   the unit's goal terms, then ``n, sum_x, sum_x2, sum_y, sum_y2, sum_xy`` per variant; plus the
   check rows and the exposure row.
+
+Both read the events through :func:`filtered_events`: the experiment's filters as
+:mod:`expsql.models` documents them (goal filters drop events, exposure and trigger filters drop
+units), applied to the DataFrame with masks and sets of units.
 
 String comparisons (``product<p_2``) follow Python's code-point order, which is what DuckDB does;
 engines with a locale collation may order some strings differently.
@@ -31,10 +37,12 @@ from expsql.contracts import (
     GOAL_VALUES,
     METRIC_KEYS,
     METRIC_VALUES,
+    UNIT_KEYS,
+    UNIT_VALUES,
     check_row_id,
     metric_row_id,
 )
-from expsql.models import Experiment, Metric
+from expsql.models import Experiment, Filter, Metric
 from expsql.source import DimensionType, Source
 
 
@@ -84,6 +92,63 @@ def experiment_events(events: pd.DataFrame, experiment: Experiment, source: Sour
     return events[keep]
 
 
+def filter_values(item: Filter, dimension_type: DimensionType) -> list[object]:
+    """A filter's JSON values as the column's type; text as a metric would write it (``true``)."""
+    values: list[object] = []
+    for value in item.value or []:
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        values.append(typed_value(text, dimension_type))
+    return values
+
+
+def filter_mask(events: pd.DataFrame, item: Filter, source: Source) -> np.ndarray:
+    """Rows whose filter column holds one of the filter's values (never a missing cell)."""
+    assert item.dimension is not None
+    wanted = filter_values(item, source.dimension_type(item.dimension))
+    cells = events[item.dimension].astype(object).where(events[item.dimension].notna(), None)
+    return np.asarray([cell is not None and cell in wanted for cell in cells], dtype=bool)
+
+
+def filtered_events(events: pd.DataFrame, experiment: Experiment, source: Source) -> pd.DataFrame:
+    """The experiment's events in its window, less what its filters drop.
+
+    Goal filters first: an event other than an exposure event (the experiment's unit type, goal
+    ``exposure``) that the filter is about (its goal, when it names one) stays only with the
+    dimension among the values. Then each exposure or trigger filter keeps the units (variant,
+    unit id) with at least one remaining event that passes it.
+    """
+    columns = source.columns
+    scoped = experiment_events(events, experiment, source)
+    unit_type = scoped[columns.unit_type].to_numpy()
+    goal = scoped[columns.goal].to_numpy()
+    exposure = (unit_type == experiment.unit_type) & (goal == "exposure")
+    keep = np.ones(len(scoped), dtype=bool)
+    for item in experiment.filters:
+        if item.scope == "goal":
+            about = ~exposure if item.goal is None else ~exposure & (goal == item.goal)
+            keep &= ~about | filter_mask(scoped, item, source)
+    scoped = scoped[keep]
+    for item in experiment.filters:
+        if item.scope == "goal":
+            continue
+        wanted = "exposure" if item.scope == "exposure" else item.goal
+        passing = (scoped[columns.unit_type] == experiment.unit_type).to_numpy() & (
+            scoped[columns.goal] == wanted
+        ).to_numpy()
+        if item.dimension is not None:
+            passing &= filter_mask(scoped, item, source)
+        units = set(_unit_keys(scoped[passing], source))
+        scoped = scoped[np.asarray([key in units for key in _unit_keys(scoped, source)], dtype=bool)]
+    return scoped
+
+
+def _unit_keys(events: pd.DataFrame, source: Source) -> list[tuple[str, str]]:
+    columns = source.columns
+    return list(
+        zip(events[columns.exp_variant_id].astype(str), events[columns.unit_id].astype(str), strict=True)
+    )
+
+
 def goal_mask(events: pd.DataFrame, key: GoalKey, source: Source) -> np.ndarray:
     """Rows that are events of a goal term (unit type, aggregation type, goal and dimensions)."""
     columns = source.columns
@@ -113,7 +178,7 @@ def per_unit_sums(events: pd.DataFrame, source: Source) -> pd.DataFrame:
 def goal_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:
     """The goal-rows contract computed in pandas (see the module docstring)."""
     source = source or Source()
-    scoped = experiment_events(events, experiment, source)
+    scoped = filtered_events(events, experiment, source)
     dimension_names = experiment.dimension_names()
     records = []
     for key in experiment.goal_keys():
@@ -139,10 +204,36 @@ def goal_rows(events: pd.DataFrame, experiment: Experiment, source: Source | Non
     return pd.DataFrame.from_records(records, columns=[*GOAL_KEYS, *dimension_names, *GOAL_VALUES])
 
 
+def unit_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:
+    """The unit-rows contract computed in pandas (see the module docstring)."""
+    source = source or Source()
+    scoped = filtered_events(events, experiment, source)
+    dimension_names = experiment.dimension_names()
+    records = []
+    for key in experiment.goal_keys():
+        labels = key.dimension_labels
+        units = per_unit_sums(scoped[goal_mask(scoped, key, source)], source)
+        for (variant, unit), sums in units.iterrows():
+            records.append(
+                {
+                    "exp_id": experiment.id,
+                    "exp_variant_id": variant,
+                    "unit_type": key.unit_type,
+                    "agg_type": key.agg_type,
+                    "goal": key.goal,
+                    "unit_id": unit,
+                    **{name: labels.get(name, "") for name in dimension_names},
+                    "count": sums["cnt"],
+                    "sum_value": sums["value"],
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=[*UNIT_KEYS, *dimension_names, *UNIT_VALUES])
+
+
 def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:
     """The metric-rows contract computed in pandas (see the module docstring)."""
     source = source or Source()
-    scoped = experiment_events(events, experiment, source)
+    scoped = filtered_events(events, experiment, source)
     exposure_key = experiment.exposure_goal.key
     exposed = per_unit_sums(scoped[goal_mask(scoped, exposure_key, source)], source)
     units = exposed.index

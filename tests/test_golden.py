@@ -28,7 +28,7 @@ from expsql.errors import MetricRowsRequired
 from expsql.models import validate_experiment
 from expsql.source import Columns, Source
 from tests.events import generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows
+from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(path.stem for path in GOLDEN.glob("*.yaml"))
@@ -101,6 +101,8 @@ def test_duckdb_golden_returns_the_reference_rows(duckdb_events: tuple, case: st
     experiment, source = load_case(case)
     sql = (GOLDEN / case / f"duckdb.{rows}.sql").read_text(encoding="utf-8")
     actual = connection.execute(sql).df()
-    expected = (goal_rows if rows == "goals" else metric_rows)(events, experiment, source)
+    expected = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}[rows](
+        events, experiment, source
+    )
     assert len(expected) > 0
     assert_rows_equal(actual, expected)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from expsql import Experiment, ExperimentError, ExpressionError, Source, load_experiment, load_source
 from expsql.compiler.ast import GoalKey
-from expsql.models import expression_error_in, validate_experiment
+from expsql.models import Filter, expression_error_in, validate_experiment
 
 EP_STATS_BODY = {
     "id": "test-conversion",
@@ -96,7 +96,6 @@ def test_check_expression_error_names_the_check() -> None:
         ),
         ({"checks": [{"id": 1, "name": "x", "type": "Other", "denominator": "count(u.unit.a)"}]}, "type"),
         ({"metrics": [{"id": 1, "name": "m", "nominator": "5", "denominator": "2"}]}, "references a goal"),
-        ({"filters": [{"scope": "goal", "dimension": "product", "value": ["p_1"]}]}, "filters"),
         ({"unit_type": "user-id"}, "unit_type"),
         ({"confidence_level": 1.5}, "confidence_level"),
     ],
@@ -104,6 +103,61 @@ def test_check_expression_error_names_the_check() -> None:
 def test_inconsistent_definitions_are_experiment_errors(changes: dict, message: str) -> None:
     with pytest.raises(ExperimentError, match=message):
         validate_experiment(body(**changes))
+
+
+def test_filters_of_every_scope_are_valid() -> None:
+    filters = [
+        {"scope": "goal", "dimension": "product", "value": ["p_1", 2, 2.5, True]},
+        {"scope": "goal", "dimension": "price", "value": [1], "goal": "click"},
+        {"scope": "exposure", "dimension": "platform", "value": ["web"]},
+        {"scope": "trigger", "goal": "view"},
+        {"scope": "trigger", "goal": "view", "dimension": "product", "value": ["p_1"]},
+    ]
+    experiment = validate_experiment(body(filters=filters))
+    assert experiment.filters == [Filter.model_validate(f) for f in filters]
+    assert experiment.filters[0].value == ["p_1", 2, 2.5, True]
+    assert [type(v) for v in experiment.filters[0].value or []] == [str, int, float, bool]
+
+
+def test_null_filters_are_no_filters() -> None:
+    assert validate_experiment(body(filters=None)).filters == []
+    assert validate_experiment({k: v for k, v in body().items() if k != "filters"}).filters == []
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"scope": "trigger"}, r"filters\.1: a trigger filter needs 'goal'"),
+        (
+            {"scope": "trigger", "goal": "view", "dimension": "product"},
+            r"filters\.1: .*'dimension' and 'value'",
+        ),
+        ({"scope": "trigger", "goal": "view", "value": ["p_1"]}, r"filters\.1: .*'dimension' and 'value'"),
+        ({"scope": "goal", "value": ["p_1"]}, r"filters\.1: a filter of scope 'goal' needs 'dimension'"),
+        ({"scope": "exposure", "dimension": "product"}, r"filters\.1: .*scope 'exposure' needs 'value'"),
+        ({"scope": "goal", "dimension": "product", "value": []}, r"filters\.1: .*needs 'value', a non-empty"),
+        (
+            {"scope": "exposure", "dimension": "p", "value": [1], "goal": "view"},
+            r"filters\.1: .*takes no 'goal'",
+        ),
+        (
+            {"scope": "goal", "dimension": "pro-duct", "value": [1]},
+            r"filters\.1\.dimension: 'pro-duct' is not a",
+        ),
+        (
+            {"scope": "goal", "dimension": 'x" OR 1=1', "value": [1]},
+            r"filters\.1\.dimension: .* not a dimension",
+        ),
+        ({"scope": "trigger", "goal": "view click"}, r"filters\.1\.goal: 'view click' is not a goal name"),
+        ({"scope": "trigger", "goal": ""}, r"filters\.1\.goal: '' is not a goal name"),
+        ({"scope": "segment", "dimension": "p", "value": [1]}, r"filters\.1\.scope"),
+        ({"scope": "goal", "dimension": "p", "value": [None]}, r"filters\.1\.value"),
+    ],
+)
+def test_invalid_filters_name_the_filter_and_the_field(item: dict, message: str) -> None:
+    valid = {"scope": "goal", "dimension": "product", "value": ["p_1"]}
+    with pytest.raises(ExperimentError, match=message):
+        validate_experiment(body(filters=[valid, item]))
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml", ".toml"])

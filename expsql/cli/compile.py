@@ -19,7 +19,8 @@ def compile_command(
     rows: Annotated[
         str | None,
         typer.Option(
-            help="Row contract: goals or metrics [default: goals; metrics when a metric caps outliers]"
+            help="Row contract: goals, metrics or units (per-unit goal sums) "
+            "[default: goals; metrics when a metric caps outliers]"
         ),
     ] = None,
     source: Annotated[

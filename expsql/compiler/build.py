@@ -12,13 +12,14 @@ from sqlglot import exp
 from expsql.compiler.goal_rows import goal_rows_tree
 from expsql.compiler.metric_rows import metric_rows_tree
 from expsql.compiler.plan import build_plan
+from expsql.compiler.unit_rows import unit_rows_tree
 from expsql.dialects import Dialect, get
 from expsql.errors import ExperimentError
 from expsql.models import Experiment
 from expsql.source import Source
 
 #: The row contracts a query can produce (:mod:`expsql.contracts`).
-ROWS: Final = ("goals", "metrics")
+ROWS: Final = ("goals", "metrics", "units")
 
 
 def resolve_dialect(dialect: str | Dialect) -> Dialect:
@@ -53,7 +54,7 @@ def compile_tree(
     source: Source | None = None,
     dialect: str | Dialect = "duckdb",
 ) -> exp.Select:
-    """The one query, as a sqlglot tree, that returns ``rows`` (``goals`` or ``metrics``).
+    """The one query, as a sqlglot tree, that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 
     :raises ExperimentError: unknown ``rows``, goal rows of a winsorized metric
         (:class:`~expsql.errors.MetricRowsRequired`), or the experiment does not fit the source.
@@ -66,6 +67,8 @@ def compile_tree(
         if rows == "goals":
             experiment.require_metric_rows("compile goal rows")
             return goal_rows_tree(plan, resolved)
+        if rows == "units":
+            return unit_rows_tree(plan, resolved)
         return metric_rows_tree(plan, resolved)
 
 
@@ -75,7 +78,7 @@ def compile_sql(
     rows: str = "goals",
     source: Source | None = None,
 ) -> str:
-    """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals`` or ``metrics``).
+    """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 
     :raises ExperimentError: unknown ``rows``, goal rows of a winsorized metric
         (:class:`~expsql.errors.MetricRowsRequired`), or the experiment does not fit the source.

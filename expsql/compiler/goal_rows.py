@@ -15,6 +15,22 @@ Grouping by one term index is the seed's unit × goal grouping, with the goal's 
 folded into the index. When two terms can match the same event, the terms are split into layers
 of disjoint terms (:func:`expsql.compiler.plan.layer_terms`) and each event is repeated once per
 layer, so every term it matches counts it.
+
+Goal filters are conjuncts of the scan's WHERE. Unit filters (exposure, trigger) add one 0/1 flag
+per filter to the scan (``unit_filter_i``: the event lets its unit pass filter i); ``unit_terms``
+then keeps the rows of events in no term and takes ``MAX(flag)`` per group, and the units that
+pass every filter are joined back before the second aggregation::
+
+    unit_terms AS (SELECT variant, term, unit, SUM(cnt), SUM(value), MAX(unit_filter_0) ...
+                   GROUP BY variant, term, unit),
+    passing_units AS (SELECT variant, unit FROM unit_terms GROUP BY variant, unit
+                      HAVING MAX(unit_filter_0) = 1 AND ...),
+    filtered_unit_terms AS (SELECT unit_terms.variant, term, unit_terms.unit, unit_count, unit_value
+                            FROM unit_terms JOIN passing_units ON <same variant and unit>)
+    SELECT ... FROM filtered_unit_terms WHERE term IS NOT NULL GROUP BY variant, term
+
+The join rather than ``MAX(flag) OVER (PARTITION BY variant, unit)``: measured on DuckDB (2M
+events, an exposure and a trigger filter), 1.4x the unfiltered query against the window's 2.1x.
 """
 
 from __future__ import annotations
@@ -27,18 +43,22 @@ from expsql.compiler.plan import Plan
 from expsql.compiler.scan import (
     alias,
     column,
+    conjunction,
     event_column,
     events_table,
     identifier,
     number,
     scan_filter,
     term_case,
+    unit_filter_predicate,
 )
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
 
 SCAN = "experiment_events"
 UNIT_TERMS = "unit_terms"
+PASSING_UNITS = "passing_units"
+FILTERED_UNIT_TERMS = "filtered_unit_terms"
 LAYERS = "term_layers"
 LAYER = "layer_index"
 VARIANT = "variant_id"
@@ -48,6 +68,11 @@ VALUE = "event_value"
 TERM = "term_index"
 UNIT_COUNT = "unit_count"
 UNIT_VALUE = "unit_value"
+
+
+def unit_filter_flag(index: int) -> str:
+    """The scan's 0/1 column: the event lets its unit pass the filter ``Experiment.filters[index]``."""
+    return f"unit_filter_{index}"
 
 
 def cte(name: str, query: exp.Select) -> exp.CTE:
@@ -91,39 +116,116 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
         )
         query = query.join(layers, join_type="cross", copy=False)
     projections.append(alias(term, TERM))
+    for item in plan.unit_filters:
+        flag = exp.Case(
+            ifs=[exp.If(this=unit_filter_predicate(plan, item, dialect), true=number(1))], default=number(0)
+        )
+        projections.append(alias(flag, unit_filter_flag(item.index)))
     return query.select(*projections, copy=False).where(scan_filter(plan, dialect), copy=False)
 
 
 def unit_terms_query(plan: Plan) -> exp.Select:
-    """Per variant, term and unit: ``SUM(cnt)`` and ``SUM(value)``, NULLs counting as 0."""
+    """Per variant, term and unit: ``SUM(cnt)`` and ``SUM(value)``, NULLs counting as 0.
+
+    With unit filters, also ``MAX`` of each flag, and the rows without a term stay: a unit's
+    trigger events need not be events of any term.
+    """
     keys = [column(VARIANT), column(TERM), column(UNIT)]
     projections = [
         *(key.copy() for key in keys),
         alias(_sum_or_zero(column(CNT)), UNIT_COUNT),
         alias(_sum_or_zero(column(VALUE)), UNIT_VALUE),
     ]
+    flags = [unit_filter_flag(item.index) for item in plan.unit_filters]
+    projections += [alias(exp.Max(this=column(flag)), flag) for flag in flags]
     query = exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(SCAN)), copy=False)
-    # Events the coarse scan filter let through but no term matches (and, with layers, the copies
-    # of an event in layers where it matches nothing) have no term.
-    query = query.where(exp.Not(this=exp.Is(this=column(TERM), expression=exp.Null())), copy=False)
+    if not flags:
+        # Events the coarse scan filter let through but no term matches (and, with layers, the
+        # copies of an event in layers where it matches nothing) have no term.
+        query = query.where(_has_term(), copy=False)
     return query.group_by(*keys, copy=False)
+
+
+def passing_units_query(plan: Plan) -> exp.Select:
+    """The units (variant, unit id) with, for every unit filter, an event that passes it."""
+    keys = [column(VARIANT), column(UNIT)]
+    passes = [
+        exp.EQ(this=exp.Max(this=column(unit_filter_flag(item.index))), expression=number(1))
+        for item in plan.unit_filters
+    ]
+    return (
+        exp.Select()
+        .select(*(key.copy() for key in keys), copy=False)
+        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
+        .group_by(*keys, copy=False)
+        .having(conjunction(passes), copy=False)
+    )
+
+
+def filtered_unit_terms_query() -> exp.Select:
+    """The rows of ``unit_terms`` whose unit is among the passing units."""
+    same_unit = conjunction(
+        [
+            exp.EQ(this=column(key, UNIT_TERMS), expression=column(key, PASSING_UNITS))
+            for key in (VARIANT, UNIT)
+        ]
+    )
+    projections = [
+        alias(column(VARIANT, UNIT_TERMS), VARIANT),
+        column(TERM),
+        alias(column(UNIT, UNIT_TERMS), UNIT),
+        column(UNIT_COUNT),
+        column(UNIT_VALUE),
+    ]
+    query = (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
+    )
+    query.set("joins", [exp.Join(this=exp.Table(this=identifier(PASSING_UNITS)), on=same_unit)])
+    return query
+
+
+def unit_rows_source(plan: Plan) -> tuple[list[exp.CTE], str, exp.Expression]:
+    """The CTEs up to per-unit term sums, the one to read them from and the WHERE that keeps the
+    rows of a term (with unit filters, only units that pass every filter are in it)."""
+    ctes = [cte(UNIT_TERMS, unit_terms_query(plan))]
+    if not plan.unit_filters:
+        return ctes, UNIT_TERMS, exp.Boolean(this=True)
+    ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
+    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query()))
+    return ctes, FILTERED_UNIT_TERMS, _has_term()
+
+
+def _has_term() -> exp.Expression:
+    return exp.Not(this=exp.Is(this=column(TERM), expression=exp.Null()))
+
+
+def goal_labels(plan: Plan) -> list[exp.Expression]:
+    """``unit_type``, ``agg_type`` and ``goal`` of each row's term (from ``term_index``)."""
+    labels: list[tuple[str, Callable[[int], str]]] = [
+        ("unit_type", lambda i: plan.terms[i].unit_type),
+        ("agg_type", lambda i: plan.terms[i].agg_type),
+        ("goal", lambda i: plan.terms[i].goal),
+    ]
+    return [alias(_label(plan, label), name) for name, label in labels]
+
+
+def dimension_labels(plan: Plan) -> list[exp.Expression]:
+    """One column per dimension of the experiment: the row's term's ep-stats label, or ``''``."""
+    return [alias(_label(plan, _dimension_label(plan, name)), name) for name in plan.dimension_names]
 
 
 def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     """The goal-rows query of :mod:`expsql.contracts`."""
     keys = [column(VARIANT), column(TERM)]
     unit_count, unit_value = column(UNIT_COUNT), column(UNIT_VALUE)
-    label_columns: list[tuple[str, Callable[[int], str]]] = [
-        ("unit_type", lambda i: plan.terms[i].unit_type),
-        ("agg_type", lambda i: plan.terms[i].agg_type),
-        ("goal", lambda i: plan.terms[i].goal),
-    ]
-    label_columns += [(name, _dimension_label(plan, name)) for name in plan.dimension_names]
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), GOAL_KEYS[0]),
         alias(column(VARIANT), GOAL_KEYS[1]),
+        *goal_labels(plan),
+        *dimension_labels(plan),
     ]
-    projections += [alias(_label(plan, label), name) for name, label in label_columns]
     unique = exp.Case(
         ifs=[exp.If(this=exp.GT(this=unit_count.copy(), expression=number(0)), true=number(1))],
         default=number(0),
@@ -136,13 +238,14 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         exp.Sum(this=unique),
     ]
     projections += [alias(value, name) for value, name in zip(values, GOAL_VALUES, strict=True)]
+    ctes, source, keep = unit_rows_source(plan)
     query = (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False)
-        .group_by(*keys, copy=False)
+        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(source)), copy=False)
     )
-    return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), cte(UNIT_TERMS, unit_terms_query(plan))])
+    if plan.unit_filters:
+        query = query.where(keep, copy=False)
+    query = query.group_by(*keys, copy=False)
+    return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), *ctes])
 
 
 def _square(target: exp.Expression) -> exp.Expression:

@@ -33,6 +33,10 @@ the goal rows' unit × term step first took twice as long (benchmarks/shape.py).
 
 Per-unit semantics are those of :mod:`expsql.contracts`: a missing term is 0, ``unique`` is
 ``SUM(cnt) > 0``, ``~`` subtracts, and a division by zero gives 0 for that unit.
+
+Filters: goal filters are in the WHERE of either shape (:func:`~expsql.compiler.scan.scan_filter`);
+each unit filter adds ``MAX(<the event passes it, 0 or 1>) = 1`` to ``unit_goals``' HAVING, the
+scan's ``unit_filter_i`` flag or, from the events table, the filter's predicate itself.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from expsql.compiler.goal_rows import (
     VARIANT,
     cte,
     scan_query,
+    unit_filter_flag,
     with_ctes,
 )
 from expsql.compiler.plan import Plan, goals_of
@@ -66,6 +71,7 @@ from expsql.compiler.scan import (
     identifier,
     number,
     scan_filter,
+    unit_filter_predicate,
 )
 from expsql.compiler.winsorize import winsorize
 from expsql.contracts import METRIC_KEYS, METRIC_VALUES
@@ -129,7 +135,8 @@ def _value_column(term: int) -> str:
 def _unit_goals_query(plan: Plan) -> exp.Select:
     """Per exposed unit, from the scan's term index: ``SUM(cnt)`` and ``SUM(value)`` of each term."""
     keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
-    query = _conditional_sums(plan, keys, _is_term, column)
+    flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
+    query = _conditional_sums(plan, keys, _is_term, column, flags)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
         column(VARIANT), column(UNIT), copy=False
     )
@@ -141,9 +148,11 @@ def _unit_goals_from_events(plan: Plan, dialect: Dialect) -> exp.Select:
     columns = plan.source.columns
 
     # A unit or aggregation type shared by every term is already pinned by the WHERE; testing it
-    # again in each sum cost ~13% of the query for 20 metrics (DuckDB).
+    # again in each sum cost ~13% of the query for 20 metrics (DuckDB). Events unit filters read
+    # have the experiment's unit type (the exposure term's) but any aggregation type.
     pinned = {columns.unit_type} if len({key.unit_type for key in plan.terms}) == 1 else set()
-    if columns.agg_type is not None and len({key.agg_type for key in plan.terms}) == 1:
+    single_agg_type = len({key.agg_type for key in plan.terms}) == 1
+    if columns.agg_type is not None and single_agg_type and not plan.unit_filters:
         pinned.add(columns.agg_type)
 
     def matches(term: int) -> exp.Expression:
@@ -164,7 +173,13 @@ def _unit_goals_from_events(plan: Plan, dialect: Dialect) -> exp.Select:
         )
 
     variant, unit = event_column(columns.exp_variant_id), event_column(columns.unit_id)
-    query = _conditional_sums(plan, [alias(variant, VARIANT), alias(unit, UNIT)], matches, source)
+    flags: list[exp.Expression] = [
+        exp.Case(
+            ifs=[exp.If(this=unit_filter_predicate(plan, item, dialect), true=number(1))], default=number(0)
+        )
+        for item in plan.unit_filters
+    ]
+    query = _conditional_sums(plan, [alias(variant, VARIANT), alias(unit, UNIT)], matches, source, flags)
     return (
         query.from_(events_table(plan), copy=False)
         .where(scan_filter(plan, dialect), copy=False)
@@ -177,9 +192,12 @@ def _conditional_sums(
     keys: list[exp.Expression],
     matches: Callable[[int], exp.Expression],
     source: Callable[[str], exp.Expression],
+    unit_filters: list[exp.Expression],
 ) -> exp.Select:
     """The ``keys``, then ``SUM(CASE WHEN <term> THEN cnt ELSE 0 END)`` (and value) per term the
-    metrics read, and the ``HAVING`` that keeps exposed units; the caller adds FROM and GROUP BY."""
+    metrics read, and the ``HAVING`` that keeps exposed units that pass every unit filter (each
+    ``unit_filters`` item is 1 on an event that lets its unit pass, else 0); the caller adds FROM
+    and GROUP BY."""
     needs_count: dict[int, None] = {EXPOSURE_TERM: None}
     needs_value: dict[int, None] = {}
     for goal in goals_of(plan.metric_rows()):
@@ -197,7 +215,8 @@ def _conditional_sums(
         this=exp.Count(this=exp.Case(ifs=[exp.If(this=matches(EXPOSURE_TERM), true=number(1))])),
         expression=number(0),
     )
-    return exp.Select().select(*projections, copy=False).having(exposed, copy=False)
+    passes = [exp.EQ(this=exp.Max(this=flag), expression=number(1)) for flag in unit_filters]
+    return exp.Select().select(*projections, copy=False).having(conjunction([exposed, *passes]), copy=False)
 
 
 def _is_term(term: int) -> exp.Expression:

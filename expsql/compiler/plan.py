@@ -5,7 +5,9 @@ once however many metrics use it), the values each dimension filter compares wit
 :class:`~expsql.source.Source`), and how the terms split into *layers* of pairwise disjoint terms:
 an event matches at most one term of a layer, so one layer is one ``CASE`` that assigns an event
 its term, and overlapping terms (``product=p_1`` and ``product=^p_``) land in different layers so
-each counts the event.
+each counts the event. The experiment's filters (:class:`~expsql.models.Filter`) are split into
+goal filters, which drop events, and unit filters (exposure, trigger), which drop units; their
+values are typed like a goal's ``dimension=a|b``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from expsql.contracts import (
     metric_row_id,
 )
 from expsql.errors import ExperimentError
-from expsql.models import Experiment
+from expsql.models import Experiment, Filter, FilterValue
 from expsql.source import DimensionType, Source
 
 TypedValue = str | int | Decimal | bool | dt.date
@@ -50,13 +52,28 @@ class MetricRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedFilter:
+    """An experiment filter: ``dimension`` is its ``value`` list as a ``dimension=v1|v2`` filter.
+
+    :param index: its position in ``Experiment.filters``, for error messages and column names.
+    """
+
+    index: int
+    scope: str
+    goal: str | None
+    dimension: Dimension | None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Everything the SQL builders need, independent of any warehouse.
 
     :param terms: distinct goal terms, the exposure first.
     :param layers: term indexes grouped so that no event matches two terms of one layer.
     :param dimension_names: dimension columns of the goal rows, in first-seen order.
-    :param dimension_types: the declared type of each of those columns.
+    :param dimension_types: the declared type of each of those columns and of the filters' columns.
+    :param goal_filters: filters of scope ``goal``, which drop goal events in the scan.
+    :param unit_filters: filters of scope ``exposure`` and ``trigger``, which drop units.
     """
 
     experiment: Experiment
@@ -66,6 +83,8 @@ class Plan:
     dimension_names: tuple[str, ...]
     dimension_types: dict[str, DimensionType]
     indexes: dict[GoalKey, int]
+    goal_filters: tuple[PlannedFilter, ...] = ()
+    unit_filters: tuple[PlannedFilter, ...] = ()
 
     def identity(self, key: GoalKey) -> GoalIdentity:
         """The goal's identity in this source: without an ``agg_type`` column, unit and global meet."""
@@ -115,7 +134,45 @@ def build_plan(experiment: Experiment, source: Source) -> Plan:
                 typed_value(value, dimension, types[dimension.name])
     indexes = {key: index for index, key in enumerate(terms)}
     layers = layer_terms(terms, types, by_agg_type=source.columns.agg_type is not None)
-    return Plan(experiment, source, terms, layers, names, types, indexes)
+    filters = [plan_filter(index, f, source, types) for index, f in enumerate(experiment.filters)]
+    return Plan(
+        experiment,
+        source,
+        terms,
+        layers,
+        names,
+        types,
+        indexes,
+        goal_filters=tuple(f for f in filters if f.scope == "goal"),
+        unit_filters=tuple(f for f in filters if f.scope != "goal"),
+    )
+
+
+def plan_filter(index: int, item: Filter, source: Source, types: dict[str, DimensionType]) -> PlannedFilter:
+    """One filter with its values checked against the column's declared type (added to ``types``).
+
+    :raises ExperimentError: naming the filter, when a value does not fit the type.
+    """
+    if item.dimension is None or not item.value:
+        return PlannedFilter(index, item.scope, item.goal, None)
+    texts = tuple(dict.fromkeys(_filter_text(value) for value in item.value))
+    dimension = Dimension(item.dimension, "=", texts)
+    dimension_type = types.setdefault(item.dimension, source.dimension_type(item.dimension))
+    for text in texts:
+        try:
+            typed_value(text, dimension, dimension_type)
+        except ExperimentError as error:
+            raise ExperimentError(f"filters.{index}.value ({item.scope} filter): {error}") from None
+    return PlannedFilter(index, item.scope, item.goal, dimension)
+
+
+def _filter_text(value: FilterValue) -> str:
+    """A JSON filter value as the text a metric's ``dimension=value`` would hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
 
 
 @lru_cache(maxsize=4096)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from expsql.compiler.ast import Dimension, GoalKey
-from expsql.compiler.plan import GoalIdentity, Plan, TypedValue
+from expsql.compiler.plan import GoalIdentity, Plan, PlannedFilter, TypedValue
 from expsql.dialects.base import Dialect
 
 #: The alias of the events table inside the scan.
@@ -141,13 +141,17 @@ def term_predicate(plan: Plan, key: GoalKey, dialect: Dialect) -> exp.Expression
 
 
 def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
-    """The scan's WHERE: the experiment, the date window, the goals and their dimension filters.
+    """The scan's WHERE: the experiment, the date window, the goals and their dimension filters,
+    the events unit filters look at (:func:`unit_filter_predicate`) and the goal filters.
 
     Goals are tested with ``IN`` lists, which engines evaluate (and prune partitions by) much
     faster than one ``OR`` branch per goal (measured on DuckDB: the branches cost a third of the
     whole metric-rows query). A goal read only through dimension filters keeps its exact branch,
     so its other events never leave the scan. The term ``CASE`` does the exact matching; events
     that pass this filter but match no term get a NULL term and are dropped after the scan.
+
+    Unit filters read events of the experiment's unit type only, already among the unit types of
+    the terms (the exposure term has it), so ``unit_type IN`` stays a top-level conjunct.
     """
     experiment, columns = plan.experiment, plan.source.columns
     conditions: list[exp.Expression] = [
@@ -162,8 +166,9 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
         conditions.append(exp.LT(this=event_column(columns.date), expression=literal(next_day)))
     identities = _goals(plan)
     conditions.append(_one_of(columns.unit_type, [ut for ut, _, _ in identities]))
+    term_conditions: list[exp.Expression] = []
     if columns.agg_type is not None:
-        conditions.append(_one_of(columns.agg_type, [at for _, at, _ in identities if at is not None]))
+        term_conditions.append(_one_of(columns.agg_type, [at for _, at, _ in identities if at is not None]))
     whole_goals: list[str] = []
     filtered_goals: list[exp.Expression] = []
     for (unit_type, agg_type, goal), indexes in identities.items():
@@ -174,8 +179,56 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
         identity = goal_predicate(plan, unit_type, agg_type, goal)
         filtered_goals.append(exp.Paren(this=conjunction([*identity, _any_of(plan, keys, dialect)])))
     branches = [_one_of(columns.goal, whole_goals)] if whole_goals else []
-    conditions.append(disjunction(branches + filtered_goals))
+    term_conditions.append(disjunction(branches + filtered_goals))
+    if plan.unit_filters:
+        unit_events = [unit_filter_predicate(plan, item, dialect) for item in plan.unit_filters]
+        either = [exp.Paren(this=conjunction(term_conditions)), *(exp.Paren(this=e) for e in unit_events)]
+        conditions.append(exp.Paren(this=disjunction(either)))
+    else:
+        conditions.extend(term_conditions)
+    conditions.extend(goal_filter_condition(plan, item, dialect) for item in plan.goal_filters)
     return conjunction(conditions)
+
+
+def exposure_event(plan: Plan) -> list[exp.Expression]:
+    """An exposure event, as filters mean it: the experiment's unit type, goal ``exposure``, any
+    aggregation type."""
+    return goal_predicate(plan, plan.experiment.unit_type, None, "exposure")
+
+
+def unit_filter_predicate(plan: Plan, item: PlannedFilter, dialect: Dialect) -> exp.Expression:
+    """The events that let their unit pass an exposure or trigger filter: an exposure event (for a
+    trigger filter, an event of its goal) of the experiment's unit type, any aggregation type, with
+    the dimension among the values when the filter has them."""
+    goal = "exposure" if item.scope == "exposure" else item.goal
+    assert goal is not None, "a trigger filter has a goal (checked by the model)"
+    conditions = goal_predicate(plan, plan.experiment.unit_type, None, goal)
+    if item.dimension is not None:
+        conditions.append(dimension_predicate(plan, item.dimension, dialect))
+    return conjunction(conditions)
+
+
+def goal_filter_condition(plan: Plan, item: PlannedFilter, dialect: Dialect) -> exp.Expression:
+    """``NOT <subject> OR <dimension> IN (...)``: events the goal filter is not about, or that pass it.
+
+    The subject is every event but exposure events, narrowed to the filter's goal when it names
+    one; its negation is written positively (``goal <> 'click'``). A NULL dimension cell makes the
+    ``IN`` NULL, so a subject event with one never passes the WHERE.
+    """
+    assert item.dimension is not None, "a goal filter has a dimension (checked by the model)"
+    columns = plan.source.columns
+    goal = event_column(columns.goal)
+    unit_type = event_column(columns.unit_type)
+    if item.goal is None:
+        outside = [exp.Paren(this=conjunction(exposure_event(plan)))]
+    elif item.goal != "exposure":
+        outside = [exp.NEQ(this=goal, expression=exp.Literal.string(item.goal))]
+    else:  # exposure events of other unit types are subject to it, the experiment's are not
+        outside = [
+            exp.NEQ(this=goal, expression=exp.Literal.string(item.goal)),
+            exp.EQ(this=unit_type, expression=exp.Literal.string(plan.experiment.unit_type)),
+        ]
+    return exp.Paren(this=disjunction([*outside, dimension_predicate(plan, item.dimension, dialect)]))
 
 
 def _one_of(name: str, values: Sequence[str]) -> exp.Expression:

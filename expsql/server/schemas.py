@@ -10,6 +10,8 @@ from expsql.models import Experiment
 from expsql.source import Source
 
 RowsContract = Literal["goals", "metrics"]
+#: What /compile can compile: the evaluated contracts and ep-stats' by-unit rows.
+CompiledRows = Literal["goals", "metrics", "units"]
 
 _EXPOSURES = "count(user.global.exposure)"
 #: The demo's experiment: "Try it out" in /docs evaluates it on the demo database as it is.
@@ -66,15 +68,17 @@ class CompileRequest(Experiment):
     model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY | {"dialect": "postgres"}]})
 
     dialect: str | None = Field(default=None, description="A registered dialect; omit it for every dialect.")
-    rows: RowsContract | None = Field(
-        default=None, description="Row contract (default: goals, but metrics when a metric caps outliers)."
+    rows: CompiledRows | None = Field(
+        default=None,
+        description="Row contract: goals, metrics or units "
+        "(default: goals, but metrics when a metric caps outliers).",
     )
     source: Source | None = Field(default=None, description="The events table and its column names.")
 
 
 class CompileResponse(BaseModel):
     experiment_id: str
-    rows: RowsContract
+    rows: CompiledRows
     sql: dict[str, str] = Field(description="SQL text by dialect.")
     errors: dict[str, str] = Field(
         default_factory=dict, description="Dialects that cannot express the query."

@@ -22,13 +22,13 @@ from expsql.dialects import Dialect, get
 from expsql.models import Experiment
 from expsql.source import Columns, Source
 from tests.events import DIMENSION_TYPES, generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows
+from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
 NATIVE = get("duckdb")
 #: DuckDB rendering ``=^`` as ``LIKE ... ESCAPE``, as for dialects without a prefix function.
 LIKE = Dialect("duckdb", "duckdb", native_prefix_match=False)
-REFERENCE = {"goals": goal_rows, "metrics": metric_rows}
+REFERENCE = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
 
 
 @pytest.mark.parametrize("dialect", [NATIVE, LIKE], ids=["prefix-function", "like-escape"])
-@pytest.mark.parametrize("rows", ["goals", "metrics"])
+@pytest.mark.parametrize("rows", ["goals", "metrics", "units"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_rows_equal_the_reference(
     database: duckdb.DuckDBPyConnection, events: pd.DataFrame, case: str, rows: str, dialect: Dialect

@@ -208,7 +208,7 @@ def test_hostile_names_keep_the_shape_of_the_query(dialect: str, rows: str) -> N
 
 
 def test_unknown_rows_and_dialects_are_errors() -> None:
-    with pytest.raises(ExperimentError, match="unknown rows 'units'"):
-        compile_sql(experiment("count(user.unit.click)"), rows="units")
+    with pytest.raises(ExperimentError, match="unknown rows 'unit'"):
+        compile_sql(experiment("count(user.unit.click)"), rows="unit")
     with pytest.raises(DialectError, match="unknown dialect"):
         compile_sql(experiment("count(user.unit.click)"), dialect="duckdbb")

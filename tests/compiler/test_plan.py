@@ -12,7 +12,7 @@ from expsql.compiler.ast import GoalKey, Number
 from expsql.compiler.parse import parse_expression
 from expsql.compiler.plan import MAX_LAYER_TRIES, build_plan, disjoint, layer_terms
 from expsql.errors import ExperimentError
-from expsql.models import Experiment
+from expsql.models import Experiment, Filter
 from expsql.source import Columns, Source
 
 TYPES = {"product": "string", "price": "integer", "score": "float", "flag": "boolean", "day": "date"}
@@ -172,3 +172,72 @@ def test_metric_rows_are_metrics_then_checks_then_exposure() -> None:
     assert rows[1].nominator == Number(0)
     assert str(rows[2].nominator) == "count(user.unit.x)"
     assert str(rows[3].nominator) == str(rows[3].denominator) == "count(user.global.exposure)"
+
+
+# --- experiment filters ------------------------------------------------------------------------
+
+
+def filtered(*filters: dict) -> Experiment:
+    return experiment("count(user.unit.click(product=p_1))").model_copy(
+        update={"filters": [Filter.model_validate(f) for f in filters]}
+    )
+
+
+def test_filters_split_into_goal_and_unit_filters_keeping_their_index() -> None:
+    plan = build_plan(
+        filtered(
+            {"scope": "trigger", "goal": "view"},
+            {"scope": "goal", "dimension": "price", "value": [1, 2]},
+            {"scope": "exposure", "dimension": "day", "value": ["2024-03-01"]},
+        ),
+        SOURCE,
+    )
+    assert [(f.index, f.scope) for f in plan.goal_filters] == [(1, "goal")]
+    assert [(f.index, f.scope, f.goal) for f in plan.unit_filters] == [
+        (0, "trigger", "view"),
+        (2, "exposure", None),
+    ]
+    assert plan.unit_filters[0].dimension is None
+    assert plan.typed_values(plan.goal_filters[0].dimension) == (1, 2)  # type: ignore[arg-type]
+    assert plan.typed_values(plan.unit_filters[1].dimension) == (dt.date(2024, 3, 1),)  # type: ignore[arg-type]
+    # Filter columns are typed, but are no goal-rows dimension columns.
+    assert plan.dimension_names == ("product",)
+
+
+@pytest.mark.parametrize(
+    ("dimension", "values", "typed"),
+    [
+        ("price", [1, "2", 2], (1, 2)),
+        ("product", [1, True, 2.5, "p_1"], ("1", "true", "2.5", "p_1")),
+        ("score", [1, 2.5, "3e2"], (Decimal(1), Decimal("2.5"), Decimal("3e2"))),
+        ("flag", [True, "false"], (True, False)),
+        ("unknown", ["a"], ("a",)),
+    ],
+)
+def test_filter_values_are_typed_by_the_source(dimension: str, values: list, typed: tuple) -> None:
+    plan = build_plan(filtered({"scope": "goal", "dimension": dimension, "value": values}), SOURCE)
+    assert plan.typed_values(plan.goal_filters[0].dimension) == typed  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            {"scope": "goal", "dimension": "price", "value": [1, "x"]},
+            "filters.1.value (goal filter): dimension 'price': value 'x' is not a valid integer",
+        ),
+        (
+            {"scope": "exposure", "dimension": "price", "value": [2.5]},
+            "filters.1.value (exposure filter): dimension 'price': value '2.5'",
+        ),
+        (
+            {"scope": "trigger", "goal": "v", "dimension": "flag", "value": [1]},
+            "filters.1.value (trigger filter): dimension 'flag': value '1' is not a valid boolean",
+        ),
+        ({"scope": "goal", "dimension": "day", "value": ["2024-02-30"]}, "'2024-02-30' is not a valid date"),
+        ({"scope": "goal", "dimension": "score", "value": [float("nan")]}, "'nan' is not a valid float"),
+    ],
+)
+def test_filter_values_that_do_not_fit_the_type_name_the_filter(item: dict, message: str) -> None:
+    with pytest.raises(ExperimentError, match=re.escape(message)):
+        build_plan(filtered({"scope": "trigger", "goal": "view"}, item), SOURCE)

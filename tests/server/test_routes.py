@@ -237,3 +237,55 @@ def test_a_window_longer_than_the_servers_limit_is_a_422(client: TestClient) -> 
     answer = client.post("/evaluate", json=body(date_from="2020-01-01", date_to="2026-01-01"))
     assert answer.status_code == 422
     assert answer.json()["detail"] == "the date window spans 2193 days; this server evaluates at most 400"
+
+
+def test_filters_restrict_an_evaluation_over_http(client: TestClient) -> None:
+    plain = client.post("/evaluate", json=body(rows="metrics")).json()
+    revenue = {"scope": "goal", "dimension": "product", "value": ["p_1"], "goal": "conversion"}
+    viewers = {"scope": "trigger", "goal": "view", "dimension": "element", "value": ["button-buy"]}
+    by_goal = client.post("/evaluate", json=body(rows="metrics", filters=[revenue])).json()
+    by_unit = client.post("/evaluate", json=body(rows="goals", filters=[viewers])).json()
+
+    def exposures(result: dict) -> list[int]:
+        return [stat["count"] for stat in result["exposure"]["stats"]]
+
+    def means(result: dict, metric: int) -> list[float]:
+        return [stat["mean"] for stat in result["metrics"][metric]["stats"]]
+
+    # A goal filter leaves the exposures; conversions of other products no longer count.
+    assert exposures(by_goal) == exposures(plain)
+    assert means(by_goal, 0) < means(plain, 0)
+    assert means(by_goal, 1) == pytest.approx(means(plain, 1), rel=1e-12)
+    # A trigger filter keeps the units that viewed the buy button: fewer, and others than before.
+    assert all(0 < f < p for f, p in zip(exposures(by_unit), exposures(plain), strict=True))
+    assert means(by_unit, 0) != pytest.approx(means(plain, 0), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ([{"scope": "trigger"}], "a trigger filter needs 'goal'"),
+        ([{"scope": "goal", "dimension": "pro duct", "value": ["p_1"]}], "is not a dimension name"),
+    ],
+)
+def test_invalid_filters_are_422(client: TestClient, filters: list, message: str) -> None:
+    answer = client.post("/compile", json=body(filters=filters))
+    assert answer.status_code == 422
+    assert message in json.dumps(answer.json())
+
+
+def test_openapi_documents_the_filters(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["Filter"]["properties"]["scope"]["enum"] == ["exposure", "goal", "trigger"]
+    assert all(
+        schemas["Filter"]["properties"][name].get("description") for name in ("scope", "value", "goal")
+    )
+    assert "filters" in schemas["EvaluateRequest"]["properties"]
+
+
+def test_compile_gives_unit_rows_with_the_filters(client: TestClient) -> None:
+    trigger = {"scope": "trigger", "goal": "view"}
+    answer = client.post("/compile", json=body(dialect="duckdb", rows="units", filters=[trigger]))
+    assert answer.status_code == 200 and answer.json()["rows"] == "units"
+    sql = answer.json()["sql"]["duckdb"]
+    assert '"unit_id" AS "unit_id"' in sql and "\"goal\" = 'view'" in sql

@@ -1,0 +1,141 @@
+WITH `unit_goals` AS (
+  SELECT
+    `events`.`exp_variant_id` AS `variant_id`,
+    `events`.`unit_id` AS `unit_id`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`agg_type` = 'global' AND `events`.`goal` = 'exposure'
+        )
+        THEN CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `count_0`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`agg_type` = 'unit'
+          AND `events`.`goal` = 'click'
+          AND `events`.`product` = 'p_1'
+        )
+        THEN CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `count_1`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`agg_type` = 'unit'
+          AND `events`.`goal` = 'click'
+          AND STARTSWITH(`events`.`product`, 'p_')
+        )
+        THEN CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `count_2`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`agg_type` = 'unit' AND `events`.`goal` = 'conversion'
+        )
+        THEN CAST(COALESCE(`events`.`value`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `value_3`
+  FROM `events` AS `events`
+  WHERE
+    `events`.`exp_id` = 'exp-1'
+    AND `events`.`unit_type` = 'user'
+    AND (
+      (
+        `events`.`agg_type` IN ('global', 'unit')
+        AND (
+          `events`.`goal` IN ('exposure', 'conversion')
+          OR (
+            `events`.`unit_type` = 'user'
+            AND `events`.`agg_type` = 'unit'
+            AND `events`.`goal` = 'click'
+            AND (
+              `events`.`product` = 'p_1' OR STARTSWITH(`events`.`product`, 'p_')
+            )
+          )
+        )
+      )
+      OR (
+        `events`.`unit_type` = 'user'
+        AND `events`.`goal` = 'exposure'
+        AND `events`.`platform` IN ('web', 'ios')
+      )
+      OR (
+        `events`.`unit_type` = 'user' AND `events`.`goal` = 'click'
+      )
+    )
+    AND (
+      `events`.`goal` <> 'conversion'
+      OR `events`.`price` IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    )
+  GROUP BY
+    `events`.`exp_variant_id`,
+    `events`.`unit_id`
+  HAVING
+    COUNT(
+      CASE
+        WHEN (
+          `events`.`agg_type` = 'global' AND `events`.`goal` = 'exposure'
+        )
+        THEN 1
+      END
+    ) > 0
+    AND MAX(
+      CASE
+        WHEN `events`.`unit_type` = 'user'
+        AND `events`.`goal` = 'exposure'
+        AND `events`.`platform` IN ('web', 'ios')
+        THEN 1
+        ELSE 0
+      END
+    ) = 1
+    AND MAX(
+      CASE
+        WHEN `events`.`unit_type` = 'user' AND `events`.`goal` = 'click'
+        THEN 1
+        ELSE 0
+      END
+    ) = 1
+), `unit_metrics` AS (
+  SELECT
+    *
+  FROM `unit_goals`
+), `variant_sums` AS (
+  SELECT
+    `variant_id`,
+    COUNT(*) AS `n`,
+    SUM(`count_1`) AS `sum_0`,
+    SUM(`count_2`) AS `sum_1`,
+    SUM(`value_3`) AS `sum_2`,
+    SUM(`count_0`) AS `sum_3`,
+    SUM(`count_1` * `count_1`) AS `sum_0_0`,
+    SUM(`count_2` * `count_2`) AS `sum_1_1`,
+    SUM(`value_3` * `value_3`) AS `sum_2_2`,
+    SUM(`count_0` * `count_0`) AS `sum_3_3`,
+    SUM(`count_1` * `count_2`) AS `sum_0_1`,
+    SUM(`value_3` * `count_0`) AS `sum_2_3`
+  FROM `unit_metrics`
+  GROUP BY
+    `variant_id`
+)
+SELECT
+  'exp-1' AS `exp_id`,
+  `variant_id` AS `exp_variant_id`,
+  `metric_id` AS `metric_id`,
+  `n` AS `n`,
+  CASE `row_index` WHEN 0 THEN `sum_0` WHEN 1 THEN `sum_2` WHEN 2 THEN `sum_3` END AS `sum_x`,
+  CASE `row_index` WHEN 0 THEN `sum_0_0` WHEN 1 THEN `sum_2_2` WHEN 2 THEN `sum_3_3` END AS `sum_x2`,
+  CASE `row_index` WHEN 0 THEN `sum_1` WHEN 1 THEN `sum_3` WHEN 2 THEN `sum_3` END AS `sum_y`,
+  CASE `row_index` WHEN 0 THEN `sum_1_1` WHEN 1 THEN `sum_3_3` WHEN 2 THEN `sum_3_3` END AS `sum_y2`,
+  CASE `row_index` WHEN 0 THEN `sum_0_1` WHEN 1 THEN `sum_2_3` WHEN 2 THEN `sum_3_3` END AS `sum_xy`
+FROM `variant_sums`
+CROSS JOIN VALUES
+  (0, '1'),
+  (1, '2'),
+  (2, '@exposure') AS `metric_rows`(`row_index`, `metric_id`)

@@ -1,0 +1,90 @@
+WITH "experiment_events" AS (
+  SELECT
+    "events"."exp_variant_id" AS "variant_id",
+    "events"."unit_id" AS "unit_id",
+    "events"."cnt" AS "event_cnt",
+    "events"."value" AS "event_value",
+    CASE
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."agg_type" = 'global'
+      AND "events"."goal" = 'exposure'
+      THEN 0
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."agg_type" = 'unit'
+      AND "events"."goal" = 'click'
+      THEN 1
+    END AS "term_index",
+    CASE
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."goal" = 'exposure'
+      AND "events"."platform" = 'web'
+      THEN 1
+      ELSE 0
+    END AS "unit_filter_0"
+  FROM "events" AS "events"
+  WHERE
+    "events"."exp_id" = 'exp-1'
+    AND "events"."unit_type" = 'user'
+    AND (
+      (
+        "events"."agg_type" IN ('global', 'unit')
+        AND "events"."goal" IN ('exposure', 'click')
+      )
+      OR (
+        "events"."unit_type" = 'user'
+        AND "events"."goal" = 'exposure'
+        AND "events"."platform" = 'web'
+      )
+    )
+), "unit_terms" AS (
+  SELECT
+    "variant_id",
+    "term_index",
+    "unit_id",
+    COALESCE(SUM("event_cnt"), 0) AS "unit_count",
+    COALESCE(SUM("event_value"), 0) AS "unit_value",
+    MAX("unit_filter_0") AS "unit_filter_0"
+  FROM "experiment_events"
+  GROUP BY
+    "variant_id",
+    "term_index",
+    "unit_id"
+), "passing_units" AS (
+  SELECT
+    "variant_id",
+    "unit_id"
+  FROM "unit_terms"
+  GROUP BY
+    "variant_id",
+    "unit_id"
+  HAVING
+    MAX("unit_filter_0") = 1
+), "filtered_unit_terms" AS (
+  SELECT
+    "unit_terms"."variant_id" AS "variant_id",
+    "term_index",
+    "unit_terms"."unit_id" AS "unit_id",
+    "unit_count",
+    "unit_value"
+  FROM "unit_terms"
+  JOIN "passing_units"
+    ON "unit_terms"."variant_id" = "passing_units"."variant_id"
+    AND "unit_terms"."unit_id" = "passing_units"."unit_id"
+)
+SELECT
+  'exp-1' AS "exp_id",
+  "variant_id" AS "exp_variant_id",
+  'user' AS "unit_type",
+  CASE "term_index" WHEN 0 THEN 'global' WHEN 1 THEN 'unit' END AS "agg_type",
+  CASE "term_index" WHEN 0 THEN 'exposure' WHEN 1 THEN 'click' END AS "goal",
+  SUM("unit_count") AS "count",
+  SUM("unit_count" * "unit_count") AS "sum_sqr_count",
+  SUM("unit_value") AS "sum_value",
+  SUM("unit_value" * "unit_value") AS "sum_sqr_value",
+  SUM(CASE WHEN "unit_count" > 0 THEN 1 ELSE 0 END) AS "count_unique"
+FROM "filtered_unit_terms"
+WHERE
+  NOT "term_index" IS NULL
+GROUP BY
+  "variant_id",
+  "term_index"
