@@ -47,7 +47,7 @@ CONFIG_FILE: Final = "expsql.toml"
 CONFIG_ENV: Final = "EXPSQL_CONFIG"
 SECRET_SUFFIX: Final = "_env"
 
-RowsContract = Literal["goals", "metrics"]
+RowsContract = Literal["goals", "metrics", "units"]
 
 
 class ConfigError(ExpsqlError):

@@ -22,7 +22,7 @@ from expsql.source import Source
 if TYPE_CHECKING:
     from expsql.stats import Evaluation
 
-Rows = Literal["goals", "metrics"]
+Rows = Literal["goals", "metrics", "units"]
 
 
 @dataclass(frozen=True)

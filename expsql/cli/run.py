@@ -25,6 +25,7 @@ class OutputFormat(StrEnum):
 class RowsChoice(StrEnum):
     metrics = "metrics"
     goals = "goals"
+    units = "units"
 
 
 FormatOption = Annotated[

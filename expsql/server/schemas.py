@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from expsql.models import Experiment
 from expsql.source import Source
 
-RowsContract = Literal["goals", "metrics"]
+RowsContract = Literal["goals", "metrics", "units"]
 #: What /compile can compile: the evaluated contracts and ep-stats' by-unit rows.
-CompiledRows = Literal["goals", "metrics", "units"]
 
 _EXPOSURES = "count(user.global.exposure)"
 #: The demo's experiment: "Try it out" in /docs evaluates it on the demo database as it is.
@@ -57,8 +56,9 @@ class EvaluateRequest(Experiment):
     )
     rows: RowsContract | None = Field(
         default=None,
-        description="Row contract: exact per-unit metric rows or ep-stats' goal rows (default: the "
-        "server's, but metric rows when a metric caps outliers: goal rows cannot).",
+        description="Row contract: exact per-unit metric rows, ep-stats' goal rows or per-unit goal "
+        "sums (units; larger, evaluated exactly) (default: the server's, but metric rows when a "
+        "metric caps outliers: goal rows cannot).",
     )
 
 
@@ -68,7 +68,7 @@ class CompileRequest(Experiment):
     model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY | {"dialect": "postgres"}]})
 
     dialect: str | None = Field(default=None, description="A registered dialect; omit it for every dialect.")
-    rows: CompiledRows | None = Field(
+    rows: RowsContract | None = Field(
         default=None,
         description="Row contract: goals, metrics or units "
         "(default: goals, but metrics when a metric caps outliers).",
@@ -78,7 +78,7 @@ class CompileRequest(Experiment):
 
 class CompileResponse(BaseModel):
     experiment_id: str
-    rows: CompiledRows
+    rows: RowsContract
     sql: dict[str, str] = Field(description="SQL text by dialect.")
     errors: dict[str, str] = Field(
         default_factory=dict, description="Dialects that cannot express the query."

@@ -115,6 +115,22 @@ def test_goal_rows_and_metric_rows_agree_on_single_goal_means(invoke: Invoke, de
             assert by_contract["goals"][key] == pytest.approx(mean, rel=1e-9)
 
 
+def test_unit_rows_give_the_metric_rows_scorecard(invoke: Invoke, demo_database: Path) -> None:
+    by_contract = {}
+    for rows in ("metrics", "units"):
+        outcome = invoke(
+            "run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--rows", rows, "-f", "json"
+        )
+        assert outcome.code == 0, outcome.err
+        result = json.loads(outcome.out)
+        by_contract[rows] = {(str(m["metric_id"]), m["exp_variant_id"]): m for m in result["metrics"]}
+        assert result["contract"] == f"{rows[:-1]} rows"
+    assert by_contract["units"].keys() == by_contract["metrics"].keys()
+    for key, expected in by_contract["metrics"].items():
+        for column in ("mean", "std", "p_value"):
+            assert by_contract["units"][key][column] == pytest.approx(expected[column], rel=1e-9, nan_ok=True)
+
+
 def test_show_sql_prints_the_query(invoke: Invoke, demo_database: Path) -> None:
     outcome = invoke("run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--show-sql")
     assert outcome.code == 0 and 'FROM "events"' in outcome.err

@@ -4,7 +4,8 @@ Each engine computes the pooled percentiles with its own exact function (``QUANT
 ``PERCENTILE_CONT ... WITHIN GROUP``, Spark's ``percentile``, ``quantileExactInclusive``); the
 metric rows must equal the pandas oracle (``Series.quantile``, clip, sums) to a relative 1e-9,
 and the scorecards evaluated from them must be the same on every engine. The experiment has a
-date window and dimension filters, so the caps are computed over what the scan keeps.
+date window, dimension filters and experiment filters of every scope, so the caps are computed over
+what the scan and the filters keep.
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ EXPERIMENT = Experiment(
         _metric(6, "count(user.unit.click) / count(user.unit.view)", "unique(user.unit.view)", 10, 10),
     ],
     checks=[{"id": 1, "name": "SRM", "denominator": EXPOSURES}],
+    # Issue 6's acceptance: filtered *and* winsorized, one scorecard on every engine. The caps are
+    # then percentiles of the units the filters keep.
+    filters=[
+        {"scope": "exposure", "dimension": "platform", "value": ["web", "android"]},
+        {"scope": "goal", "dimension": "price", "value": list(range(1, 9)), "goal": "view"},
+        {"scope": "trigger", "goal": "view"},
+    ],
 )
 ENGINES = ("duckdb", "postgres", "spark")
 

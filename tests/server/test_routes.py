@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
+import numpy as np
 import pytest
 import sqlglot
 from fastapi.testclient import TestClient
@@ -289,3 +290,15 @@ def test_compile_gives_unit_rows_with_the_filters(client: TestClient) -> None:
     assert answer.status_code == 200 and answer.json()["rows"] == "units"
     sql = answer.json()["sql"]["duckdb"]
     assert '"unit_id" AS "unit_id"' in sql and "\"goal\" = 'view'" in sql
+
+
+def test_unit_rows_give_the_metric_rows_scorecard_over_http(client: TestClient) -> None:
+    # Unit rows carry each unit's goal sums; the stats module evaluates them exactly, as metric rows.
+    by_rows = {rows: client.post("/evaluate", json=body(rows=rows)).json() for rows in ("metrics", "units")}
+    stats = {
+        rows: [(s["mean"], s["std"], s["p_value"]) for m in result["metrics"] for s in m["stats"]]
+        for rows, result in by_rows.items()
+    }
+    assert np.allclose(
+        np.array(stats["units"], float), np.array(stats["metrics"], float), rtol=1e-9, equal_nan=True
+    )

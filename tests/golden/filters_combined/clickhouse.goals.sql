@@ -141,9 +141,13 @@ SELECT
   END AS "goal",
   CASE "term_index" WHEN 0 THEN '' WHEN 1 THEN 'p_1' WHEN 2 THEN '^p_' WHEN 3 THEN '' END AS "product",
   SUM("unit_count") AS "count",
-  SUM("unit_count" * "unit_count") AS "sum_sqr_count",
+  SUM(
+    CAST("unit_count" AS Nullable(Float64)) * CAST("unit_count" AS Nullable(Float64))
+  ) AS "sum_sqr_count",
   SUM("unit_value") AS "sum_value",
-  SUM("unit_value" * "unit_value") AS "sum_sqr_value",
+  SUM(
+    CAST("unit_value" AS Nullable(Float64)) * CAST("unit_value" AS Nullable(Float64))
+  ) AS "sum_sqr_value",
   SUM(CASE WHEN "unit_count" > 0 THEN 1 ELSE 0 END) AS "count_unique"
 FROM "filtered_unit_terms"
 WHERE

@@ -62,9 +62,9 @@ SELECT
     THEN 'conversion'
   END AS "goal",
   SUM("unit_count") AS "count",
-  SUM("unit_count" * "unit_count") AS "sum_sqr_count",
+  SUM(CAST("unit_count" AS DOUBLE PRECISION) * CAST("unit_count" AS DOUBLE PRECISION)) AS "sum_sqr_count",
   SUM("unit_value") AS "sum_value",
-  SUM("unit_value" * "unit_value") AS "sum_sqr_value",
+  SUM(CAST("unit_value" AS DOUBLE PRECISION) * CAST("unit_value" AS DOUBLE PRECISION)) AS "sum_sqr_value",
   SUM(CASE WHEN "unit_count" > 0 THEN 1 ELSE 0 END) AS "count_unique"
 FROM "unit_terms"
 GROUP BY

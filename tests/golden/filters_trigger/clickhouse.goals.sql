@@ -80,9 +80,13 @@ SELECT
   CASE "term_index" WHEN 0 THEN 'global' WHEN 1 THEN 'unit' END AS "agg_type",
   CASE "term_index" WHEN 0 THEN 'exposure' WHEN 1 THEN 'conversion' END AS "goal",
   SUM("unit_count") AS "count",
-  SUM("unit_count" * "unit_count") AS "sum_sqr_count",
+  SUM(
+    CAST("unit_count" AS Nullable(Float64)) * CAST("unit_count" AS Nullable(Float64))
+  ) AS "sum_sqr_count",
   SUM("unit_value") AS "sum_value",
-  SUM("unit_value" * "unit_value") AS "sum_sqr_value",
+  SUM(
+    CAST("unit_value" AS Nullable(Float64)) * CAST("unit_value" AS Nullable(Float64))
+  ) AS "sum_sqr_value",
   SUM(CASE WHEN "unit_count" > 0 THEN 1 ELSE 0 END) AS "count_unique"
 FROM "filtered_unit_terms"
 WHERE
