@@ -21,7 +21,7 @@ from expsql.compiler import compile_sql
 from expsql.dialects import Dialect, get
 from expsql.models import Experiment
 from expsql.source import Columns, Source
-from tests.events import DIMENSION_TYPES, generate_events
+from tests.events import DIMENSION_TYPES
 from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
@@ -29,21 +29,6 @@ NATIVE = get("duckdb")
 #: DuckDB rendering ``=^`` as ``LIKE ... ESCAPE``, as for dialects without a prefix function.
 LIKE = Dialect("duckdb", "duckdb", native_prefix_match=False)
 REFERENCE = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    return generate_events(seed=11)
-
-
-@pytest.fixture(scope="module")
-def database(events: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(":memory:")
-    connection.register("generated", events)
-    connection.execute("CREATE TABLE events AS SELECT * FROM generated")
-    connection.unregister("generated")
-    yield connection
-    connection.close()
 
 
 def experiment(*metrics: tuple[str, str], **fields: Any) -> Experiment:

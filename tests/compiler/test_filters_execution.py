@@ -8,7 +8,6 @@ then read the events table directly), typed values on an integer column, a sourc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -21,7 +20,7 @@ from expsql.compiler import compile_sql
 from expsql.compiler.plan import build_plan
 from expsql.models import Experiment
 from expsql.source import Columns, Source
-from tests.events import DIMENSION_TYPES, generate_events
+from tests.events import DIMENSION_TYPES
 from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
@@ -57,21 +56,6 @@ FILTERS: dict[str, list[dict[str, Any]]] = {
     "all scopes together": [GOAL, EXPOSURE_FILTER, TRIGGER_WITH_VALUE],
     "goal filter before trigger": [GOAL_OF_CLICK, {"scope": "trigger", "goal": "click"}],
 }
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    return generate_events(seed=11)
-
-
-@pytest.fixture(scope="module")
-def database(events: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(":memory:")
-    connection.register("generated", events)
-    connection.execute("CREATE TABLE events AS SELECT * FROM generated")
-    connection.unregister("generated")
-    yield connection
-    connection.close()
 
 
 def experiment(metrics: list[tuple[str, str]], filters: list[dict[str, Any]], **fields: Any) -> Experiment:

@@ -6,7 +6,6 @@ The oracle (:func:`tests.reference.winsorized`) clips each unit's nominator with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -62,16 +61,6 @@ def experiment(*metrics: tuple[str, str, float | None, float | None]) -> Experim
 @pytest.fixture(scope="module")
 def events() -> pd.DataFrame:
     return generate_events(seed=5)
-
-
-@pytest.fixture(scope="module")
-def database(events: pd.DataFrame) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(":memory:")
-    connection.register("generated", events)
-    connection.execute("CREATE TABLE events AS SELECT * FROM generated")
-    connection.unregister("generated")
-    yield connection
-    connection.close()
 
 
 def _ctes(sql: str, dialect: str = "duckdb") -> list[str]:
