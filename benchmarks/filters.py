@@ -15,10 +15,7 @@ Run: ``python benchmarks/filters.py [--events 10000000] [--threads 2] [--repeat 
 
 from __future__ import annotations
 
-import argparse
-
-import duckdb
-from shape import PLAIN, best_of, load
+from shape import PLAIN, best_of, loaded_database
 
 from expsql.compiler import compile_sql
 from expsql.source import Source
@@ -36,14 +33,7 @@ FILTERS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
-    arguments = parser.parse_args()
-    connection = duckdb.connect(":memory:")
-    connection.execute(f"SET threads = {int(arguments.threads)}")
-    load(connection, arguments.events)
+    arguments, connection = loaded_database(__doc__)
     connection.execute(
         "ALTER TABLE events ADD COLUMN platform VARCHAR DEFAULT 'web';"
         "UPDATE events SET platform = ['web', 'ios', 'android'][1 + (hash(unit_id || date) % 3)::INT]"

@@ -107,8 +107,10 @@ def best_of(connection: duckdb.DuckDBPyConnection, sql: str, repeat: int) -> flo
     return min(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def loaded_database(description: str) -> tuple[argparse.Namespace, duckdb.DuckDBPyConnection]:
+    """The DuckDB benchmarks' options (``--events``, ``--threads``, ``--repeat``) and a database
+    holding that many generated events."""
+    parser = argparse.ArgumentParser(description=description.split("\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
@@ -118,6 +120,11 @@ def main() -> None:
     start = time.perf_counter()
     load(connection, arguments.events)
     print(f"loaded {arguments.events:,} events in {time.perf_counter() - start:.1f} s")
+    return arguments, connection
+
+
+def main() -> None:
+    arguments, connection = loaded_database(__doc__)
     source = Source(dimensions={"product": "string"})
     queries = {
         "seed": SEED,

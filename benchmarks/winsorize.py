@@ -10,11 +10,9 @@ Run: ``python benchmarks/winsorize.py [--events 10000000] [--threads 2] [--repea
 
 from __future__ import annotations
 
-import argparse
 import time
 
-import duckdb
-from shape import PLAIN, load
+from shape import PLAIN, loaded_database
 
 from expsql.compiler import compile_sql
 from expsql.models import Experiment
@@ -37,14 +35,7 @@ def many_caps(experiment: Experiment, count: int, *, caps: bool) -> Experiment:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
-    arguments = parser.parse_args()
-    connection = duckdb.connect(":memory:")
-    connection.execute(f"SET threads = {int(arguments.threads)}")
-    load(connection, arguments.events)
+    arguments, connection = loaded_database(__doc__)
     source = Source(dimensions={"product": "string"})
     pairs = {  # name → (uncapped, capped)
         "three metrics": (PLAIN, capped(PLAIN, 1, 1)),
