@@ -109,7 +109,8 @@ def spelled(draw: st.DrawFn, tree: Expr) -> str:
 
     def text(node: Expr) -> str:
         if isinstance(node, BinaryOp):
-            inner = f"{wrap(node.left, node, False)}{space()}{node.operator}{space()}{wrap(node.right, node, True)}"
+            left, right = wrap(node.left, node, False), wrap(node.right, node, True)
+            inner = f"{left}{space()}{node.operator}{space()}{right}"
         elif isinstance(node, Negate):
             inner = (
                 "-"
