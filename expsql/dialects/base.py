@@ -49,6 +49,8 @@ class Dialect:
     :param native_prefix_match: renders ``exp.StartsWith`` as a real prefix function, so
         ``=^`` needs no ``LIKE`` escaping.
     :param approx_quantiles: has an approximate quantile aggregate.
+    :param max_identifier_bytes: the longest name the warehouse keeps whole, in UTF-8 bytes
+        (PostgreSQL silently cuts longer ones to 63), so the compiler refuses longer names.
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -61,6 +63,7 @@ class Dialect:
     extra: str | None = None
     native_prefix_match: bool = False
     approx_quantiles: bool = False
+    max_identifier_bytes: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
 

@@ -10,7 +10,12 @@ from expsql.dialects.base import Dialect
 from expsql.dialects.hookspecs import hookimpl
 
 DIALECT = Dialect(
-    "redshift", "redshift", description="Amazon Redshift", native_prefix_match=False, approx_quantiles=True
+    "redshift",
+    "redshift",
+    description="Amazon Redshift",
+    native_prefix_match=False,
+    approx_quantiles=True,
+    max_identifier_bytes=127,
 )
 
 
