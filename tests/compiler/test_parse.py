@@ -205,14 +205,16 @@ NESTED = {
     "left-associative chain": lambda depth: " + ".join([GOAL] * (depth + 1)),
     "unary minus": lambda depth: "-" * depth + GOAL,
     "parentheses": lambda depth: "(" * depth + GOAL + ")" * depth,
-    "right-nested operators": lambda depth: f"{GOAL} * (" * (depth // 2) + GOAL + ")" * (depth // 2),
+    "right-nested operators": lambda depth: (
+        f"{GOAL} * (" * (depth // 2) + "-" * (depth % 2) + GOAL + ")" * (depth // 2)
+    ),
 }
 
 
 @pytest.mark.parametrize("shape", NESTED)
 def test_nesting_is_accepted_up_to_the_bound_and_rejected_above(shape: str) -> None:
     assert parse_expression(NESTED[shape](MAX_NESTING)) is not None
-    text = NESTED[shape](MAX_NESTING + 2)
+    text = NESTED[shape](MAX_NESTING + 1)
     with pytest.raises(ExpressionError) as caught:
         parse_expression(text)
     error = caught.value
