@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from expsql.compiler.goal_rows import goal_rows_tree
 from expsql.compiler.metric_rows import metric_rows_tree
-from expsql.compiler.plan import build_plan
+from expsql.compiler.plan import Plan, build_plan
 from expsql.compiler.unit_rows import unit_rows_tree
 from expsql.dialects import Dialect, get
 from expsql.errors import ExperimentError
@@ -28,6 +28,29 @@ def resolve_dialect(dialect: str | Dialect) -> Dialect:
     :raises DialectError: no dialect of that name is registered (with "Did you mean ...?").
     """
     return dialect if isinstance(dialect, Dialect) else get(dialect)
+
+
+def check_identifier_lengths(plan: Plan, dialect: Dialect) -> None:
+    """Refuse a name the warehouse would cut short: PostgreSQL keeps 63 bytes of a longer name
+    without an error, so a long dimension column came back under another name, and two long
+    table or column names sharing a prefix would read the same object.
+
+    :raises ExperimentError: naming the name, its length and the dialect's bound.
+    """
+    bound = dialect.max_identifier_bytes
+    if bound is None:
+        return
+    source = plan.source
+    names = [("table name part", part) for part in source.table_parts]
+    names += [(f"column {field}", name) for field, name in source.columns if name is not None]
+    names += [("dimension", name) for name in plan.dimension_names]
+    for what, name in names:
+        size = len(name.encode("utf-8"))
+        if size > bound:
+            raise ExperimentError(
+                f"{what} {name!r} is {size} bytes long; {dialect.name} keeps at most {bound} bytes "
+                "of a name and would silently cut it"
+            )
 
 
 @contextmanager
@@ -64,6 +87,7 @@ def compile_tree(
     resolved = resolve_dialect(dialect)
     with _collector_paused():
         plan = build_plan(experiment, source or Source())
+        check_identifier_lengths(plan, resolved)
         if rows == "goals":
             experiment.require_metric_rows("compile goal rows")
             return goal_rows_tree(plan, resolved)

@@ -3,6 +3,12 @@
 Parsing and transforming are two steps (a transformer handed to ``Lark(...)`` would lose the
 positions), and every Lark error is translated into :class:`~expsql.errors.ExpressionError`
 with the line, the column, a caret and the expected tokens in plain words.
+
+Input is bounded before any recursion can happen: at most :data:`MAX_LENGTH` characters, and at
+most :data:`MAX_NESTING` levels of nesting, measured on the parse tree without recursion (each
+binary operator, unary minus and pair of parentheses is one level). The LALR parser itself keeps
+its own stack, but the Transformer, ``str()`` of the AST and sqlglot's generator all recurse, so
+an unbounded ``1+1+...+1`` or ``-----1`` would end in a RecursionError somewhere downstream.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cache
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -55,6 +61,13 @@ TERMINAL_NAMES: dict[str, str] = {
     "$END": "end of expression",
 }
 _ORDER = list(TERMINAL_NAMES)
+#: The longest expression text accepted, in characters (a 500-value dimension list fits).
+MAX_LENGTH = 10_000
+#: The deepest nesting accepted: operators, unary minus and parentheses, one level each. Every
+#: dialect compiles an expression this deep with a few hundred stack frames to spare.
+MAX_NESTING = 100
+#: Parse-tree nodes that are one level of nesting.
+_NESTING_NODES = frozenset({"add", "sub", "tilde", "mul", "div", "neg", "group"})
 _BINARY_OPERATORS = {"PLUS", "MINUS", "TILDE", "STAR", "SLASH"}
 
 
@@ -74,28 +87,48 @@ def parser(*, strict: bool = False) -> Lark:
 def parse_expression(text: str) -> Expr:
     """Parse a metric expression such as ``value(user.unit.conversion) / count(user.global.exposure)``.
 
-    :raises ExpressionError: with the position, a caret and the expected tokens.
+    :raises ExpressionError: with the position, a caret and the expected tokens; also for text
+        longer than :data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_NESTING`
+        levels, naming the bound.
     """
     if not isinstance(text, str):
         raise TypeError(f"an expression is text, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(
+            f"expression too long: {len(text):,} characters, at most {MAX_LENGTH:,}",
+            text=text,
+            position=MAX_LENGTH,
+            end=len(text),
+        )
     try:
         tree = parser().parse(text)
     except UnexpectedInput as error:
         raise _translate(error, text) from None
+    _check_nesting(tree, text)
     try:
         return _ToAst(text).transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, ExpressionError):
             raise error.orig_exc from None
-        if isinstance(error.orig_exc, RecursionError):
-            raise _too_deep(text) from None
         raise
-    except RecursionError:
-        raise _too_deep(text) from None
 
 
-def _too_deep(text: str) -> ExpressionError:
-    return ExpressionError("expression nests too deeply", text=text, position=0, end=len(text))
+def _check_nesting(tree: Tree, text: str) -> None:
+    """Raise at the first node nested deeper than :data:`MAX_NESTING`, walking with a stack."""
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in _NESTING_NODES:
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ExpressionError(
+                    f"expression nests too deeply: more than {MAX_NESTING} levels "
+                    "(each operator, unary minus and pair of parentheses is one level)",
+                    text=text,
+                    position=node.meta.start_pos,
+                    end=node.meta.end_pos,
+                )
+        stack.extend((child, depth) for child in node.children if isinstance(child, Tree))
 
 
 def _span(meta: Meta) -> Span:
@@ -116,6 +149,9 @@ class _ToAst(Transformer):
         (token,) = children
         value: int | Decimal = Decimal(token) if "." in token else int(token)
         return Number(value, _span(meta))
+
+    def group(self, meta: Meta, children: list[Expr]) -> Expr:
+        return children[0]
 
     def neg(self, meta: Meta, children: list[Expr]) -> Negate:
         return Negate(children[0], _span(meta))

@@ -118,6 +118,7 @@ def build_plan(experiment: Experiment, source: Source) -> Plan:
     :raises ExperimentError: a dimension name collides with a row-contract column, a value does
         not fit its column's declared type, or ``=^`` is used on a column that is not a string.
     """
+    _reject_nul(experiment, source)
     terms = tuple(experiment.goal_keys())
     names = tuple(experiment.dimension_names())
     reserved = set(GOAL_KEYS) | set(GOAL_VALUES)
@@ -173,6 +174,26 @@ def _filter_text(value: FilterValue) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+def _reject_nul(experiment: Experiment, source: Source) -> None:
+    """Refuse a NUL character in any text the query would carry, before any SQL exists.
+
+    PostgreSQL stores no NUL in text (its driver fails on the query), and no warehouse accepts
+    one in a name; one rule for every dialect keeps a query portable. Goal and dimension names
+    and filter values cannot hold one: the grammar forbids it.
+    """
+    texts = [("experiment id", experiment.id), ("table", source.table)]
+    texts += [(f"column {field}", name) for field, name in source.columns if name is not None]
+    texts += [("metric id", str(metric.id)) for metric in experiment.metrics]
+    texts += [("check id", str(check.id)) for check in experiment.checks]
+    for what, text in texts:
+        position = text.find("\x00")
+        if position >= 0:
+            raise ExperimentError(
+                f"{what} {text!r} holds a NUL character at position {position}: "
+                "no warehouse stores one in text or names"
+            )
 
 
 @lru_cache(maxsize=4096)

@@ -58,6 +58,8 @@ class Dialect:
         ``PERCENTILE_CONT(q) WITHIN GROUP (ORDER BY x)``.
     :param percentile_window: the node is an analytic function (``... OVER ()``), not an
         aggregate, so the compiler takes its value from one row instead of aggregating.
+    :param max_identifier_bytes: the longest name the warehouse keeps whole, in UTF-8 bytes
+        (PostgreSQL silently cuts longer ones to 63), so the compiler refuses longer names.
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -72,6 +74,7 @@ class Dialect:
     percentile: Literal["exact", "approximate"] = "exact"
     percentile_function: PercentileBuilder | None = None
     percentile_window: bool = False
+    max_identifier_bytes: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
 

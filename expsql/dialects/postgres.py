@@ -65,6 +65,7 @@ DIALECT = Dialect(
     extra="postgres",
     client="psycopg",
     native_prefix_match=True,
+    max_identifier_bytes=63,
 )
 
 

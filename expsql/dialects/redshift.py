@@ -9,7 +9,13 @@ from __future__ import annotations
 from expsql.dialects.base import Dialect
 from expsql.dialects.hookspecs import hookimpl
 
-DIALECT = Dialect("redshift", "redshift", description="Amazon Redshift", native_prefix_match=False)
+DIALECT = Dialect(
+    "redshift",
+    "redshift",
+    description="Amazon Redshift",
+    native_prefix_match=False,
+    max_identifier_bytes=127,
+)
 
 
 @hookimpl

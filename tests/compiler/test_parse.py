@@ -9,7 +9,7 @@ from lark import Lark
 
 from expsql import ExpressionError, parse_expression
 from expsql.compiler.ast import BinaryOp, Dimension, Goal, Negate, Number
-from expsql.compiler.parse import parser
+from expsql.compiler.parse import MAX_LENGTH, MAX_NESTING, parser
 
 EXPOSURE = Goal("count", "user", "global", "exposure")
 
@@ -197,6 +197,46 @@ def test_deep_nesting_is_an_expression_error_not_a_crash() -> None:
     text = "-" * 5000 + "1"
     with pytest.raises(ExpressionError, match="nests too deeply"):
         parse_expression(text)
+
+
+GOAL = "count(user.unit.a)"
+#: Expressions nested exactly ``depth`` levels, one shape per kind of level.
+NESTED = {
+    "left-associative chain": lambda depth: " + ".join([GOAL] * (depth + 1)),
+    "unary minus": lambda depth: "-" * depth + GOAL,
+    "parentheses": lambda depth: "(" * depth + GOAL + ")" * depth,
+    "right-nested operators": lambda depth: (
+        f"{GOAL} * (" * (depth // 2) + "-" * (depth % 2) + GOAL + ")" * (depth // 2)
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", NESTED)
+def test_nesting_is_accepted_up_to_the_bound_and_rejected_above(shape: str) -> None:
+    assert parse_expression(NESTED[shape](MAX_NESTING)) is not None
+    text = NESTED[shape](MAX_NESTING + 1)
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression(text)
+    error = caught.value
+    assert f"more than {MAX_NESTING} levels" in error.summary and "nests too deeply" in error.summary
+    assert 0 <= error.position < len(text)
+
+
+def test_five_thousand_parentheses_are_a_clean_expression_error() -> None:
+    for text in ("(" * 5000 + "1" + ")" * 5000, "(" * 4000 + "1" + ")" * 4000, "(" * 5000):
+        with pytest.raises(ExpressionError):
+            parse_expression(text)
+
+
+def test_length_is_accepted_up_to_the_bound_and_rejected_above() -> None:
+    filler = " " * (MAX_LENGTH - len(GOAL))
+    assert parse_expression(GOAL + filler) == parse_expression(GOAL)
+    text = GOAL + filler + " "
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression(text)
+    expected = f"expression too long: {MAX_LENGTH + 1:,} characters, at most {MAX_LENGTH:,}"
+    assert caught.value.summary == expected
+    assert caught.value.position == MAX_LENGTH
 
 
 def test_non_text_is_a_type_error() -> None:
