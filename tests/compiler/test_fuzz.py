@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from expsql import ExpressionError, parse_expression
 from expsql.compiler import ROWS, compile_sql
 from expsql.compiler.ast import BinaryOp, Dimension, Expr, Goal, Negate, Number, goals
-from expsql.compiler.parse import MAX_NESTING
+from expsql.compiler.parse import MAX_DIVISOR_NESTING, MAX_NESTING
 from expsql.dialects import Dao, available, get
 from expsql.models import Experiment
 from expsql.source import Source
@@ -226,24 +226,25 @@ def test_the_deepest_accepted_expressions_compile_everywhere_and_run_on_duckdb(
     """:data:`MAX_NESTING` levels compile for every dialect (the compiler and sqlglot's generator
     recurse) and DuckDB's rows equal the oracle's. sqlglot's own *parser* cannot read such SQL
     back (it recurses ~20 frames per level), so this test runs the SQL instead of parsing it.
-
-    Nested *divisions* compile but are not run: DuckDB expands each ``NULLIF(b, 0)`` into a CASE
-    that repeats ``b``, so its planning time doubles per nested division (15 levels: ~20 s)."""
+    The right-nested shape holds the deepest divisions inside divisors the parser accepts
+    (:data:`MAX_DIVISOR_NESTING`; DuckDB's planning time doubles with each)."""
     goal = "count(user.unit.click(product=^p_))"
     deepest = {
         "chain": " - ".join([goal] * (MAX_NESTING + 1)),
         "minus": "-" * MAX_NESTING + goal,
-        "right": f"{goal} / (" * (MAX_NESTING // 2) + goal + ")" * (MAX_NESTING // 2),
+        "right": f"{goal} * (" * (MAX_NESTING // 2 - MAX_DIVISOR_NESTING)
+        + f"{goal} / (" * MAX_DIVISOR_NESTING
+        + goal
+        + ")" * (MAX_NESTING // 2),
     }
     metrics = [{"id": k, "name": k, "nominator": v, "denominator": v} for k, v in deepest.items()]
     experiment = Experiment(id="exp-1", control_variant="a", unit_type="user", metrics=metrics)
     for name in DIALECTS:
         for rows in ROWS:
             assert compile_sql(experiment, dialect=name, rows=rows, source=SOURCE)
-    runnable = experiment.model_copy(update={"metrics": experiment.metrics[:2]})
     for rows, reference in (("goals", goal_rows), ("metrics", metric_rows)):
-        sql = compile_sql(runnable, dialect="duckdb", rows=rows, source=SOURCE)
-        assert_rows_equal(duckdb_dao.execute(sql), reference(events, runnable, SOURCE))
+        sql = compile_sql(experiment, dialect="duckdb", rows=rows, source=SOURCE)
+        assert_rows_equal(duckdb_dao.execute(sql), reference(events, experiment, SOURCE))
 
 
 # --- invalid text ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from lark import Lark
 
 from expsql import ExpressionError, parse_expression
 from expsql.compiler.ast import BinaryOp, Dimension, Goal, Negate, Number
-from expsql.compiler.parse import MAX_LENGTH, MAX_NESTING, parser
+from expsql.compiler.parse import MAX_DIVISOR_NESTING, MAX_LENGTH, MAX_NESTING, parser
 
 EXPOSURE = Goal("count", "user", "global", "exposure")
 
@@ -220,6 +220,22 @@ def test_nesting_is_accepted_up_to_the_bound_and_rejected_above(shape: str) -> N
     error = caught.value
     assert f"more than {MAX_NESTING} levels" in error.summary and "nests too deeply" in error.summary
     assert 0 <= error.position < len(text)
+
+
+def divisions_in_divisors(depth: int) -> str:
+    return f"{GOAL} / (" * depth + GOAL + ")" * depth
+
+
+def test_divisions_inside_divisors_are_bounded() -> None:
+    assert parse_expression(divisions_in_divisors(MAX_DIVISOR_NESTING)) is not None
+    # Divisions side by side or in the dividend do not multiply the divisor: not bounded here.
+    assert parse_expression(" / ".join([GOAL] * 40)) is not None
+    assert parse_expression(f"{GOAL} / (" + " + ".join([f"{GOAL} / {GOAL}"] * 20) + ")") is not None
+    text = divisions_in_divisors(MAX_DIVISOR_NESTING + 1)
+    with pytest.raises(ExpressionError, match="divisions nest too deeply inside divisors") as caught:
+        parse_expression(text)
+    innermost = text.rindex("(" + GOAL)  # the caret spans the innermost divisor, parentheses too
+    assert caught.value.position == innermost and caught.value.end == innermost + len(GOAL) + 2
 
 
 def test_five_thousand_parentheses_are_a_clean_expression_error() -> None:
