@@ -2,7 +2,8 @@
 
 - Random *valid* experiments (every function, operator, unary minus, integers and decimals,
   dimension filters with every operator and ``|`` value lists, several metrics and checks, date
-  windows) compile for every registered dialect and both row contracts to SQL that sqlglot reads
+  windows, experiment filters of every scope, outlier percentiles) compile for every registered
+  dialect and every row contract to SQL that sqlglot reads
   back in that dialect and writes out again unchanged; on DuckDB the rows equal the pandas oracle
   of :mod:`tests.reference`.
 - Random *invalid* text (strings heavy in grammar tokens, mutations of valid expressions) either
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlglot
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from expsql import ExpressionError, parse_expression
@@ -31,11 +32,12 @@ from expsql.compiler import ROWS, compile_sql
 from expsql.compiler.ast import BinaryOp, Dimension, Expr, Goal, Negate, Number, goals
 from expsql.compiler.parse import MAX_DIVISOR_NESTING, MAX_NESTING
 from expsql.dialects import Dao, available, get
+from expsql.errors import MetricRowsRequired
 from expsql.models import Experiment
 from expsql.source import Source
 from tests.engines import load
-from tests.events import DAYS, DIMENSION_TYPES, FIRST_DAY, GOALS, PRODUCTS, generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows
+from tests.events import DAYS, DIMENSION_TYPES, FIRST_DAY, GOALS, PLATFORMS, PRODUCTS, generate_events
+from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
 DIALECTS = tuple(available())
@@ -137,6 +139,37 @@ def _precedence(operator: str) -> int:
     return 2 if operator in ("*", "/") else 1
 
 
+#: Outlier percentiles a metric may carry (None and 0 cap nothing).
+PERCENTILES = st.sampled_from([None, None, 0, 0.5, 2.5, 10, 49.9])
+
+
+@st.composite
+def experiment_filters(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """ep-stats' filters of every scope over the events' dimension columns, values typed or random."""
+
+    def values(name: str) -> list[Any]:
+        pool = {
+            "product": st.one_of(st.sampled_from(PRODUCTS), RANDOM_VALUE),
+            "price": st.integers(0, 20),
+            "platform": st.one_of(st.sampled_from(PLATFORMS), RANDOM_VALUE),
+        }[name]
+        return draw(st.lists(pool, min_size=1, max_size=3))
+
+    filters: list[dict[str, Any]] = []
+    for scope in draw(st.lists(st.sampled_from(["goal", "exposure", "trigger"]), max_size=2)):
+        if scope == "exposure":
+            filters.append({"scope": scope, "dimension": "platform", "value": values("platform")})
+            continue
+        entry: dict[str, Any] = {"scope": scope}
+        if scope == "trigger" or draw(st.booleans()):
+            entry["goal"] = draw(st.sampled_from(GOALS))
+        if scope == "goal" or draw(st.booleans()):
+            dimension = draw(st.sampled_from(["product", "price", "platform"]))
+            entry |= {"dimension": dimension, "value": values(dimension)}
+        filters.append(entry)
+    return filters
+
+
 @st.composite
 def experiments(draw: st.DrawFn) -> Experiment:
     unit_type = draw(st.sampled_from(["user", "session"]))
@@ -153,6 +186,11 @@ def experiments(draw: st.DrawFn) -> Experiment:
                 "denominator": draw(spelled(denominator)),
             }
         )
+        if draw(st.integers(0, 3)) == 0:  # a quarter of the metrics cap outliers: goal rows still run
+            metrics[-1] |= {
+                "outlier_upper_percentile": draw(PERCENTILES),
+                "outlier_lower_percentile": draw(PERCENTILES),
+            }
     checks: list[dict[str, Any]] = []
     for number in range(draw(st.integers(0, 2))):
         check: dict[str, Any] = {
@@ -178,6 +216,7 @@ def experiments(draw: st.DrawFn) -> Experiment:
         unit_type=unit_type,
         metrics=metrics,
         checks=checks,
+        filters=draw(experiment_filters()),
         **window,
     )
 
@@ -190,6 +229,10 @@ def test_random_experiments_compile_for_every_dialect_to_sql_sqlglot_reads_back(
     for name in DIALECTS:
         dialect = get(name)
         for rows in ROWS:
+            if rows == "goals" and experiment.winsorized_metrics():
+                with pytest.raises(MetricRowsRequired):
+                    compile_sql(experiment, dialect=dialect, rows=rows, source=SOURCE)
+                continue
             sql = compile_sql(experiment, dialect=dialect, rows=rows, source=SOURCE)
             tree = sqlglot.parse_one(sql, read=dialect.sqlglot)
             assert dialect.render(tree) == sql, (name, rows)
@@ -215,7 +258,13 @@ def duckdb_dao(events: pd.DataFrame) -> Iterator[Dao]:
 def test_random_experiments_on_duckdb_equal_the_pandas_reference(
     experiment: Experiment, duckdb_dao: Dao, events: pd.DataFrame
 ) -> None:
-    for rows, reference in (("goals", goal_rows), ("metrics", metric_rows)):
+    # Reported by ``pytest --hypothesis-show-statistics``: how many examples carry each feature.
+    event(f"filters: {' '.join(sorted({f.scope for f in experiment.filters})) or 'none'}")
+    event(f"winsorized: {bool(experiment.winsorized_metrics())}")
+    contracts = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}
+    if experiment.winsorized_metrics():
+        del contracts["goals"]  # refused: goal rows hold no per-unit values to cap
+    for rows, reference in contracts.items():
         sql = compile_sql(experiment, dialect="duckdb", rows=rows, source=SOURCE)
         assert_rows_equal(duckdb_dao.execute(sql), reference(events, experiment, SOURCE))
 
