@@ -181,9 +181,16 @@ def _reject_nul(experiment: Experiment, source: Source) -> None:
 
     PostgreSQL stores no NUL in text (its driver fails on the query), and no warehouse accepts
     one in a name; one rule for every dialect keeps a query portable. Goal and dimension names
-    and filter values cannot hold one: the grammar forbids it.
+    and the values of a metric's dimension filters cannot hold one: the grammar forbids it; an
+    experiment filter's values come from JSON and can.
     """
     texts = [("experiment id", experiment.id), ("table", source.table)]
+    texts += [
+        (f"filters.{index}.value", value)
+        for index, entry in enumerate(experiment.filters)
+        for value in entry.value or ()
+        if isinstance(value, str)
+    ]
     texts += [(f"column {field}", name) for field, name in source.columns if name is not None]
     texts += [("metric id", str(metric.id)) for metric in experiment.metrics]
     texts += [("check id", str(check.id)) for check in experiment.checks]

@@ -1,6 +1,7 @@
 """Hostile names and values, executed: text with quotes, comments, statements, NUL, newlines,
 ``%``/``_``, non-ASCII and great length, as experiment, variant, metric and check ids, as the
-table's name and as a column's name.
+table's name, as a column's name and as the values of experiment filters (which come from JSON,
+not from the metric grammar).
 
 Each text either compiles to a query whose literals and identifiers hold it exactly — proved by
 running the query on DuckDB and PostgreSQL over events that carry exactly that text, finding it
@@ -188,6 +189,7 @@ NUL_PLACES: dict[str, Callable[[str], tuple[Experiment, Source]]] = {
     ),
     "table": lambda t: (experiment_for("e"), Source(table=t)),
     "column unit_id": lambda t: (experiment_for("e"), Source(columns=Columns(unit_id=t))),
+    "filters.0.value": lambda t: (with_filters(experiment_for("e"), [goal_filter(t)]), Source()),
 }
 
 
@@ -201,6 +203,47 @@ def test_nul_is_rejected_before_any_sql_naming_its_position(place: str, dialect:
             ExperimentError, match=rf"^{place} 'ab\\x00c' holds a NUL character at position 2"
         ):
             compile_sql(experiment, dialect=dialect, rows=rows, source=source)
+
+
+def goal_filter(text: str) -> dict[str, Any]:
+    return {"scope": "goal", "dimension": "product", "value": ["p_1", text]}
+
+
+def with_filters(experiment: Experiment, filters: list[dict[str, Any]]) -> Experiment:
+    return Experiment.model_validate(experiment.model_dump() | {"filters": filters})
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+@pytest.mark.parametrize("engine", ENGINES, indirect=True)
+def test_hostile_experiment_filter_values_match_exactly_and_harm_nothing(case: str, engine: Engine) -> None:
+    """An experiment filter's values come from JSON, not the grammar: any text, held exactly."""
+    text = HOSTILE[case]
+    events = generate_events(9, experiments=1, units=30)
+    tagged = events["goal"].isin(["click", "conversion"]) & (events.index % 3 == 0)
+    events.loc[tagged, "product"] = text
+    exposures = events.index[events["goal"] == "exposure"]
+    events.loc[exposures[::2], "platform"] = text  # every other exposure event carries the text
+    experiment = with_filters(
+        experiment_for("exp-1"),
+        [
+            goal_filter(text),
+            {"scope": "exposure", "dimension": "platform", "value": [text]},
+            {"scope": "trigger", "goal": "click", "dimension": "product", "value": [text]},
+        ],
+    )
+    source = Source(dimensions={"product": "string", "platform": "string"})
+    engine.load(events, "events")
+    before = engine.raw(fingerprint_query("events"))
+    for rows, reference in (("goals", goal_rows), ("metrics", metric_rows)):
+        result = engine.dao.execute(compile_sql(experiment, dialect=engine.name, rows=rows, source=source))
+        expected = reference(events, experiment, source)
+        assert_rows_equal(result, expected)
+    # The filters kept something and dropped something: the text matched, and only the text.
+    kept = metric_rows(events, experiment, source)
+    everything = metric_rows(events, with_filters(experiment, []), source)
+    exposed = kept.loc[kept["metric_id"] == "@exposure", "n"].sum()
+    assert 0 < exposed < everything.loc[everything["metric_id"] == "@exposure", "n"].sum()
+    assert engine.raw(fingerprint_query("events")) == before
 
 
 @pytest.mark.parametrize("case", HOSTILE)
