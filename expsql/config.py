@@ -20,6 +20,7 @@ value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
     workers = 4                        # evaluations running at once
     timeout = 60                       # seconds per evaluation, then 504
     max_body_bytes = 1048576           # larger request bodies are a 413
+    body_timeout = 30                  # seconds a request body may take to arrive; slower is a 408
     max_metrics = 200                  # metrics per request (more: 422); max_checks likewise
     dialect = "postgres"               # serve this warehouse (options from [connectors.postgres]) ...
     connect = "host=warehouse.internal dbname=analytics user=expsql"
@@ -78,6 +79,8 @@ class ServerSettings(BaseModel):
     max_window_days: int = Field(default=400, ge=1)
     #: Largest request body read; a bigger one is a 413 before parsing (1 MiB: thousands of metrics).
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Seconds a request body may take to arrive in full; a slower one is a 408.
+    body_timeout: float = Field(default=30.0, gt=0)
     #: Metrics and checks one request may hold: each adds columns to the one query and statistics to run.
     max_metrics: int = Field(default=200, ge=1)
     max_checks: int = Field(default=50, ge=1)

@@ -172,7 +172,7 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(routes.router)
     # The last added runs first: the metrics also count the 413s the body limit answers.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     paths = {getattr(route, "path", None) for route in (*app.router.routes, *routes.router.routes)}
     known = frozenset(path for path in paths if isinstance(path, str))
     app.add_middleware(MetricsMiddleware, metrics=service.metrics, paths=known)

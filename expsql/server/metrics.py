@@ -32,6 +32,7 @@ def error_type(status: int) -> str | None:
     known = {
         404: "not_found",
         405: "method_not_allowed",
+        408: "body_timeout",
         413: "too_large",
         422: "validation",
         500: "internal",

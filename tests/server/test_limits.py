@@ -57,14 +57,18 @@ def test_a_body_over_the_declared_limit_is_a_413_and_nothing_runs(demo_factory: 
     )
 
 
-def asgi_post(app: object, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> tuple[dict, int]:
-    """POST /evaluate straight through the ASGI interface, the body in ``chunks`` (chunked transfer)."""
+def asgi_post(
+    app: object, chunks: list[bytes], headers: list[tuple[bytes, bytes]], pause: float = 0.0
+) -> tuple[dict, int]:
+    """POST /evaluate straight through the ASGI interface, the body in ``chunks`` (chunked transfer),
+    ``pause`` seconds before each chunk (a slow client)."""
     sent: list[dict] = []
     read = 0
 
     async def receive() -> dict:
         nonlocal read
         if read < len(chunks):
+            await asyncio.sleep(pause)
             read += 1
             return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
         return {"type": "http.disconnect"}
@@ -145,3 +149,24 @@ def test_too_many_metrics_or_checks_is_a_422_that_names_the_limit(demo_factory: 
                 "([server] max_checks)"
             )
         assert client.post("/evaluate", json=body(metrics=three[:2])).status_code == 200
+
+
+def test_a_body_trickling_in_past_the_timeout_is_a_408(demo_factory: DemoDaoFactory) -> None:
+    app = create_app(demo_factory, settings=ServerSettings(body_timeout=0.3))
+    request = json.dumps(body()).encode()
+    chunks = [request[i : i + 64] for i in range(0, len(request), 64)]
+    headers = [(b"content-type", b"application/json")]
+    answer, read = asgi_post(app, chunks, headers, pause=0.05)
+    assert answer == {
+        "status": 408,
+        "body": {
+            "detail": "the request body did not arrive within 0.3 s ([server] body_timeout)",
+            "error": "body_timeout",
+        },
+    }
+    assert read < len(chunks)  # cut off, not read to the end
+    answer, read = asgi_post(app, chunks, headers)  # the same body, sent promptly, is evaluated
+    assert answer["status"] == 200 and answer["body"]["id"] == body()["id"]
+    registry = app.state.service.metrics.registry
+    labels = {"endpoint": "/evaluate", "type": "body_timeout"}
+    assert registry.get_sample_value("expsql_http_errors_total", labels) == 1

@@ -183,6 +183,7 @@ def test_metric_names_follow_the_prometheus_conventions(client: TestClient) -> N
         (307, None),
         (404, "not_found"),
         (405, "method_not_allowed"),
+        (408, "body_timeout"),
         (413, "too_large"),
         (422, "validation"),
         (429, "client"),
