@@ -17,7 +17,7 @@ def dialects_command() -> None:
 
     registry = default_registry()
     table = Table(title="expsql dialects", title_justify="left")
-    for header in ("name", "origin", "sqlglot dialect", "connector"):
+    for header in ("name", "origin", "sqlglot dialect", "connector", "percentile"):
         table.add_column(header, no_wrap=True)
     table.add_column("description", overflow="fold")
     for name in registry.available():
@@ -31,7 +31,15 @@ def dialects_command() -> None:
             connector = "installed"
         else:
             connector = f"missing: expsql[{dialect.extra}]" if dialect.extra else "missing"
-        cells = (name, registry.origin(name), sqlglot_name, connector, dialect.description)
+        # How outlier caps are computed there: exact, or the warehouse's approximation.
+        cells = (
+            name,
+            registry.origin(name),
+            sqlglot_name,
+            connector,
+            dialect.percentile,
+            dialect.description,
+        )
         table.add_row(*(escape(cell) for cell in cells))
     # Piped output keeps whole rows on one line up to 120 columns instead of rich's default 80.
     console = Console(width=max(Console().width, 120))

@@ -75,6 +75,7 @@ def list_dialects(request: Request) -> list[DialectInfo]:
             installed=registry.get(name).connector_installed(),
             served=name in service.factories,
             default=name == service.default_dialect,
+            percentile=registry.get(name).percentile,
         )
         for name in registry.available()
     ]

@@ -58,8 +58,10 @@ def test_dialects_lists_the_registry_and_what_is_served(client: TestClient) -> N
         "installed": True,
         "served": True,
         "default": True,
+        "percentile": "exact",
     }
     assert listed["postgres"]["served"] is False and listed["postgres"]["connector"] is True
+    assert listed["trino"]["percentile"] == "approximate"
 
 
 def test_docs_and_openapi_describe_every_endpoint(client: TestClient) -> None:
