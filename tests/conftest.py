@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -56,6 +56,31 @@ def engine_unavailable(reason: str, how_to_enable: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"CI=true and an engine is missing: {message}", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def open_clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """``open_clickhouse(events, table="events")``: a chdb session (ClickHouse in-process) holding
+    ``events``; every session opened is closed at the end of the test session."""
+    try:
+        from chdb import session
+    except ImportError:
+        engine_unavailable("chdb is not installed", "pip install chdb to run the ClickHouse SQL in-process")
+    from tests.engines import load
+
+    opened: list[Any] = []
+
+    def opener(events: Any, table: str = "events") -> Any:
+        clickhouse = session.Session()
+        opened.append(clickhouse)
+        load.to_clickhouse(
+            clickhouse, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", table
+        )
+        return clickhouse
+
+    yield opener
+    for clickhouse in opened:
+        clickhouse.close()
 
 
 def _free_port() -> int:

@@ -205,16 +205,8 @@ def test_engine_rows_equal_duckdb_rows(
 
 
 @pytest.fixture(scope="module")
-def clickhouse_session(events: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    try:
-        from chdb import session
-    except ImportError:
-        pytest.skip("chdb is not installed — pip install chdb to run the ClickHouse SQL in-process")
-    parquet = tmp_path_factory.mktemp("clickhouse") / "events.parquet"
-    clickhouse = session.Session()
-    load.to_clickhouse(clickhouse, events, parquet)
-    yield clickhouse
-    clickhouse.close()
+def clickhouse_session(events: pd.DataFrame, open_clickhouse: Callable[..., Any]) -> Any:
+    return open_clickhouse(events)
 
 
 @pytest.mark.parametrize("contract", ["goals", "metrics"])

@@ -149,21 +149,11 @@ def test_metric_rows_equal_the_pandas_oracle(
 
 
 def test_clickhouse_rows_equal_the_pandas_oracle(
-    events: pd.DataFrame, reference: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+    events: pd.DataFrame, reference: pd.DataFrame, open_clickhouse: Callable[..., Any]
 ) -> None:
-    try:
-        from chdb import session
-    except ImportError:
-        pytest.skip("chdb is not installed — pip install chdb to run the ClickHouse SQL in-process")
-    clickhouse = session.Session()
-    try:
-        load.to_clickhouse(
-            clickhouse, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", TABLE
-        )
-        sql = compile_sql(EXPERIMENT, dialect="clickhouse", rows="metrics", source=SOURCE)
-        assert_rows_equal(load.clickhouse_rows(clickhouse, sql), reference)
-    finally:
-        clickhouse.close()
+    clickhouse = open_clickhouse(events, TABLE)
+    sql = compile_sql(EXPERIMENT, dialect="clickhouse", rows="metrics", source=SOURCE)
+    assert_rows_equal(load.clickhouse_rows(clickhouse, sql), reference)
 
 
 @pytest.mark.parametrize("engine", ["postgres", "spark"])

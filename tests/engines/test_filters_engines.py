@@ -7,7 +7,7 @@ units), each engine returns the rows of the independent pandas computation (:mod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -112,16 +112,8 @@ def test_filtered_rows_equal_the_pandas_reference(
 
 
 @pytest.fixture(scope="module")
-def clickhouse_session(events: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    try:
-        from chdb import session
-    except ImportError:
-        pytest.skip("chdb is not installed — pip install chdb to run the ClickHouse SQL in-process")
-    parquet = tmp_path_factory.mktemp("clickhouse-filters") / "events.parquet"
-    clickhouse = session.Session()
-    load.to_clickhouse(clickhouse, events, parquet)
-    yield clickhouse
-    clickhouse.close()
+def clickhouse_session(events: pd.DataFrame, open_clickhouse: Callable[..., Any]) -> Any:
+    return open_clickhouse(events)
 
 
 @pytest.mark.parametrize("case", list(EXPERIMENTS))
