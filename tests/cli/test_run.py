@@ -100,35 +100,32 @@ def test_run_writes_each_format(invoke: Invoke, demo_database: Path, tmp_path: P
     assert len(csv) == 1 + 5 * 3
 
 
+def scorecard(invoke: Invoke, database: Path, rows: str) -> tuple[str, dict[tuple[str, str], dict]]:
+    """``expsql run --rows ROWS -f json`` on the demo: the contract and each metric × variant row."""
+    outcome = invoke(
+        "run", EXAMPLE, "--dialect", "duckdb", "--connect", database, "--rows", rows, "-f", "json"
+    )
+    assert outcome.code == 0, outcome.err
+    result = json.loads(outcome.out)
+    return result["contract"], {(str(m["metric_id"]), m["exp_variant_id"]): m for m in result["metrics"]}
+
+
 def test_goal_rows_and_metric_rows_agree_on_single_goal_means(invoke: Invoke, demo_database: Path) -> None:
-    by_contract = {}
-    for rows in ("metrics", "goals"):
-        outcome = invoke(
-            "run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--rows", rows, "-f", "json"
-        )
-        assert outcome.code == 0, outcome.err
-        metrics = json.loads(outcome.out)["metrics"]
-        by_contract[rows] = {(str(m["metric_id"]), m["exp_variant_id"]): m["mean"] for m in metrics}
+    _, metric_rows = scorecard(invoke, demo_database, "metrics")
+    _, goal_rows = scorecard(invoke, demo_database, "goals")
     # Conversion rate and revenue per user have one goal per side: both contracts give the same means.
-    for key, mean in by_contract["metrics"].items():
+    for key, expected in metric_rows.items():
         if key[0] in ("1", "2"):
-            assert by_contract["goals"][key] == pytest.approx(mean, rel=1e-9)
+            assert goal_rows[key]["mean"] == pytest.approx(expected["mean"], rel=1e-9)
 
 
 def test_unit_rows_give_the_metric_rows_scorecard(invoke: Invoke, demo_database: Path) -> None:
-    by_contract = {}
-    for rows in ("metrics", "units"):
-        outcome = invoke(
-            "run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--rows", rows, "-f", "json"
-        )
-        assert outcome.code == 0, outcome.err
-        result = json.loads(outcome.out)
-        by_contract[rows] = {(str(m["metric_id"]), m["exp_variant_id"]): m for m in result["metrics"]}
-        assert result["contract"] == f"{rows[:-1]} rows"
-    assert by_contract["units"].keys() == by_contract["metrics"].keys()
-    for key, expected in by_contract["metrics"].items():
+    contract, unit_rows = scorecard(invoke, demo_database, "units")
+    _, metric_rows = scorecard(invoke, demo_database, "metrics")
+    assert contract == "unit rows" and unit_rows.keys() == metric_rows.keys()
+    for key, expected in metric_rows.items():
         for column in ("mean", "std", "p_value"):
-            assert by_contract["units"][key][column] == pytest.approx(expected[column], rel=1e-9, nan_ok=True)
+            assert unit_rows[key][column] == pytest.approx(expected[column], rel=1e-9, nan_ok=True)
 
 
 def test_show_sql_prints_the_query(invoke: Invoke, demo_database: Path) -> None:
