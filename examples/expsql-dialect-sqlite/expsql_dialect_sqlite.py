@@ -66,6 +66,7 @@ DIALECT = Dialect(
     description="SQLite 3, through the standard library",
     connector=connect,
     native_prefix_match=False,  # no prefix function: expsql builds an escaped LIKE instead
+    percentile="none",  # no percentile function: winsorized metrics are evaluated from unit rows
 )
 
 

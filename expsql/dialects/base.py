@@ -52,7 +52,9 @@ class Dialect:
         ``=^`` needs no ``LIKE`` escaping.
     :param percentile: whether ``percentile_function`` is ``exact`` (pandas' linear
         interpolation) or ``approximate``: outlier caps then differ from ep-stats' by the
-        function's approximation (the README's table says which and how much).
+        function's approximation (the README's table says which and how much); ``none`` when
+        the warehouse has no percentile at all, so a winsorized metric's metric rows are refused
+        at compile time (unit rows still serve it: the stats module caps them).
     :param percentile_function: builds the percentile node of outlier winsorization
         (:mod:`expsql.dialects.percentiles`); ``None`` for the SQL standard
         ``PERCENTILE_CONT(q) WITHIN GROUP (ORDER BY x)``.
@@ -71,7 +73,7 @@ class Dialect:
     connector: ConnectorFactory | str | None = None
     extra: str | None = None
     native_prefix_match: bool = False
-    percentile: Literal["exact", "approximate"] = "exact"
+    percentile: Literal["exact", "approximate", "none"] = "exact"
     percentile_function: PercentileBuilder | None = None
     percentile_window: bool = False
     max_identifier_bytes: int | None = None
@@ -80,6 +82,11 @@ class Dialect:
 
     def percentile_of(self, target: exp.Expression, quantile: Decimal) -> exp.Expression:
         """The node computing the ``quantile`` (0 to 1) of ``target`` over all rows."""
+        if self.percentile == "none":
+            raise DialectError(
+                f"{self.name} has no percentile function, so it cannot cap outliers in SQL; "
+                'evaluate unit rows instead (--rows units, or "rows": "units"): expsql caps them itself'
+            )
         return (self.percentile_function or percentile_cont)(target, quantile)
 
     @property

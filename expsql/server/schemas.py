@@ -164,8 +164,9 @@ class DialectInfo(BaseModel):
     installed: bool = Field(description="The connector's client is installed.")
     served: bool = Field(description="This server evaluates on a warehouse of this dialect.")
     default: bool = Field(description="Evaluations without a dialect go here.")
-    percentile: Literal["exact", "approximate"] = Field(
-        description="The percentile function outlier caps use there: exact, or the warehouse's approximation."
+    percentile: Literal["exact", "approximate", "none"] = Field(
+        description="The percentile function outlier caps use there: exact, the warehouse's approximation, "
+        "or none (winsorized metrics need unit rows there)."
     )
 
 

@@ -13,8 +13,11 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from expsql.compiler import compile_sql
 from expsql.compiler.scan import column
-from expsql.dialects import get
+from expsql.dialects import Dialect, get
+from expsql.errors import DialectError
+from expsql.models import Experiment
 from tests.dialects.test_builtins import EXPECTED
 
 #: dialect → (rendered percentile of x at 0.95, exact or approximate)
@@ -64,3 +67,22 @@ def test_quantile_literal_is_the_exact_decimal() -> None:
     rendered = get("postgres").render(get("postgres").percentile_of(column("x"), Decimal("0.93")))
     assert "0.93)" in rendered and "0.9299" not in rendered
     assert isinstance(get("duckdb").percentile_of(column("x"), Decimal("0.5")), exp.PercentileCont)
+
+
+def test_a_dialect_without_a_percentile_refuses_caps_and_points_to_unit_rows() -> None:
+    without = Dialect("nopercentile", "duckdb", percentile="none")
+    metric = {
+        "id": 1,
+        "name": "revenue",
+        "nominator": "value(user.unit.conversion)",
+        "denominator": "count(user.global.exposure)",
+        "outlier_upper_percentile": 1,
+    }
+    experiment = Experiment(id="e", control_variant="a", unit_type="user", metrics=[metric])
+    with pytest.raises(DialectError, match=r"nopercentile has no percentile function.*--rows units"):
+        compile_sql(experiment, dialect=without, rows="metrics")
+    assert "PERCENTILE" not in compile_sql(experiment, dialect=without, rows="units").upper()
+    uncapped = Experiment(
+        id="e", control_variant="a", unit_type="user", metrics=[metric | {"outlier_upper_percentile": None}]
+    )
+    assert compile_sql(uncapped, dialect=without, rows="metrics")

@@ -24,6 +24,8 @@ import pytest
 from expsql.compiler import compile_sql
 from expsql.dialects import Dao, get
 from expsql.dialects.registry import DISABLE_PLUGINS_ENV, build_registry
+from expsql.errors import DialectError
+from expsql.stats import evaluate
 from tests.conftest import engine_unavailable
 from tests.engines import load
 from tests.engines.test_cross_engine import EXPERIMENTS, HOSTILE_PRODUCTS, SOURCE
@@ -115,7 +117,7 @@ def engines(installed_plugin: str) -> Iterator[dict[str, Dao]]:
     connection.close()
 
 
-@pytest.mark.parametrize("contract", ["goals", "metrics"])
+@pytest.mark.parametrize("contract", ["goals", "metrics", "units"])
 @pytest.mark.parametrize("experiment_id", sorted(EXPERIMENTS))
 def test_plugin_runs_experiments_with_the_rows_duckdb_returns(
     engines: dict[str, Dao], experiment_id: str, contract: str
@@ -127,3 +129,27 @@ def test_plugin_runs_experiments_with_the_rows_duckdb_returns(
     duckdb_rows = engines["duckdb"].execute(duckdb_sql)
     assert len(duckdb_rows) > 0
     assert_rows_equal(engines["sqlite"].execute(sqlite_sql), duckdb_rows)
+
+
+def test_winsorized_metrics_on_a_warehouse_without_percentiles_go_through_unit_rows(
+    engines: dict[str, Dao],
+) -> None:
+    """SQLite has no percentile function (the plugin says ``percentile="none"``): metric rows of a
+    capped metric are refused before any SQL, and its unit rows give DuckDB's capped scorecard."""
+    sqlite_dialect = build_registry().get("sqlite")
+    base = EXPERIMENTS["exp-1"]
+    capped = base.model_validate(
+        base.model_dump()
+        | {"metrics": [m.model_dump() | {"outlier_upper_percentile": 5} for m in base.metrics]}
+    )
+    with pytest.raises(DialectError, match=r"sqlite has no percentile function.*--rows units"):
+        compile_sql(capped, dialect=sqlite_dialect, rows="metrics", source=SOURCE)
+    units = engines["sqlite"].execute(
+        compile_sql(capped, dialect=sqlite_dialect, rows="units", source=SOURCE)
+    )
+    metrics = engines["duckdb"].execute(compile_sql(capped, dialect="duckdb", rows="metrics", source=SOURCE))
+    expected, actual = evaluate(capped, metrics).metrics, evaluate(capped, units).metrics
+    for name in ("count", "mean", "std", "p_value"):
+        assert actual[name].to_numpy(float) == pytest.approx(
+            expected[name].to_numpy(float), rel=1e-9, nan_ok=True
+        )
