@@ -168,10 +168,14 @@ class Check(BaseModel):
         return self._denominator
 
 
+def _is_grammar_name(text: str, terminal: str) -> bool:
+    """Whether the metric grammar accepts ``text`` as a ``terminal`` (GOAL, DIMENSION, UNIT_TYPE)."""
+    return re.fullmatch(parser().get_terminal(terminal).pattern.to_regexp(), text) is not None
+
+
 def _grammar_name(text: str, terminal: str, what: str) -> str:
     """``text`` if the metric grammar accepts it as a ``terminal`` (GOAL, DIMENSION), else an error."""
-    pattern = parser().get_terminal(terminal).pattern.to_regexp()
-    if not re.fullmatch(pattern, text):
+    if not _is_grammar_name(text, terminal):
         raise ValueError(f"{text!r} is not a {what} name (letters, digits and '_', as in metric expressions)")
     return text
 
@@ -357,11 +361,6 @@ class Experiment(BaseModel):
         return self.date_to
 
 
-#: A bare goal name, as ep-stats' ``SimpleMetric`` and ``SimpleSrmCheck`` take them.
-_GOAL_NAME = re.compile(r"[A-Za-z0-9_]+")
-_UNIT_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def expand_goal_names(data: Any) -> Any:
     """ep-stats' goal-name metrics and checks as expressions, for wide rows (semantics §2.3).
 
@@ -374,7 +373,7 @@ def expand_goal_names(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     unit_type = data.get("unit_type")
-    if not isinstance(unit_type, str) or not _UNIT_TYPE.fullmatch(unit_type):
+    if not isinstance(unit_type, str) or not _is_grammar_name(unit_type, "UNIT_TYPE"):
         return data  # the field validators report a missing or bad unit_type
     expanded = dict(data)
     if isinstance(data.get("metrics"), list):
@@ -393,7 +392,7 @@ def _goal_name_metric(metric: Any, unit_type: str) -> Any:
     if "denominator" not in metric:
         raise ValueError(f"{label}: a goal-name metric needs a denominator goal name")
     own_unit_type = metric.get("unit_type", unit_type)
-    if not isinstance(own_unit_type, str) or not _UNIT_TYPE.fullmatch(own_unit_type):
+    if not isinstance(own_unit_type, str) or not _is_grammar_name(own_unit_type, "UNIT_TYPE"):
         raise ValueError(f"{label}: unit_type {own_unit_type!r} must be a name of letters, digits and '_'")
     expanded = {k: v for k, v in metric.items() if k not in ("numerator", "unit_type")}
     expanded["nominator"] = _goal_value(metric["numerator"], own_unit_type, f"{label} numerator")
@@ -407,13 +406,13 @@ def _goal_name_check(check: Any, unit_type: str) -> Any:
     expanded = dict(check)
     for side in ("nominator", "denominator"):
         text = check.get(side)
-        if isinstance(text, str) and _GOAL_NAME.fullmatch(text.strip()) and not text.strip().isdigit():
+        if isinstance(text, str) and _is_grammar_name(text.strip(), "GOAL") and not text.strip().isdigit():
             expanded[side] = _goal_value(text, unit_type, f"check {check.get('id', '?')} {side}")
     return expanded
 
 
 def _goal_value(name: Any, unit_type: str, context: str) -> str:
-    if not isinstance(name, str) or not _GOAL_NAME.fullmatch(name.strip()):
+    if not isinstance(name, str) or not _is_grammar_name(name.strip(), "GOAL"):
         raise ValueError(
             f"{context}: {name!r} is not a goal name (letters, digits and '_'); "
             "write an expression in nominator/denominator instead of numerator"
