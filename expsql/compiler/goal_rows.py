@@ -44,13 +44,14 @@ from expsql.compiler.scan import (
     alias,
     column,
     conjunction,
+    double_or_zero,
     event_column,
     events_table,
     identifier,
     number,
     scan_filter,
     term_case,
-    unit_filter_predicate,
+    unit_filter_indicator,
 )
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
@@ -93,10 +94,7 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
     columns = plan.source.columns
     cnt, value = event_column(columns.cnt), event_column(columns.value)
     if doubles:
-        cnt, value = (
-            exp.Cast(this=exp.Coalesce(this=target, expressions=[number(0)]), to=exp.DataType.build("DOUBLE"))
-            for target in (cnt, value)
-        )
+        cnt, value = double_or_zero(cnt), double_or_zero(value)
     projections = [
         alias(event_column(columns.exp_variant_id), VARIANT),
         alias(event_column(columns.unit_id), UNIT),
@@ -116,11 +114,10 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
         )
         query = query.join(layers, join_type="cross", copy=False)
     projections.append(alias(term, TERM))
-    for item in plan.unit_filters:
-        flag = exp.Case(
-            ifs=[exp.If(this=unit_filter_predicate(plan, item, dialect), true=number(1))], default=number(0)
-        )
-        projections.append(alias(flag, unit_filter_flag(item.index)))
+    projections += [
+        alias(unit_filter_indicator(plan, item, dialect), unit_filter_flag(item.index))
+        for item in plan.unit_filters
+    ]
     return query.select(*projections, copy=False).where(scan_filter(plan, dialect), copy=False)
 
 
@@ -186,15 +183,17 @@ def filtered_unit_terms_query() -> exp.Select:
     return query
 
 
-def unit_rows_source(plan: Plan) -> tuple[list[exp.CTE], str, exp.Expression]:
-    """The CTEs up to per-unit term sums, the one to read them from and the WHERE that keeps the
-    rows of a term (with unit filters, only units that pass every filter are in it)."""
+def select_from_unit_sums(plan: Plan, projections: list[exp.Expression]) -> tuple[exp.Select, list[exp.CTE]]:
+    """``SELECT projections`` from the per-unit term sums, with the CTEs it reads after the scan:
+    ``unit_terms``, or with unit filters the rows of a term of the units that pass every filter."""
     ctes = [cte(UNIT_TERMS, unit_terms_query(plan))]
+    query = exp.Select().select(*projections, copy=False)
     if not plan.unit_filters:
-        return ctes, UNIT_TERMS, exp.Boolean(this=True)
+        return query.from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False), ctes
     ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
     ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query()))
-    return ctes, FILTERED_UNIT_TERMS, _has_term()
+    query = query.from_(exp.Table(this=identifier(FILTERED_UNIT_TERMS)), copy=False)
+    return query.where(_has_term(), copy=False), ctes
 
 
 def _has_term() -> exp.Expression:
@@ -238,12 +237,7 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         exp.Sum(this=unique),
     ]
     projections += [alias(value, name) for value, name in zip(values, GOAL_VALUES, strict=True)]
-    ctes, source, keep = unit_rows_source(plan)
-    query = (
-        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(source)), copy=False)
-    )
-    if plan.unit_filters:
-        query = query.where(keep, copy=False)
+    query, ctes = select_from_unit_sums(plan, projections)
     query = query.group_by(*keys, copy=False)
     return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), *ctes])
 

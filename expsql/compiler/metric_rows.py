@@ -65,13 +65,14 @@ from expsql.compiler.scan import (
     column,
     conjunction,
     dimension_predicate,
+    double_or_zero,
     event_column,
     events_table,
     goal_predicate,
     identifier,
     number,
     scan_filter,
-    unit_filter_predicate,
+    unit_filter_indicator,
 )
 from expsql.compiler.winsorize import winsorize
 from expsql.contracts import METRIC_KEYS, METRIC_VALUES
@@ -167,18 +168,10 @@ def _unit_goals_from_events(plan: Plan, dialect: Dialect) -> exp.Select:
 
     def source(name: str) -> exp.Expression:
         # NULL as 0 and DOUBLE, as the scan of the disjoint shape reads them.
-        target = event_column(columns.cnt if name == CNT else columns.value)
-        return exp.Cast(
-            this=exp.Coalesce(this=target, expressions=[number(0)]), to=exp.DataType.build("DOUBLE")
-        )
+        return double_or_zero(event_column(columns.cnt if name == CNT else columns.value))
 
     variant, unit = event_column(columns.exp_variant_id), event_column(columns.unit_id)
-    flags: list[exp.Expression] = [
-        exp.Case(
-            ifs=[exp.If(this=unit_filter_predicate(plan, item, dialect), true=number(1))], default=number(0)
-        )
-        for item in plan.unit_filters
-    ]
+    flags = [unit_filter_indicator(plan, item, dialect) for item in plan.unit_filters]
     query = _conditional_sums(plan, [alias(variant, VARIANT), alias(unit, UNIT)], matches, source, flags)
     return (
         query.from_(events_table(plan), copy=False)

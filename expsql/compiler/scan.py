@@ -52,6 +52,12 @@ def event_column(name: str) -> exp.Column:
     return column(name, EVENTS_ALIAS)
 
 
+def double_or_zero(target: exp.Expression) -> exp.Expression:
+    """``CAST(COALESCE(target, 0) AS DOUBLE)``: a per-unit sum that can neither be NULL nor
+    overflow or divide as an integer."""
+    return exp.Cast(this=exp.Coalesce(this=target, expressions=[number(0)]), to=exp.DataType.build("DOUBLE"))
+
+
 def alias(expression: exp.Expression, name: str) -> exp.Alias:
     return exp.Alias(this=expression, alias=identifier(name))
 
@@ -206,6 +212,12 @@ def unit_filter_predicate(plan: Plan, item: PlannedFilter, dialect: Dialect) -> 
     if item.dimension is not None:
         conditions.append(dimension_predicate(plan, item.dimension, dialect))
     return conjunction(conditions)
+
+
+def unit_filter_indicator(plan: Plan, item: PlannedFilter, dialect: Dialect) -> exp.Expression:
+    """1 on an event that lets its unit pass the exposure or trigger filter, else 0."""
+    passes = exp.If(this=unit_filter_predicate(plan, item, dialect), true=number(1))
+    return exp.Case(ifs=[passes], default=number(0))
 
 
 def goal_filter_condition(plan: Plan, item: PlannedFilter, dialect: Dialect) -> exp.Expression:

@@ -28,11 +28,11 @@ from expsql.compiler.goal_rows import (
     dimension_labels,
     goal_labels,
     scan_query,
-    unit_rows_source,
+    select_from_unit_sums,
     with_ctes,
 )
 from expsql.compiler.plan import Plan
-from expsql.compiler.scan import alias, column, identifier
+from expsql.compiler.scan import alias, column
 from expsql.contracts import UNIT_KEYS, UNIT_VALUES
 from expsql.dialects.base import Dialect
 
@@ -48,10 +48,5 @@ def unit_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         alias(column(UNIT_COUNT), UNIT_VALUES[0]),
         alias(column(UNIT_VALUE), UNIT_VALUES[1]),
     ]
-    ctes, source, keep = unit_rows_source(plan)
-    query = (
-        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(source)), copy=False)
-    )
-    if plan.unit_filters:
-        query = query.where(keep, copy=False)
+    query, ctes = select_from_unit_sums(plan, projections)
     return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), *ctes])
