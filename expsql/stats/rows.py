@@ -215,16 +215,21 @@ def validate_rows(
         array = array.copy()
         array[np.concatenate([infinite, negative])] = np.nan
         clean[column] = array
-    foreign = sorted(set(clean["exp_id"]) - {experiment.id})
-    if foreign:
-        shown = ", ".join(repr(e) for e in foreign[:5])
-        raise RowsError(
-            f"rows of other experiments ({shown}) among the rows of experiment {experiment.id!r}: "
-            "filter the rows to one experiment"
-        )
+    reject_other_experiments(clean["exp_id"], experiment)
     labels = [c for c in frame.columns if c not in values]
     duplicates = np.flatnonzero(_as_labels(frame, labels, clean).duplicated(keep=False).to_numpy())
     return ValidRows(clean, tuple(issues), duplicates)
+
+
+def reject_other_experiments(exp_ids: pd.Series, experiment: Experiment, rows: str = "rows") -> None:
+    """A RowsError naming up to five other experiment ids found among ``exp_ids``."""
+    foreign = sorted(set(exp_ids.unique()) - {experiment.id})
+    if foreign:
+        shown = ", ".join(repr(e) for e in foreign[:5])
+        raise RowsError(
+            f"rows of other experiments ({shown}) among the {rows} of experiment {experiment.id!r}: "
+            "filter the rows to one experiment"
+        )
 
 
 def _as_labels(frame: pd.DataFrame, labels: list[str], clean: pd.DataFrame) -> pd.DataFrame:

@@ -33,7 +33,7 @@ from expsql.errors import RowsError
 from expsql.models import Experiment
 from expsql.stats.metric_rows import MetricSums
 from expsql.stats.outliers import winsorize
-from expsql.stats.rows import as_text, strict_numbers
+from expsql.stats.rows import as_text, codes, dimension_names, reject_other_experiments, strict_numbers
 
 
 def validate_unit_rows(
@@ -48,13 +48,7 @@ def validate_unit_rows(
         clean[column] = _text(frame[column])
     for column in UNIT_VALUES:
         clean[column] = strict_numbers(frame[column], column)
-    foreign = sorted(set(clean["exp_id"].unique()) - {experiment.id})
-    if foreign:
-        shown = ", ".join(repr(e) for e in foreign[:5])
-        raise RowsError(
-            f"rows of other experiments ({shown}) among the unit rows of experiment {experiment.id!r}: "
-            "filter the rows to one experiment"
-        )
+    reject_other_experiments(clean["exp_id"], experiment, "unit rows")
     negative = np.flatnonzero(clean["count"].to_numpy() < 0)
     if negative.size:
         row = int(negative[0])
@@ -78,8 +72,7 @@ class _Units:
     """The exposed units (variant, unit_id) in sorted order, and the goal-term vectors over them."""
 
     def __init__(self, frame: pd.DataFrame, experiment: Experiment, variants: list[str], keys: list[GoalKey]):
-        # Index.get_indexer rather than rows.codes: a hash lookup, not a Python call per row.
-        variant_codes = pd.Index(variants).get_indexer(frame["exp_variant_id"])
+        variant_codes = codes(frame["exp_variant_id"], variants)
         unit_codes, _ = pd.factorize(frame["unit_id"])
         # One integer per (variant, unit): a unit seen in two variants is two units, as in metric rows.
         stride = int(unit_codes.max(initial=0)) + 1
@@ -88,7 +81,7 @@ class _Units:
         # The exposure is matched like any goal term (dimension columns ''), so that the exposed
         # units, the exposure row and count(<unit_type>.global.exposure) all read the same rows.
         exposure_key = experiment.exposure_goal.key
-        dimensions = _dimensions(keys)
+        dimensions = dimension_names(keys)
         is_exposure = known & (
             (frame["unit_type"] == exposure_key.unit_type)
             & (frame["agg_type"] == exposure_key.agg_type)
@@ -143,10 +136,6 @@ class _Units:
         if goal.function == "value":
             return values
         return (counts > 0).astype(float)
-
-
-def _dimensions(keys: list[GoalKey]) -> list[str]:
-    return list(dict.fromkeys(d.name for key in keys for d in key.dimensions))
 
 
 def _evaluator(units: _Units) -> Callable[[Expr], np.ndarray]:
