@@ -209,25 +209,23 @@ def unit_rows(events: pd.DataFrame, experiment: Experiment, source: Source | Non
     source = source or Source()
     scoped = filtered_events(events, experiment, source)
     dimension_names = experiment.dimension_names()
-    records = []
+    parts = []
     for key in experiment.goal_keys():
+        sums = per_unit_sums(scoped[goal_mask(scoped, key, source)], source).reset_index()
         labels = key.dimension_labels
-        units = per_unit_sums(scoped[goal_mask(scoped, key, source)], source)
-        for (variant, unit), sums in units.iterrows():
-            records.append(
-                {
-                    "exp_id": experiment.id,
-                    "exp_variant_id": variant,
-                    "unit_type": key.unit_type,
-                    "agg_type": key.agg_type,
-                    "goal": key.goal,
-                    "unit_id": unit,
-                    **{name: labels.get(name, "") for name in dimension_names},
-                    "count": sums["cnt"],
-                    "sum_value": sums["value"],
-                }
-            )
-    return pd.DataFrame.from_records(records, columns=[*UNIT_KEYS, *dimension_names, *UNIT_VALUES])
+        part = {
+            "exp_id": experiment.id,
+            "exp_variant_id": sums["variant"],
+            "unit_type": key.unit_type,
+            "agg_type": key.agg_type,
+            "goal": key.goal,
+            "unit_id": sums["unit"],
+            **{name: labels.get(name, "") for name in dimension_names},
+            "count": sums["cnt"],
+            "sum_value": sums["value"],
+        }
+        parts.append(pd.DataFrame(part, columns=[*UNIT_KEYS, *dimension_names, *UNIT_VALUES]))
+    return pd.concat(parts, ignore_index=True)
 
 
 def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | None = None) -> pd.DataFrame:
