@@ -31,9 +31,10 @@ from expsql.contracts import (
 )
 from expsql.errors import RowsError
 from expsql.models import Experiment
+from expsql.stats.goal_rows import goal_key_codes
 from expsql.stats.metric_rows import MetricSums
 from expsql.stats.outliers import winsorize
-from expsql.stats.rows import as_text, codes, dimension_names, reject_other_experiments, strict_numbers
+from expsql.stats.rows import as_text, codes, reject_other_experiments, strict_numbers
 
 
 def validate_unit_rows(
@@ -80,15 +81,8 @@ class _Units:
         known = variant_codes >= 0
         # The exposure is matched like any goal term (dimension columns ''), so that the exposed
         # units, the exposure row and count(<unit_type>.global.exposure) all read the same rows.
-        exposure_key = experiment.exposure_goal.key
-        dimensions = dimension_names(keys)
-        is_exposure = known & (
-            (frame["unit_type"] == exposure_key.unit_type)
-            & (frame["agg_type"] == exposure_key.agg_type)
-            & (frame["goal"] == exposure_key.goal)
-        ).to_numpy(dtype=bool)
-        for dimension in dimensions:
-            is_exposure &= (frame[dimension] == "").to_numpy(dtype=bool)
+        key_codes = goal_key_codes(frame, keys)
+        is_exposure = known & (key_codes == keys.index(experiment.exposure_goal.key))
         exposure_units, inverse = np.unique(unit_keys[is_exposure], return_inverse=True)
         exposure_counts = np.bincount(inverse, weights=frame["count"].to_numpy()[is_exposure])
         exposed = exposure_counts > 0
@@ -99,35 +93,15 @@ class _Units:
         # Each row's exposed unit, if any: rows of units without exposure take no part.
         position = np.minimum(np.searchsorted(self.keys, unit_keys), max(self.size - 1, 0))
         hit = known & (self.keys[position] == unit_keys) if self.size else np.zeros(len(frame), dtype=bool)
-        self._terms = self._goal_terms(frame, hit, position, keys, dimensions)
-
-    def _goal_terms(
-        self,
-        frame: pd.DataFrame,
-        hit: np.ndarray,
-        position: np.ndarray,
-        keys: list[GoalKey],
-        dimensions: list[str],
-    ) -> dict[GoalKey, tuple[np.ndarray, np.ndarray]]:
-        """Per goal key, the units' (Σcount, Σsum_value); rows of one unit and key summed first."""
-        key_table = pd.DataFrame(
-            {
-                "unit_type": [k.unit_type for k in keys],
-                "agg_type": [k.agg_type for k in keys],
-                "goal": [k.goal for k in keys],
-                **{d: [k.dimension_labels.get(d, "") for k in keys] for d in dimensions},
-                "_key": np.arange(len(keys)),
-            }
+        # Per goal key, the units' (Σcount, Σsum_value); rows of one unit and key summed first.
+        read = hit & (key_codes >= 0)
+        flat = key_codes[read] * self.size + position[read]
+        cells = len(keys) * self.size
+        counts, values = (
+            np.bincount(flat, weights=frame[name].to_numpy()[read], minlength=cells).reshape(len(keys), -1)
+            for name in UNIT_VALUES
         )
-        rows = frame.loc[hit, ["unit_type", "agg_type", "goal", *dimensions, *UNIT_VALUES]]
-        rows = rows.assign(_unit=position[hit])
-        matched = rows.merge(key_table, on=["unit_type", "agg_type", "goal", *dimensions], how="inner")
-        flat = matched["_key"].to_numpy() * self.size + matched["_unit"].to_numpy()
-        length = len(keys) * self.size
-        counts = np.bincount(flat, weights=matched["count"].to_numpy(), minlength=length)
-        values = np.bincount(flat, weights=matched["sum_value"].to_numpy(), minlength=length)
-        counts, values = counts.reshape(len(keys), self.size), values.reshape(len(keys), self.size)
-        return {key: (counts[i], values[i]) for i, key in enumerate(keys)}
+        self._terms = {key: (counts[i], values[i]) for i, key in enumerate(keys)}
 
     def term(self, goal: Goal) -> np.ndarray:
         counts, values = self._terms[goal.key]
