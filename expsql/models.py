@@ -31,6 +31,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +54,36 @@ from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
 Identifier = int | str
 #: A filter value as JSON gives it; pydantic's smart union keeps ``true`` a bool and ``1`` an int.
 FilterValue = str | int | float | bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionWindow:
+    """When an event counts for a unit, relative to its first exposure ``t0`` (exposures layout):
+    from ``t0 + delay`` (inclusive) to ``t0 + delay + length`` (exclusive; ``None``: no end)."""
+
+    delay_seconds: int = 0
+    length_seconds: int | None = None
+
+    def __str__(self) -> str:
+        end = "" if self.length_seconds is None else f", for {_hours(self.length_seconds)} h"
+        return f"from {_hours(self.delay_seconds)} h after the first exposure{end}"
+
+
+def _hours(seconds: int) -> str:
+    return format(Decimal(seconds) / 3600, "f").rstrip("0").rstrip(".") if seconds else "0"
+
+
+def _seconds(hours: float, field: str) -> int:
+    """Whole seconds of a number of hours: a window is compared with timestamps to the second."""
+    seconds = Decimal(repr(hours)) * 3600
+    if seconds != seconds.to_integral_value():
+        raise ValueError(f"{field} {hours} h is not a whole number of seconds")
+    return int(seconds)
+
+
+#: A window's fields on the experiment, a metric or a check; on metrics and checks ``None`` inherits.
+_DELAY = "conversion_delay_hours"
+_LENGTH = "conversion_window_hours"
 
 
 def _parse(text: str, context: str) -> Expr:
@@ -88,6 +119,18 @@ class Metric(BaseModel):
         description="Winsorize: raise each unit's nominator to this lower percentile of all exposed "
         "units' nominators (1 raises to the 1st percentile); 0 ≤ x < 50. Needs metric rows.",
         json_schema_extra=_PERCENTILE_RANGE,
+    )
+    conversion_delay_hours: float | None = Field(
+        default=None,
+        ge=0,
+        description="Exposures layout: an event counts from this many hours after the unit's first "
+        "exposure (default: the experiment's).",
+    )
+    conversion_window_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="Exposures layout: an event counts for this many hours after the delay "
+        "(default: the experiment's).",
     )
 
     _nominator: Expr = PrivateAttr()
@@ -146,6 +189,18 @@ class Check(BaseModel):
     denominator: str = Field(min_length=1)
     confidence_level: float = Field(default=0.999, gt=0, lt=1)
     max_sum_ratio: float = Field(default=0.01, ge=0, le=1)
+    conversion_delay_hours: float | None = Field(
+        default=None,
+        ge=0,
+        description="Exposures layout: an event counts from this many hours after the unit's first "
+        "exposure (default: the experiment's).",
+    )
+    conversion_window_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="Exposures layout: an event counts for this many hours after the delay "
+        "(default: the experiment's).",
+    )
 
     _nominator: Expr | None = PrivateAttr(default=None)
     _denominator: Expr = PrivateAttr()
@@ -251,6 +306,29 @@ class Experiment(BaseModel):
         default_factory=list,
         description="Restrict the data evaluated (ep-stats' filters; null is none); combined with AND.",
     )
+    conversion_delay_hours: float = Field(
+        default=0,
+        ge=0,
+        description="Exposures layout: an event counts from this many hours after the unit's first exposure.",
+    )
+    conversion_window_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="Exposures layout: an event counts for this many hours after the delay (null: "
+        "until the experiment ends).",
+    )
+    multiple_exposures: Literal["exclude", "first"] = Field(
+        default="exclude",
+        description="Exposures layout: a unit exposed to more than one variant is excluded from "
+        "every metric and check, or attributed to the variant of its first exposure.",
+    )
+    max_multiple_exposures: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="The MultipleExposures check fails when a variant's units exposed to more than "
+        "one variant exceed this share of its units.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -291,12 +369,30 @@ class Experiment(BaseModel):
             raise ValueError("date_for needs date_from and date_to")
         if self.date_for and self.date_from and self.date_for < self.date_from:
             raise ValueError("date_for must not be before date_from")
+        for item in [None, *self.metrics, *self.checks]:
+            self.attribution_window(item)  # a window that is not whole seconds fails here
         if self.variant_weights is not None:
             if any(w <= 0 for w in self.variant_weights.values()):
                 raise ValueError("variant_weights must be positive")
             if self.variants is not None and set(self.variant_weights) != set(self.variants):
                 raise ValueError("variant_weights must name exactly the experiment's variants")
         return self
+
+    def attribution_window(self, item: Metric | Check | None = None) -> AttributionWindow:
+        """The window of ``item`` (its own fields, else the experiment's), or the experiment's."""
+        delay = getattr(item, _DELAY, None)
+        length = getattr(item, _LENGTH, None)
+        delay = self.conversion_delay_hours if delay is None else delay
+        length = self.conversion_window_hours if length is None else length
+        return AttributionWindow(
+            _seconds(delay, _DELAY), None if length is None else _seconds(length, _LENGTH)
+        )
+
+    def windows_differ(self) -> list[Metric | Check]:
+        """The metrics and checks whose attribution window is not the experiment's."""
+        default = self.attribution_window()
+        items: list[Metric | Check] = [*self.metrics, *self.checks]
+        return [item for item in items if self.attribution_window(item) != default]
 
     @property
     def exposure_goal(self) -> Goal:
@@ -317,16 +413,23 @@ class Experiment(BaseModel):
         """The metrics whose per-unit nominator is capped at percentiles (only metric rows can)."""
         return [metric for metric in self.metrics if metric.winsorized]
 
-    def require_metric_rows(self, doing: str) -> None:
-        """Refuse goal rows for a winsorized metric rather than silently not capping it.
+    def needs_metric_rows(self) -> bool:
+        """Whether only metric rows can serve this experiment (:meth:`require_metric_rows`)."""
+        return bool(self.winsorized_metrics() or self.windows_differ())
+
+    def require_metric_rows(self, doing: str, *, per_unit: bool = False) -> None:
+        """Refuse goal (or unit) rows that would silently answer another question.
 
         Goal rows are summed per variant and goal, so the per-unit nominator whose percentiles
-        the caps are no longer exists (ep-stats ignores the caps there, and over REST).
+        the caps are no longer exists (ep-stats ignores the caps there, and over REST). Goal and
+        unit rows have one row per goal term, so a metric with its own attribution window, which
+        reads the same goal over other events, has no row of its own.
 
         :param doing: what was refused, for the message (``compile goal rows``).
-        :raises MetricRowsRequired: a metric is winsorized.
+        :param per_unit: unit rows are asked for: they serve winsorized metrics.
+        :raises MetricRowsRequired: a metric is winsorized, or sets its own attribution window.
         """
-        winsorized = self.winsorized_metrics()
+        winsorized = [] if per_unit else self.winsorized_metrics()
         if winsorized:
             named = ", ".join(f"{m.id} ({m.name})" for m in winsorized)
             which = f"metric {named} caps" if len(winsorized) == 1 else f"metrics {named} cap"
@@ -335,6 +438,15 @@ class Experiment(BaseModel):
                 "(outlier_upper_percentile / outlier_lower_percentile), which needs each unit's "
                 "nominator; goal rows and wide rows only have sums per variant. Use metric rows "
                 '(--rows metrics, or "rows": "metrics") or unit rows.'
+            )
+        windowed = self.windows_differ()
+        if windowed:
+            named = ", ".join(f"{type(m).__name__.lower()} {m.id} ({m.name})" for m in windowed)
+            raise MetricRowsRequired(
+                f"cannot {doing} for experiment {self.id}: {named} sets its own attribution window "
+                "(conversion_delay_hours / conversion_window_hours), so its goals count other events "
+                "than the same goals of other metrics, and goal and unit rows have one row per goal. "
+                'Use metric rows (--rows metrics, or "rows": "metrics").'
             )
 
     def goal_keys(self) -> list[GoalKey]:

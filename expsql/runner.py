@@ -42,14 +42,15 @@ class Run:
 
 def choose_rows(experiment: Experiment, requested: Rows | None, default: Rows) -> Rows:
     """The row contract of a run: the one asked for, else metric rows when a metric is
-    winsorized (only they can cap outliers), else the configured ``default``.
+    winsorized or has its own attribution window (only they serve those), else the configured
+    ``default``.
 
     An explicit request for goal rows is kept, so that compiling it says why it cannot be
     (:class:`~expsql.errors.MetricRowsRequired`) instead of silently answering another question.
     """
     if requested is not None:
         return requested
-    return "metrics" if experiment.winsorized_metrics() else default
+    return "metrics" if experiment.needs_metric_rows() else default
 
 
 def compile_experiment(experiment: Experiment, dialect: str, rows: Rows, source: Source | None = None) -> str:

@@ -16,7 +16,7 @@ from expsql.compiler.unit_rows import unit_rows_tree
 from expsql.dialects import Dialect, get
 from expsql.errors import ExperimentError
 from expsql.models import Experiment
-from expsql.source import Source
+from expsql.source import AnySource, Source
 
 #: The row contracts a query can produce (:mod:`expsql.contracts`).
 ROWS: Final = ("goals", "metrics", "units")
@@ -40,10 +40,7 @@ def check_identifier_lengths(plan: Plan, dialect: Dialect) -> None:
     bound = dialect.max_identifier_bytes
     if bound is None:
         return
-    source = plan.source
-    names = [("table name part", part) for part in source.table_parts]
-    names += [(f"column {field}", name) for field, name in source.columns if name is not None]
-    names += [("dimension", name) for name in plan.dimension_names]
+    names = [*plan.source.names(), *(("dimension", name) for name in plan.dimension_names)]
     for what, name in names:
         size = len(name.encode("utf-8"))
         if size > bound:
@@ -74,7 +71,7 @@ def _collector_paused() -> Iterator[None]:
 def compile_tree(
     experiment: Experiment,
     rows: str = "goals",
-    source: Source | None = None,
+    source: AnySource | None = None,
     dialect: str | Dialect = "duckdb",
 ) -> exp.Select:
     """The one query, as a sqlglot tree, that returns ``rows`` (``goals``, ``metrics`` or ``units``).
@@ -92,6 +89,7 @@ def compile_tree(
             experiment.require_metric_rows("compile goal rows")
             return goal_rows_tree(plan, resolved)
         if rows == "units":
+            experiment.require_metric_rows("compile unit rows", per_unit=True)
             return unit_rows_tree(plan, resolved)
         return metric_rows_tree(plan, resolved)
 
@@ -100,7 +98,7 @@ def compile_sql(
     experiment: Experiment,
     dialect: str | Dialect = "duckdb",
     rows: str = "goals",
-    source: Source | None = None,
+    source: AnySource | None = None,
 ) -> str:
     """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 

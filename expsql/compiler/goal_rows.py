@@ -50,6 +50,7 @@ from expsql.compiler.scan import (
     identifier,
     number,
     scan_filter,
+    source_ctes,
     term_case,
     unit_filter_indicator,
 )
@@ -91,7 +92,7 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
     :param doubles: read ``cnt`` and ``value`` as DOUBLE with NULL as 0, so that every per-unit
         expression built from them is a double (no integer overflow, no integer division).
     """
-    columns = plan.source.columns
+    columns = plan.relation
     cnt, value = event_column(columns.cnt), event_column(columns.value)
     if doubles:
         cnt, value = double_or_zero(cnt), double_or_zero(value)
@@ -239,7 +240,7 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     projections += [alias(value, name) for value, name in zip(values, GOAL_VALUES, strict=True)]
     query, ctes = select_from_unit_sums(plan, projections)
     query = query.group_by(*keys, copy=False)
-    return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), *ctes])
+    return with_ctes(query, [*source_ctes(plan, dialect), cte(SCAN, scan_query(plan, dialect)), *ctes])
 
 
 def _square(target: exp.Expression) -> exp.Expression:

@@ -64,19 +64,21 @@ from expsql.compiler.scan import (
     alias,
     column,
     conjunction,
-    dimension_predicate,
     double_or_zero,
     event_column,
     events_table,
     goal_predicate,
     identifier,
+    key_conditions,
     number,
     scan_filter,
+    source_ctes,
     unit_filter_indicator,
 )
 from expsql.compiler.winsorize import winsorize
 from expsql.contracts import METRIC_KEYS, METRIC_VALUES
 from expsql.dialects.base import Dialect
+from expsql.models import AttributionWindow
 
 UNIT_GOALS = "unit_goals"
 UNIT_METRICS = "unit_metrics"
@@ -97,10 +99,10 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     for row in rows:
         pair = []
         for side in (row.nominator, row.denominator):
-            text = str(side)
+            text = str(side) if row.window is None else f"{side} {row.window}"
             if text not in expressions:
                 expressions[text] = len(built)
-                built.append(_per_unit(plan, side))
+                built.append(_per_unit(plan, side, row.window))
                 doubles.append(any(goal.function != "unique" for goal in goals(side)))
             pair.append(expressions[text])
         pairs.append((pair[0], pair[1]))
@@ -113,10 +115,11 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     # A winsorized metric's x becomes a capped copy, from CTEs between unit_metrics and variant_sums.
     capped = winsorize(plan.experiment, dialect, metric_ids, names, pairs, UNIT_METRICS)
     products = list(dict.fromkeys(capped.pairs))
+    ctes = source_ctes(plan, dialect)
     if len(plan.layers) == 1:
-        ctes = [cte(SCAN, scan_query(plan, dialect, doubles=True)), cte(UNIT_GOALS, _unit_goals_query(plan))]
+        ctes += [cte(SCAN, scan_query(plan, dialect, doubles=True)), cte(UNIT_GOALS, _unit_goals_query(plan))]
     else:
-        ctes = [cte(UNIT_GOALS, _unit_goals_from_events(plan, dialect))]
+        ctes += [cte(UNIT_GOALS, _unit_goals_from_events(plan, dialect))]
     ctes += [
         cte(UNIT_METRICS, _unit_metrics_query(built, doubles, names)),
         *capped.ctes,
@@ -146,7 +149,7 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
 def _unit_goals_from_events(plan: Plan, dialect: Dialect) -> exp.Select:
     """Per exposed unit, straight from the events table: each term's own predicate in its sums,
     so an event counts in every overlapping term it matches without repeating its row."""
-    columns = plan.source.columns
+    columns = plan.relation
 
     # A unit or aggregation type shared by every term is already pinned by the WHERE; testing it
     # again in each sum cost ~13% of the query for 20 metrics (DuckDB). Events unit filters read
@@ -163,7 +166,7 @@ def _unit_goals_from_events(plan: Plan, dialect: Dialect) -> exp.Select:
             for condition in goal_predicate(plan, key.unit_type, key.agg_type, key.goal)
             if condition.this.name not in pinned
         ]
-        conditions.extend(dimension_predicate(plan, d, dialect) for d in key.dimensions)
+        conditions.extend(key_conditions(plan, key, dialect))
         return exp.Paren(this=conjunction(conditions))
 
     def source(name: str) -> exp.Expression:
@@ -193,8 +196,10 @@ def _conditional_sums(
     and GROUP BY."""
     needs_count: dict[int, None] = {EXPOSURE_TERM: None}
     needs_value: dict[int, None] = {}
-    for goal in goals_of(plan.metric_rows()):
-        (needs_value if goal.function == "value" else needs_count).setdefault(plan.term_index(goal.key))
+    for row in plan.metric_rows():
+        for goal in goals_of([row]):
+            wanted = needs_value if goal.function == "value" else needs_count
+            wanted.setdefault(plan.term_index(goal.key, row.window))
     projections = list(keys)
     for wanted, name, column_name in (
         (needs_count, CNT, _count_column),
@@ -216,13 +221,14 @@ def _is_term(term: int) -> exp.Expression:
     return exp.EQ(this=column(TERM), expression=number(term))
 
 
-def _per_unit(plan: Plan, node: Expr) -> exp.Expression:
-    """A metric expression over one unit's goal terms (columns of ``unit_goals``)."""
+def _per_unit(plan: Plan, node: Expr, window: AttributionWindow | None = None) -> exp.Expression:
+    """A metric expression over one unit's goal terms (columns of ``unit_goals``), in its
+    metric's attribution ``window`` when the plan's terms carry windows."""
     if isinstance(node, Number):
         value = node.value
         return exp.Literal.number(format(value, "f") if isinstance(value, Decimal) else value)
     if isinstance(node, Goal):
-        term = plan.term_index(node.key)
+        term = plan.term_index(node.key, window)
         if node.function == "value":
             return column(_value_column(term))
         if node.function == "count":
@@ -230,9 +236,10 @@ def _per_unit(plan: Plan, node: Expr) -> exp.Expression:
         positive = exp.GT(this=column(_count_column(term)), expression=number(0))
         return exp.Case(ifs=[exp.If(this=positive, true=number(1))], default=number(0))
     if isinstance(node, Negate):
-        return exp.Neg(this=_operand(_per_unit(plan, node.operand)))
+        return exp.Neg(this=_operand(_per_unit(plan, node.operand, window)))
     assert isinstance(node, BinaryOp)
-    left, right = _operand(_per_unit(plan, node.left)), _operand(_per_unit(plan, node.right))
+    left = _operand(_per_unit(plan, node.left, window))
+    right = _operand(_per_unit(plan, node.right, window))
     if node.operator == "+":
         return exp.Add(this=left, expression=right)
     if node.operator in ("-", "~"):

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, Number, goals
+from expsql.compiler.relation import EXPOSURE, Layout, Relation, plan_layout
 from expsql.contracts import (
     EXPOSURE_ROW_ID,
     GOAL_KEYS,
@@ -28,8 +29,8 @@ from expsql.contracts import (
     metric_row_id,
 )
 from expsql.errors import ExperimentError
-from expsql.models import Experiment, Filter, FilterValue
-from expsql.source import DimensionType, Source
+from expsql.models import AttributionWindow, Check, Experiment, Filter, FilterValue, Metric
+from expsql.source import AnySource, DimensionType
 
 TypedValue = str | int | Decimal | bool | dt.date
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -43,12 +44,25 @@ def goal_identity(key: GoalKey, by_agg_type: bool = True) -> GoalIdentity:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowedKey(GoalKey):
+    """A goal term counted only in its metric's own attribution window (exposures layout, when
+    metrics' windows differ): the same goal in another window is another term."""
+
+    window: AttributionWindow | None = None
+
+    def __str__(self) -> str:
+        return f"{GoalKey.__str__(self)} {self.window}"
+
+
+@dataclass(frozen=True, slots=True)
 class MetricRow:
-    """One row of the metric-rows contract: its ``metric_id`` and the per-unit x and y expressions."""
+    """One row of the metric-rows contract: its ``metric_id``, the per-unit x and y expressions and,
+    when metrics' attribution windows differ, the window its goals are counted in."""
 
     metric_id: str
     nominator: Expr
     denominator: Expr
+    window: AttributionWindow | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +91,33 @@ class Plan:
     """
 
     experiment: Experiment
-    source: Source
+    source: AnySource
     terms: tuple[GoalKey, ...]
     layers: tuple[tuple[int, ...], ...]
     dimension_names: tuple[str, ...]
     dimension_types: dict[str, DimensionType]
     indexes: dict[GoalKey, int]
+    layout: Layout
     goal_filters: tuple[PlannedFilter, ...] = ()
     unit_filters: tuple[PlannedFilter, ...] = ()
 
+    @property
+    def relation(self) -> Relation:
+        """The relation the scan reads and its column names."""
+        return self.layout.relation
+
+    @property
+    def windowed(self) -> bool:
+        """Goal terms carry their metric's attribution window (:class:`WindowedKey`)."""
+        return self.relation.first_exposure is not None
+
     def identity(self, key: GoalKey) -> GoalIdentity:
         """The goal's identity in this source: without an ``agg_type`` column, unit and global meet."""
-        return goal_identity(key, self.source.columns.agg_type is not None)
+        return goal_identity(key, self.relation.agg_type is not None)
 
-    def term_index(self, key: GoalKey) -> int:
-        return self.indexes[key]
+    def term_index(self, key: GoalKey, window: AttributionWindow | None = None) -> int:
+        """The index of the term of ``key``, in ``window`` when the plan's terms carry windows."""
+        return self.indexes[windowed_key(key, window) if window is not None else key]
 
     def typed_values(self, dimension: Dimension) -> tuple[TypedValue, ...]:
         return tuple(
@@ -100,26 +126,33 @@ class Plan:
 
     def metric_rows(self) -> list[MetricRow]:
         """The metric rows: metrics, then checks (x = 0 without a nominator), then the exposure row."""
+        experiment = self.experiment
+
+        def window(item: Metric | Check) -> AttributionWindow | None:
+            return experiment.attribution_window(item) if self.windowed else None
+
         rows = [
-            MetricRow(metric_row_id(m.id), m.nominator_expr, m.denominator_expr)
-            for m in self.experiment.metrics
+            MetricRow(metric_row_id(m.id), m.nominator_expr, m.denominator_expr, window(m))
+            for m in experiment.metrics
         ]
-        for check in self.experiment.checks:
+        for check in experiment.checks:
             nominator = check.nominator_expr if check.nominator_expr is not None else Number(0)
-            rows.append(MetricRow(check_row_id(check.id), nominator, check.denominator_expr))
+            rows.append(MetricRow(check_row_id(check.id), nominator, check.denominator_expr, window(check)))
         exposure = self.experiment.exposure_goal
         rows.append(MetricRow(EXPOSURE_ROW_ID, exposure, exposure))
         return rows
 
 
-def build_plan(experiment: Experiment, source: Source) -> Plan:
+def build_plan(experiment: Experiment, source: AnySource) -> Plan:
     """Check the experiment against the source and lay out its goal terms.
 
     :raises ExperimentError: a dimension name collides with a row-contract column, a value does
         not fit its column's declared type, or ``=^`` is used on a column that is not a string.
     """
     _reject_nul(experiment, source)
-    terms = tuple(experiment.goal_keys())
+    keys = experiment.goal_keys()
+    layout = plan_layout(experiment, source, keys)
+    terms = tuple(windowed_terms(experiment) if layout.relation.first_exposure is not None else keys)
     names = tuple(experiment.dimension_names())
     reserved = set(GOAL_KEYS) | set(GOAL_VALUES)
     clashes = [name for name in names if name in reserved]
@@ -134,7 +167,7 @@ def build_plan(experiment: Experiment, source: Source) -> Plan:
             for value in dimension.values:
                 typed_value(value, dimension, types[dimension.name])
     indexes = {key: index for index, key in enumerate(terms)}
-    layers = layer_terms(terms, types, by_agg_type=source.columns.agg_type is not None)
+    layers = layer_terms(terms, types, by_agg_type=layout.relation.agg_type is not None)
     filters = [plan_filter(index, f, source, types) for index, f in enumerate(experiment.filters)]
     return Plan(
         experiment,
@@ -144,12 +177,33 @@ def build_plan(experiment: Experiment, source: Source) -> Plan:
         names,
         types,
         indexes,
+        layout,
         goal_filters=tuple(f for f in filters if f.scope == "goal"),
         unit_filters=tuple(f for f in filters if f.scope != "goal"),
     )
 
 
-def plan_filter(index: int, item: Filter, source: Source, types: dict[str, DimensionType]) -> PlannedFilter:
+def windowed_key(key: GoalKey, window: AttributionWindow) -> GoalKey:
+    """The term of ``key`` counted in ``window``; the exposure is no event and has no window."""
+    if key.goal == EXPOSURE:
+        return key
+    return WindowedKey(key.unit_type, key.agg_type, key.goal, key.dimensions, window)
+
+
+def windowed_terms(experiment: Experiment) -> list[GoalKey]:
+    """Every goal term, each in the window of each metric or check that reads it, exposure first."""
+    terms: dict[GoalKey, None] = {experiment.exposure_goal.key: None}
+    for item in [*experiment.metrics, *experiment.checks]:
+        window = experiment.attribution_window(item)
+        for side in (item.nominator_expr, item.denominator_expr):
+            for goal in goals(side) if side is not None else ():
+                terms.setdefault(windowed_key(goal.key, window))
+    return list(terms)
+
+
+def plan_filter(
+    index: int, item: Filter, source: AnySource, types: dict[str, DimensionType]
+) -> PlannedFilter:
     """One filter with its values checked against the column's declared type (added to ``types``).
 
     :raises ExperimentError: naming the filter, when a value does not fit the type.
@@ -176,7 +230,7 @@ def _filter_text(value: FilterValue) -> str:
     return str(value)
 
 
-def _reject_nul(experiment: Experiment, source: Source) -> None:
+def _reject_nul(experiment: Experiment, source: AnySource) -> None:
     """Refuse a NUL character in any text the query would carry, before any SQL exists.
 
     PostgreSQL stores no NUL in text (its driver fails on the query), and no warehouse accepts
@@ -184,14 +238,14 @@ def _reject_nul(experiment: Experiment, source: Source) -> None:
     and the values of a metric's dimension filters cannot hold one: the grammar forbids it; an
     experiment filter's values come from JSON and can.
     """
-    texts = [("experiment id", experiment.id), ("table", source.table)]
+    texts = [("experiment id", experiment.id)]
     texts += [
         (f"filters.{index}.value", value)
         for index, entry in enumerate(experiment.filters)
         for value in entry.value or ()
         if isinstance(value, str)
     ]
-    texts += [(f"column {field}", name) for field, name in source.columns if name is not None]
+    texts += source.names()
     texts += [("metric id", str(metric.id)) for metric in experiment.metrics]
     texts += [("check id", str(check.id)) for check in experiment.checks]
     for what, text in texts:

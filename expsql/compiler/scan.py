@@ -17,6 +17,7 @@ from sqlglot import exp
 from expsql.compiler.ast import Dimension, GoalKey
 from expsql.compiler.plan import GoalIdentity, Plan, PlannedFilter, TypedValue
 from expsql.dialects.base import Dialect
+from expsql.models import AttributionWindow, Experiment
 
 #: The alias of the events table inside the scan.
 EVENTS_ALIAS = "events"
@@ -64,7 +65,7 @@ def alias(expression: exp.Expression, name: str) -> exp.Alias:
 
 def events_table(plan: Plan) -> exp.Table:
     """``catalog.db.table`` split into its parts here, never parsed from the configured text."""
-    *qualifiers, name = plan.source.table_parts
+    *qualifiers, name = plan.relation.table_parts
     db = qualifiers[-1] if qualifiers else None
     catalog = qualifiers[0] if len(qualifiers) == 2 else None
     return exp.Table(
@@ -126,11 +127,14 @@ def dimension_predicate(plan: Plan, dimension: Dimension, dialect: Dialect) -> e
 
 
 def goal_predicate(plan: Plan, unit_type: str, agg_type: str | None, goal: str) -> list[exp.Expression]:
-    """The conditions that pick a goal's events (no ``agg_type`` test when the source has none)."""
-    columns = plan.source.columns
-    conditions: list[exp.Expression] = [
-        exp.EQ(this=event_column(columns.unit_type), expression=exp.Literal.string(unit_type))
-    ]
+    """The conditions that pick a goal's events (no ``unit_type`` or ``agg_type`` test when the
+    relation has no such column)."""
+    columns = plan.relation
+    conditions: list[exp.Expression] = []
+    if columns.unit_type is not None:
+        conditions.append(
+            exp.EQ(this=event_column(columns.unit_type), expression=exp.Literal.string(unit_type))
+        )
     if columns.agg_type is not None and agg_type is not None:
         conditions.append(
             exp.EQ(this=event_column(columns.agg_type), expression=exp.Literal.string(agg_type))
@@ -140,10 +144,50 @@ def goal_predicate(plan: Plan, unit_type: str, agg_type: str | None, goal: str) 
 
 
 def term_predicate(plan: Plan, key: GoalKey, dialect: Dialect) -> exp.Expression:
-    """All events of one goal term: its goal and every dimension filter."""
+    """All events of one goal term: its goal, every dimension filter and its window."""
     conditions = goal_predicate(plan, key.unit_type, key.agg_type, key.goal)
-    conditions.extend(dimension_predicate(plan, d, dialect) for d in key.dimensions)
+    conditions.extend(key_conditions(plan, key, dialect))
     return conjunction(conditions)
+
+
+def key_conditions(plan: Plan, key: GoalKey, dialect: Dialect) -> list[exp.Expression]:
+    """What picks a term's events among its goal's: its dimension filters and, for a
+    :class:`~expsql.compiler.plan.WindowedKey`, its metric's attribution window."""
+    conditions = [dimension_predicate(plan, d, dialect) for d in key.dimensions]
+    window = getattr(key, "window", None)
+    if window is not None:
+        relation = plan.relation
+        assert relation.event_timestamp is not None and relation.first_exposure is not None
+        conditions += window_conditions(
+            event_column(relation.event_timestamp), event_column(relation.first_exposure), window
+        )
+    return conditions
+
+
+def shifted(timestamp: exp.Expression, seconds: int) -> exp.Expression:
+    """``timestamp + INTERVAL seconds SECOND`` (the timestamp itself for 0)."""
+    if not seconds:
+        return timestamp
+    interval = exp.Interval(this=exp.Literal.number(seconds), unit=exp.Var(this="SECOND"))
+    return exp.Add(this=timestamp, expression=interval)
+
+
+def window_conditions(
+    timestamp: exp.Expression, first_exposure: exp.Expression, window: AttributionWindow
+) -> list[exp.Expression]:
+    """``t0 + delay <= timestamp`` and, with a length, ``timestamp < t0 + delay + length``."""
+    conditions: list[exp.Expression] = [
+        exp.GTE(this=timestamp, expression=shifted(first_exposure, window.delay_seconds))
+    ]
+    if window.length_seconds is not None:
+        end = shifted(first_exposure.copy(), window.delay_seconds + window.length_seconds)
+        conditions.append(exp.LT(this=timestamp.copy(), expression=end))
+    return conditions
+
+
+def source_ctes(plan: Plan, dialect: Dialect) -> list[exp.CTE]:
+    """The CTEs the source layout puts before the scan (:mod:`expsql.compiler.relation`)."""
+    return plan.layout.ctes(plan, dialect)
 
 
 def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
@@ -159,19 +203,17 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
     Unit filters read events of the experiment's unit type only, already among the unit types of
     the terms (the exposure term has it), so ``unit_type IN`` stays a top-level conjunct.
     """
-    experiment, columns = plan.experiment, plan.source.columns
-    conditions: list[exp.Expression] = [
-        exp.EQ(this=event_column(columns.exp_id), expression=exp.Literal.string(experiment.id))
-    ]
-    if experiment.date_from is not None:
-        conditions.append(exp.GTE(this=event_column(columns.date), expression=literal(experiment.date_from)))
-    if experiment.date_until is not None:
-        # ``< next day`` rather than ``<= last day``: the same on a DATE column, and a TIMESTAMP
-        # column keeps the whole last day instead of only its midnight.
-        next_day = experiment.date_until + dt.timedelta(days=1)
-        conditions.append(exp.LT(this=event_column(columns.date), expression=literal(next_day)))
+    experiment, columns = plan.experiment, plan.relation
+    conditions: list[exp.Expression] = []
+    if columns.exp_id is not None:
+        conditions.append(
+            exp.EQ(this=event_column(columns.exp_id), expression=exp.Literal.string(experiment.id))
+        )
+    if columns.date is not None:
+        conditions += date_window(event_column(columns.date), experiment)
     identities = _goals(plan)
-    conditions.append(_one_of(columns.unit_type, [ut for ut, _, _ in identities]))
+    if columns.unit_type is not None:
+        conditions.append(_one_of(columns.unit_type, [ut for ut, _, _ in identities]))
     term_conditions: list[exp.Expression] = []
     if columns.agg_type is not None:
         term_conditions.append(_one_of(columns.agg_type, [at for _, at, _ in identities if at is not None]))
@@ -194,6 +236,21 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
         conditions.extend(term_conditions)
     conditions.extend(goal_filter_condition(plan, item, dialect) for item in plan.goal_filters)
     return conjunction(conditions)
+
+
+def date_window(target: exp.Expression, experiment: Experiment) -> list[exp.Expression]:
+    """``target`` within the experiment's days: ``>= date_from`` and ``< date_until + 1 day``.
+
+    ``< next day`` rather than ``<= last day``: the same on a DATE column, and a TIMESTAMP column
+    keeps the whole last day instead of only its midnight.
+    """
+    conditions: list[exp.Expression] = []
+    if experiment.date_from is not None:
+        conditions.append(exp.GTE(this=target, expression=literal(experiment.date_from)))
+    if experiment.date_until is not None:
+        next_day = experiment.date_until + dt.timedelta(days=1)
+        conditions.append(exp.LT(this=target.copy(), expression=literal(next_day)))
+    return conditions
 
 
 def exposure_event(plan: Plan) -> list[exp.Expression]:
@@ -228,14 +285,14 @@ def goal_filter_condition(plan: Plan, item: PlannedFilter, dialect: Dialect) -> 
     ``IN`` NULL, so a subject event with one never passes the WHERE.
     """
     assert item.dimension is not None, "a goal filter has a dimension (checked by the model)"
-    columns = plan.source.columns
+    columns = plan.relation
     goal = event_column(columns.goal)
-    unit_type = event_column(columns.unit_type)
     if item.goal is None:
         outside = [exp.Paren(this=conjunction(exposure_event(plan)))]
-    elif item.goal != "exposure":
+    elif item.goal != "exposure" or columns.unit_type is None:
         outside = [exp.NEQ(this=goal, expression=exp.Literal.string(item.goal))]
     else:  # exposure events of other unit types are subject to it, the experiment's are not
+        unit_type = event_column(columns.unit_type)
         outside = [
             exp.NEQ(this=goal, expression=exp.Literal.string(item.goal)),
             exp.EQ(this=unit_type, expression=exp.Literal.string(plan.experiment.unit_type)),
@@ -279,13 +336,13 @@ def term_case(plan: Plan, layer: Sequence[int], dialect: Dialect) -> exp.Express
     case = exp.Case()
     for (unit_type, agg_type, goal), indexes in _goals(plan, layer).items():
         keys = [plan.terms[i] for i in indexes]
-        if len(indexes) == 1 and not keys[0].dimensions:
+        if len(indexes) == 1 and not key_conditions(plan, keys[0], dialect):
             term: exp.Expression = number(indexes[0])
         else:
             term = exp.Case()
             for index, key in zip(indexes, keys, strict=True):
-                dimensions = [dimension_predicate(plan, d, dialect) for d in key.dimensions]
-                term.append("ifs", exp.If(this=conjunction(dimensions), true=number(index)))
+                conditions = key_conditions(plan, key, dialect)
+                term.append("ifs", exp.If(this=conjunction(conditions), true=number(index)))
         identity = conjunction(goal_predicate(plan, unit_type, agg_type, goal))
         case.append("ifs", exp.If(this=identity, true=term))
     return case

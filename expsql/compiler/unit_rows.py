@@ -32,7 +32,7 @@ from expsql.compiler.goal_rows import (
     with_ctes,
 )
 from expsql.compiler.plan import Plan
-from expsql.compiler.scan import alias, column
+from expsql.compiler.scan import alias, column, source_ctes
 from expsql.contracts import UNIT_KEYS, UNIT_VALUES
 from expsql.dialects.base import Dialect
 
@@ -49,4 +49,4 @@ def unit_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         alias(column(UNIT_VALUE), UNIT_VALUES[1]),
     ]
     query, ctes = select_from_unit_sums(plan, projections)
-    return with_ctes(query, [cte(SCAN, scan_query(plan, dialect)), *ctes])
+    return with_ctes(query, [*source_ctes(plan, dialect), cte(SCAN, scan_query(plan, dialect)), *ctes])

@@ -1,0 +1,199 @@
+"""Source layouts, as the SQL builders see them: the relation the scan reads and the CTEs before it.
+
+The builders (:mod:`.goal_rows`, :mod:`.metric_rows`, :mod:`.unit_rows`) read one relation of
+attributed events through :class:`Relation`'s column names. Each layout decides what that
+relation is:
+
+- :class:`AttributedLayout`: the user's events table itself (the seed layout); no CTE before the
+  scan, whose WHERE picks the experiment and the date window.
+- :class:`ExposuresLayout`: the ``attributed_events`` CTE that :mod:`.attribution` builds from an
+  exposure log and a raw events table; the experiment, the window and the attribution rules are
+  applied there, so the relation has no ``exp_id``, ``unit_type``, ``agg_type`` or ``date``.
+
+A layout is chosen once, by :func:`plan_layout`, when the plan is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from expsql.compiler.ast import goals
+from expsql.errors import ExperimentError
+from expsql.models import AttributionWindow, Check, Experiment, Metric
+from expsql.source import AnySource, ExposuresSource, Source
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from expsql.compiler.ast import GoalKey
+    from expsql.compiler.plan import Plan
+    from expsql.dialects.base import Dialect
+
+#: The name of the exposures layout's relation of attributed events.
+ATTRIBUTED_EVENTS = "attributed_events"
+#: The goal whose events are the exposures (the plan's first term).
+EXPOSURE = "exposure"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """The table the scan reads and its column names; ``None``: the relation has no such column
+    (it holds one experiment, one unit type, or no dates), so nothing tests it."""
+
+    table_parts: tuple[str, ...]
+    exp_variant_id: str
+    unit_id: str
+    goal: str
+    cnt: str
+    value: str
+    exp_id: str | None = None
+    unit_type: str | None = None
+    agg_type: str | None = None
+    date: str | None = None
+    #: When each event happened and when its unit was first exposed (exposures layout, for the
+    #: attribution windows of single metrics).
+    event_timestamp: str | None = None
+    first_exposure: str | None = None
+
+
+class Layout(Protocol):
+    """What a source layout gives the builders."""
+
+    relation: Relation
+
+    def ctes(self, plan: Plan, dialect: Dialect) -> list[exp.CTE]:
+        """The CTEs that define the relation, before the scan (none for a table)."""
+        ...
+
+
+@dataclass(frozen=True)
+class AttributedLayout:
+    """The seed layout: the scan reads the configured events table."""
+
+    relation: Relation
+
+    @classmethod
+    def of(cls, source: Source) -> AttributedLayout:
+        c = source.columns
+        relation = Relation(
+            source.table_parts,
+            exp_variant_id=c.exp_variant_id,
+            unit_id=c.unit_id,
+            goal=c.goal,
+            cnt=c.cnt,
+            value=c.value,
+            exp_id=c.exp_id,
+            unit_type=c.unit_type,
+            agg_type=c.agg_type,
+            date=c.date,
+        )
+        return cls(relation)
+
+    def ctes(self, plan: Plan, dialect: Dialect) -> list[exp.CTE]:
+        return []
+
+
+@dataclass(frozen=True)
+class ExposuresLayout:
+    """The exposures-and-events layout: the scan reads ``attributed_events``.
+
+    :param window: the window the events branch applies: the loosest of all metrics' windows
+        (their own are tested per goal term when they differ, ``windowed``).
+    :param event_goals: the goals read from the events table (never ``exposure``).
+    :param event_dimensions: dimension columns read from the events table.
+    :param exposure_dimensions: dimension columns read from the exposure log.
+    """
+
+    source: ExposuresSource
+    relation: Relation
+    window: AttributionWindow
+    windowed: bool
+    event_goals: tuple[str, ...]
+    event_dimensions: tuple[str, ...]
+    exposure_dimensions: tuple[str, ...]
+
+    def ctes(self, plan: Plan, dialect: Dialect) -> list[exp.CTE]:
+        from expsql.compiler.attribution import attribution_ctes
+
+        return attribution_ctes(plan, self, dialect)
+
+
+def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey]) -> Layout:
+    """The layout of ``source`` for ``experiment`` whose goal terms are ``terms``.
+
+    :raises ExperimentError: attribution windows on the attributed layout (its events carry no
+        timestamps to measure them by); in the exposures layout, a goal of another unit type
+        than the exposure log's.
+    """
+    if isinstance(source, Source):
+        _refuse_windows(experiment)
+        return AttributedLayout.of(source)
+    unit_type = source.exposures.unit_type
+    for key in terms:
+        if key.unit_type != unit_type:
+            raise ExperimentError(
+                f"goal {key} is of unit type {key.unit_type!r}, but the exposure log's units are "
+                f"{unit_type!r} (exposures.unit_type): the exposures layout evaluates one unit type"
+            )
+    windows = tuple(
+        dict.fromkeys(experiment.attribution_window(item) for item in _windowed_items(experiment))
+    )
+    windowed = len(windows) > 1
+    event_goals = tuple(dict.fromkeys(key.goal for key in terms if key.goal != EXPOSURE))
+    trigger_goals = tuple(f.goal for f in experiment.filters if f.scope == "trigger" and f.goal != EXPOSURE)
+    event_dimensions: dict[str, None] = {}
+    exposure_dimensions: dict[str, None] = {}
+    for key in terms:
+        for dimension in key.dimensions:
+            (exposure_dimensions if key.goal == EXPOSURE else event_dimensions).setdefault(dimension.name)
+    for item in experiment.filters:
+        if item.dimension is not None:
+            wanted = exposure_dimensions if item.scope == "exposure" else event_dimensions
+            wanted.setdefault(item.dimension)
+    relation = Relation(
+        (ATTRIBUTED_EVENTS,),
+        exp_variant_id="variant_id",
+        unit_id="unit_id",
+        goal="goal",
+        cnt="cnt",
+        value="value",
+        event_timestamp="event_timestamp" if windowed else None,
+        first_exposure="first_exposure" if windowed else None,
+    )
+    return ExposuresLayout(
+        source,
+        relation,
+        window=_loosest(windows) if windows else experiment.attribution_window(),
+        windowed=windowed,
+        event_goals=tuple(dict.fromkeys((*event_goals, *(g for g in trigger_goals if g)))),
+        event_dimensions=tuple(event_dimensions),
+        exposure_dimensions=tuple(exposure_dimensions),
+    )
+
+
+def _windowed_items(experiment: Experiment) -> list[Metric | Check]:
+    """The metrics and checks whose goals read events (not only the exposure)."""
+    items: list[Metric | Check] = []
+    for item in [*experiment.metrics, *experiment.checks]:
+        sides = [item.nominator_expr, item.denominator_expr]
+        if any(goal.goal != EXPOSURE for side in sides if side is not None for goal in goals(side)):
+            items.append(item)
+    return items
+
+
+def _loosest(windows: tuple[AttributionWindow, ...]) -> AttributionWindow:
+    """The smallest window holding all of ``windows``: the earliest start to the latest end."""
+    delay = min(w.delay_seconds for w in windows)
+    ends = [None if w.length_seconds is None else w.delay_seconds + w.length_seconds for w in windows]
+    end = None if None in ends else max(e for e in ends if e is not None)
+    return AttributionWindow(delay, None if end is None else end - delay)
+
+
+def _refuse_windows(experiment: Experiment) -> None:
+    items = [experiment, *experiment.metrics, *experiment.checks]
+    if any(item.conversion_delay_hours or item.conversion_window_hours for item in items):
+        raise ExperimentError(
+            "conversion_delay_hours and conversion_window_hours need the exposures-and-events layout "
+            "(a source with exposures and events): attributed events carry no time since exposure"
+        )
