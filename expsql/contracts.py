@@ -58,6 +58,11 @@ UNIT_VALUES: Final = ("count", "sum_value")
 #: ``metric_id`` of the metric-rows row whose x and y are the unit's exposure count.
 EXPOSURE_ROW_ID: Final = "@exposure"
 
+#: Exposures layout: rows whose ``exp_variant_id`` is this prefix and a variant carry the units
+#: exposed to that variant and another, excluded from every metric (their exposure goal or
+#: ``@exposure`` row counts them); the stats read them as the MultipleExposures check.
+MULTIPLE_EXPOSURES_PREFIX: Final = "@multiple:"
+
 
 def check_row_id(check_id: int | str) -> str:
     """``metric_id`` of the metric-rows row that carries a check's nominator (x) and denominator (y)."""

@@ -184,7 +184,11 @@ class Check(BaseModel):
 
     id: Identifier
     name: str
-    type: Literal["SRM", "SumRatio"] = "SRM"
+    type: Literal["SRM", "SumRatio", "MultipleExposures"] = Field(
+        default="SRM",
+        description="SRM or SumRatio; MultipleExposures is reported by expsql itself for the "
+        "exposures layout (its threshold is the experiment's max_multiple_exposures).",
+    )
     nominator: str | None = None
     denominator: str = Field(min_length=1)
     confidence_level: float = Field(default=0.999, gt=0, lt=1)
@@ -206,6 +210,11 @@ class Check(BaseModel):
     _denominator: Expr = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
+        if self.type == "MultipleExposures" and self.id != "multiple_exposures":
+            raise ValueError(
+                f"check {self.id}: MultipleExposures is reported by expsql itself for the exposures "
+                "layout; set max_multiple_exposures on the experiment instead of declaring it"
+            )
         if self.type == "SumRatio" and not self.nominator:
             raise ValueError(f"check {self.id}: a SumRatio check needs a nominator")
         if self.type == "SumRatio" and self.nominator:

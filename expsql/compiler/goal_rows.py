@@ -44,6 +44,7 @@ from expsql.compiler.scan import (
     alias,
     column,
     conjunction,
+    cte,
     double_or_zero,
     event_column,
     events_table,
@@ -53,6 +54,7 @@ from expsql.compiler.scan import (
     source_ctes,
     term_case,
     unit_filter_indicator,
+    with_ctes,
 )
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
@@ -75,15 +77,6 @@ UNIT_VALUE = "unit_value"
 def unit_filter_flag(index: int) -> str:
     """The scan's 0/1 column: the event lets its unit pass the filter ``Experiment.filters[index]``."""
     return f"unit_filter_{index}"
-
-
-def cte(name: str, query: exp.Select) -> exp.CTE:
-    return exp.CTE(this=query, alias=exp.TableAlias(this=identifier(name)))
-
-
-def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select:
-    query.set("with_", exp.With(expressions=ctes))
-    return query
 
 
 def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Select:

@@ -54,16 +54,15 @@ from expsql.compiler.goal_rows import (
     UNIT,
     VALUE,
     VARIANT,
-    cte,
     scan_query,
     unit_filter_flag,
-    with_ctes,
 )
 from expsql.compiler.plan import Plan, goals_of
 from expsql.compiler.scan import (
     alias,
     column,
     conjunction,
+    cte,
     double_or_zero,
     event_column,
     events_table,
@@ -74,6 +73,7 @@ from expsql.compiler.scan import (
     scan_filter,
     source_ctes,
     unit_filter_indicator,
+    with_ctes,
 )
 from expsql.compiler.winsorize import winsorize
 from expsql.contracts import METRIC_KEYS, METRIC_VALUES
@@ -113,7 +113,8 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     ]
     metric_ids = [r.metric_id for r in rows]
     # A winsorized metric's x becomes a capped copy, from CTEs between unit_metrics and variant_sums.
-    capped = winsorize(plan.experiment, dialect, metric_ids, names, pairs, UNIT_METRICS)
+    pool = plan.layout.evaluated_units(column(VARIANT), dialect)
+    capped = winsorize(plan.experiment, dialect, metric_ids, names, pairs, UNIT_METRICS, pool)
     products = list(dict.fromkeys(capped.pairs))
     ctes = source_ctes(plan, dialect)
     if len(plan.layers) == 1:

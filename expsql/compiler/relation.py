@@ -66,6 +66,11 @@ class Layout(Protocol):
         """The CTEs that define the relation, before the scan (none for a table)."""
         ...
 
+    def evaluated_units(self, variant: exp.Column, dialect: Dialect) -> exp.Expression | None:
+        """Which per-unit rows are units of the experiment's variants, given their ``variant``
+        column (``None``: all are), e.g. for the pool of winsorization's percentiles."""
+        ...
+
 
 @dataclass(frozen=True)
 class AttributedLayout:
@@ -93,6 +98,9 @@ class AttributedLayout:
     def ctes(self, plan: Plan, dialect: Dialect) -> list[exp.CTE]:
         return []
 
+    def evaluated_units(self, variant: exp.Column, dialect: Dialect) -> exp.Expression | None:
+        return None
+
 
 @dataclass(frozen=True)
 class ExposuresLayout:
@@ -117,6 +125,11 @@ class ExposuresLayout:
         from expsql.compiler.attribution import attribution_ctes
 
         return attribution_ctes(plan, self, dialect)
+
+    def evaluated_units(self, variant: exp.Column, dialect: Dialect) -> exp.Expression | None:
+        from expsql.compiler.attribution import not_excluded
+
+        return not_excluded(variant, dialect)
 
 
 def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey]) -> Layout:

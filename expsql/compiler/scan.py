@@ -63,17 +63,31 @@ def alias(expression: exp.Expression, name: str) -> exp.Alias:
     return exp.Alias(this=expression, alias=identifier(name))
 
 
-def events_table(plan: Plan) -> exp.Table:
-    """``catalog.db.table`` split into its parts here, never parsed from the configured text."""
-    *qualifiers, name = plan.relation.table_parts
+def cte(name: str, query: exp.Select) -> exp.CTE:
+    return exp.CTE(this=query, alias=exp.TableAlias(this=identifier(name)))
+
+
+def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select:
+    query.set("with_", exp.With(expressions=ctes))
+    return query
+
+
+def table(parts: tuple[str, ...], alias_name: str) -> exp.Table:
+    """``catalog.db.table AS alias_name``, the parts split by the caller, never parsed from text."""
+    *qualifiers, name = parts
     db = qualifiers[-1] if qualifiers else None
     catalog = qualifiers[0] if len(qualifiers) == 2 else None
     return exp.Table(
         this=identifier(name),
         db=identifier(db) if db else None,
         catalog=identifier(catalog) if catalog else None,
-        alias=exp.TableAlias(this=identifier(EVENTS_ALIAS)),
+        alias=exp.TableAlias(this=identifier(alias_name)),
     )
+
+
+def events_table(plan: Plan) -> exp.Table:
+    """The relation the scan reads, as ``events``."""
+    return table(plan.relation.table_parts, EVENTS_ALIAS)
 
 
 def literal(value: TypedValue) -> exp.Expression:

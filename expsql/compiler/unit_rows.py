@@ -24,15 +24,13 @@ from expsql.compiler.goal_rows import (
     UNIT_COUNT,
     UNIT_VALUE,
     VARIANT,
-    cte,
     dimension_labels,
     goal_labels,
     scan_query,
     select_from_unit_sums,
-    with_ctes,
 )
 from expsql.compiler.plan import Plan
-from expsql.compiler.scan import alias, column, source_ctes
+from expsql.compiler.scan import alias, column, cte, source_ctes, with_ctes
 from expsql.contracts import UNIT_KEYS, UNIT_VALUES
 from expsql.dialects.base import Dialect
 

@@ -39,8 +39,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import cte
-from expsql.compiler.scan import alias, column, identifier, number
+from expsql.compiler.scan import alias, column, cte, identifier, number
 from expsql.contracts import metric_row_id
 from expsql.dialects.base import Dialect
 from expsql.models import Experiment
@@ -79,8 +78,13 @@ def winsorize(
     names: list[str],
     pairs: list[tuple[int, int]],
     table: str,
+    pool: exp.Expression | None = None,
 ) -> Winsorized:
-    """Cap the x of every winsorized metric row; ``table`` is the CTE holding ``names`` per unit."""
+    """Cap the x of every winsorized metric row; ``table`` is the CTE holding ``names`` per unit.
+
+    :param pool: which units' values the percentiles are taken over (all when ``None``): the
+        exposures layout leaves out the units it excluded for being exposed to several variants.
+    """
     quantiles = winsorized_quantiles(experiment)
     if not quantiles:
         return Winsorized([], names, pairs, table)
@@ -105,7 +109,8 @@ def winsorize(
             if quantile is not None and quantile not in wanted:
                 wanted[quantile] = f"cap_{table_index}_{len(wanted)}"
     ctes = [
-        cte(_caps_table(j), _caps_query(dialect, names[x], targets[x], table)) for j, x in enumerate(targets)
+        cte(_caps_table(j), _caps_query(dialect, names[x], targets[x], table, pool))
+        for j, x in enumerate(targets)
     ]
     projections: list[exp.Expression] = [exp.Column(this=exp.Star(), table=identifier(table))]
     for (x, (lower, upper)), index in capped.items():
@@ -122,10 +127,14 @@ def _caps_table(index: int) -> str:
     return f"nominator_caps_{index}"
 
 
-def _caps_query(dialect: Dialect, target: str, caps: dict[Decimal, str], table: str) -> exp.Select:
-    """One row: the ``caps`` quantiles of column ``target`` over every row of ``table``."""
+def _caps_query(
+    dialect: Dialect, target: str, caps: dict[Decimal, str], table: str, pool: exp.Expression | None
+) -> exp.Select:
+    """One row: the ``caps`` quantiles of column ``target`` over the rows of ``table`` in ``pool``."""
     projections = [alias(dialect.percentile_of(column(target), q), name) for q, name in caps.items()]
     query = exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(table)), copy=False)
+    if pool is not None:
+        query = query.where(pool.copy(), copy=False)
     return query.limit(number(1), copy=False) if dialect.percentile_window else query
 
 

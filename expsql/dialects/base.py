@@ -62,6 +62,9 @@ class Dialect:
         aggregate, so the compiler takes its value from one row instead of aggregating.
     :param max_identifier_bytes: the longest name the warehouse keeps whole, in UTF-8 bytes
         (PostgreSQL silently cuts longer ones to 63), so the compiler refuses longer names.
+    :param timestamp_type: the sqlglot type of the timestamp literals the exposures layout
+        compares its timestamp columns with (BigQuery's ``TIMESTAMP`` is sqlglot's
+        ``TIMESTAMPTZ``; its ``DATETIME`` does not compare with a ``TIMESTAMP`` column).
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -77,6 +80,7 @@ class Dialect:
     percentile_function: PercentileBuilder | None = None
     percentile_window: bool = False
     max_identifier_bytes: int | None = None
+    timestamp_type: str = "TIMESTAMP"
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
 

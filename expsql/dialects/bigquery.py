@@ -61,6 +61,7 @@ DIALECT = Dialect(
     native_prefix_match=True,
     percentile_function=percentile_cont_over,
     percentile_window=True,
+    timestamp_type="TIMESTAMPTZ",
 )
 
 

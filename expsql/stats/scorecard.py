@@ -27,6 +27,7 @@ from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, w
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
+from expsql.stats.multiple_exposures import exposed_units, multiple_exposures_check, split_marked
 from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
 from expsql.stats.rows import (
     Contract,
@@ -66,6 +67,7 @@ def evaluate(
     *,
     correction: Correction = "holm",
     sequential: Sequential = "obrien-fleming",
+    multiple_exposures: bool | None = None,
 ) -> Evaluation:
     """Evaluate an experiment from goal, metric, unit or wide rows (recognised from the columns).
 
@@ -75,16 +77,23 @@ def evaluate(
         ``bonferroni``, ``benjamini-hochberg`` or ``none``.
     :param sequential: when ``date_from`` and ``date_to`` are set: ``obrien-fleming`` (exact
         Lan–DeMets boundaries, default), ``ep-stats`` (its nominal per-day rule) or ``none``.
+    :param multiple_exposures: report the MultipleExposures check (units exposed to several
+        variants, which the exposures layout excludes and marks in the rows,
+        :mod:`expsql.stats.multiple_exposures`): ``None`` when the rows hold such units.
     :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows, or a
         metric asks for winsorization on rows without per-unit values (goal or wide rows).
     """
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
-        return _evaluate(experiment, rows, correction, sequential)
+        return _evaluate(experiment, rows, correction, sequential, multiple_exposures)
 
 
 def _evaluate(
-    experiment: Experiment, rows: RowsLike, correction: Correction, sequential: Sequential
+    experiment: Experiment,
+    rows: RowsLike,
+    correction: Correction,
+    sequential: Sequential,
+    multiple_exposures: bool | None,
 ) -> Evaluation:
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
@@ -96,6 +105,11 @@ def _evaluate(
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
     contract = detect_contract(frame, dimensions)
+    frame, marked = split_marked(frame)
+    report_multiple = multiple_exposures or (multiple_exposures is None and not marked.empty)
+    if report_multiple:
+        excluded = exposed_units(marked, contract, experiment, dimensions)
+        evaluated = exposed_units(frame, contract, experiment, dimensions)
     valid, clean = _validated(frame, contract, experiment, dimensions)
     variants = variant_order(experiment, clean["exp_variant_id"])
     row_messages = variant_message(experiment, variants, unknown_variants(variants, clean["exp_variant_id"]))
@@ -152,6 +166,8 @@ def _evaluate(
             )
             for check in experiment.checks
         ]
+    if report_multiple:
+        check_results.append(multiple_exposures_check(experiment, variants, excluded, evaluated))
     for message in row_messages:
         warnings.warn(message, RowsWarning, stacklevel=3)
     metrics, messages = _metric_columns(
