@@ -17,7 +17,7 @@ import pandas as pd
 from expsql.dialects import Dao
 from expsql.errors import ConnectorError, ExpsqlError
 from expsql.models import Experiment
-from expsql.source import Source
+from expsql.source import AnySource, ExposuresSource
 
 if TYPE_CHECKING:
     from expsql.stats import Evaluation
@@ -53,7 +53,9 @@ def choose_rows(experiment: Experiment, requested: Rows | None, default: Rows) -
     return "metrics" if experiment.needs_metric_rows() else default
 
 
-def compile_experiment(experiment: Experiment, dialect: str, rows: Rows, source: Source | None = None) -> str:
+def compile_experiment(
+    experiment: Experiment, dialect: str, rows: Rows, source: AnySource | None = None
+) -> str:
     """The experiment's one query for ``dialect``."""
     from expsql.compiler import compile_sql
 
@@ -101,7 +103,7 @@ def run(
     *,
     dialect: str,
     rows: Rows = "metrics",
-    source: Source | None = None,
+    source: AnySource | None = None,
     on_query: Callable[[str], None] | None = None,
     close: bool = True,
 ) -> Run:
@@ -120,7 +122,9 @@ def run(
         if close:
             dao.close()
     started = time.perf_counter()
-    evaluation = evaluate(experiment, frame)
+    # The exposures layout excludes units exposed to several variants: say how many, even none.
+    excluding = isinstance(source, ExposuresSource) and experiment.multiple_exposures == "exclude"
+    evaluation = evaluate(experiment, frame, multiple_exposures=excluding or None)
     stats_seconds = time.perf_counter() - started
     return Run(experiment, dialect, rows, sql, frame, seconds, evaluation, stats_seconds)
 

@@ -25,8 +25,8 @@ from expsql.compiler import ROWS, compile_sql
 from expsql.dialects import available, get
 from expsql.dialects.registry import default_registry
 from expsql.errors import MetricRowsRequired
-from expsql.models import validate_experiment
-from expsql.source import Columns, Source
+from expsql.models import Experiment, validate_experiment
+from expsql.source import AnySource, Columns, Source, validate_source
 from tests.events import generate_events
 from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
@@ -38,10 +38,10 @@ UPDATE = os.environ.get("EXPSQL_UPDATE_GOLDEN", "") not in ("", "0")
 BUILT_IN = [name for name in available() if default_registry().origin(name) == "built-in"]
 
 
-def load_case(case: str) -> tuple[object, Source]:
+def load_case(case: str) -> tuple[Experiment, AnySource]:
     data = yaml.safe_load((GOLDEN / f"{case}.yaml").read_text(encoding="utf-8"))
     experiment = validate_experiment(data["experiment"], origin=case)
-    return experiment, Source.model_validate(data.get("source") or {})
+    return experiment, validate_source(data.get("source") or {}, origin=case)
 
 
 @pytest.mark.parametrize("rows", ROWS)
@@ -49,7 +49,7 @@ def load_case(case: str) -> tuple[object, Source]:
 @pytest.mark.parametrize("case", CASES)
 def test_compiled_sql_equals_the_golden_file(case: str, dialect: str, rows: str) -> None:
     experiment, source = load_case(case)
-    if rows == "goals" and experiment.winsorized_metrics():
+    if not _compiles(case, rows):
         with pytest.raises(MetricRowsRequired, match="Use metric rows"):
             compile_sql(experiment, dialect=dialect, rows=rows, source=source)
         return
@@ -73,8 +73,12 @@ def test_every_golden_file_belongs_to_a_case() -> None:
 
 def _compiles(case: str, rows: str) -> bool:
     """Goal rows of a winsorized experiment are refused, so they have no golden (unit rows carry
-    the per-unit values the stats module caps)."""
-    return rows != "goals" or not load_case(case)[0].winsorized_metrics()
+    the per-unit values the stats module caps); nor have goal and unit rows of an experiment whose
+    metrics set their own attribution windows."""
+    experiment = load_case(case)[0]
+    if rows == "goals":
+        return not experiment.needs_metric_rows()
+    return rows == "metrics" or not experiment.windows_differ()
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +94,8 @@ EXECUTABLE = [
     (case, rows)
     for case in CASES
     for rows in ROWS
-    if load_case(case)[1].table == "events"
+    if isinstance(load_case(case)[1], Source)
+    and load_case(case)[1].table == "events"
     and load_case(case)[1].columns == Columns()
     and _compiles(case, rows)
 ]

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from expsql.config import Config, ConfigError
 from expsql.dialects import Dao
-from expsql.source import Source, load_source
+from expsql.source import AnySource, ExposuresSource, Source, load_source
 
 
 @runtime_checkable
@@ -37,10 +37,10 @@ class DaoFactory(Protocol):
         ...
 
 
-def source_of(factory: DaoFactory) -> Source:
-    """The events table a factory's warehouse holds (the default layout unless it says otherwise)."""
+def source_of(factory: DaoFactory) -> AnySource:
+    """The tables a factory's warehouse holds (the default layout unless it says otherwise)."""
     source = getattr(factory, "source", None)
-    return source if isinstance(source, Source) else Source()
+    return source if isinstance(source, (Source, ExposuresSource)) else Source()
 
 
 class ConnectorDaoFactory:
@@ -51,7 +51,7 @@ class ConnectorDaoFactory:
         dialect: str,
         target: str | None,
         options: dict[str, Any] | None = None,
-        source: Source | None = None,
+        source: AnySource | None = None,
     ) -> None:
         from expsql import dialects
 
@@ -59,7 +59,7 @@ class ConnectorDaoFactory:
         self.dialect = dialect
         self.target = target
         self.options = dict(options or {})
-        self.source = source or Source()
+        self.source: AnySource = source or Source()
 
     def get_dao(self) -> Dao:
         from expsql import dialects

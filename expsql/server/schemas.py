@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from expsql.models import Experiment
-from expsql.source import Source
+from expsql.source import AnySource
 
 RowsContract = Literal["goals", "metrics", "units"]
 #: What /compile can compile: the evaluated contracts and ep-stats' by-unit rows.
@@ -73,7 +73,10 @@ class CompileRequest(Experiment):
         description="Row contract: goals, metrics or units "
         "(default: goals, but metrics when a metric caps outliers).",
     )
-    source: Source | None = Field(default=None, description="The events table and its column names.")
+    source: AnySource | None = Field(
+        default=None,
+        description="Where the events live: the attributed events table, or exposures and events.",
+    )
 
 
 class CompileResponse(BaseModel):

@@ -1,0 +1,224 @@
+WITH "exposure_rows" AS (
+  SELECT
+    CAST("exposures"."variant_id" AS TEXT) AS "variant_id",
+    "exposures"."unit_id" AS "unit_id",
+    "exposures"."timestamp" AS "exposure_timestamp",
+    "exposures"."platform" AS "platform",
+    MIN("exposures"."timestamp") OVER (PARTITION BY "exposures"."unit_id") AS "first_exposure",
+    CASE
+      WHEN MIN(CAST("exposures"."variant_id" AS TEXT)) OVER (PARTITION BY "exposures"."unit_id") = MAX(CAST("exposures"."variant_id" AS TEXT)) OVER (PARTITION BY "exposures"."unit_id")
+      THEN CAST("exposures"."variant_id" AS TEXT)
+    END AS "unit_variant"
+  FROM "exposures" AS "exposures"
+  WHERE
+    "exposures"."exp_id" = 'exp-1'
+    AND NOT "exposures"."unit_id" IS NULL
+    AND NOT "exposures"."variant_id" IS NULL
+    AND NOT "exposures"."timestamp" IS NULL
+    AND "exposures"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
+    AND "exposures"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
+), "exposed_units" AS (
+  SELECT
+    "unit_variant" AS "variant_id",
+    "unit_id",
+    MIN("first_exposure") AS "first_exposure"
+  FROM "exposure_rows"
+  WHERE
+    NOT "unit_variant" IS NULL
+  GROUP BY
+    "unit_variant",
+    "unit_id"
+), "attributed_events" AS (
+  SELECT
+    COALESCE("unit_variant", '@multiple:' || "variant_id") AS "variant_id",
+    "unit_id",
+    'exposure' AS "goal",
+    1 AS "cnt",
+    CAST(NULL AS DOUBLE PRECISION) AS "value",
+    "platform",
+    CAST(NULL AS TEXT) AS "product"
+  FROM "exposure_rows"
+  UNION ALL
+  SELECT
+    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_id" AS "unit_id",
+    "events"."event" AS "goal",
+    1 AS "cnt",
+    "events"."value" AS "value",
+    CAST(NULL AS TEXT) AS "platform",
+    "events"."product" AS "product"
+  FROM "events" AS "events"
+  JOIN "exposed_units"
+    ON "events"."unit_id" = "exposed_units"."unit_id"
+  WHERE
+    "events"."event" = 'conversion'
+    AND "events"."timestamp" >= "exposed_units"."first_exposure" + INTERVAL '3600 SECOND'
+    AND "events"."timestamp" < "exposed_units"."first_exposure" + INTERVAL '262800 SECOND'
+    AND "events"."timestamp" >= CAST('2024-03-01 01:00:00' AS TIMESTAMP)
+    AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
+    AND "events"."event_date" >= CAST('2024-03-01' AS DATE)
+    AND "events"."event_date" < CAST('2024-03-08' AS DATE)
+), "unit_goals" AS (
+  SELECT
+    "events"."variant_id" AS "variant_id",
+    "events"."unit_id" AS "unit_id",
+    SUM(
+      CASE
+        WHEN (
+          "events"."goal" = 'exposure'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
+        ELSE 0
+      END
+    ) AS "count_0",
+    SUM(
+      CASE
+        WHEN (
+          "events"."goal" = 'conversion'
+        )
+        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
+        ELSE 0
+      END
+    ) AS "count_1",
+    SUM(
+      CASE
+        WHEN (
+          "events"."goal" = 'conversion' AND "events"."product" = 'p_1'
+        )
+        THEN CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION)
+        ELSE 0
+      END
+    ) AS "value_2",
+    SUM(
+      CASE
+        WHEN (
+          "events"."goal" = 'conversion' AND STARTS_WITH("events"."product", 'p_')
+        )
+        THEN CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION)
+        ELSE 0
+      END
+    ) AS "value_3"
+  FROM "attributed_events" AS "events"
+  WHERE
+    (
+      (
+        "events"."goal" IN ('exposure', 'conversion')
+      )
+      OR (
+        "events"."goal" = 'exposure' AND "events"."platform" IN ('web', 'ios')
+      )
+    )
+  GROUP BY
+    "events"."variant_id",
+    "events"."unit_id"
+  HAVING
+    COUNT(CASE WHEN (
+      "events"."goal" = 'exposure'
+    ) THEN 1 END) > 0
+    AND MAX(
+      CASE
+        WHEN "events"."goal" = 'exposure' AND "events"."platform" IN ('web', 'ios')
+        THEN 1
+        ELSE 0
+      END
+    ) = 1
+), "unit_metrics" AS (
+  SELECT
+    *,
+    CAST(CASE WHEN "count_1" > 0 THEN 1 ELSE 0 END AS DOUBLE PRECISION) AS "expression_0",
+    CAST(0 AS DOUBLE PRECISION) AS "expression_4"
+  FROM "unit_goals"
+), "variant_sums" AS (
+  SELECT
+    "variant_id",
+    COUNT(*) AS "n",
+    SUM("expression_0") AS "sum_0",
+    SUM("count_0") AS "sum_1",
+    SUM("value_2") AS "sum_2",
+    SUM("value_3") AS "sum_3",
+    SUM("expression_4") AS "sum_4",
+    SUM("expression_0" * "expression_0") AS "sum_0_0",
+    SUM("count_0" * "count_0") AS "sum_1_1",
+    SUM("value_2" * "value_2") AS "sum_2_2",
+    SUM("value_3" * "value_3") AS "sum_3_3",
+    SUM("expression_4" * "expression_4") AS "sum_4_4",
+    SUM("expression_0" * "count_0") AS "sum_0_1",
+    SUM("value_2" * "count_0") AS "sum_2_1",
+    SUM("value_3" * "expression_0") AS "sum_3_0",
+    SUM("expression_4" * "count_0") AS "sum_4_1"
+  FROM "unit_metrics"
+  GROUP BY
+    "variant_id"
+)
+SELECT
+  'exp-1' AS "exp_id",
+  "variant_id" AS "exp_variant_id",
+  "metric_id" AS "metric_id",
+  "n" AS "n",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0"
+    WHEN 1
+    THEN "sum_2"
+    WHEN 2
+    THEN "sum_3"
+    WHEN 3
+    THEN "sum_4"
+    WHEN 4
+    THEN "sum_1"
+  END AS "sum_x",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_0"
+    WHEN 1
+    THEN "sum_2_2"
+    WHEN 2
+    THEN "sum_3_3"
+    WHEN 3
+    THEN "sum_4_4"
+    WHEN 4
+    THEN "sum_1_1"
+  END AS "sum_x2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1"
+    WHEN 1
+    THEN "sum_1"
+    WHEN 2
+    THEN "sum_0"
+    WHEN 3
+    THEN "sum_1"
+    WHEN 4
+    THEN "sum_1"
+  END AS "sum_y",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_1_1"
+    WHEN 1
+    THEN "sum_1_1"
+    WHEN 2
+    THEN "sum_0_0"
+    WHEN 3
+    THEN "sum_1_1"
+    WHEN 4
+    THEN "sum_1_1"
+  END AS "sum_y2",
+  CASE "row_index"
+    WHEN 0
+    THEN "sum_0_1"
+    WHEN 1
+    THEN "sum_2_1"
+    WHEN 2
+    THEN "sum_3_0"
+    WHEN 3
+    THEN "sum_4_1"
+    WHEN 4
+    THEN "sum_1_1"
+  END AS "sum_xy"
+FROM "variant_sums"
+CROSS JOIN (VALUES
+  (0, '1'),
+  (1, '2'),
+  (2, '3'),
+  (3, '@check:1'),
+  (4, '@exposure')) AS "metric_rows"("row_index", "metric_id")

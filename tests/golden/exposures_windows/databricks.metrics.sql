@@ -1,0 +1,200 @@
+WITH `exposure_rows` AS (
+  SELECT
+    CAST(`exposures`.`variant_id` AS STRING) AS `variant_id`,
+    `exposures`.`unit_id` AS `unit_id`,
+    `exposures`.`timestamp` AS `exposure_timestamp`,
+    MIN(`exposures`.`timestamp`) OVER (PARTITION BY `exposures`.`unit_id`) AS `first_exposure`,
+    CASE
+      WHEN MIN(CAST(`exposures`.`variant_id` AS STRING)) OVER (PARTITION BY `exposures`.`unit_id`) = MAX(CAST(`exposures`.`variant_id` AS STRING)) OVER (PARTITION BY `exposures`.`unit_id`)
+      THEN CAST(`exposures`.`variant_id` AS STRING)
+    END AS `unit_variant`
+  FROM `exposures` AS `exposures`
+  WHERE
+    `exposures`.`exp_id` = 'exp-1'
+    AND NOT `exposures`.`unit_id` IS NULL
+    AND NOT `exposures`.`variant_id` IS NULL
+    AND NOT `exposures`.`timestamp` IS NULL
+    AND `exposures`.`timestamp` >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
+    AND `exposures`.`timestamp` < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
+), `exposed_units` AS (
+  SELECT
+    `unit_variant` AS `variant_id`,
+    `unit_id`,
+    MIN(`first_exposure`) AS `first_exposure`
+  FROM `exposure_rows`
+  WHERE
+    NOT `unit_variant` IS NULL
+  GROUP BY
+    `unit_variant`,
+    `unit_id`
+), `attributed_events` AS (
+  SELECT
+    COALESCE(`unit_variant`, '@multiple:' || `variant_id`) AS `variant_id`,
+    `unit_id`,
+    'exposure' AS `goal`,
+    1 AS `cnt`,
+    CAST(NULL AS DOUBLE) AS `value`,
+    `exposure_timestamp` AS `event_timestamp`,
+    `first_exposure`
+  FROM `exposure_rows`
+  UNION ALL
+  SELECT
+    `exposed_units`.`variant_id` AS `variant_id`,
+    `exposed_units`.`unit_id` AS `unit_id`,
+    `events`.`event` AS `goal`,
+    1 AS `cnt`,
+    `events`.`value` AS `value`,
+    `events`.`timestamp` AS `event_timestamp`,
+    `exposed_units`.`first_exposure` AS `first_exposure`
+  FROM `events` AS `events`
+  JOIN `exposed_units`
+    ON `events`.`unit_id` = `exposed_units`.`unit_id`
+  WHERE
+    `events`.`event` IN ('click', 'view')
+    AND `events`.`timestamp` >= `exposed_units`.`first_exposure`
+    AND `events`.`timestamp` >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
+    AND `events`.`timestamp` < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
+), `unit_goals` AS (
+  SELECT
+    `events`.`variant_id` AS `variant_id`,
+    `events`.`unit_id` AS `unit_id`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`goal` = 'exposure'
+        )
+        THEN CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `count_0`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`goal` = 'click'
+          AND `events`.`event_timestamp` >= `events`.`first_exposure`
+          AND `events`.`event_timestamp` < `events`.`first_exposure` + INTERVAL 86400 SECOND
+        )
+        THEN CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `count_1`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`goal` = 'click'
+          AND `events`.`event_timestamp` >= `events`.`first_exposure` + INTERVAL 86400 SECOND
+        )
+        THEN CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `count_2`,
+    SUM(
+      CASE
+        WHEN (
+          `events`.`goal` = 'view'
+          AND `events`.`event_timestamp` >= `events`.`first_exposure`
+        )
+        THEN CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE)
+        ELSE 0
+      END
+    ) AS `count_3`
+  FROM `attributed_events` AS `events`
+  WHERE
+    `events`.`goal` IN ('exposure', 'click', 'view')
+  GROUP BY
+    `events`.`variant_id`,
+    `events`.`unit_id`
+  HAVING
+    COUNT(CASE WHEN (
+      `events`.`goal` = 'exposure'
+    ) THEN 1 END) > 0
+), `unit_metrics` AS (
+  SELECT
+    *
+  FROM `unit_goals`
+), `variant_sums` AS (
+  SELECT
+    `variant_id`,
+    COUNT(*) AS `n`,
+    SUM(`count_1`) AS `sum_0`,
+    SUM(`count_0`) AS `sum_1`,
+    SUM(`count_2`) AS `sum_2`,
+    SUM(`count_0`) AS `sum_3`,
+    SUM(`count_3`) AS `sum_4`,
+    SUM(`count_0`) AS `sum_5`,
+    SUM(`count_0`) AS `sum_6`,
+    SUM(`count_1` * `count_1`) AS `sum_0_0`,
+    SUM(`count_0` * `count_0`) AS `sum_1_1`,
+    SUM(`count_2` * `count_2`) AS `sum_2_2`,
+    SUM(`count_0` * `count_0`) AS `sum_3_3`,
+    SUM(`count_3` * `count_3`) AS `sum_4_4`,
+    SUM(`count_0` * `count_0`) AS `sum_5_5`,
+    SUM(`count_0` * `count_0`) AS `sum_6_6`,
+    SUM(`count_1` * `count_0`) AS `sum_0_1`,
+    SUM(`count_2` * `count_0`) AS `sum_2_3`,
+    SUM(`count_3` * `count_0`) AS `sum_4_5`
+  FROM `unit_metrics`
+  GROUP BY
+    `variant_id`
+)
+SELECT
+  'exp-1' AS `exp_id`,
+  `variant_id` AS `exp_variant_id`,
+  `metric_id` AS `metric_id`,
+  `n` AS `n`,
+  CASE `row_index`
+    WHEN 0
+    THEN `sum_0`
+    WHEN 1
+    THEN `sum_2`
+    WHEN 2
+    THEN `sum_4`
+    WHEN 3
+    THEN `sum_6`
+  END AS `sum_x`,
+  CASE `row_index`
+    WHEN 0
+    THEN `sum_0_0`
+    WHEN 1
+    THEN `sum_2_2`
+    WHEN 2
+    THEN `sum_4_4`
+    WHEN 3
+    THEN `sum_6_6`
+  END AS `sum_x2`,
+  CASE `row_index`
+    WHEN 0
+    THEN `sum_1`
+    WHEN 1
+    THEN `sum_3`
+    WHEN 2
+    THEN `sum_5`
+    WHEN 3
+    THEN `sum_6`
+  END AS `sum_y`,
+  CASE `row_index`
+    WHEN 0
+    THEN `sum_1_1`
+    WHEN 1
+    THEN `sum_3_3`
+    WHEN 2
+    THEN `sum_5_5`
+    WHEN 3
+    THEN `sum_6_6`
+  END AS `sum_y2`,
+  CASE `row_index`
+    WHEN 0
+    THEN `sum_0_1`
+    WHEN 1
+    THEN `sum_2_3`
+    WHEN 2
+    THEN `sum_4_5`
+    WHEN 3
+    THEN `sum_6_6`
+  END AS `sum_xy`
+FROM `variant_sums`
+CROSS JOIN VALUES
+  (0, '1'),
+  (1, '2'),
+  (2, '3'),
+  (3, '@exposure') AS `metric_rows`(`row_index`, `metric_id`)
