@@ -2,7 +2,7 @@
 
 DuckDB reads the DataFrame in place, PostgreSQL gets it through ``COPY``, Spark through Arrow.
 Column types follow the pandas dtypes: strings, ``Int64`` → 64-bit integers, ``Float64`` →
-doubles, dates → dates. Table and column names are composed as identifiers, never as text.
+doubles, dates → dates, ``datetime64`` → timestamps. Table and column names are composed as identifiers, never as text.
 """
 
 from __future__ import annotations
@@ -23,13 +23,16 @@ if TYPE_CHECKING:
 
 
 def arrow_table(events: pd.DataFrame) -> pa.Table:
-    """The events as an Arrow table with explicit types (strings, int64, float64, date32)."""
+    """The events as an Arrow table with explicit types (strings, int64, float64, date32, and
+    timestamps without a time zone)."""
     fields = []
     arrays = []
     for name in events.columns:
         column = events[name]
-        if column.dtype.kind in "iu" or str(column.dtype) in {"Int64", "Int32"}:
-            kind: pa.DataType = pa.int64()
+        if column.dtype.kind == "M":
+            kind: pa.DataType = pa.timestamp("us")
+        elif column.dtype.kind in "iu" or str(column.dtype) in {"Int64", "Int32"}:
+            kind = pa.int64()
         elif column.dtype.kind == "f" or str(column.dtype) in {"Float64", "Float32"}:
             kind = pa.float64()
         elif column.dropna().map(lambda value: isinstance(value, dt.date)).all() and column.notna().any():
@@ -55,6 +58,7 @@ _POSTGRES_TYPES = {
     pa.int64(): "bigint",
     pa.float64(): "double precision",
     pa.date32(): "date",
+    pa.timestamp("us"): "timestamp",
     pa.string(): "text",
 }
 
