@@ -62,6 +62,8 @@ EXPOSURE_ROW_ID: Final = "@exposure"
 #: exposed to that variant and another, excluded from every metric (their exposure goal or
 #: ``@exposure`` row counts them); the stats read them as the MultipleExposures check.
 MULTIPLE_EXPOSURES_PREFIX: Final = "@multiple:"
+#: The ``check_id`` of the MultipleExposures check in an Evaluation's checks.
+MULTIPLE_EXPOSURES_CHECK: Final = "multiple_exposures"
 
 
 def check_row_id(check_id: int | str) -> str:

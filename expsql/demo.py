@@ -1,19 +1,29 @@
-"""Sample data for ``expsql demo``: a realistic, seeded attributed-events table in DuckDB.
+"""Sample data for ``expsql demo``: a realistic, seeded warehouse in DuckDB, in either layout.
 
 Three variants of a checkout experiment (``a`` control, ``b`` with a real lift in conversion,
 ``c`` neutral), exposures, page views on buttons, clicks, conversions with revenue by ``product``
 and refunds, plus a second experiment sharing the table, as a warehouse would hold them.
+
+The attributed layout is one ``events`` table (:func:`generate_events`). The exposures layout
+(:func:`generate_exposures_and_events`) holds the same behaviour as an exposure log and a raw
+events table with timestamps, plus what real logs have: some users exposed to a second variant
+after their first exposure, and some activity before a user's first exposure (which never counts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from expsql.models import Experiment
+from expsql.source import EventsTable, ExposuresSource, ExposuresTable
+
+#: The two source layouts the demo can write.
+Layout = Literal["attributed", "exposures"]
 
 DEMO_EXPERIMENT_ID = "checkout-redesign"
 START = dt.date(2026, 11, 2)
@@ -135,14 +145,104 @@ def _experiment_events(
     return pd.concat(parts, ignore_index=True)
 
 
-def write_demo_database(path: str | Path, *, units: int = 40_000, seed: int = 2026) -> Path:
-    """Write the sample events into table ``events`` of a DuckDB file (replaced if present)."""
+#: Shares of the demo's users exposed to a second variant, and with activity before their exposure.
+SECOND_VARIANT_SHARE = 0.004
+EARLY_ACTIVITY_SHARE = 0.03
+
+
+def demo_source() -> ExposuresSource:
+    """The source of the exposures-layout demo: the default names, the events' two dimensions."""
+    return ExposuresSource(
+        exposures=ExposuresTable(unit_type="user"),
+        events=EventsTable(dimensions={"product": "string", "element": "string"}),
+    )
+
+
+def generate_exposures_and_events(units: int = 40_000, seed: int = 2026) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The users of :func:`generate_events` as ``(exposures, events)`` with timestamps.
+
+    Each exposure and event keeps its day and gets a seeded time of day; an event is moved to
+    at least its user's first exposure, so the attributed events are those of the attributed
+    layout. Then a few users get an exposure to another variant (the MultipleExposures check
+    excludes them) and a few get views and conversions before their first exposure.
+    """
+    rng = np.random.default_rng(seed + 1)
+    attributed = generate_events(units, seed)
+    day = pd.to_datetime(attributed["date"])
+    timestamp = day + pd.to_timedelta(rng.integers(0, 86_400, size=len(attributed)), unit="s")
+    is_exposure = (attributed["goal"] == "exposure").to_numpy()
+    exposures = pd.DataFrame(
+        {
+            "unit_id": attributed["unit_id"][is_exposure],
+            "exp_id": attributed["exp_id"][is_exposure],
+            "variant_id": attributed["exp_variant_id"][is_exposure],
+            "timestamp": timestamp[is_exposure],
+        }
+    ).reset_index(drop=True)
+    first = exposures.groupby("unit_id")["timestamp"].min()
+    rows = attributed[~is_exposure]
+    moved = np.maximum(timestamp[~is_exposure].to_numpy(), first.reindex(rows["unit_id"]).to_numpy())
+    events = pd.DataFrame(
+        {
+            "unit_id": rows["unit_id"].to_numpy(),
+            "event": rows["goal"].to_numpy(),
+            "value": rows["value"].to_numpy(),
+            "timestamp": moved,
+            "product": rows["product"].to_numpy(),
+            "element": rows["element"].to_numpy(),
+        }
+    )
+    return _with_second_variants(rng, exposures), _with_early_activity(rng, events, first)
+
+
+def _with_second_variants(rng: np.random.Generator, exposures: pd.DataFrame) -> pd.DataFrame:
+    units = exposures.drop_duplicates("unit_id")
+    chosen = units[rng.random(len(units)) < SECOND_VARIANT_SHARE]
+    variants = exposures.groupby("exp_id")["variant_id"].unique()
+    other = [
+        next(v for v in rng.permutation(variants[exp_id]) if v != variant)
+        for exp_id, variant in zip(chosen["exp_id"], chosen["variant_id"], strict=True)
+    ]
+    later = chosen["timestamp"] + pd.to_timedelta(rng.integers(3_600, 86_400, size=len(chosen)), unit="s")
+    extra = chosen.assign(variant_id=other, timestamp=later)
+    return pd.concat([exposures, extra], ignore_index=True)
+
+
+def _with_early_activity(rng: np.random.Generator, events: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
+    early = first[rng.random(len(first)) < EARLY_ACTIVITY_SHARE]
+    before = early - pd.to_timedelta(rng.integers(3_600, 2 * 86_400, size=len(early)), unit="s")
+    goal = rng.choice(["view", "conversion"], size=len(early), p=[0.7, 0.3])
+    extra = pd.DataFrame(
+        {
+            "unit_id": early.index,
+            "event": goal,
+            "value": np.where(goal == "conversion", np.round(rng.gamma(2.0, 25.0, size=len(early)), 2), 0.0),
+            "timestamp": before.to_numpy(),
+            "product": np.where(goal == "conversion", rng.choice(PRODUCTS, size=len(early)), None),
+            "element": np.where(goal == "view", rng.choice(ELEMENTS, size=len(early)), None),
+        }
+    )
+    return pd.concat([events, extra], ignore_index=True)
+
+
+def write_demo_database(
+    path: str | Path, *, units: int = 40_000, seed: int = 2026, layout: Layout = "attributed"
+) -> Path:
+    """Write the sample data into a DuckDB file (replaced if present): table ``events`` in the
+    attributed layout, tables ``exposures`` and ``events`` in the exposures layout."""
     import duckdb
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    events = generate_events(units, seed)
+    if layout == "exposures":
+        exposures, events = generate_exposures_and_events(units, seed)
+        tables = {"exposures": exposures, "events": events}
+    else:
+        tables = {"events": generate_events(units, seed)}
     with duckdb.connect(str(path)) as connection:
-        connection.register("generated", events)
-        connection.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM generated")
+        for name, frame in tables.items():
+            connection.register("generated", frame)
+            # The names are this module's constants, not user input.
+            connection.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM generated')
+            connection.unregister("generated")
     return path

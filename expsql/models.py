@@ -49,6 +49,7 @@ from pydantic import (
 
 from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, goals
 from expsql.compiler.parse import parse_expression, parser
+from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
 
 Identifier = int | str
@@ -210,7 +211,7 @@ class Check(BaseModel):
     _denominator: Expr = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
-        if self.type == "MultipleExposures" and self.id != "multiple_exposures":
+        if self.type == "MultipleExposures" and self.id != MULTIPLE_EXPOSURES_CHECK:
             raise ValueError(
                 f"check {self.id}: MultipleExposures is reported by expsql itself for the exposures "
                 "layout; set max_multiple_exposures on the experiment instead of declaring it"

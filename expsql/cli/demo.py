@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import ExitStack
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,11 @@ from expsql.cli.run import (
 from expsql.server.factory import DEMO_UNITS
 
 
+class DemoLayout(StrEnum):
+    attributed = "attributed"
+    exposures = "exposures"
+
+
 @app.command("demo")
 def demo_command(
     path: Annotated[
@@ -36,10 +42,17 @@ def demo_command(
         bool, typer.Option("--show-rows", help="Also print the rows the query returned.")
     ] = False,
     show_sql: ShowSqlOption = False,
+    layout: Annotated[
+        DemoLayout,
+        typer.Option(
+            help="attributed: one events table; exposures: an exposure log and raw events, "
+            "attributed by the query"
+        ),
+    ] = DemoLayout.attributed,
 ) -> None:
     """Generate sample events, run the checkout experiment on them, and print its scorecard."""
     from expsql import runner
-    from expsql.demo import demo_experiment, write_demo_database
+    from expsql.demo import demo_experiment, demo_source, write_demo_database
     from expsql.report import RunContext, present
 
     quiet_degenerate_warnings()
@@ -50,14 +63,17 @@ def demo_command(
                 Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="expsql-demo-")))
                 / "demo.duckdb"
             )
-        database = write_demo_database(path, units=units)
-        stderr.print(f"wrote the sample events of experiment {experiment.id} to {database}", markup=False)
+        database = write_demo_database(path, units=units, layout=layout.value)
+        exposures = layout is DemoLayout.exposures
+        what = "exposures and events" if exposures else "events"
+        stderr.print(f"wrote the sample {what} of experiment {experiment.id} to {database}", markup=False)
         dao = runner.connect("duckdb", str(database), {"read_only": True})
         result = runner.run(
             experiment,
             dao,
             dialect="duckdb",
             rows=rows.value,
+            source=demo_source() if exposures else None,
             on_query=lambda sql: announce_query(sql, "duckdb", rows.value, str(database), show_sql=show_sql),
         )
     stderr.print(

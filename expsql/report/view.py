@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.models import Experiment
 
 
@@ -174,21 +175,37 @@ def check_lines(experiment: Experiment, checks: pd.DataFrame) -> list[CheckLine]
     ``1 - confidence_level`` (0.001 by default), a SumRatio check also when the observed ratio
     exceeds ``max_sum_ratio``.
     """
+    declared = [(str(c.id), c.name, c.type) for c in experiment.checks]
+    # Checks expsql adds itself (MultipleExposures, exposures layout) follow the declared ones.
+    added = checks[~checks["check_id"].astype(str).isin([i for i, _, _ in declared])]
+    if len(added):
+        for check_id, name in dict(
+            zip(added["check_id"].astype(str), added["check_name"], strict=True)
+        ).items():
+            kind = "MultipleExposures" if check_id == MULTIPLE_EXPOSURES_CHECK else "SRM"
+            declared.append((check_id, str(name), kind))
     lines = []
-    for check in experiment.checks:
-        rows = checks[checks["check_id"].astype(str) == str(check.id)]
+    for check_id, check_name, kind in declared:
+        rows = checks[checks["check_id"].astype(str) == check_id]
         variables = {str(row["variable_id"]): _number(row["value"]) for _, row in rows.iterrows()}
-        passed, reason = _verdict(check.type, variables)
+        passed, reason = _verdict(kind, variables)
         if "passed" in rows.columns and len(rows):
             reported = rows["passed"].iloc[0]
             missing = reported is None or (isinstance(reported, float) and math.isnan(reported))
             passed = None if missing else bool(reported)
-        lines.append(CheckLine(str(check.id), check.name, variables, passed, reason))
+        lines.append(CheckLine(check_id, check_name, variables, passed, reason))
     return lines
 
 
 def _verdict(kind: str, variables: dict[str, float]) -> tuple[bool | None, str]:
-    """SumRatio: the observed ratio within ``max_sum_ratio``; SRM: ``p ≥ 1 - confidence_level``."""
+    """SumRatio: the observed ratio within ``max_sum_ratio``; MultipleExposures: the share of
+    excluded units within ``max_share``; SRM: ``p ≥ 1 - confidence_level``."""
+    if kind == "MultipleExposures":
+        share, limit = variables.get("excluded_share", math.nan), variables.get("max_share", math.nan)
+        if not (math.isfinite(share) and math.isfinite(limit)):
+            return None, "share of excluded units not available"
+        passed = share <= limit
+        return passed, f"excluded share {share:.4g} {'≤' if passed else '>'} {limit:.4g}"
     if kind == "SumRatio":
         ratio, limit = variables.get("sum_ratio", math.nan), variables.get("max_sum_ratio", math.nan)
         if not (math.isfinite(ratio) and math.isfinite(limit)):
@@ -251,6 +268,8 @@ CHECK_VARIABLES = {
     "confidence_level": "level",
     "sum_ratio": "ratio",
     "max_sum_ratio": "max ratio",
+    "excluded_share": "share",
+    "max_share": "max share",
 }
 
 

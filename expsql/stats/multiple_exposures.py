@@ -19,12 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from expsql.contracts import EXPOSURE_ROW_ID, MULTIPLE_EXPOSURES_PREFIX
+from expsql.contracts import EXPOSURE_ROW_ID, MULTIPLE_EXPOSURES_CHECK, MULTIPLE_EXPOSURES_PREFIX
 from expsql.models import Check, Experiment
 from expsql.stats.checks import CheckResult
-
-#: The id of the check in the Evaluation's checks.
-CHECK_ID = "multiple_exposures"
 
 
 def split_marked(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -78,7 +75,7 @@ def multiple_exposures_check(
     variables = [(f"excluded_{variant}", float(c)) for variant, c in zip(variants, counts, strict=True)]
     variables += [("excluded_share", share), ("max_share", experiment.max_multiple_exposures)]
     check = Check(
-        id=CHECK_ID,
+        id=MULTIPLE_EXPOSURES_CHECK,
         name="Multiple exposures",
         type="MultipleExposures",
         denominator=f"count({experiment.unit_type}.global.exposure)",
