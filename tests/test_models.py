@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from expsql import Experiment, ExperimentError, ExpressionError, Source, load_experiment, load_source
 from expsql.compiler.ast import GoalKey
-from expsql.models import Filter, expression_error_in, validate_experiment
+from expsql.models import AttributionWindow, Filter, expression_error_in, validate_experiment
 
 EP_STATS_BODY = {
     "id": "test-conversion",
@@ -220,3 +220,38 @@ def test_source_rejects_bad_table_names_and_unknown_keys() -> None:
         Source(table="a..b")
     with pytest.raises(ValidationError):
         Source.model_validate({"columns": {"unit": "x"}})
+
+
+def _windowed(**fields: object) -> Experiment:
+    metrics = [
+        {"id": 1, "name": "a", "nominator": "count(user.unit.click)", "denominator": "count(user.global.exposure)"},
+        {"id": 2, "name": "b", "nominator": "count(user.unit.view)", "denominator": "count(user.global.exposure)",
+         "conversion_window_hours": 24},
+    ]  # fmt: skip
+    return Experiment.model_validate(
+        {"id": "e", "control_variant": "a", "unit_type": "user", "metrics": metrics, **fields}
+    )
+
+
+def test_a_metric_inherits_the_experiments_attribution_window_field_by_field() -> None:
+    experiment = _windowed(conversion_delay_hours=0.5, conversion_window_hours=72)
+    first, second = experiment.metrics
+    assert experiment.attribution_window(first) == AttributionWindow(1800, 72 * 3600)
+    assert experiment.attribution_window(second) == AttributionWindow(1800, 24 * 3600)
+    assert experiment.windows_differ() == [second] and experiment.needs_metric_rows()
+    assert not _windowed(conversion_window_hours=24).windows_differ()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"conversion_delay_hours": -1}, "greater than or equal to 0"),
+        ({"conversion_window_hours": 0}, "greater than 0"),
+        ({"conversion_window_hours": 1e-5}, "not a whole number of seconds"),
+        ({"multiple_exposures": "last"}, "'exclude' or 'first'"),
+        ({"max_multiple_exposures": 2}, "less than or equal to 1"),
+    ],
+)
+def test_bad_attribution_settings_are_refused(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _windowed(**fields)

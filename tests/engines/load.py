@@ -2,7 +2,8 @@
 
 DuckDB reads the DataFrame in place, PostgreSQL gets it through ``COPY``, Spark through Arrow.
 Column types follow the pandas dtypes: strings, ``Int64`` → 64-bit integers, ``Float64`` →
-doubles, dates → dates, ``datetime64`` → timestamps. Table and column names are composed as identifiers, never as text.
+doubles, dates → dates, ``datetime64`` → timestamps. Table and column names are composed as
+identifiers, never as text.
 """
 
 from __future__ import annotations

@@ -1,0 +1,334 @@
+"""An independent pandas oracle for the exposures-and-events layout (:class:`ExposuresSource`).
+
+Written from the layout's semantics, not from the compiler: it attributes the raw events to the
+exposed units in pandas (:func:`attributed`), which gives a table in the seed (attributed) layout,
+and hands that table to :mod:`tests.reference`, the seed layout's oracle, for the per-unit sums,
+the filters, the dimension masks and the metric algebra. Give it the DataFrames loaded into the
+engine (:func:`tests.exposure_events.generate_exposures_and_events`) and compare with what the
+engine returned through :func:`tests.reference.assert_rows_equal`.
+
+The semantics it implements:
+
+1. Units: the distinct unit ids with at least one exposure of the experiment (``exp_id`` equal to
+   the experiment's id) whose timestamp is in ``[date_from 00:00, date_until + 1 day 00:00)``
+   (no bound where the date is not set); rows with a NULL unit id, variant or timestamp never
+   count. ``t0`` is the unit's earliest such exposure; variants are compared as text.
+2. Variant: the one variant of the unit's exposures in the window; with several, under
+   ``multiple_exposures: exclude`` the unit is excluded from every metric, check and exposure
+   count but reported: each of its exposures is an exposure row of the pseudo-variant
+   ``@multiple:<variant>`` (it has no events); under ``first`` it is the variant of its earliest
+   exposure (a tie on the timestamp goes to the smallest variant text), all its exposures counting.
+3. The exposure goal: each exposure in the window is an event of goal ``exposure`` (``cnt`` 1, no
+   value) carrying the exposure log's dimension columns.
+4. Attribution: an event of an evaluated unit counts when ``t0 + delay <= ts < t0 + delay + window``
+   (no upper bound for a window of ``None``) and ``ts < date_until + 1 day 00:00``; events with a
+   NULL unit id or timestamp never count, nor do events whose goal is ``exposure``. ``cnt`` is
+   the count column (``EventColumns.count``) or 1, ``value`` the value column or nothing.
+5. Filters: the seed's (:func:`tests.reference.filtered_events`) over the attributed table, so a
+   goal filter drops events (never exposures), an exposure filter reads the exposure rows (with
+   the exposure log's dimensions), a trigger filter reads attributed events only — always those
+   of the experiment's own window, whichever metric is evaluated. Pseudo-variant units are
+   filtered the same way (they have only exposure rows, so a trigger filter drops them all).
+6. Dimensions of goal terms read the events' columns; on the exposure goal, the exposure log's.
+7. A metric or check with its own window counts its goals over its own window; only metric rows
+   are defined then (:func:`goal_rows` and :func:`unit_rows` refuse, like the compiler).
+
+Metric rows of a pseudo-variant are its ``@exposure`` row only: its units are in no metric or
+check (``metric_rows(..., pseudo_variant_metrics=True)`` gives it every metric and check row as
+well, evaluated over its exposure-only units). A winsorized metric's percentiles pool the units of
+the real variants only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from expsql.contracts import EXPOSURE_ROW_ID, MULTIPLE_EXPOSURES_PREFIX
+from expsql.models import AttributionWindow, Check, Experiment, Metric
+from expsql.source import Columns, ExposuresSource, Source
+from tests import reference
+
+#: The seed-layout columns of :func:`attributed`, before the dimension columns.
+ATTRIBUTED_COLUMNS = (
+    "exp_id",
+    "exp_variant_id",
+    "unit_type",
+    "agg_type",
+    "goal",
+    "unit_id",
+    "cnt",
+    "value",
+    "date",
+)
+#: How :mod:`tests.reference` reads :func:`attributed`'s table: no ``agg_type`` column, so both
+#: ``unit`` and ``global`` terms match every row (the exposures layout has no aggregation types).
+SEED_SOURCE_COLUMNS = Columns(agg_type=None)
+
+
+def _seed_source(source: ExposuresSource) -> Source:
+    """The :class:`Source` the seed oracle reads the attributed table with (dimension types kept)."""
+    dimensions = {**source.exposures.dimensions, **source.events.dimensions}
+    return Source(table="attributed", columns=SEED_SOURCE_COLUMNS, dimensions=dimensions)
+
+
+def _undated(experiment: Experiment, **update: Any) -> Experiment:
+    """The experiment without its dates: :func:`attributed` has applied them already."""
+    return experiment.model_copy(update={"date_from": None, "date_to": None, "date_for": None, **update})
+
+
+def _bounds(experiment: Experiment) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``[date_from 00:00, date_until + 1 day 00:00)``, ``None`` where unbounded."""
+    start = None if experiment.date_from is None else pd.Timestamp(experiment.date_from)
+    until = experiment.date_until
+    end = None if until is None else pd.Timestamp(until + dt.timedelta(days=1))
+    return start, end
+
+
+def _dimension_names(frame: pd.DataFrame, used: set[str], skip: set[str]) -> list[str]:
+    return [name for name in frame.columns if name not in skip and name in used]
+
+
+def _exposed_units(
+    exposures: pd.DataFrame, experiment: Experiment, source: ExposuresSource
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The experiment's valid exposures in the date window, each with its unit's variant (or
+    pseudo-variant) as ``_variant``; and the evaluated units: ``_unit``, ``_variant``, ``_t0``."""
+    names = source.exposures.columns
+    frame = exposures
+    valid = (
+        frame[names.exp_id].notna()
+        & frame[names.unit_id].notna()
+        & frame[names.variant].notna()
+        & frame[names.timestamp].notna()
+    ).to_numpy(dtype=bool)
+    frame = frame[valid]
+    frame = frame[(frame[names.exp_id].astype(str) == experiment.id).to_numpy(dtype=bool)]
+    times = pd.to_datetime(frame[names.timestamp])
+    start, end = _bounds(experiment)
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        keep &= (times >= start).to_numpy(dtype=bool)
+    if end is not None:
+        keep &= (times < end).to_numpy(dtype=bool)
+    frame = frame[keep].copy()
+    frame["_unit"] = frame[names.unit_id].astype(str).to_numpy()
+    frame["_shown"] = frame[names.variant].astype(str).to_numpy()
+    frame["_ts"] = pd.to_datetime(frame[names.timestamp]).to_numpy()
+
+    units = []
+    variant_of: dict[str, str | None] = {}
+    for unit, rows in frame.groupby("_unit", sort=True):
+        t0 = rows["_ts"].min()
+        shown = set(rows["_shown"])
+        if len(shown) == 1:
+            variant_of[unit] = next(iter(shown))
+        elif experiment.multiple_exposures == "first":
+            earliest = rows[rows["_ts"] == t0]
+            variant_of[unit] = min(earliest["_shown"])
+        else:
+            variant_of[unit] = None  # excluded: its exposures go to pseudo-variants
+        if variant_of[unit] is not None:
+            units.append((unit, variant_of[unit], t0))
+    frame["_variant"] = [
+        variant_of[unit] if variant_of[unit] is not None else MULTIPLE_EXPOSURES_PREFIX + shown
+        for unit, shown in zip(frame["_unit"], frame["_shown"], strict=True)
+    ]
+    evaluated = pd.DataFrame.from_records(units, columns=["_unit", "_variant", "_t0"])
+    evaluated["_t0"] = pd.to_datetime(evaluated["_t0"])
+    return frame, evaluated
+
+
+def attributed(
+    exposures: pd.DataFrame,
+    events: pd.DataFrame,
+    experiment: Experiment,
+    source: ExposuresSource,
+    window: AttributionWindow | None = None,
+) -> pd.DataFrame:
+    """The experiment's exposures and attributed events as a seed-layout table.
+
+    Columns :data:`ATTRIBUTED_COLUMNS` then the dimension columns: the exposure log's (on exposure
+    rows; NULL on events) and the events' (on events; NULL on exposure rows), a name in both
+    tables holding each row's own table's value. ``agg_type`` is NULL: read the table with
+    :data:`SEED_SOURCE_COLUMNS` (no aggregation type). ``date`` is the row's timestamp's date, for
+    information: the experiment's dates are applied here already.
+
+    :param window: the attribution window (default: the experiment's own,
+        ``experiment.attribution_window()``).
+    """
+    window = window or experiment.attribution_window()
+    unit_type = source.exposures.unit_type
+    exposure_names = source.exposures.columns
+    event_names = source.events.columns
+    used = set(source.exposures.dimensions) | set(source.events.dimensions) | _referenced(experiment)
+    core = set(ATTRIBUTED_COLUMNS)
+    exposure_dims = _dimension_names(exposures, used, set(exposure_names.model_dump().values()) | core)
+    event_dims = _dimension_names(
+        events,
+        used,
+        {n for n in event_names.model_dump().values() if n} | core | {source.events.partition_date},
+    )
+    dimensions = list(dict.fromkeys([*exposure_dims, *event_dims]))
+
+    shown, units = _exposed_units(exposures, experiment, source)
+    exposure_rows = pd.DataFrame(
+        {
+            "exp_id": experiment.id,
+            "exp_variant_id": shown["_variant"].to_numpy(dtype=object),
+            "unit_type": unit_type,
+            "agg_type": None,
+            "goal": "exposure",
+            "unit_id": shown["_unit"].to_numpy(dtype=object),
+            "cnt": np.ones(len(shown)),
+            "value": np.full(len(shown), np.nan),
+            "date": [ts.date() for ts in pd.to_datetime(shown["_ts"])],
+        },
+        columns=list(ATTRIBUTED_COLUMNS),
+    )
+    for name in dimensions:
+        exposure_rows[name] = shown[name].astype(object).to_numpy() if name in exposure_dims else None
+
+    frame = events
+    valid = (frame[event_names.unit_id].notna() & frame[event_names.timestamp].notna()).to_numpy(dtype=bool)
+    frame = frame[valid]
+    frame = frame[(frame[event_names.goal].astype(str) != "exposure").to_numpy(dtype=bool)].copy()
+    frame["_unit"] = frame[event_names.unit_id].astype(str).to_numpy()
+    frame["_ts"] = pd.to_datetime(frame[event_names.timestamp]).to_numpy()
+    joined = frame.merge(units, on="_unit", how="inner")
+    begin = joined["_t0"] + pd.Timedelta(seconds=window.delay_seconds)
+    keep = (joined["_ts"] >= begin).to_numpy(dtype=bool, copy=True)
+    if window.length_seconds is not None:
+        keep &= (joined["_ts"] < begin + pd.Timedelta(seconds=window.length_seconds)).to_numpy(dtype=bool)
+    _, end = _bounds(experiment)
+    if end is not None:
+        keep &= (joined["_ts"] < end).to_numpy(dtype=bool)
+    joined = joined[keep]
+    if event_names.count is not None:
+        counts = joined[event_names.count].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    else:
+        counts = np.ones(len(joined))
+    if event_names.value is not None:
+        values = joined[event_names.value].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = np.full(len(joined), np.nan)
+    event_rows = pd.DataFrame(
+        {
+            "exp_id": experiment.id,
+            "exp_variant_id": joined["_variant"].to_numpy(dtype=object),
+            "unit_type": unit_type,
+            "agg_type": None,
+            "goal": joined[event_names.goal].astype(str).to_numpy(dtype=object),
+            "unit_id": joined["_unit"].to_numpy(dtype=object),
+            "cnt": counts,
+            "value": values,
+            "date": [ts.date() for ts in pd.to_datetime(joined["_ts"])],
+        },
+        columns=list(ATTRIBUTED_COLUMNS),
+    )
+    for name in dimensions:
+        event_rows[name] = joined[name].astype(object).to_numpy() if name in event_dims else None
+
+    result = pd.concat([exposure_rows, event_rows], ignore_index=True)
+    for name in dimensions:  # NULLs as None, whatever the source column's dtype
+        column = result[name].astype(object)
+        result[name] = column.where(column.notna(), None)
+    return result
+
+
+def _referenced(experiment: Experiment) -> set[str]:
+    """Dimension names the experiment's goal terms and filters read."""
+    names = set(experiment.dimension_names())
+    names.update(item.dimension for item in experiment.filters if item.dimension is not None)
+    return names
+
+
+def _seed_inputs(
+    exposures: pd.DataFrame, events: pd.DataFrame, experiment: Experiment, source: ExposuresSource
+) -> tuple[pd.DataFrame, Experiment, Source]:
+    return attributed(exposures, events, experiment, source), _undated(experiment), _seed_source(source)
+
+
+def goal_rows(
+    exposures: pd.DataFrame, events: pd.DataFrame, experiment: Experiment, source: ExposuresSource
+) -> pd.DataFrame:
+    """The goal-rows contract over the exposures layout (pseudo-variants' exposure terms included)."""
+    experiment.require_metric_rows("compute goal rows")
+    frame, seed_experiment, seed_source = _seed_inputs(exposures, events, experiment, source)
+    rows = reference.goal_rows(frame, seed_experiment, seed_source)
+    rows["exp_id"] = experiment.id
+    return rows
+
+
+def unit_rows(
+    exposures: pd.DataFrame, events: pd.DataFrame, experiment: Experiment, source: ExposuresSource
+) -> pd.DataFrame:
+    """The unit-rows contract over the exposures layout (pseudo-variants' exposure terms included)."""
+    experiment.require_metric_rows("compute unit rows", per_unit=True)
+    frame, seed_experiment, seed_source = _seed_inputs(exposures, events, experiment, source)
+    return reference.unit_rows(frame, seed_experiment, seed_source)
+
+
+def _is_pseudo(frame: pd.DataFrame) -> np.ndarray:
+    return frame["exp_variant_id"].astype(str).str.startswith(MULTIPLE_EXPOSURES_PREFIX).to_numpy(dtype=bool)
+
+
+def _unit_keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    return list(zip(frame["exp_variant_id"].astype(str), frame["unit_id"].astype(str), strict=True))
+
+
+def metric_rows(
+    exposures: pd.DataFrame,
+    events: pd.DataFrame,
+    experiment: Experiment,
+    source: ExposuresSource,
+    *,
+    pseudo_variant_metrics: bool = False,
+) -> pd.DataFrame:
+    """The metric-rows contract over the exposures layout.
+
+    Each metric and check is computed over the table attributed with its own window, restricted to
+    the units the experiment's exposure and trigger filters keep (those read the experiment's
+    window); goal filters apply to each. The ``@exposure`` row covers the real variants and the
+    pseudo-variants; winsorizing pools the real variants' units only.
+
+    :param pseudo_variant_metrics: give the pseudo-variants (``@multiple:<variant>``) a row for
+        every metric and check too, evaluated over their units as units with exposures and no
+        events (x never clipped), instead of the ``@exposure`` row only.
+    """
+    seed_source = _seed_source(source)
+    base = attributed(exposures, events, experiment, source)
+    undated = _undated(experiment)
+    kept = reference.filtered_events(base, undated, seed_source)
+    units = set(_unit_keys(kept[~_is_pseudo(kept)]))
+    goal_filters = [item for item in experiment.filters if item.scope == "goal"]
+
+    parts = []
+    items: list[Metric | Check] = [*experiment.metrics, *experiment.checks]
+    for item in items:
+        window = experiment.attribution_window(item)
+        own = window != experiment.attribution_window()
+        frame = attributed(exposures, events, experiment, source, window) if own else base
+        frame = frame[~_is_pseudo(frame)]
+        frame = frame[np.asarray([key in units for key in _unit_keys(frame)], dtype=bool)]
+        is_metric = isinstance(item, Metric)
+        only = {"metrics": [item] if is_metric else [], "checks": [] if is_metric else [item]}
+        rows = reference.metric_rows(frame, _undated(experiment, filters=goal_filters, **only), seed_source)
+        parts.append(rows[rows["metric_id"] != EXPOSURE_ROW_ID])
+    # The exposure rows, real variants and pseudo-variants alike (no metric, no check).
+    exposure = reference.metric_rows(base, _undated(experiment, metrics=[], checks=[]), seed_source)
+    parts.append(exposure)
+    if pseudo_variant_metrics:
+        unclipped = [
+            item.model_copy(update={"outlier_upper_percentile": None, "outlier_lower_percentile": None})
+            for item in experiment.metrics
+        ]
+        pseudo_experiment = _undated(experiment, metrics=unclipped)
+        pseudo = reference.metric_rows(base[_is_pseudo(base)], pseudo_experiment, seed_source)
+        parts.append(pseudo[pseudo["metric_id"] != EXPOSURE_ROW_ID])
+    rows = pd.concat(parts, ignore_index=True)
+    rows["exp_id"] = experiment.id
+    return rows
