@@ -223,9 +223,10 @@ def test_source_rejects_bad_table_names_and_unknown_keys() -> None:
 
 
 def _windowed(**fields: object) -> Experiment:
+    exposures = "count(user.global.exposure)"
     metrics = [
-        {"id": 1, "name": "a", "nominator": "count(user.unit.click)", "denominator": "count(user.global.exposure)"},
-        {"id": 2, "name": "b", "nominator": "count(user.unit.view)", "denominator": "count(user.global.exposure)",
+        {"id": 1, "name": "a", "nominator": "count(user.unit.click)", "denominator": exposures},
+        {"id": 2, "name": "b", "nominator": "count(user.unit.view)", "denominator": exposures,
          "conversion_window_hours": 24},
     ]  # fmt: skip
     return Experiment.model_validate(
