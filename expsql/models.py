@@ -65,6 +65,11 @@ class AttributionWindow:
     delay_seconds: int = 0
     length_seconds: int | None = None
 
+    @property
+    def end_seconds(self) -> int | None:
+        """Seconds from the first exposure to the window's end (``None``: no end)."""
+        return None if self.length_seconds is None else self.delay_seconds + self.length_seconds
+
     def __str__(self) -> str:
         end = "" if self.length_seconds is None else f", for {_hours(self.length_seconds)} h"
         return f"from {_hours(self.delay_seconds)} h after the first exposure{end}"

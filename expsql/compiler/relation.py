@@ -55,6 +55,8 @@ class Relation:
     #: attribution windows of single metrics).
     event_timestamp: str | None = None
     first_exposure: str | None = None
+    #: The attribution window the relation already applied to every event it holds.
+    applied_window: AttributionWindow | None = None
 
 
 class Layout(Protocol):
@@ -164,6 +166,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         if item.dimension is not None:
             wanted = exposure_dimensions if item.scope == "exposure" else event_dimensions
             wanted.setdefault(item.dimension)
+    window = _loosest(windows) if windows else experiment.attribution_window()
     relation = Relation(
         (ATTRIBUTED_EVENTS,),
         exp_variant_id="variant_id",
@@ -173,11 +176,12 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         value="value",
         event_timestamp="event_timestamp" if windowed else None,
         first_exposure="first_exposure" if windowed else None,
+        applied_window=window,
     )
     return ExposuresLayout(
         source,
         relation,
-        window=_loosest(windows) if windows else experiment.attribution_window(),
+        window=window,
         windowed=windowed,
         event_goals=tuple(dict.fromkeys((*event_goals, *(g for g in trigger_goals if g)))),
         event_dimensions=tuple(event_dimensions),

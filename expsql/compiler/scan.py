@@ -173,7 +173,10 @@ def key_conditions(plan: Plan, key: GoalKey, dialect: Dialect) -> list[exp.Expre
         relation = plan.relation
         assert relation.event_timestamp is not None and relation.first_exposure is not None
         conditions += window_conditions(
-            event_column(relation.event_timestamp), event_column(relation.first_exposure), window
+            event_column(relation.event_timestamp),
+            event_column(relation.first_exposure),
+            window,
+            applied=relation.applied_window,
         )
     return conditions
 
@@ -187,14 +190,19 @@ def shifted(timestamp: exp.Expression, seconds: int) -> exp.Expression:
 
 
 def window_conditions(
-    timestamp: exp.Expression, first_exposure: exp.Expression, window: AttributionWindow
+    timestamp: exp.Expression,
+    first_exposure: exp.Expression,
+    window: AttributionWindow,
+    *,
+    applied: AttributionWindow | None = None,
 ) -> list[exp.Expression]:
-    """``t0 + delay <= timestamp`` and, with a length, ``timestamp < t0 + delay + length``."""
-    conditions: list[exp.Expression] = [
-        exp.GTE(this=timestamp, expression=shifted(first_exposure, window.delay_seconds))
-    ]
-    if window.length_seconds is not None:
-        end = shifted(first_exposure.copy(), window.delay_seconds + window.length_seconds)
+    """``t0 + delay <= timestamp`` and, with a length, ``timestamp < t0 + delay + length``; a
+    bound the ``applied`` window already holds every event to is left out."""
+    conditions: list[exp.Expression] = []
+    if applied is None or window.delay_seconds != applied.delay_seconds:
+        conditions.append(exp.GTE(this=timestamp, expression=shifted(first_exposure, window.delay_seconds)))
+    if window.length_seconds is not None and window.end_seconds != (applied and applied.end_seconds):
+        end = shifted(first_exposure.copy(), window.end_seconds)  # type: ignore[arg-type]
         conditions.append(exp.LT(this=timestamp.copy(), expression=end))
     return conditions
 

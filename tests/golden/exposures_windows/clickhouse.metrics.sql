@@ -79,7 +79,6 @@ WITH "exposure_rows" AS (
       CASE
         WHEN (
           "events"."goal" = 'click'
-          AND "events"."event_timestamp" >= "events"."first_exposure"
           AND "events"."event_timestamp" < "events"."first_exposure" + INTERVAL 86400 SECOND
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
@@ -100,7 +99,6 @@ WITH "exposure_rows" AS (
       CASE
         WHEN (
           "events"."goal" = 'view'
-          AND "events"."event_timestamp" >= "events"."first_exposure"
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
         ELSE 0

@@ -71,7 +71,6 @@ WITH "exposure_rows" AS (
       CASE
         WHEN (
           "events"."goal" = 'click'
-          AND "events"."event_timestamp" >= "events"."first_exposure"
           AND "events"."event_timestamp" < "events"."first_exposure" + INTERVAL '86400 SECOND'
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
@@ -92,7 +91,6 @@ WITH "exposure_rows" AS (
       CASE
         WHEN (
           "events"."goal" = 'view'
-          AND "events"."event_timestamp" >= "events"."first_exposure"
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
         ELSE 0

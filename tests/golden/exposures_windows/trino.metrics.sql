@@ -74,7 +74,6 @@ WITH "exposure_rows" AS (
       CASE
         WHEN (
           "events"."goal" = 'click'
-          AND "events"."event_timestamp" >= "events"."first_exposure"
           AND "events"."event_timestamp" < "events"."first_exposure" + INTERVAL 86400 SECOND
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
@@ -95,7 +94,6 @@ WITH "exposure_rows" AS (
       CASE
         WHEN (
           "events"."goal" = 'view'
-          AND "events"."event_timestamp" >= "events"."first_exposure"
         )
         THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
         ELSE 0
