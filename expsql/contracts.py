@@ -52,8 +52,22 @@ UNIT_VALUES: Final = ("count", "sum_value")
 METRIC_KEYS: Final = ("exp_id", "exp_variant_id", "metric_id")
 METRIC_VALUES: Final = ("n", "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy")
 
-UNIT_KEYS: Final = (*GOAL_KEYS[:5], "unit_id")
-UNIT_VALUES: Final = ("count", "sum_value")
+#: CUPED (``cuped_lookback_days``): metric rows add the sums of each unit's pre-exposure
+#: nominator (xc) and denominator (yc), their squares and product, and their products with the
+#: post-exposure x and y; NULL on the rows of metrics that are not adjusted.
+METRIC_COVARIATE_VALUES: Final = (
+    "sum_xc",
+    "sum_xc2",
+    "sum_yc",
+    "sum_yc2",
+    "sum_xc_yc",
+    "sum_x_xc",
+    "sum_x_yc",
+    "sum_y_xc",
+    "sum_y_yc",
+)
+#: CUPED unit rows add the unit's pre-exposure ``SUM(cnt)`` and ``SUM(value)`` of the goal term.
+UNIT_COVARIATE_VALUES: Final = ("pre_count", "pre_sum_value")
 
 #: ``metric_id`` of the metric-rows row whose x and y are the unit's exposure count.
 EXPOSURE_ROW_ID: Final = "@exposure"

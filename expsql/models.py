@@ -126,6 +126,11 @@ class Metric(BaseModel):
         "units' nominators (1 raises to the 1st percentile); 0 ≤ x < 50. Needs metric rows.",
         json_schema_extra=_PERCENTILE_RANGE,
     )
+    cuped: bool = Field(
+        default=True,
+        description="Adjust with the metric's pre-exposure value (CUPED) when the experiment sets "
+        "cuped_lookback_days; false opts this metric out.",
+    )
     conversion_delay_hours: float | None = Field(
         default=None,
         ge=0,
@@ -337,6 +342,12 @@ class Experiment(BaseModel):
         description="Exposures layout: a unit exposed to more than one variant is excluded from "
         "every metric and check, or attributed to the variant of its first exposure.",
     )
+    cuped_lookback_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Exposures layout: CUPED on every metric (but those with cuped: false), each "
+        "adjusted by its own value over the events in the days before the unit's first exposure.",
+    )
     max_multiple_exposures: float = Field(
         default=0.01,
         ge=0,
@@ -428,9 +439,13 @@ class Experiment(BaseModel):
         """The metrics whose per-unit nominator is capped at percentiles (only metric rows can)."""
         return [metric for metric in self.metrics if metric.winsorized]
 
+    def cuped_metrics(self) -> list[Metric]:
+        """The metrics adjusted with their pre-exposure values (none without ``cuped_lookback_days``)."""
+        return [m for m in self.metrics if m.cuped] if self.cuped_lookback_days else []
+
     def needs_metric_rows(self) -> bool:
         """Whether only metric rows can serve this experiment (:meth:`require_metric_rows`)."""
-        return bool(self.winsorized_metrics() or self.windows_differ())
+        return bool(self.winsorized_metrics() or self.windows_differ() or self.cuped_metrics())
 
     def require_metric_rows(self, doing: str, *, per_unit: bool = False) -> None:
         """Refuse goal (or unit) rows that would silently answer another question.
@@ -453,6 +468,15 @@ class Experiment(BaseModel):
                 "(outlier_upper_percentile / outlier_lower_percentile), which needs each unit's "
                 "nominator; goal rows and wide rows only have sums per variant. Use metric rows "
                 '(--rows metrics, or "rows": "metrics") or unit rows.'
+            )
+        adjusted = [] if per_unit else self.cuped_metrics()
+        if adjusted:
+            named = ", ".join(f"{m.id} ({m.name})" for m in adjusted)
+            raise MetricRowsRequired(
+                f"cannot {doing} for experiment {self.id}: cuped_lookback_days adjusts metrics {named} "
+                "with their pre-exposure values (CUPED), which needs each unit's values; goal rows only "
+                'have sums per variant. Use metric rows (--rows metrics, or "rows": "metrics") or unit '
+                "rows, or set cuped: false on the metrics."
             )
         windowed = self.windows_differ()
         if windowed:
