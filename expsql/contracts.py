@@ -73,8 +73,10 @@ UNIT_COVARIATE_VALUES: Final = ("pre_count", "pre_sum_value")
 EXPOSURE_ROW_ID: Final = "@exposure"
 
 #: Exposures layout: rows whose ``exp_variant_id`` is this prefix and a variant carry the units
-#: exposed to that variant and another, excluded from every metric (their exposure goal or
-#: ``@exposure`` row counts them); the stats read them as the MultipleExposures check.
+#: exposed to that variant and another, which are excluded from the evaluation. They are the rows
+#: of units with their exposures and no events (in metric rows: every metric, check and the
+#: ``@exposure`` row); the stats split them off and count them (their exposure goal's units or the
+#: ``@exposure`` row's ``n``) as the MultipleExposures check.
 MULTIPLE_EXPOSURES_PREFIX: Final = "@multiple:"
 #: The ``check_id`` of the MultipleExposures check in an Evaluation's checks.
 MULTIPLE_EXPOSURES_CHECK: Final = "multiple_exposures"

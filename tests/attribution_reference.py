@@ -33,10 +33,10 @@ The semantics it implements:
 7. A metric or check with its own window counts its goals over its own window; only metric rows
    are defined then (:func:`goal_rows` and :func:`unit_rows` refuse, like the compiler).
 
-Metric rows of a pseudo-variant are its ``@exposure`` row only: its units are in no metric or
-check (``metric_rows(..., pseudo_variant_metrics=True)`` gives it every metric and check row as
-well, evaluated over its exposure-only units). A winsorized metric's percentiles pool the units of
-the real variants only.
+Metric rows of a pseudo-variant: its ``@exposure`` row and one row per metric and check, its units
+evaluated as units with exposures and no events (what the statistics split off); a winsorized
+metric's percentiles pool the units of the real variants only, and clip the pseudo-variants' x
+too. ``metric_rows(..., pseudo_variant_metrics=False)`` gives the ``@exposure`` row only.
 """
 
 from __future__ import annotations
@@ -47,7 +47,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expsql.contracts import EXPOSURE_ROW_ID, MULTIPLE_EXPOSURES_PREFIX
+from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number
+from expsql.contracts import (
+    EXPOSURE_ROW_ID,
+    METRIC_KEYS,
+    METRIC_VALUES,
+    MULTIPLE_EXPOSURES_PREFIX,
+    check_row_id,
+    metric_row_id,
+)
 from expsql.models import AttributionWindow, Check, Experiment, Metric
 from expsql.source import Columns, ExposuresSource, Source
 from tests import reference
@@ -286,18 +294,19 @@ def metric_rows(
     experiment: Experiment,
     source: ExposuresSource,
     *,
-    pseudo_variant_metrics: bool = False,
+    pseudo_variant_metrics: bool = True,
 ) -> pd.DataFrame:
     """The metric-rows contract over the exposures layout.
 
     Each metric and check is computed over the table attributed with its own window, restricted to
     the units the experiment's exposure and trigger filters keep (those read the experiment's
     window); goal filters apply to each. The ``@exposure`` row covers the real variants and the
-    pseudo-variants; winsorizing pools the real variants' units only.
+    pseudo-variants. A winsorized metric's percentiles pool the real variants' units only.
 
-    :param pseudo_variant_metrics: give the pseudo-variants (``@multiple:<variant>``) a row for
-        every metric and check too, evaluated over their units as units with exposures and no
-        events (x never clipped), instead of the ``@exposure`` row only.
+    :param pseudo_variant_metrics: give each pseudo-variant (``@multiple:<variant>``) a row for
+        every metric and check too, its units evaluated as units with exposures and no events (a
+        winsorized metric's x clipped to the real units' percentiles); ``False``: the
+        ``@exposure`` row only.
     """
     seed_source = _seed_source(source)
     base = attributed(exposures, events, experiment, source)
@@ -305,6 +314,7 @@ def metric_rows(
     kept = reference.filtered_events(base, undated, seed_source)
     units = set(_unit_keys(kept[~_is_pseudo(kept)]))
     goal_filters = [item for item in experiment.filters if item.scope == "goal"]
+    pseudo = kept[_is_pseudo(kept)]
 
     parts = []
     items: list[Metric | Check] = [*experiment.metrics, *experiment.checks]
@@ -316,19 +326,95 @@ def metric_rows(
         frame = frame[np.asarray([key in units for key in _unit_keys(frame)], dtype=bool)]
         is_metric = isinstance(item, Metric)
         only = {"metrics": [item] if is_metric else [], "checks": [] if is_metric else [item]}
-        rows = reference.metric_rows(frame, _undated(experiment, filters=goal_filters, **only), seed_source)
+        item_experiment = _undated(experiment, filters=goal_filters, **only)
+        rows = reference.metric_rows(frame, item_experiment, seed_source)
         parts.append(rows[rows["metric_id"] != EXPOSURE_ROW_ID])
-    # The exposure rows, real variants and pseudo-variants alike (no metric, no check).
-    exposure = reference.metric_rows(base, _undated(experiment, metrics=[], checks=[]), seed_source)
-    parts.append(exposure)
-    if pseudo_variant_metrics:
-        unclipped = [
-            item.model_copy(update={"outlier_upper_percentile": None, "outlier_lower_percentile": None})
-            for item in experiment.metrics
-        ]
-        pseudo_experiment = _undated(experiment, metrics=unclipped)
-        pseudo = reference.metric_rows(base[_is_pseudo(base)], pseudo_experiment, seed_source)
-        parts.append(pseudo[pseudo["metric_id"] != EXPOSURE_ROW_ID])
-    rows = pd.concat(parts, ignore_index=True)
+        if pseudo_variant_metrics and len(pseudo):
+            pool = None
+            if is_metric and item.winsorized:
+                scoped = reference.filtered_events(frame, item_experiment, seed_source)
+                pool = _unit_values(scoped, item.nominator_expr, experiment, seed_source)
+            parts.append(_pseudo_rows(pseudo, item, pool, experiment, seed_source))
+    # The exposure rows, real variants and pseudo-variants alike.
+    parts.append(reference.metric_rows(base, _undated(experiment, metrics=[], checks=[]), seed_source))
+    rows = pd.concat([part for part in parts if len(part)], ignore_index=True)
     rows["exp_id"] = experiment.id
     return rows
+
+
+def _pseudo_rows(
+    pseudo: pd.DataFrame,
+    item: Metric | Check,
+    pool: pd.Series | None,
+    experiment: Experiment,
+    source: Source,
+) -> pd.DataFrame:
+    """A metric's or check's rows of the pseudo-variants (``pseudo``: their filtered exposure rows);
+    ``pool``: the real units' nominators a winsorized metric's percentiles are taken from."""
+    denominator = _unit_values(pseudo, item.denominator_expr, experiment, source)
+    if item.nominator_expr is None:
+        nominator = denominator * 0
+    else:
+        nominator = _unit_values(pseudo, item.nominator_expr, experiment, source)
+    if pool is not None:
+        assert isinstance(item, Metric)
+        lower, upper = item.outlier_lower_percentile, item.outlier_upper_percentile
+        low = pool.quantile(lower / 100) if lower else None
+        high = pool.quantile(1 - upper / 100) if upper else None
+        nominator = nominator.clip(lower=low, upper=high)
+    metric_id = metric_row_id(item.id) if isinstance(item, Metric) else check_row_id(item.id)
+    records = []
+    variants = nominator.index.get_level_values("variant")
+    for variant in sorted(set(variants)):
+        x = nominator[variants == variant].to_numpy(dtype=float)
+        y = denominator[variants == variant].to_numpy(dtype=float)
+        records.append(
+            {
+                "exp_id": experiment.id,
+                "exp_variant_id": variant,
+                "metric_id": metric_id,
+                "n": len(x),
+                "sum_x": x.sum(),
+                "sum_x2": (x * x).sum(),
+                "sum_y": y.sum(),
+                "sum_y2": (y * y).sum(),
+                "sum_xy": (x * y).sum(),
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=[*METRIC_KEYS, *METRIC_VALUES])
+
+
+def _unit_values(scoped: pd.DataFrame, expression: Expr, experiment: Experiment, source: Source) -> pd.Series:
+    """An expression's value per exposed unit (variant, unit id) of an already filtered table."""
+    exposed = reference.per_unit_sums(
+        scoped[reference.goal_mask(scoped, experiment.exposure_goal.key, source)], source
+    )
+    index = exposed.index
+
+    def evaluate(node: Expr) -> np.ndarray:
+        if isinstance(node, Number):
+            return np.full(len(index), float(node.value), dtype=float)
+        if isinstance(node, Goal):
+            sums = reference.per_unit_sums(scoped[reference.goal_mask(scoped, node.key, source)], source)
+            sums = sums.reindex(index, fill_value=0.0)
+            counts = sums["cnt"].to_numpy(dtype=float)
+            if node.function == "count":
+                return counts
+            if node.function == "value":
+                return sums["value"].to_numpy(dtype=float)
+            return (counts > 0).astype(float)
+        if isinstance(node, Negate):
+            return -evaluate(node.operand)
+        assert isinstance(node, BinaryOp)
+        left, right = evaluate(node.left), evaluate(node.right)
+        if node.operator == "+":
+            return left + right
+        if node.operator in ("-", "~"):
+            return left - right
+        if node.operator == "*":
+            return left * right
+        quotient = np.zeros_like(left)
+        np.divide(left, right, out=quotient, where=right != 0)
+        return quotient
+
+    return pd.Series(evaluate(expression), index=index)
