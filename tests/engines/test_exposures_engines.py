@@ -1,0 +1,194 @@
+"""The exposures-and-events layout on every engine: DuckDB, PostgreSQL, Spark (and ClickHouse
+through chdb) return the rows of the independent pandas oracle (:mod:`tests.attribution_reference`)
+on adversarial data (:mod:`tests.exposure_events`): pre-exposure events, events at exactly ``t0``,
+at the window's and the experiment's end, units in two variants (both modes), exposures outside
+the window, events of never-exposed units, NULLs in every key, two experiments in one log,
+filters of every scope, winsorized, compound and per-metric-window metrics.
+
+A source naming a column the warehouse lacks fails as a ``ConnectorError`` naming the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from expsql import runner
+from expsql.compiler import compile_sql
+from expsql.dialects import Dao, get
+from expsql.errors import ConnectorError
+from expsql.models import Experiment
+from expsql.source import ExposuresSource, validate_source
+from tests import attribution_reference as reference
+from tests.engines import load
+from tests.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, SOURCE, WINDOW_HOURS
+from tests.exposure_events import generate_exposures_and_events as generate
+from tests.reference import assert_rows_equal
+
+pytestmark = pytest.mark.engine("exposures")
+
+EXPOSURE = "count(user.global.exposure)"
+PLAIN = [
+    {"nominator": "count(user.unit.click)", "denominator": EXPOSURE},
+    {"nominator": "value(user.unit.purchase(product=p_1|p_10))", "denominator": "unique(user.unit.view)"},
+    {
+        "nominator": "value(user.unit.purchase) - value(user.unit.purchase(product=^p_))",
+        "denominator": EXPOSURE,
+    },
+    {
+        "nominator": "count(user.unit.view(product=p%1))",
+        "denominator": "count(user.unit.exposure(platform=web))",
+    },
+]
+CHECKS = [{"id": 1, "name": "SRM", "denominator": EXPOSURE}]
+
+
+def experiment(metrics: list[dict[str, Any]], exp_id: str = "exp-1", **fields: Any) -> Experiment:
+    numbered = [{"id": i, "name": f"metric {i}", **m} for i, m in enumerate(metrics, start=1)]
+    window = {"date_from": DATE_FROM.isoformat(), "date_to": DATE_TO.isoformat()}
+    base = {"id": exp_id, "control_variant": "a", "unit_type": "user", **window, "checks": CHECKS}
+    return Experiment.model_validate({**base, **fields, "metrics": numbered})
+
+
+ATTRIBUTION = {"conversion_delay_hours": DELAY_HOURS, "conversion_window_hours": WINDOW_HOURS}
+CASES: dict[str, Experiment] = {
+    "plain": experiment(PLAIN),
+    "three variants, no dates": experiment(PLAIN, "exp-2", date_from=None, date_to=None),
+    "delay and window": experiment(PLAIN, **ATTRIBUTION),
+    "first variant": experiment(PLAIN, multiple_exposures="first", **ATTRIBUTION),
+    "filters of every scope": experiment(
+        PLAIN,
+        filters=[
+            {"scope": "goal", "dimension": "product", "value": ["p_1", "p_10", "q_1"], "goal": "purchase"},
+            {"scope": "exposure", "dimension": "platform", "value": ["web", "ios"]},
+            {"scope": "trigger", "goal": "view"},
+        ],
+        **ATTRIBUTION,
+    ),
+    "winsorized": experiment(
+        [{**PLAIN[0], "outlier_upper_percentile": 5, "outlier_lower_percentile": 1}, PLAIN[2]], **ATTRIBUTION
+    ),
+    "per-metric windows": experiment(
+        [
+            {**PLAIN[0], "conversion_window_hours": 1},
+            {**PLAIN[0], "conversion_delay_hours": 25},
+            PLAIN[2],
+        ],
+        filters=[{"scope": "trigger", "goal": "click"}],
+    ),
+}
+ROWS = {"goals": reference.goal_rows, "metrics": reference.metric_rows, "units": reference.unit_rows}
+
+
+def contracts(case: str) -> list[str]:
+    experiment = CASES[case]
+    if experiment.needs_metric_rows():
+        return ["metrics"] + ([] if experiment.windows_differ() else ["units"])
+    return list(ROWS)
+
+
+@pytest.fixture(scope="module")
+def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return generate(seed=4, units=300)
+
+
+def source_for(engine: str) -> ExposuresSource:
+    """The tables' names in ``engine`` (engines are shared with other test modules)."""
+    prefix = "" if engine in ("duckdb", "clickhouse") else "attribution_"
+    names = {"exposures": {"table": f"{prefix}exposures"}, "events": {"table": f"{prefix}events"}}
+    return validate_source({key: {**SOURCE[key], **names[key]} for key in SOURCE})  # type: ignore[index]
+
+
+SEED_SOURCE = source_for("duckdb")
+
+
+@pytest.fixture(scope="module")
+def duckdb_dao(tables: tuple[pd.DataFrame, pd.DataFrame]) -> Iterator[Dao]:
+    dao = get("duckdb").connect()
+    exposures, events = tables
+    load.to_duckdb(dao.connection, exposures, table="exposures")  # type: ignore[attr-defined]
+    load.to_duckdb(dao.connection, events, table="events")  # type: ignore[attr-defined]
+    yield dao
+    dao.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_dao(tables: tuple[pd.DataFrame, pd.DataFrame], postgres_connection: Any) -> Dao:
+    exposures, events = tables
+    load.to_postgres(postgres_connection, exposures, table="attribution_exposures")
+    load.to_postgres(postgres_connection, events, table="attribution_events")
+    return get("postgres").connect(connection=postgres_connection)
+
+
+@pytest.fixture(scope="module")
+def spark_dao(tables: tuple[pd.DataFrame, pd.DataFrame], spark_session: Any) -> Dao:
+    exposures, events = tables
+    load.to_spark(spark_session, exposures, table="attribution_exposures")
+    load.to_spark(spark_session, events, table="attribution_events")
+    return get("spark").connect(session=spark_session)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "spark"])
+def test_attributed_rows_equal_the_pandas_oracle(
+    engine: str, case: str, tables: tuple[pd.DataFrame, pd.DataFrame], request: pytest.FixtureRequest
+) -> None:
+    dao: Dao = request.getfixturevalue(f"{engine}_dao")
+    for rows in contracts(case):
+        expected = ROWS[rows](*tables, CASES[case], SEED_SOURCE)
+        assert len(expected) > 0
+        actual = dao.execute(compile_sql(CASES[case], dialect=engine, rows=rows, source=source_for(engine)))
+        assert_rows_equal(actual, expected)
+
+
+@pytest.fixture(scope="module")
+def clickhouse_session(
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    open_clickhouse: Callable[..., Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Any:
+    exposures, events = tables
+    session = open_clickhouse(exposures, table="exposures")
+    load.to_clickhouse(session, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", "events")
+    return session
+
+
+@pytest.mark.parametrize("case", ["plain", "delay and window", "filters of every scope"])
+def test_clickhouse_attributed_rows_equal_the_pandas_oracle(
+    case: str, tables: tuple[pd.DataFrame, pd.DataFrame], clickhouse_session: Any
+) -> None:
+    for rows in contracts(case):
+        sql = compile_sql(CASES[case], dialect="clickhouse", rows=rows, source=source_for("clickhouse"))
+        expected = ROWS[rows](*tables, CASES[case], SEED_SOURCE)
+        assert_rows_equal(load.clickhouse_rows(clickhouse_session, sql), expected)
+
+
+def test_the_check_counts_units_in_two_variants(
+    tables: tuple[pd.DataFrame, pd.DataFrame], duckdb_dao: Dao
+) -> None:
+    result = runner.run(CASES["plain"], duckdb_dao, dialect="duckdb", source=SEED_SOURCE, close=False)
+    checks = result.evaluation.checks
+    check = checks[checks["check_id"] == "multiple_exposures"]
+    values = dict(zip(check["variable_id"], check["value"], strict=True))
+    marked = result.frame[result.frame["exp_variant_id"].str.startswith("@multiple:")]
+    assert (
+        values["excluded_a"] + values["excluded_b"] == marked["n"][marked["metric_id"] == "@exposure"].sum()
+    )
+    assert values["excluded_a"] > 0 and values["excluded_b"] > 0
+    assert set(result.evaluation.variants) == {"a", "b"}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "spark"])
+def test_a_column_the_warehouse_lacks_is_a_connector_error_naming_it(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    dao: Dao = request.getfixturevalue(f"{engine}_dao")
+    source = source_for(engine)
+    missing = source.model_copy(
+        update={"events": source.events.model_copy(update={"partition_date": "event_day"})}
+    )
+    with pytest.raises(ConnectorError, match="event_day"):
+        runner.run(CASES["plain"], dao, dialect=engine, source=missing, close=False)
