@@ -66,9 +66,12 @@ class Source(BaseModel):
     def dimension_type(self, name: str) -> DimensionType:
         return self.dimensions.get(name, "string")
 
-    def names(self) -> list[tuple[str, str]]:
-        """Every configured name the query carries, with what it names."""
-        names = [("table name part", part) for part in self.table_parts]
+    def names(self, *, split_tables: bool = True) -> list[tuple[str, str]]:
+        """Every configured name the query carries, with what it names; tables whole or by part."""
+        if split_tables:
+            names = [("table name part", part) for part in self.table_parts]
+        else:
+            names = [("table", self.table)]
         return names + [(f"column {field}", name) for field, name in self.columns if name is not None]
 
 
@@ -170,10 +173,15 @@ class ExposuresSource(BaseModel):
     def dimension_type(self, name: str) -> DimensionType:
         return self.events.dimensions.get(name) or self.exposures.dimensions.get(name, "string")
 
-    def names(self) -> list[tuple[str, str]]:
-        """Every configured name the query carries, with the key that configured it."""
-        names = [(f"exposures.table part {p}", p) for p in self.exposures.table.split(".")]
-        names += [(f"events.table part {p}", p) for p in self.events.table.split(".")]
+    def names(self, *, split_tables: bool = True) -> list[tuple[str, str]]:
+        """Every configured name the query carries, with the key that configured it; tables whole
+        or by part."""
+        names: list[tuple[str, str]] = []
+        for key, table in (("exposures.table", self.exposures.table), ("events.table", self.events.table)):
+            if split_tables:
+                names += [(f"{key} part", part) for part in table.split(".")]
+            else:
+                names.append((key, table))
         names += [(f"exposures.columns.{key}", name) for key, name in self.exposures.columns]
         names += [(f"events.columns.{key}", name) for key, name in self.events.columns if name is not None]
         if self.events.partition_date is not None:

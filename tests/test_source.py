@@ -111,5 +111,6 @@ def test_a_bad_source_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
 def test_every_configured_name_is_listed_for_the_checks_on_names() -> None:
     source = validate_source({"exposures": {"table": "db.x"}, "events": {"partition_date": "day"}})
     names = dict(source.names())
-    assert names["exposures.table part db"] == "db" and names["events.partition_date"] == "day"
+    assert names["exposures.table part"] == "x" and names["events.partition_date"] == "day"
+    assert dict(source.names(split_tables=False))["exposures.table"] == "db.x"
     assert names["events.columns.goal"] == "event" and "events.columns.count" not in names

@@ -245,7 +245,7 @@ def _reject_nul(experiment: Experiment, source: AnySource) -> None:
         for value in entry.value or ()
         if isinstance(value, str)
     ]
-    texts += source.names()
+    texts += source.names(split_tables=False)
     texts += [("metric id", str(metric.id)) for metric in experiment.metrics]
     texts += [("check id", str(check.id)) for check in experiment.checks]
     for what, text in texts:
