@@ -55,6 +55,7 @@ from expsql.compiler.scan import (
     literal,
     number,
     prefix_match,
+    shifted,
     table,
     window_conditions,
 )
@@ -69,6 +70,7 @@ EVENTS = "events"
 UNIT_VARIANT = "unit_variant"
 EXPOSURE_TIMESTAMP = "exposure_timestamp"
 FIRST_EXPOSURE = "first_exposure"
+PRE_PERIOD = "pre_period"
 
 _SQL_TYPES: dict[DimensionType, str] = {
     "string": "TEXT",
@@ -221,6 +223,8 @@ def _exposure_branch(plan: Plan, layout: ExposuresLayout) -> exp.Select:
     ]
     if plan.windowed:
         projections += [alias(column(EXPOSURE_TIMESTAMP), "event_timestamp"), column(FIRST_EXPOSURE)]
+    if layout.lookback_seconds:
+        projections.append(alias(number(0), PRE_PERIOD))
     for name in _dimensions(plan, layout):
         own_column = name in layout.exposure_dimensions
         projections.append(column(name) if own_column else alias(_null_of(plan, name), name))
@@ -257,6 +261,16 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
             alias(timestamp.copy(), "event_timestamp"),
             alias(first_exposure.copy(), FIRST_EXPOSURE),
         ]
+    attribution = window_conditions(timestamp, first_exposure, layout.window)
+    if layout.lookback_seconds:
+        # CUPED: the same events before the first exposure, [t0 - lookback, t0), flagged.
+        before = exp.LT(this=timestamp.copy(), expression=first_exposure.copy())
+        lookback = shifted(first_exposure.copy(), -layout.lookback_seconds)
+        pre = conjunction([exp.GTE(this=timestamp.copy(), expression=lookback), before])
+        either = exp.or_(exp.Paren(this=conjunction(attribution)), exp.Paren(this=pre), copy=False)
+        attribution = [exp.Paren(this=either)]
+        flag = exp.Case(ifs=[exp.If(this=before.copy(), true=number(1))], default=number(0))
+        projections.append(alias(flag, PRE_PERIOD))
     for name in _dimensions(plan, layout):
         own_column = name in layout.event_dimensions
         projections.append(alias(event(name) if own_column else _null_of(plan, name), name))
@@ -265,7 +279,7 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
         exp.In(this=event(names.goal), expressions=goals)
         if len(goals) > 1
         else exp.EQ(this=event(names.goal), expression=goals[0]),
-        *window_conditions(timestamp, first_exposure, layout.window),
+        *attribution,
         *_pruning(plan, layout, dialect),
     ]
     same_unit = exp.EQ(this=event(names.unit_id), expression=column("unit_id", EXPOSED_UNITS))
@@ -281,12 +295,13 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
 
 def _pruning(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> list[exp.Expression]:
     """Bounds on the events' timestamp (and partition date) alone, so a partitioned table is read
-    only where some metric can count: from the window's first day plus the smallest delay to the
-    experiment's end."""
+    only where some metric can count: from the window's first day plus the smallest delay (minus
+    the CUPED lookback) to the experiment's end."""
     events = layout.source.events
     timestamp = column(events.columns.timestamp, EVENTS)
     start, end = _experiment_start(plan), _experiment_end(plan)
-    earliest = None if start is None else start + dt.timedelta(seconds=layout.window.delay_seconds)
+    first_second = -layout.lookback_seconds if layout.lookback_seconds else layout.window.delay_seconds
+    earliest = None if start is None else start + dt.timedelta(seconds=first_second)
     bounds: list[exp.Expression] = []
     if earliest is not None:
         bounds.append(exp.GTE(this=timestamp, expression=timestamp_literal(earliest, dialect)))

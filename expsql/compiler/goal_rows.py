@@ -72,6 +72,9 @@ VALUE = "event_value"
 TERM = "term_index"
 UNIT_COUNT = "unit_count"
 UNIT_VALUE = "unit_value"
+PRE_PERIOD = "pre_period"
+PRE_COUNT = "pre_count"
+PRE_VALUE = "pre_value"
 
 
 def unit_filter_flag(index: int) -> str:
@@ -108,6 +111,8 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
         )
         query = query.join(layers, join_type="cross", copy=False)
     projections.append(alias(term, TERM))
+    if plan.relation.pre_period is not None:
+        projections.append(alias(event_column(plan.relation.pre_period), PRE_PERIOD))
     projections += [
         alias(unit_filter_indicator(plan, item, dialect), unit_filter_flag(item.index))
         for item in plan.unit_filters
@@ -122,11 +127,18 @@ def unit_terms_query(plan: Plan) -> exp.Select:
     trigger events need not be events of any term.
     """
     keys = [column(VARIANT), column(TERM), column(UNIT)]
-    projections = [
-        *(key.copy() for key in keys),
-        alias(_sum_or_zero(column(CNT)), UNIT_COUNT),
-        alias(_sum_or_zero(column(VALUE)), UNIT_VALUE),
-    ]
+    projections = [*(key.copy() for key in keys)]
+    if plan.relation.pre_period is None:
+        projections += [
+            alias(_sum_or_zero(column(CNT)), UNIT_COUNT),
+            alias(_sum_or_zero(column(VALUE)), UNIT_VALUE),
+        ]
+    else:  # CUPED: the sums after the first exposure, and before it
+        for period, names in ((0, (UNIT_COUNT, UNIT_VALUE)), (1, (PRE_COUNT, PRE_VALUE))):
+            in_period = exp.EQ(this=column(PRE_PERIOD), expression=number(period))
+            for source, name in zip((CNT, VALUE), names, strict=True):
+                picked = exp.Case(ifs=[exp.If(this=in_period.copy(), true=column(source))])
+                projections.append(alias(_sum_or_zero(picked), name))
     flags = [unit_filter_flag(item.index) for item in plan.unit_filters]
     projections += [alias(exp.Max(this=column(flag)), flag) for flag in flags]
     query = exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(SCAN)), copy=False)
@@ -153,7 +165,15 @@ def passing_units_query(plan: Plan) -> exp.Select:
     )
 
 
-def filtered_unit_terms_query() -> exp.Select:
+def unit_sums(plan: Plan) -> list[str]:
+    """The per-unit sums of ``unit_terms``: ``SUM(cnt)``, ``SUM(value)`` and, with CUPED's
+    pre-exposure events, the same before the first exposure."""
+    if plan.relation.pre_period is None:
+        return [UNIT_COUNT, UNIT_VALUE]
+    return [UNIT_COUNT, UNIT_VALUE, PRE_COUNT, PRE_VALUE]
+
+
+def filtered_unit_terms_query(plan: Plan) -> exp.Select:
     """The rows of ``unit_terms`` whose unit is among the passing units."""
     same_unit = conjunction(
         [
@@ -165,8 +185,7 @@ def filtered_unit_terms_query() -> exp.Select:
         alias(column(VARIANT, UNIT_TERMS), VARIANT),
         column(TERM),
         alias(column(UNIT, UNIT_TERMS), UNIT),
-        column(UNIT_COUNT),
-        column(UNIT_VALUE),
+        *(column(name) for name in unit_sums(plan)),
     ]
     query = (
         exp.Select()
@@ -185,7 +204,7 @@ def select_from_unit_sums(plan: Plan, projections: list[exp.Expression]) -> tupl
     if not plan.unit_filters:
         return query.from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False), ctes
     ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
-    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query()))
+    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query(plan)))
     query = query.from_(exp.Table(this=identifier(FILTERED_UNIT_TERMS)), copy=False)
     return query.where(_has_term(), copy=False), ctes
 

@@ -57,7 +57,8 @@ from expsql.compiler.goal_rows import (
     scan_query,
     unit_filter_flag,
 )
-from expsql.compiler.plan import Plan, goals_of
+from expsql.compiler.plan import Plan, goals_of, pre_key, with_covariates
+from expsql.compiler.relation import EXPOSURE
 from expsql.compiler.scan import (
     alias,
     column,
@@ -75,8 +76,8 @@ from expsql.compiler.scan import (
     unit_filter_indicator,
     with_ctes,
 )
-from expsql.compiler.winsorize import winsorize
-from expsql.contracts import METRIC_KEYS, METRIC_VALUES
+from expsql.compiler.winsorize import winsorize, winsorized_quantiles
+from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES
 from expsql.dialects.base import Dialect
 from expsql.models import AttributionWindow
 
@@ -91,31 +92,61 @@ EXPOSURE_TERM = 0  # the plan puts the exposure goal first
 
 def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     """The metric-rows query of :mod:`expsql.contracts`."""
+    if plan.relation.pre_period is not None:
+        plan = with_covariates(plan)
     rows = plan.metric_rows()
     expressions: dict[str, int] = {}  # per-unit expression text → its column number
     built: list[exp.Expression] = []
     doubles: list[bool] = []  # a count or value term makes the expression a double already
-    pairs: list[tuple[int, int]] = []
-    for row in rows:
-        pair = []
-        for side in (row.nominator, row.denominator):
-            text = str(side) if row.window is None else f"{side} {row.window}"
-            if text not in expressions:
-                expressions[text] = len(built)
-                built.append(_per_unit(plan, side, row.window))
-                doubles.append(any(goal.function != "unique" for goal in goals(side)))
-            pair.append(expressions[text])
-        pairs.append((pair[0], pair[1]))
+
+    def per_unit(side: Expr, window: AttributionWindow | None, pre: bool) -> int:
+        text = str(side) if window is None else f"{side} {window}"
+        text = f"before the first exposure: {text}" if pre else text
+        if text not in expressions:
+            expressions[text] = len(built)
+            built.append(_per_unit(plan, side, window, pre=pre))
+            doubles.append(any(goal.function != "unique" for goal in goals(side)))
+        return expressions[text]
+
+    pairs = [(per_unit(r.nominator, r.window, False), per_unit(r.denominator, r.window, False)) for r in rows]
+    # CUPED: each adjusted row's covariates, its expressions over the pre-exposure terms.
+    covariates = {
+        index: (
+            per_unit(covariate_of(r.nominator), None, True),
+            per_unit(covariate_of(r.denominator), None, True),
+        )
+        for index, r in enumerate(rows)
+        if r.covariate
+    }
     # A bare count or value term is already a column of unit_goals, passed on by ``*``.
     names = [
         e.name if isinstance(e, exp.Column) and double else _expression_column(i)
         for i, (e, double) in enumerate(zip(built, doubles, strict=True))
     ]
     metric_ids = [r.metric_id for r in rows]
-    # A winsorized metric's x becomes a capped copy, from CTEs between unit_metrics and variant_sums.
+    # A winsorized metric's x becomes a capped copy, from CTEs between unit_metrics and variant_sums;
+    # its covariate's x is capped at the same quantiles of the pre-exposure values.
+    quantiles = winsorized_quantiles(plan.experiment)
+    covariate_ids = [_covariate_id(metric_ids[i]) for i in covariates]
+    quantiles.update({_covariate_id(i): quantiles[i] for i in metric_ids if i in quantiles})
     pool = plan.layout.evaluated_units(column(VARIANT), dialect)
-    capped = winsorize(plan.experiment, dialect, metric_ids, names, pairs, UNIT_METRICS, pool)
-    products = list(dict.fromkeys(capped.pairs))
+    capped = winsorize(
+        quantiles,
+        dialect,
+        [*metric_ids, *covariate_ids],
+        names,
+        [*pairs, *covariates.values()],
+        UNIT_METRICS,
+        pool,
+    )
+    capped_pairs = capped.pairs[: len(pairs)]
+    capped_covariates = dict(zip(covariates, capped.pairs[len(pairs) :], strict=True))
+    products = list(dict.fromkeys(capped_pairs))
+    for index, (xc, yc) in capped_covariates.items():
+        x, y = capped_pairs[index]
+        products += [
+            p for p in ((xc, xc), (yc, yc), (xc, yc), (x, xc), (x, yc), (y, xc), (y, yc)) if p not in products
+        ]
     ctes = source_ctes(plan, dialect)
     if len(plan.layers) == 1:
         ctes += [cte(SCAN, scan_query(plan, dialect, doubles=True)), cte(UNIT_GOALS, _unit_goals_query(plan))]
@@ -126,7 +157,24 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         *capped.ctes,
         cte(VARIANT_SUMS, _variant_sums_query(capped.names, products, capped.table)),
     ]
-    return with_ctes(_rows_query(plan, metric_ids, capped.pairs, products), ctes)
+    return with_ctes(_rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
+
+
+def _covariate_id(metric_id: str) -> str:
+    """The name of a metric row's covariate among the rows winsorization caps."""
+    return f"{metric_id} before the first exposure"
+
+
+def covariate_of(node: Expr) -> Expr:
+    """A CUPED covariate's expression: the metric's, its exposure goals 1 per unit (an exposure has
+    no pre-exposure value); the other goals are read over the pre-exposure terms."""
+    if isinstance(node, Goal):
+        return Number(1) if node.goal == EXPOSURE else node
+    if isinstance(node, Negate):
+        return Negate(covariate_of(node.operand))
+    if isinstance(node, BinaryOp):
+        return BinaryOp(node.operator, covariate_of(node.left), covariate_of(node.right))
+    return node
 
 
 def _count_column(term: int) -> str:
@@ -201,6 +249,11 @@ def _conditional_sums(
         for goal in goals_of([row]):
             wanted = needs_value if goal.function == "value" else needs_count
             wanted.setdefault(plan.term_index(goal.key, row.window))
+        if row.covariate:
+            for goal in goals_of([row]):
+                if goal.goal != EXPOSURE:
+                    wanted = needs_value if goal.function == "value" else needs_count
+                    wanted.setdefault(plan.term_index(pre_key(goal.key)))
     projections = list(keys)
     for wanted, name, column_name in (
         (needs_count, CNT, _count_column),
@@ -222,14 +275,17 @@ def _is_term(term: int) -> exp.Expression:
     return exp.EQ(this=column(TERM), expression=number(term))
 
 
-def _per_unit(plan: Plan, node: Expr, window: AttributionWindow | None = None) -> exp.Expression:
+def _per_unit(
+    plan: Plan, node: Expr, window: AttributionWindow | None = None, *, pre: bool = False
+) -> exp.Expression:
     """A metric expression over one unit's goal terms (columns of ``unit_goals``), in its
-    metric's attribution ``window`` when the plan's terms carry windows."""
+    metric's attribution ``window`` when the plan's terms carry windows, or over the
+    pre-exposure terms (``pre``, a CUPED covariate)."""
     if isinstance(node, Number):
         value = node.value
         return exp.Literal.number(format(value, "f") if isinstance(value, Decimal) else value)
     if isinstance(node, Goal):
-        term = plan.term_index(node.key, window)
+        term = plan.term_index(pre_key(node.key)) if pre else plan.term_index(node.key, window)
         if node.function == "value":
             return column(_value_column(term))
         if node.function == "count":
@@ -237,10 +293,10 @@ def _per_unit(plan: Plan, node: Expr, window: AttributionWindow | None = None) -
         positive = exp.GT(this=column(_count_column(term)), expression=number(0))
         return exp.Case(ifs=[exp.If(this=positive, true=number(1))], default=number(0))
     if isinstance(node, Negate):
-        return exp.Neg(this=_operand(_per_unit(plan, node.operand, window)))
+        return exp.Neg(this=_operand(_per_unit(plan, node.operand, window, pre=pre)))
     assert isinstance(node, BinaryOp)
-    left = _operand(_per_unit(plan, node.left, window))
-    right = _operand(_per_unit(plan, node.right, window))
+    left = _operand(_per_unit(plan, node.left, window, pre=pre))
+    right = _operand(_per_unit(plan, node.right, window, pre=pre))
     if node.operator == "+":
         return exp.Add(this=left, expression=right)
     if node.operator in ("-", "~"):
@@ -306,11 +362,16 @@ def _variant_sums_query(names: list[str], products: list[tuple[int, int]], table
 
 
 def _rows_query(
-    plan: Plan, metric_ids: list[str], pairs: list[tuple[int, int]], products: list[tuple[int, int]]
+    plan: Plan,
+    metric_ids: list[str],
+    pairs: list[tuple[int, int]],
+    covariates: dict[int, tuple[int, int]],
 ) -> exp.Select:
-    """Unpivot: one row per variant and metric row, each value picked by ``CASE row_index``."""
+    """Unpivot: one row per variant and metric row, each value picked by ``CASE row_index``; with
+    CUPED, the covariate sums too (NULL on the rows that are not adjusted)."""
     # Unqualified names: the two sides of the cross join share none.
-    pickers = {name: exp.Case(this=column(ROW_INDEX)) for name in METRIC_VALUES[1:]}
+    values = [*METRIC_VALUES[1:], *(METRIC_COVARIATE_VALUES if covariates else ())]
+    pickers = {name: exp.Case(this=column(ROW_INDEX)) for name in values}
     for index, (x, y) in enumerate(pairs):
         sources = {
             "sum_x": _sum_column(x),
@@ -319,6 +380,19 @@ def _rows_query(
             "sum_y2": _product_column(y, y),
             "sum_xy": _product_column(x, y),
         }
+        if index in covariates:
+            xc, yc = covariates[index]
+            sources |= {
+                "sum_xc": _sum_column(xc),
+                "sum_xc2": _product_column(xc, xc),
+                "sum_yc": _sum_column(yc),
+                "sum_yc2": _product_column(yc, yc),
+                "sum_xc_yc": _product_column(xc, yc),
+                "sum_x_xc": _product_column(x, xc),
+                "sum_x_yc": _product_column(x, yc),
+                "sum_y_xc": _product_column(y, xc),
+                "sum_y_yc": _product_column(y, yc),
+            }
         for name, source in sources.items():
             pickers[name].append("ifs", exp.If(this=number(index), true=column(source)))
     projections: list[exp.Expression] = [

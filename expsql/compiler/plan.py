@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -55,6 +55,20 @@ class WindowedKey(GoalKey):
 
 
 @dataclass(frozen=True, slots=True)
+class PreKey(GoalKey):
+    """A goal term over the unit's pre-exposure period, ``[t0 - lookback, t0)``: what a CUPED
+    covariate reads. No event is both before and after the first exposure, so a pre-exposure term
+    is disjoint from every other term."""
+
+    def __str__(self) -> str:
+        return f"{GoalKey.__str__(self)} before the first exposure"
+
+
+def pre_key(key: GoalKey) -> PreKey:
+    return PreKey(key.unit_type, key.agg_type, key.goal, key.dimensions)
+
+
+@dataclass(frozen=True, slots=True)
 class MetricRow:
     """One row of the metric-rows contract: its ``metric_id``, the per-unit x and y expressions and,
     when metrics' attribution windows differ, the window its goals are counted in."""
@@ -63,6 +77,8 @@ class MetricRow:
     nominator: Expr
     denominator: Expr
     window: AttributionWindow | None = None
+    #: CUPED adjusts this row: its covariates are the same expressions over pre-exposure terms.
+    covariate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +116,9 @@ class Plan:
     layout: Layout
     goal_filters: tuple[PlannedFilter, ...] = ()
     unit_filters: tuple[PlannedFilter, ...] = ()
+    #: The terms include the pre-exposure terms of CUPED covariates (:func:`with_covariates`),
+    #: so every other event term is tested to be after the first exposure.
+    covariates: bool = False
 
     @property
     def relation(self) -> Relation:
@@ -131,8 +150,9 @@ class Plan:
         def window(item: Metric | Check) -> AttributionWindow | None:
             return experiment.attribution_window(item) if self.windowed else None
 
+        adjusted = {m.id for m in experiment.cuped_metrics()} if self.covariates else set()
         rows = [
-            MetricRow(metric_row_id(m.id), m.nominator_expr, m.denominator_expr, window(m))
+            MetricRow(metric_row_id(m.id), m.nominator_expr, m.denominator_expr, window(m), m.id in adjusted)
             for m in experiment.metrics
         ]
         for check in experiment.checks:
@@ -180,6 +200,24 @@ def build_plan(experiment: Experiment, source: AnySource) -> Plan:
         layout,
         goal_filters=tuple(f for f in filters if f.scope == "goal"),
         unit_filters=tuple(f for f in filters if f.scope != "goal"),
+    )
+
+
+def with_covariates(plan: Plan) -> Plan:
+    """The plan with the pre-exposure terms of every CUPED metric's goals (the exposure has none:
+    a covariate reads it as 1 per unit), laid out again."""
+    terms = list(plan.terms)
+    for metric in plan.experiment.cuped_metrics():
+        for goal in [*goals(metric.nominator_expr), *goals(metric.denominator_expr)]:
+            if goal.goal != EXPOSURE and pre_key(goal.key) not in terms:
+                terms.append(pre_key(goal.key))
+    by_agg_type = plan.relation.agg_type is not None
+    return replace(
+        plan,
+        terms=tuple(terms),
+        layers=layer_terms(terms, plan.dimension_types, by_agg_type=by_agg_type),
+        indexes={key: index for index, key in enumerate(terms)},
+        covariates=True,
     )
 
 
@@ -372,6 +410,8 @@ def disjoint(a: GoalKey, b: GoalKey, types: dict[str, DimensionType], by_agg_typ
     :param by_agg_type: the source has an ``agg_type`` column, so ``unit`` and ``global`` differ.
     """
     if goal_identity(a, by_agg_type) != goal_identity(b, by_agg_type):
+        return True
+    if isinstance(a, PreKey) != isinstance(b, PreKey):
         return True
     filters_b = {d.name: d for d in b.dimensions}
     return any(

@@ -57,6 +57,8 @@ class Relation:
     first_exposure: str | None = None
     #: The attribution window the relation already applied to every event it holds.
     applied_window: AttributionWindow | None = None
+    #: 1 on the events of the unit's pre-exposure period (CUPED covariates), 0 on the others.
+    pre_period: str | None = None
 
 
 class Layout(Protocol):
@@ -122,6 +124,8 @@ class ExposuresLayout:
     event_goals: tuple[str, ...]
     event_dimensions: tuple[str, ...]
     exposure_dimensions: tuple[str, ...]
+    #: CUPED: the events in ``[t0 - lookback, t0)`` are read too, flagged ``pre_period``.
+    lookback_seconds: int | None = None
 
     def ctes(self, plan: Plan, dialect: Dialect) -> list[exp.CTE]:
         from expsql.compiler.attribution import attribution_ctes
@@ -143,6 +147,11 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
     """
     if isinstance(source, Source):
         _refuse_windows(experiment)
+        if experiment.cuped_metrics():
+            raise ExperimentError(
+                "cuped_lookback_days needs the exposures-and-events layout (a source with exposures "
+                "and events): attributed events carry no first exposure to look back from"
+            )
         return AttributedLayout.of(source)
     unit_type = source.exposures.unit_type
     for key in terms:
@@ -167,6 +176,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
             wanted = exposure_dimensions if item.scope == "exposure" else event_dimensions
             wanted.setdefault(item.dimension)
     window = _loosest(windows) if windows else experiment.attribution_window()
+    lookback = experiment.cuped_lookback_days if experiment.cuped_metrics() else None
     relation = Relation(
         (ATTRIBUTED_EVENTS,),
         exp_variant_id="variant_id",
@@ -177,6 +187,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         event_timestamp="event_timestamp" if windowed else None,
         first_exposure="first_exposure" if windowed else None,
         applied_window=window,
+        pre_period="pre_period" if lookback else None,
     )
     return ExposuresLayout(
         source,
@@ -186,6 +197,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         event_goals=tuple(dict.fromkeys((*event_goals, *(g for g in trigger_goals if g)))),
         event_dimensions=tuple(event_dimensions),
         exposure_dimensions=tuple(exposure_dimensions),
+        lookback_seconds=round(lookback * 86_400) if lookback else None,
     )
 
 

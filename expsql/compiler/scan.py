@@ -15,7 +15,8 @@ from decimal import Decimal
 from sqlglot import exp
 
 from expsql.compiler.ast import Dimension, GoalKey
-from expsql.compiler.plan import GoalIdentity, Plan, PlannedFilter, TypedValue
+from expsql.compiler.plan import GoalIdentity, Plan, PlannedFilter, PreKey, TypedValue
+from expsql.compiler.relation import EXPOSURE
 from expsql.dialects.base import Dialect
 from expsql.models import AttributionWindow, Experiment
 
@@ -169,8 +170,8 @@ def key_conditions(plan: Plan, key: GoalKey, dialect: Dialect) -> list[exp.Expre
     :class:`~expsql.compiler.plan.WindowedKey`, its metric's attribution window."""
     conditions = [dimension_predicate(plan, d, dialect) for d in key.dimensions]
     window = getattr(key, "window", None)
+    relation = plan.relation
     if window is not None:
-        relation = plan.relation
         assert relation.event_timestamp is not None and relation.first_exposure is not None
         conditions += window_conditions(
             event_column(relation.event_timestamp),
@@ -178,14 +179,28 @@ def key_conditions(plan: Plan, key: GoalKey, dialect: Dialect) -> list[exp.Expre
             window,
             applied=relation.applied_window,
         )
+    if plan.covariates and relation.pre_period is not None and key.goal != EXPOSURE:
+        period = 1 if isinstance(key, PreKey) else 0
+        conditions.append(exp.EQ(this=event_column(relation.pre_period), expression=number(period)))
     return conditions
 
 
+def attributed_only(plan: Plan) -> list[exp.Expression]:
+    """``pre_period = 0`` when the relation holds CUPED's pre-exposure events: what counts as
+    the unit's own activity (a trigger) is never before its first exposure."""
+    relation = plan.relation
+    if relation.pre_period is None:
+        return []
+    return [exp.EQ(this=event_column(relation.pre_period), expression=number(0))]
+
+
 def shifted(timestamp: exp.Expression, seconds: int) -> exp.Expression:
-    """``timestamp + INTERVAL seconds SECOND`` (the timestamp itself for 0)."""
+    """``timestamp + INTERVAL seconds SECOND`` (``-`` for a negative shift; 0: the timestamp)."""
     if not seconds:
         return timestamp
-    interval = exp.Interval(this=exp.Literal.number(seconds), unit=exp.Var(this="SECOND"))
+    interval = exp.Interval(this=exp.Literal.number(abs(seconds)), unit=exp.Var(this="SECOND"))
+    if seconds < 0:
+        return exp.Sub(this=timestamp, expression=interval)
     return exp.Add(this=timestamp, expression=interval)
 
 
@@ -290,6 +305,8 @@ def unit_filter_predicate(plan: Plan, item: PlannedFilter, dialect: Dialect) -> 
     conditions = goal_predicate(plan, plan.experiment.unit_type, None, goal)
     if item.dimension is not None:
         conditions.append(dimension_predicate(plan, item.dimension, dialect))
+    if item.scope == "trigger":
+        conditions += attributed_only(plan)
     return conjunction(conditions)
 
 

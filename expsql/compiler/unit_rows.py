@@ -19,6 +19,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from expsql.compiler.goal_rows import (
+    PRE_COUNT,
+    PRE_VALUE,
     SCAN,
     UNIT,
     UNIT_COUNT,
@@ -31,7 +33,7 @@ from expsql.compiler.goal_rows import (
 )
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import alias, column, cte, source_ctes, with_ctes
-from expsql.contracts import UNIT_KEYS, UNIT_VALUES
+from expsql.contracts import UNIT_COVARIATE_VALUES, UNIT_KEYS, UNIT_VALUES
 from expsql.dialects.base import Dialect
 
 
@@ -46,5 +48,10 @@ def unit_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         alias(column(UNIT_COUNT), UNIT_VALUES[0]),
         alias(column(UNIT_VALUE), UNIT_VALUES[1]),
     ]
+    if plan.relation.pre_period is not None:
+        projections += [
+            alias(column(PRE_COUNT), UNIT_COVARIATE_VALUES[0]),
+            alias(column(PRE_VALUE), UNIT_COVARIATE_VALUES[1]),
+        ]
     query, ctes = select_from_unit_sums(plan, projections)
     return with_ctes(query, [*source_ctes(plan, dialect), cte(SCAN, scan_query(plan, dialect)), *ctes])

@@ -72,7 +72,7 @@ def winsorized_quantiles(experiment: Experiment) -> dict[str, Quantiles]:
 
 
 def winsorize(
-    experiment: Experiment,
+    quantiles: dict[str, Quantiles],
     dialect: Dialect,
     row_ids: list[str],
     names: list[str],
@@ -80,12 +80,12 @@ def winsorize(
     table: str,
     pool: exp.Expression | None = None,
 ) -> Winsorized:
-    """Cap the x of every winsorized metric row; ``table`` is the CTE holding ``names`` per unit.
+    """Cap the x of every row of ``row_ids`` that ``quantiles`` names; ``table`` is the CTE
+    holding ``names`` per unit.
 
     :param pool: which units' values the percentiles are taken over (all when ``None``): the
         exposures layout leaves out the units it excluded for being exposed to several variants.
     """
-    quantiles = winsorized_quantiles(experiment)
     if not quantiles:
         return Winsorized([], names, pairs, table)
     names = list(names)
