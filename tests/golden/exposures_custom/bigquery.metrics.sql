@@ -1,19 +1,30 @@
-WITH `exposure_rows` AS (
+WITH `exposure_groups` AS (
   SELECT
     CAST(`exposures`.`arm` AS STRING) AS `variant_id`,
     `exposures`.`account_id` AS `unit_id`,
-    `exposures`.`assigned_at` AS `exposure_timestamp`,
-    MIN(`exposures`.`assigned_at`) OVER (PARTITION BY `exposures`.`account_id`) AS `first_exposure`,
-    FIRST_VALUE(CAST(`exposures`.`arm` AS STRING)) OVER (
-      PARTITION BY `exposures`.`account_id`
-      ORDER BY `exposures`.`assigned_at` NULLS LAST, CAST(`exposures`.`arm` AS STRING) NULLS LAST
-    ) AS `unit_variant`
+    COUNT(*) AS `exposure_count`,
+    MIN(`exposures`.`assigned_at`) AS `exposure_timestamp`
   FROM `analytics-prod`.`experiments`.`assignments` AS `exposures`
   WHERE
     `exposures`.`experiment` = 'checkout-2024'
     AND NOT `exposures`.`account_id` IS NULL
     AND NOT `exposures`.`arm` IS NULL
     AND NOT `exposures`.`assigned_at` IS NULL
+  GROUP BY
+    CAST(`exposures`.`arm` AS STRING),
+    `exposures`.`account_id`
+), `exposure_rows` AS (
+  SELECT
+    `variant_id`,
+    `unit_id`,
+    `exposure_count`,
+    `exposure_timestamp`,
+    MIN(`exposure_timestamp`) OVER (PARTITION BY `unit_id`) AS `first_exposure`,
+    FIRST_VALUE(`variant_id`) OVER (
+      PARTITION BY `unit_id`
+      ORDER BY `exposure_timestamp` NULLS LAST, `variant_id` NULLS LAST
+    ) AS `unit_variant`
+  FROM `exposure_groups`
 ), `exposed_units` AS (
   SELECT
     `unit_variant` AS `variant_id`,
@@ -30,7 +41,7 @@ WITH `exposure_rows` AS (
     `unit_variant` AS `variant_id`,
     `unit_id`,
     'exposure' AS `goal`,
-    1 AS `cnt`,
+    `exposure_count` AS `cnt`,
     CAST(NULL AS FLOAT64) AS `value`,
     CAST(NULL AS STRING) AS `country`
   FROM `exposure_rows`

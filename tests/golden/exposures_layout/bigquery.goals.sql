@@ -1,14 +1,10 @@
-WITH `exposure_rows` AS (
+WITH `exposure_groups` AS (
   SELECT
     CAST(`exposures`.`variant_id` AS STRING) AS `variant_id`,
     `exposures`.`unit_id` AS `unit_id`,
-    `exposures`.`timestamp` AS `exposure_timestamp`,
     `exposures`.`platform` AS `platform`,
-    MIN(`exposures`.`timestamp`) OVER (PARTITION BY `exposures`.`unit_id`) AS `first_exposure`,
-    CASE
-      WHEN MIN(CAST(`exposures`.`variant_id` AS STRING)) OVER (PARTITION BY `exposures`.`unit_id`) = MAX(CAST(`exposures`.`variant_id` AS STRING)) OVER (PARTITION BY `exposures`.`unit_id`)
-      THEN CAST(`exposures`.`variant_id` AS STRING)
-    END AS `unit_variant`
+    COUNT(*) AS `exposure_count`,
+    MIN(`exposures`.`timestamp`) AS `exposure_timestamp`
   FROM `exposures` AS `exposures`
   WHERE
     `exposures`.`exp_id` = 'exp-1'
@@ -17,6 +13,23 @@ WITH `exposure_rows` AS (
     AND NOT `exposures`.`timestamp` IS NULL
     AND `exposures`.`timestamp` >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND `exposures`.`timestamp` < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    CAST(`exposures`.`variant_id` AS STRING),
+    `exposures`.`unit_id`,
+    `exposures`.`platform`
+), `exposure_rows` AS (
+  SELECT
+    `variant_id`,
+    `unit_id`,
+    `platform`,
+    `exposure_count`,
+    `exposure_timestamp`,
+    MIN(`exposure_timestamp`) OVER (PARTITION BY `unit_id`) AS `first_exposure`,
+    CASE
+      WHEN MIN(`variant_id`) OVER (PARTITION BY `unit_id`) = MAX(`variant_id`) OVER (PARTITION BY `unit_id`)
+      THEN `variant_id`
+    END AS `unit_variant`
+  FROM `exposure_groups`
 ), `exposed_units` AS (
   SELECT
     `unit_variant` AS `variant_id`,
@@ -33,7 +46,7 @@ WITH `exposure_rows` AS (
     COALESCE(`unit_variant`, '@multiple:' || `variant_id`) AS `variant_id`,
     `unit_id`,
     'exposure' AS `goal`,
-    1 AS `cnt`,
+    `exposure_count` AS `cnt`,
     CAST(NULL AS FLOAT64) AS `value`,
     `platform`,
     CAST(NULL AS STRING) AS `product`
