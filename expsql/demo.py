@@ -7,7 +7,8 @@ and refunds, plus a second experiment sharing the table, as a warehouse would ho
 The attributed layout is one ``events`` table (:func:`generate_events`). The exposures layout
 (:func:`generate_exposures_and_events`) holds the same behaviour as an exposure log and a raw
 events table with timestamps, plus what real logs have: some users exposed to a second variant
-after their first exposure, and some activity before a user's first exposure (which never counts).
+after their first exposure, and activity before a user's first exposure, like its activity after
+(which never counts for a metric, but is what CUPED adjusts with).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ ELEMENTS = np.array(["button-buy", "button-cart", "link-help"])
 CONVERSION_LIFT = {"a": 1.0, "b": 1.12, "c": 1.0}
 
 
-def demo_experiment() -> Experiment:
-    """The experiment the demo evaluates: conversion, revenue, CTR, a compound metric, checks."""
+def demo_experiment(*, cuped_lookback_days: float | None = None) -> Experiment:
+    """The experiment the demo evaluates: conversion, revenue, CTR, a compound metric, checks;
+    adjusted with ``cuped_lookback_days`` of pre-exposure activity when given (exposures layout)."""
     unit = "user"
     exposures = f"count({unit}.global.exposure)"
     return Experiment.model_validate(
@@ -81,6 +83,7 @@ def demo_experiment() -> Experiment:
                 },
             ],
             "checks": [{"id": 1, "name": "Sample ratio mismatch", "type": "SRM", "denominator": exposures}],
+            "cuped_lookback_days": cuped_lookback_days,
         }
     )
 
@@ -145,9 +148,12 @@ def _experiment_events(
     return pd.concat(parts, ignore_index=True)
 
 
-#: Shares of the demo's users exposed to a second variant, and with activity before their exposure.
+#: Shares of the demo's users exposed to a second variant, and with random activity before their
+#: exposure; the share of their events also seen, at random times, in the days before it.
 SECOND_VARIANT_SHARE = 0.004
 EARLY_ACTIVITY_SHARE = 0.03
+HISTORY_ECHO_SHARE = 0.5
+HISTORY_DAYS = 13
 
 
 def demo_source() -> ExposuresSource:
@@ -164,7 +170,9 @@ def generate_exposures_and_events(units: int = 40_000, seed: int = 2026) -> tupl
     Each exposure and event keeps its day and gets a seeded time of day; an event is moved to
     at least its user's first exposure, so the attributed events are those of the attributed
     layout. Then a few users get an exposure to another variant (the MultipleExposures check
-    excludes them) and a few get views and conversions before their first exposure.
+    excludes them), and users get activity before their first exposure: half of their events
+    echoed in the 13 days before it (correlated behaviour, what CUPED adjusts with) and, for a
+    few, a random view or conversion.
     """
     rng = np.random.default_rng(seed + 1)
     attributed = generate_events(units, seed)
@@ -192,7 +200,7 @@ def generate_exposures_and_events(units: int = 40_000, seed: int = 2026) -> tupl
             "element": rows["element"].to_numpy(),
         }
     )
-    return _with_second_variants(rng, exposures), _with_early_activity(rng, events, first)
+    return _with_second_variants(rng, exposures), _with_history(rng, events, first)
 
 
 def _with_second_variants(rng: np.random.Generator, exposures: pd.DataFrame) -> pd.DataFrame:
@@ -208,7 +216,13 @@ def _with_second_variants(rng: np.random.Generator, exposures: pd.DataFrame) -> 
     return pd.concat([exposures, extra], ignore_index=True)
 
 
-def _with_early_activity(rng: np.random.Generator, events: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
+def _with_history(rng: np.random.Generator, events: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
+    """Activity before each user's first exposure, like its activity after it (users who view and
+    buy a lot did so before too: what CUPED's covariates exploit), plus some at random."""
+    echoed = events[rng.random(len(events)) < HISTORY_ECHO_SHARE]
+    start = first.reindex(echoed["unit_id"]).to_numpy()
+    before = start - pd.to_timedelta(rng.integers(3_600, HISTORY_DAYS * 86_400, size=len(echoed)), unit="s")
+    history = echoed.assign(timestamp=before)
     early = first[rng.random(len(first)) < EARLY_ACTIVITY_SHARE]
     before = early - pd.to_timedelta(rng.integers(3_600, 2 * 86_400, size=len(early)), unit="s")
     goal = rng.choice(["view", "conversion"], size=len(early), p=[0.7, 0.3])
@@ -222,7 +236,7 @@ def _with_early_activity(rng: np.random.Generator, events: pd.DataFrame, first: 
             "element": np.where(goal == "view", rng.choice(ELEMENTS, size=len(early)), None),
         }
     )
-    return pd.concat([events, extra], ignore_index=True)
+    return pd.concat([events, history, extra], ignore_index=True)
 
 
 def write_demo_database(

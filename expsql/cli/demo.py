@@ -23,6 +23,8 @@ from expsql.cli.run import (
 )
 from expsql.server.factory import DEMO_UNITS
 
+DEMO_LOOKBACK_DAYS = 14
+
 
 class DemoLayout(StrEnum):
     attributed = "attributed"
@@ -56,7 +58,9 @@ def demo_command(
     from expsql.report import RunContext, present
 
     quiet_degenerate_warnings()
-    experiment = demo_experiment()
+    exposures = layout is DemoLayout.exposures
+    # The exposure log's timestamps give each user a history: CUPED adjusts with two weeks of it.
+    experiment = demo_experiment(cuped_lookback_days=DEMO_LOOKBACK_DAYS if exposures else None)
     with ExitStack() as cleanup:
         if path is None:
             path = (
@@ -64,7 +68,6 @@ def demo_command(
                 / "demo.duckdb"
             )
         database = write_demo_database(path, units=units, layout=layout.value)
-        exposures = layout is DemoLayout.exposures
         what = "exposures and events" if exposures else "events"
         stderr.print(f"wrote the sample {what} of experiment {experiment.id} to {database}", markup=False)
         dao = runner.connect("duckdb", str(database), {"read_only": True})
