@@ -8,6 +8,7 @@ still running then are cancelled in the warehouse and answered 503 (``error: "sh
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import socket
@@ -16,6 +17,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Final, Literal
 
 import uvicorn
+
+from expsql.server.requests import REQUEST_LOG
 
 if TYPE_CHECKING:
     from expsql.server.service import Service
@@ -43,15 +46,26 @@ class GracefulServer(uvicorn.Server):
             self._captured_signals.remove(sig)
 
 
+class JsonLines(logging.Formatter):
+    """Every record as one JSON object; a request line (already one) as it is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == REQUEST_LOG:
+            return record.getMessage()
+        entry = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
 def configure_logging(log_level: str, log_format: Literal["text", "json"]) -> None:
-    """Request lines and errors of ``expsql.server`` to stderr, one per line, nothing else added."""
+    """Request lines and messages of ``expsql.server`` to stderr, one line each (JSON lines for json)."""
     logger = logging.getLogger("expsql.server")
     if not any(getattr(handler, "_expsql", False) for handler in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler._expsql = True  # type: ignore[attr-defined]
-        # JSON lines stay bare JSON; text lines get the level like uvicorn's own.
-        line = "%(message)s" if log_format == "json" else "%(levelname)s:     %(message)s"
-        handler.setFormatter(logging.Formatter(line))
+        text = logging.Formatter("%(levelname)s:     %(message)s")  # aligned with uvicorn's own lines
+        handler.setFormatter(JsonLines() if log_format == "json" else text)
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(log_level.upper())

@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from expsql.server.metrics import METHODS, endpoint_of, error_type
 
-log = logging.getLogger("expsql.server.requests")
+REQUEST_LOG: Final = "expsql.server.requests"
+log = logging.getLogger(REQUEST_LOG)
 RECORD_KEY: Final = "expsql.request"
 REQUEST_ID_HEADER: Final = b"x-request-id"
 WELL_FORMED_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -84,6 +84,16 @@ def create_view(dialect: str, events: str, *, temporary: bool = False) -> str:
     return create.sql(dialect)
 
 
+def active_queries(connection: Any, application: str) -> int:
+    """Queries PostgreSQL is running for connections named ``application`` (``pg_stat_activity``)."""
+    named = exp.column("application_name").eq(exp.Literal.string(application))
+    active = exp.column("state").eq(exp.Literal.string("active"))
+    query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table("pg_stat_activity"))
+    with connection.cursor() as cursor:
+        cursor.execute(query.where(exp.and_(named, active)).sql("postgres"))
+        return int(cursor.fetchone()[0])
+
+
 def fast_body() -> dict[str, Any]:
     """The demo experiment: milliseconds on ``all_events``."""
     return copy.deepcopy(DEMO_BODY)

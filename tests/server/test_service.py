@@ -13,25 +13,22 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
-from sqlglot import exp
 
 from expsql.config import ServerSettings
-from expsql.demo import generate_events
 from expsql.dialects.duckdb import DuckDBDao
 from expsql.dialects.spark import SparkDao
 from expsql.server import ConnectorDaoFactory
 from expsql.server.app import create_app
 from expsql.server.service import EvaluationStopped, RunningQuery
 from expsql.source import Source
-from tests.engines import load
-from tests.server.slow_warehouse import VIEW, create_view, fast_body, slow_body
+from tests.server.slow_warehouse import VIEW, active_queries, fast_body, slow_body
 from tests.server.test_metrics import scrape, value
 
 if TYPE_CHECKING:
@@ -40,8 +37,6 @@ if TYPE_CHECKING:
 
 #: Seconds the warehouse may take to drop a cancelled query (it would otherwise run for hours).
 GONE_WITHIN = 20.0
-EVENTS_TABLE = "serve_events"
-UNITS = 2_000
 APPLICATION = "expsql-cancel-test"
 
 
@@ -79,20 +74,6 @@ def slow_then_fast(client: TestClient, engine: str, query_gone: Callable[[], boo
     )
 
 
-@pytest.fixture(scope="module")
-def events() -> Any:
-    return generate_events(UNITS)
-
-
-@pytest.fixture(scope="module")
-def duckdb_warehouse(events: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("slow") / "warehouse.duckdb"
-    with duckdb.connect(str(path)) as connection:
-        load.to_duckdb(connection, events, EVENTS_TABLE)
-        connection.execute(create_view("duckdb", EVENTS_TABLE))
-    return path
-
-
 class OpenedDaos(ConnectorDaoFactory):
     """Keeps the Daos it opened, so that a failing test can still stop their queries (and the test
     process can exit: it would wait for its worker thread)."""
@@ -120,23 +101,6 @@ def test_duckdb_query_over_the_timeout_is_interrupted_and_its_worker_serves_the_
                 dao.connection.interrupt()
 
 
-def _active_queries(connection: psycopg.Connection[Any]) -> int:
-    activity = exp.column("application_name").eq(exp.Literal.string(APPLICATION))
-    active = exp.column("state").eq(exp.Literal.string("active"))
-    query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table("pg_stat_activity"))
-    with connection.cursor() as cursor:
-        cursor.execute(query.where(exp.and_(activity, active)).sql("postgres"))  # type: ignore[arg-type]
-        return int(cursor.fetchone()[0])  # type: ignore[index]
-
-
-@pytest.fixture(scope="module")
-def postgres_warehouse(events: Any, postgres_server: Any, postgres_connection: Any) -> str:
-    load.to_postgres(postgres_connection, events, EVENTS_TABLE)
-    with postgres_connection.cursor() as cursor:
-        cursor.execute(create_view("postgres", EVENTS_TABLE))
-    return str(postgres_server.dsn)
-
-
 def test_postgres_query_over_the_timeout_is_cancelled_in_the_server(
     postgres_warehouse: str, postgres_connection: psycopg.Connection[Any]
 ) -> None:
@@ -149,13 +113,13 @@ def test_postgres_query_over_the_timeout_is_cancelled_in_the_server(
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not seen_running.is_set():
             with shared:
-                if _active_queries(postgres_connection) == 1:
+                if active_queries(postgres_connection, APPLICATION) == 1:
                     seen_running.set()
             time.sleep(0.05)
 
     def gone() -> bool:
         with shared:
-            return _active_queries(postgres_connection) == 0
+            return active_queries(postgres_connection, APPLICATION) == 0
 
     watcher = threading.Thread(target=watch)
     with TestClient(create_app(factory, settings=ServerSettings(workers=1, timeout=2))) as client:
@@ -176,14 +140,6 @@ class SessionFactory:
 
     def get_dao(self) -> SparkDao:
         return SparkDao(self.session, owned=False)
-
-
-@pytest.fixture(scope="module")
-def spark_warehouse(events: Any, spark_session: SparkSession) -> Iterator[SparkSession]:
-    load.to_spark(spark_session, events, EVENTS_TABLE)
-    spark_session.sql(create_view("spark", EVENTS_TABLE, temporary=True))
-    yield spark_session
-    spark_session.catalog.dropTempView(VIEW)
 
 
 def test_spark_jobs_over_the_timeout_are_cancelled_and_free_the_cores(spark_warehouse: SparkSession) -> None:
