@@ -42,6 +42,15 @@ def _numbers(dialect: str) -> tuple[exp.Expression, list[exp.Join]]:
     return series("range", 0, GENERATED, "s0"), []
 
 
+def count_generated(dialect: str) -> str:
+    """``SELECT COUNT(*)`` over the generated numbers: a query that runs for hours unless cancelled."""
+    numbers, joins = _numbers(dialect)
+    query = exp.select(exp.Count(this=exp.Star())).from_(numbers)
+    for join in joins:
+        query = query.join(join)
+    return query.sql(dialect)
+
+
 def all_events(dialect: str, events: str) -> exp.Select:
     """``SELECT`` the ``events`` table ``UNION ALL`` the generated rows of :data:`SLOW_EXPERIMENT`."""
     text = exp.DataType.build("text")
