@@ -346,20 +346,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--seconds", type=float, default=20, help="duration of the load (default 20)")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="server's worker pool (default: its own, 4)"
-    )
-    parser.add_argument(
-        "--units", type=int, default=None, help="users in the demo database (default: the demo's)"
-    )
+    parser.add_argument("--workers", type=int, default=None, help="server's worker pool (default 4)")
+    parser.add_argument("--units", type=int, default=None, help="demo database users (default 100,000)")
     parser.add_argument("--baseline-rounds", type=int, default=10, help="rounds of the baseline (default 10)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--auth",
-        choices=("off", "on", "both"),
-        default="off",
-        help="bearer tokens required by the server; both: one run each, then the latency ratio",
-    )
+    auth = "server requires bearer tokens; both: a run each, then the latency ratio"
+    parser.add_argument("--auth", choices=("off", "on", "both"), default="off", help=auth)
     args = parser.parse_args()
 
     from expsql.demo import write_demo_database
@@ -399,10 +391,8 @@ def auth_ratio(off: Load, on: Load) -> str:
     def latencies(load: Load) -> list[float]:
         return [a.seconds for a in load.answers if a.kind == "evaluate" and a.status == 200]
 
-    ratios = [percentile(latencies(on), q) / percentile(latencies(off), q) for q in (50, 90, 99)]
-    return "auth on / off   latency eval " + ", ".join(
-        f"p{q} {ratio:.2f}x" for q, ratio in zip((50, 90, 99), ratios, strict=True)
-    )
+    ratios = {q: percentile(latencies(on), q) / percentile(latencies(off), q) for q in (50, 90, 99)}
+    return "auth on / off   latency eval " + ", ".join(f"p{q} {ratio:.2f}x" for q, ratio in ratios.items())
 
 
 if __name__ == "__main__":
