@@ -2,10 +2,14 @@
 
 :func:`create_app` builds a FastAPI app around one or more :class:`~.factory.DaoFactory`
 objects. An evaluation runs off the event loop in a thread pool created once per app (its
-lifespan), bounded by ``workers`` and by a per-request ``timeout`` (504). Bad input is a 422
-with a body that says what is wrong (an expression error carries its position and caret); a body
-over ``max_body_bytes`` is a 413 before it is parsed; an unreachable warehouse is a 503; nothing a
-client sends yields a stack trace. Every answer is counted in the app's own Prometheus registry.
+lifespan), bounded by ``workers`` and by a per-request ``timeout`` (504; the query is cancelled in
+the warehouse, see :mod:`.service`). Bad input is a 422 with a body that says what is wrong (an
+expression error carries its position and caret); a body over ``max_body_bytes`` is a 413 before
+it is parsed; an unreachable warehouse is a 503; nothing a client sends yields a stack trace.
+
+Middleware, outermost first: the metrics count every answer; the request context ids and logs
+each request and refuses bad ids and oversized headers; with ``tokens_env`` the token check runs
+before any body is read; then the body limit.
 """
 
 from __future__ import annotations
