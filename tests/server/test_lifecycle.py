@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 APPLICATION = "expsql-lifecycle-test"
 TOKEN = "lifecycle-token-0123456789abcdef"
 SHUTDOWN_TIMEOUT = 2
+SHUTTING_DOWN = {"detail": "the server is shutting down; send the request again", "error": "shutting_down"}
 FAST_CLIENTS = 3
 
 
@@ -162,9 +163,13 @@ def test_sigterm_during_load_answers_every_accepted_request_and_leaves_no_query(
         else:  # refused at the door: the server had closed its socket (or was closing it)
             assert request.error == "ConnectError" or request.created > signalled, request
     slow = [request for request in sent if request.kind == "slow"]
-    assert [(request.status, request.body["error"]) for request in slow] == [(503, "shutting_down")] * 2  # type: ignore[index]
-    fast_answered = [request for request in sent if request.kind == "fast" and request.status is not None]
-    assert fast_answered and {request.status for request in fast_answered} == {200}
+    assert [(request.status, request.body) for request in slow] == [(503, SHUTTING_DOWN)] * 2
+    fast = [request for request in sent if request.kind == "fast" and request.status is not None]
+    assert [request.status for request in fast].count(200) >= 3 * FAST_CLIENTS
+    # One still running at the deadline (on a machine this busy) is stopped like the slow ones.
+    assert all(request.status == 200 or request.body == SHUTTING_DOWN for request in fast)
     assert active_queries(postgres_connection, APPLICATION) == 0
+    stopped = sum(request.body == SHUTTING_DOWN for request in sent)
     messages = [entry.get("message", "") for entry in served.entries()]
-    assert sum(message.startswith("query cancelled in the warehouse (shutdown)") for message in messages) == 2
+    cancelled = [text for text in messages if text.startswith("query cancelled in the warehouse (shutdown)")]
+    assert len(cancelled) == stopped
