@@ -38,6 +38,9 @@ def serve_command(
         raise ExpsqlError(f"expsql serve needs {error.name}: pip install 'expsql[serve]'") from None
 
     settings = load_config(config)
+    from expsql.server.auth import load_tokens
+
+    load_tokens(token_env or settings.server.tokens_env)  # a missing secret fails before the banner
     shown_host = host or settings.server.host
     shown_port = port if port is not None else settings.server.port
     stderr.print(f"expsql serves on http://{shown_host}:{shown_port} (API docs at /docs)", markup=False)
