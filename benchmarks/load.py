@@ -16,6 +16,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/load.py                          # 8 clients × 20 s
     .venv/bin/python benchmarks/load.py --clients 16 --seconds 60 --workers 8
 
+    .venv/bin/python benchmarks/load.py --auth both              # bearer tokens off, then on
+
 The exit status is 1 if any answer was a 5xx, an unexpected status or a transport error.
 """
 
@@ -28,6 +30,7 @@ import copy
 import math
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -44,6 +47,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
+#: The variable ``--auth`` hands the server its token in (``expsql serve --token-env``).
+TOKEN_ENV = "EXPSQL_LOAD_TOKENS"
 #: Request kinds, the status each expects and its share of the mix.
 MIX: dict[str, tuple[int, float]] = {
     "evaluate": (200, 0.7),
@@ -81,8 +86,18 @@ def write_config(directory: Path, database: Path, workers: int | None) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(config: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``expsql serve --config config`` on a free loopback port until the block ends; yields its URL."""
+def running_server(
+    config: Path,
+    *,
+    token: str | None = None,
+    log_level: str = "warning",
+    output: Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``expsql serve --config config`` on a free loopback port until the block ends; yields its URL.
+
+    With ``token`` the server requires it (``--token-env``); ``output`` receives the server's log
+    (else a pipe, read only if it fails to start: keep ``log_level`` quiet then).
+    """
     port = free_port()
     command = [
         sys.executable,
@@ -94,18 +109,22 @@ def running_server(config: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]
         "--config",
         str(config),
         "--log-level",
-        "warning",
+        log_level,
     ]
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     environment = os.environ | {"NO_COLOR": "1", "PYTHONPATH": path}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment)
+    if token is not None:
+        command += ["--token-env", TOKEN_ENV]
+        environment[TOKEN_ENV] = token
+    sink = output.open("wb") if output is not None else subprocess.PIPE
+    process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"expsql serve exited with {process.returncode}:\n{output}")
+                printed = process.stdout.read() if process.stdout else output.read_bytes()  # type: ignore[union-attr]
+                raise RuntimeError(f"expsql serve exited with {process.returncode}:\n{printed.decode()}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break
@@ -120,6 +139,8 @@ def running_server(config: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        if output is not None:
+            sink.close()  # type: ignore[union-attr]
 
 
 def valid_body(goal_rows: bool = False) -> dict[str, Any]:
@@ -163,12 +184,16 @@ class Load:
         return not (self.unexpected() or self.server_errors() or self.transport_errors)
 
 
-async def _client(url: str, index: int, until: float, seed: int, load: Load) -> None:
+def auth_headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def _client(url: str, index: int, until: float, seed: int, load: Load, token: str | None) -> None:
     rng = random.Random(seed * 1000 + index)
     kinds = list(MIX)
     weights = [MIX[kind][1] for kind in kinds]
     bodies = {"bad_expression": bad_body(), "evaluate": valid_body(), "goals": valid_body(goal_rows=True)}
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120, headers=auth_headers(token)) as client:
         sent = 0
         while time.monotonic() < until:
             # Every kind once first (a short run still sends each), then the weighted mix.
@@ -196,21 +221,24 @@ async def _watch_memory(pid: int, started: float, until: float, load: Load, ever
         await asyncio.sleep(min(every, max(0.0, until - time.monotonic())))
 
 
-async def _load(url: str, pid: int, clients: int, seconds: float, seed: int) -> Load:
+async def _load(url: str, pid: int, clients: int, seconds: float, seed: int, token: str | None) -> Load:
     load = Load(clients, seconds)
     started = time.monotonic()
     until = started + seconds
     memory = asyncio.create_task(_watch_memory(pid, started, until, load, every=max(0.25, seconds / 40)))
-    await asyncio.gather(*(_client(url, index, until, seed, load) for index in range(clients)))
+    await asyncio.gather(*(_client(url, index, until, seed, load, token) for index in range(clients)))
     await memory
     load.elapsed = time.monotonic() - started
     load.rss.append((load.elapsed, rss_bytes(pid)))
     return load
 
 
-def run_load(url: str, pid: int, *, clients: int, seconds: float, seed: int = 2026) -> Load:
-    """``clients`` concurrent clients sending the mix for ``seconds``; the server's RSS sampled meanwhile."""
-    return asyncio.run(_load(url, pid, clients, seconds, seed))
+def run_load(
+    url: str, pid: int, *, clients: int, seconds: float, seed: int = 2026, token: str | None = None
+) -> Load:
+    """``clients`` concurrent clients sending the mix for ``seconds`` (with ``token``, if given); the
+    server's RSS sampled meanwhile."""
+    return asyncio.run(_load(url, pid, clients, seconds, seed, token))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -229,7 +257,7 @@ class Baseline:
         return self.http / self.in_process
 
 
-def measure_baseline(url: str, database: Path, rounds: int) -> Baseline:
+def measure_baseline(url: str, database: Path, rounds: int, token: str | None = None) -> Baseline:
     """The demo experiment in-process and over HTTP, alternating, after one warm-up of each."""
     from expsql import dialects
     from expsql.report.epstats import epstats_result
@@ -251,7 +279,7 @@ def measure_baseline(url: str, database: Path, rounds: int) -> Baseline:
         answer.raise_for_status()
         return time.perf_counter() - started
 
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with httpx.Client(base_url=url, timeout=120, headers=auth_headers(token)) as client:
         in_process()
         over_http(client)
         local, remote = [], []
@@ -318,35 +346,53 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--seconds", type=float, default=20, help="duration of the load (default 20)")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="server's worker pool (default: its own, 4)"
-    )
-    parser.add_argument(
-        "--units", type=int, default=None, help="users in the demo database (default: the demo's)"
-    )
+    parser.add_argument("--workers", type=int, default=None, help="server's worker pool (default 4)")
+    parser.add_argument("--units", type=int, default=None, help="demo database users (default 100,000)")
     parser.add_argument("--baseline-rounds", type=int, default=10, help="rounds of the baseline (default 10)")
     parser.add_argument("--seed", type=int, default=2026)
+    auth = "server requires bearer tokens; both: a run each, then the latency ratio"
+    parser.add_argument("--auth", choices=("off", "on", "both"), default="off", help=auth)
     args = parser.parse_args()
 
     from expsql.demo import write_demo_database
     from expsql.server.factory import DEMO_UNITS
 
     units = args.units or DEMO_UNITS
+    modes = ["off", "on"] if args.auth == "both" else [args.auth]
+    loads: dict[str, Load] = {}
     with tempfile.TemporaryDirectory(prefix="expsql-load-") as directory:
         started = time.perf_counter()
         database = write_demo_database(Path(directory) / "demo.duckdb", units=units)
         print(f"demo database   {units:,} users, written in {time.perf_counter() - started:.1f} s")
         config = write_config(Path(directory), database, args.workers)
-        with running_server(config) as (url, process):
-            idle = rss_bytes(process.pid)
-            baseline = measure_baseline(url, database, args.baseline_rounds)
-            load = run_load(url, process.pid, clients=args.clients, seconds=args.seconds, seed=args.seed)
-            after = httpx.get(f"{url}/metrics", timeout=10).text
-    print(f"server idle     {idle / 1024 / 1024:.0f} MiB RSS after startup, before any evaluation")
-    print(report(load, baseline))
-    counts = [line for line in after.splitlines() if line.startswith("expsql_evaluations_total")]
-    print("server metrics  " + "; ".join(counts))
-    sys.exit(0 if load.ok() else 1)
+        for mode in modes:
+            token = secrets.token_hex(32) if mode == "on" else None
+            with running_server(config, token=token) as (url, process):
+                idle = rss_bytes(process.pid)
+                baseline = measure_baseline(url, database, args.baseline_rounds, token)
+                load = run_load(
+                    url, process.pid, clients=args.clients, seconds=args.seconds, seed=args.seed, token=token
+                )
+                after = httpx.get(f"{url}/metrics", timeout=10, headers=auth_headers(token)).text
+            loads[mode] = load
+            print(f"\n--- authentication {mode}")
+            print(f"server idle     {idle / 1024 / 1024:.0f} MiB RSS after startup, before any evaluation")
+            print(report(load, baseline))
+            counts = [line for line in after.splitlines() if line.startswith("expsql_evaluations_total")]
+            print("server metrics  " + "; ".join(counts))
+    if len(loads) == 2:
+        print("\n" + auth_ratio(loads["off"], loads["on"]))
+    sys.exit(0 if all(load.ok() for load in loads.values()) else 1)
+
+
+def auth_ratio(off: Load, on: Load) -> str:
+    """Evaluation latency percentiles with tokens over those without (1.00: authentication costs nothing)."""
+
+    def latencies(load: Load) -> list[float]:
+        return [a.seconds for a in load.answers if a.kind == "evaluate" and a.status == 200]
+
+    ratios = {q: percentile(latencies(on), q) / percentile(latencies(off), q) for q in (50, 90, 99)}
+    return "auth on / off   latency eval " + ", ".join(f"p{q} {ratio:.2f}x" for q, ratio in ratios.items())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
     max_body_bytes = 1048576           # larger request bodies are a 413
     body_timeout = 30                  # seconds a request body may take to arrive; slower is a 408
     max_metrics = 200                  # metrics per request (more: 422); max_checks likewise
+    max_header_bytes = 8192            # larger request headers (in total) are a 431
+    tokens_env = "EXPSQL_TOKENS"       # require `Authorization: Bearer <token>`, tokens in this variable
+    public_metrics = false             # true: /metrics needs no token
+    shutdown_timeout = 30              # seconds evaluations in flight may finish after SIGTERM
+    log_format = "text"                # one line per request: "text" (key=value) or "json"
     dialect = "postgres"               # serve this warehouse (options from [connectors.postgres]) ...
     connect = "host=warehouse.internal dbname=analytics user=expsql"
     # dao_factory = "mycompany.experiments:dao_factory"   # ... or an integrator's own factory
@@ -84,6 +89,15 @@ class ServerSettings(BaseModel):
     #: Metrics and checks one request may hold: each adds columns to the one query and statistics to run.
     max_metrics: int = Field(default=200, ge=1)
     max_checks: int = Field(default=50, ge=1)
+    #: Largest total of a request's header names and values; more is a 431 (below uvicorn's own limit,
+    #: which answers a bare 400 that the metrics never see).
+    max_header_bytes: int = Field(default=8192, ge=1024)
+    #: The environment variable holding the bearer tokens; ``None``: no authentication.
+    tokens_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    public_metrics: bool = False
+    #: Seconds evaluations in flight may take to finish after SIGTERM; then they are cancelled (503).
+    shutdown_timeout: float = Field(default=30.0, ge=0)
+    log_format: Literal["text", "json"] = "text"
     rows: RowsContract = "metrics"
     dialect: str | None = None
     connect: str | None = None

@@ -17,7 +17,7 @@ def dialects_command() -> None:
 
     registry = default_registry()
     table = Table(title="expsql dialects", title_justify="left")
-    for header in ("name", "origin", "sqlglot dialect", "connector", "percentile"):
+    for header in ("name", "origin", "sqlglot dialect", "connector", "percentile", "cancel"):
         table.add_column(header, no_wrap=True)
     table.add_column("description", overflow="fold")
     for name in registry.available():
@@ -38,6 +38,8 @@ def dialects_command() -> None:
             sqlglot_name,
             connector,
             dialect.percentile,
+            # Whether a timed-out or abandoned evaluation stops in the warehouse or runs to its end.
+            "yes" if dialect.can_cancel else "no",
             dialect.description,
         )
         table.add_row(*(escape(cell) for cell in cells))

@@ -19,6 +19,10 @@ def serve_command(
     timeout: Annotated[
         float | None, typer.Option(help="Seconds per evaluation before a 504 [default: 60]")
     ] = None,
+    token_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the bearer tokens clients must send [default: none]"),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level")] = "info",
 ) -> None:
     """Serve /evaluate (ep-stats' API), /compile, /sample-size-calculation, /dialects and /docs."""
@@ -34,7 +38,18 @@ def serve_command(
         raise ExpsqlError(f"expsql serve needs {error.name}: pip install 'expsql[serve]'") from None
 
     settings = load_config(config)
+    from expsql.server.auth import load_tokens
+
+    load_tokens(token_env or settings.server.tokens_env)  # a missing secret fails before the banner
     shown_host = host or settings.server.host
     shown_port = port if port is not None else settings.server.port
     stderr.print(f"expsql serves on http://{shown_host}:{shown_port} (API docs at /docs)", markup=False)
-    serve(host=host, port=port, config=settings, workers=workers, timeout=timeout, log_level=log_level)
+    serve(
+        host=host,
+        port=port,
+        config=settings,
+        workers=workers,
+        timeout=timeout,
+        tokens_env=token_env,
+        log_level=log_level,
+    )

@@ -24,7 +24,16 @@ from expsql.errors import DialectError
 
 @runtime_checkable
 class Dao(Protocol):
-    """A connection to a warehouse: runs SQL and returns the rows as a pandas DataFrame."""
+    """A connection to a warehouse: runs SQL and returns the rows as a pandas DataFrame.
+
+    A Dao may also have ``cancel()``, which stops the query :meth:`execute` is running, in the
+    warehouse, so that it stops working (and billing). The REST service calls it from another
+    thread when an evaluation passes the server's timeout, its client disconnects or the server
+    shuts down; it may come before the query starts or after it ends, and is then a no-op, and it
+    may come more than once. :meth:`execute` then raises. Without it, such a query runs to its end
+    in the warehouse (the service still answers on time). Declare ``can_cancel=True`` on the
+    :class:`Dialect` so ``expsql dialects`` says so.
+    """
 
     def execute(self, sql: str) -> pd.DataFrame:
         """Run one query; columns keep the query's aliases, numbers come back as numbers."""
@@ -36,6 +45,12 @@ class Dao(Protocol):
 
 
 ConnectorFactory = Callable[..., Dao]
+
+
+def canceller(dao: object) -> Callable[[], None] | None:
+    """The Dao's ``cancel()`` method, ``None`` for a Dao without one (its queries run to their end)."""
+    cancel = getattr(dao, "cancel", None)
+    return cancel if callable(cancel) else None
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,8 @@ class Dialect:
     :param timestamp_type: the sqlglot type of the timestamp literals the exposures layout
         compares its timestamp columns with (BigQuery's ``TIMESTAMP`` is sqlglot's
         ``TIMESTAMPTZ``; its ``DATETIME`` does not compare with a ``TIMESTAMP`` column).
+    :param can_cancel: its Dao has ``cancel()`` (see :class:`Dao`): the service stops a query in
+        the warehouse when its evaluation times out, its client leaves or the server shuts down.
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -81,6 +98,7 @@ class Dialect:
     percentile_window: bool = False
     max_identifier_bytes: int | None = None
     timestamp_type: str = "TIMESTAMP"
+    can_cancel: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
 

@@ -31,6 +31,10 @@ class DuckDBDao:
             raise ConnectorError(f"duckdb refused the query: {error}") from error
         return contract_frame(frame)
 
+    def cancel(self) -> None:
+        """Interrupt the running query (DuckDB checks between chunks; idle, it is a no-op)."""
+        self.connection.interrupt()
+
     def close(self) -> None:
         if self._owned:
             self.connection.close()
@@ -59,6 +63,7 @@ DIALECT = Dialect(
     connector=connect,
     client="duckdb",
     native_prefix_match=True,
+    can_cancel=True,
 )
 
 

@@ -38,6 +38,15 @@ class PostgresDao:
             raise ConnectorError(f"postgres refused the query: {error}") from error
         return contract_frame(pd.DataFrame.from_records(records, columns=columns))
 
+    def cancel(self) -> None:
+        """Ask the server to cancel the running query (a cancel request on its own connection)."""
+        # cancel_safe (psycopg 3.2+) bounds the wait and uses libpq 17's secure cancel where it can.
+        cancel_safe = getattr(self.connection, "cancel_safe", None)
+        if cancel_safe is not None:
+            cancel_safe(timeout=5)
+        else:
+            self.connection.cancel()
+
     def close(self) -> None:
         if self._owned:
             self.connection.close()
@@ -66,6 +75,7 @@ DIALECT = Dialect(
     client="psycopg",
     native_prefix_match=True,
     max_identifier_bytes=63,
+    can_cancel=True,
 )
 
 

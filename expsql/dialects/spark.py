@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -17,27 +18,49 @@ if TYPE_CHECKING:
 
 
 class SparkDao:
-    """Runs SQL with ``spark.sql``; stops the session only if it started it."""
+    """Runs SQL with ``spark.sql``; stops the session only if it started it.
+
+    Its jobs run in a job group of their own, so :meth:`cancel` stops this Dao's query and no
+    other query of a shared session.
+    """
 
     def __init__(self, session: SparkSession, *, owned: bool = True) -> None:
         self.session = session
         self._owned = owned
+        self.job_group = f"expsql-{uuid.uuid4().hex}"
 
     def execute(self, sql: str) -> pd.DataFrame:
+        from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
+        context = self.session.sparkContext
+        # The group is a property of the calling thread (pyspark pins Python threads to JVM threads);
+        # interruptOnCancel interrupts the tasks' threads too, so a cancelled job frees its cores.
+        context.setJobGroup(self.job_group, "expsql evaluation", interruptOnCancel=True)
         try:
             result = self.session.sql(sql)
             columns = result.columns
             # Rows rather than toPandas(): no dependency on Arrow settings or pandas versions.
             records = [tuple(row) for row in result.collect()]
-        except PySparkException as error:
-            raise ConnectorError(f"spark refused the query: {error}") from error
+        except (PySparkException, Py4JJavaError) as error:  # a cancelled job is a Py4JJavaError
+            raise ConnectorError(f"spark refused the query: {_first_line(error)}") from error
+        finally:
+            context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         return contract_frame(pd.DataFrame.from_records(records, columns=columns))
+
+    def cancel(self) -> None:
+        """Cancel the jobs of this Dao's query (its job group); no-op when none runs."""
+        self.session.sparkContext.cancelJobGroup(self.job_group)
 
     def close(self) -> None:
         if self._owned:
             self.session.stop()
+
+
+def _first_line(error: Exception) -> str:
+    # A Py4JJavaError's text is the whole Java stack trace.
+    lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("\tat ")]
+    return " ".join(lines[:2])
 
 
 def connect(
@@ -67,6 +90,7 @@ DIALECT = Dialect(
     client="pyspark",
     native_prefix_match=True,
     percentile_function=spark_percentile,
+    can_cancel=True,
 )
 
 

@@ -1,7 +1,11 @@
 """expsql as a service: an ep-stats compatible REST API (FastAPI + uvicorn).
 
 - :mod:`.factory` — :class:`DaoFactory`: one Dao per request; the demo database by default
-- :mod:`.app`     — :func:`create_app`: the app, its worker pool and its error answers
+- :mod:`.app`     — :func:`create_app`: the app, its middleware and its error answers
+- :mod:`.service` — the worker pool, timeouts, and queries cancelled in the warehouse
+- :mod:`.auth`    — bearer tokens (401) and their OpenAPI scheme
+- :mod:`.requests` — request ids, header limits (400, 431), one log line per request
+- :mod:`.lifecycle` — uvicorn with a graceful shutdown on SIGTERM
 - :mod:`.metrics` — Prometheus metrics of one app, served at ``/metrics``
 - :mod:`.limits`  — the request body limit (413)
 - :mod:`.routes`  — ``/evaluate``, ``/compile``, ``/sample-size-calculation``, ``/health``, ``/dialects``,
@@ -16,6 +20,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +51,7 @@ def serve(
     config: Config | str | Path | None = None,
     workers: int | None = None,
     timeout: float | None = None,
+    tokens_env: str | None = None,
     log_level: str = "info",
 ) -> None:
     """Serve the REST API until interrupted.
@@ -57,23 +63,34 @@ def serve(
     :param config: a :class:`~expsql.config.Config` or the path of an ``expsql.toml``.
     :param workers: evaluations running at once (the worker pool's size).
     :param timeout: seconds an evaluation may take before the answer is a 504.
+    :param tokens_env: environment variable holding the bearer tokens (config ``[server] tokens_env``).
     """
     import uvicorn
 
     from expsql.config import Config, load_config
     from expsql.server.app import create_app as build
+    from expsql.server.auth import exposure_warning
+    from expsql.server.lifecycle import configure_logging, run_server
 
     settings = config if isinstance(config, Config) else load_config(config)
-    changes = {"host": host, "port": port, "workers": workers, "timeout": timeout}
+    changes = {"host": host, "port": port, "workers": workers, "timeout": timeout, "tokens_env": tokens_env}
     server = settings.server.model_copy(update={k: v for k, v in changes.items() if v is not None})
     settings = settings.model_copy(update={"server": server})
     app = build(dao_factory, config=settings)
+    warning = exposure_warning(server.host, server.tokens_env)
+    if warning is not None:
+        print(warning, file=sys.stderr)
     # This process is ours: degenerate-input warnings reach clients in the results, not the log.
     from expsql.stats import DegenerateInputWarning
 
     warnings.filterwarnings("ignore", category=DegenerateInputWarning)
-    # One process: the worker pool lives in it; scale out with more processes behind a proxy.
-    uvicorn.run(app, host=server.host, port=server.port, log_level=log_level, timeout_keep_alive=5)
+    configure_logging(log_level, server.log_format)
+    # One process: the worker pool lives in it; scale out with more processes behind a proxy. The
+    # request log line replaces uvicorn's access log (it has the request id and no query string).
+    uvicorn_config = uvicorn.Config(
+        app, host=server.host, port=server.port, log_level=log_level, timeout_keep_alive=5, access_log=False
+    )
+    run_server(app.state.service, uvicorn_config)
 
 
 __all__ = ["ConnectorDaoFactory", "DaoFactory", "DemoDaoFactory", "create_app", "load_factory", "serve"]

@@ -2,23 +2,22 @@
 
 :func:`create_app` builds a FastAPI app around one or more :class:`~.factory.DaoFactory`
 objects. An evaluation runs off the event loop in a thread pool created once per app (its
-lifespan), bounded by ``workers`` and by a per-request ``timeout`` (504). Bad input is a 422
-with a body that says what is wrong (an expression error carries its position and caret); a body
-over ``max_body_bytes`` is a 413 before it is parsed; an unreachable warehouse is a 503; nothing a
-client sends yields a stack trace. Every answer is counted in the app's own Prometheus registry.
+lifespan), bounded by ``workers`` and by a per-request ``timeout`` (504; the query is cancelled in
+the warehouse, see :mod:`.service`). Bad input is a 422 with a body that says what is wrong (an
+expression error carries its position and caret); a body over ``max_body_bytes`` is a 413 before
+it is parsed; an unreachable warehouse is a 503; nothing a client sends yields a stack trace.
+
+Middleware, outermost first: the metrics count every answer; the request context ids and logs
+each request and refuses bad ids and oversized headers; with ``tokens_env`` the token check runs
+before any body is read; then the body limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,16 +28,14 @@ from expsql.config import Config, ConfigError, ServerSettings
 from expsql.errors import ConnectorError, DialectError, ExpressionError, ExpsqlError
 from expsql.report.epstats import json_safe
 from expsql.server import routes
+from expsql.server.auth import TokenAuthMiddleware, declare_bearer_scheme, load_tokens, public_paths
 from expsql.server.factory import DaoFactory, check_factory, factory_from_config
 from expsql.server.limits import BodyLimitMiddleware
 from expsql.server.metrics import Metrics, MetricsMiddleware
+from expsql.server.requests import RequestContextMiddleware, record_of
+from expsql.server.service import ClientGone, EvaluationTimeout, Service, ShuttingDown
 
 log = logging.getLogger("expsql.server")
-T = TypeVar("T")
-
-
-class EvaluationTimeout(ExpsqlError):
-    """An evaluation that did not finish within the server's per-request timeout."""
 
 
 class NotServedError(DialectError):
@@ -47,75 +44,6 @@ class NotServedError(DialectError):
     def __init__(self, name: str, served: Sequence[str]) -> None:
         self.served = tuple(served)
         super().__init__(f"this server evaluates on {', '.join(served)}, not on {name!r}")
-
-
-@dataclass
-class Service:
-    """What the app's routes share: the factories by dialect, the settings, the metrics, the worker pool."""
-
-    factories: dict[str, DaoFactory]
-    default_dialect: str
-    settings: ServerSettings
-    metrics: Metrics
-    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def factory_for(self, dialect: str | None) -> DaoFactory:
-        """The factory serving ``dialect`` (the default one for ``None``)."""
-        from expsql import dialects
-
-        if dialect is None:
-            return self.factories[self.default_dialect]
-        dialects.get(dialect)  # unknown names: 422 listing every registered dialect
-        if dialect not in self.factories:
-            raise NotServedError(dialect, sorted(self.factories))
-        return self.factories[dialect]
-
-    @property
-    def pool(self) -> ThreadPoolExecutor:
-        """The worker pool, created once (by the lifespan, or by the first request if it did not run)."""
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self.settings.workers, thread_name_prefix="expsql-evaluation"
-                )
-            return self._pool
-
-    async def submit(self, job: Callable[[], T]) -> T:
-        """Run ``job`` in the pool; :class:`EvaluationTimeout` after ``settings.timeout`` seconds."""
-        metrics = self.metrics
-
-        def timed() -> T:
-            metrics.pool_queued.dec()
-            started = time.perf_counter()
-            try:
-                with metrics.pool_busy.track_inprogress():
-                    return job()
-            finally:
-                metrics.evaluation_seconds.observe(time.perf_counter() - started)
-
-        metrics.pool_queued.inc()
-        future = self.pool.submit(timed)
-        try:
-            with metrics.in_progress.track_inprogress():
-                return await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.settings.timeout)
-        except TimeoutError:
-            # A job not yet started is dropped; a running one cannot be interrupted and finishes alone.
-            if future.cancel():
-                metrics.pool_queued.dec()
-            raise EvaluationTimeout(
-                f"the evaluation took longer than the server's timeout of {self.settings.timeout:g} s"
-            ) from None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-        for factory in self.factories.values():
-            close = getattr(factory, "close", None)
-            if callable(close):
-                close()
 
 
 def _as_factories(dao_factory: DaoFactory | Sequence[DaoFactory] | None, config: Config) -> list[DaoFactory]:
@@ -143,6 +71,7 @@ def create_app(
     """
     config = config or Config()
     settings = settings or config.server
+    tokens = load_tokens(settings.tokens_env)  # before anything else: a server never starts open by mistake
     factories = _as_factories(dao_factory, config)
     service = Service(
         factories={factory.dialect: factory for factory in factories},
@@ -153,11 +82,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service.pool  # noqa: B018 -- created here, once, before the first request
+        service.start()
         try:
             yield
         finally:
-            service.close()
+            await service.finish()
 
     app = FastAPI(
         title="expsql",
@@ -171,16 +100,27 @@ def create_app(
     app.state.service = service
     _install_error_handlers(app)
     app.include_router(routes.router)
-    # The last added runs first: the metrics also count the 413s the body limit answers.
+    # The last added runs first: the metrics count every refusal of the middleware inside them; the
+    # request context ids and logs them all; no body is read before the token is checked.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
+    if tokens:
+        public = public_paths(settings.public_metrics)
+        app.add_middleware(TokenAuthMiddleware, tokens=tokens, public=public)
+        declare_bearer_scheme(app, public)
     paths = {getattr(route, "path", None) for route in (*app.router.routes, *routes.router.routes)}
     known = frozenset(path for path in paths if isinstance(path, str))
+    app.add_middleware(
+        RequestContextMiddleware,
+        paths=known,
+        max_header_bytes=settings.max_header_bytes,
+        log_format=settings.log_format,
+    )
     app.add_middleware(MetricsMiddleware, metrics=service.metrics, paths=known)
     return app
 
 
-def _error(status: int, detail: Any, **extra: Any) -> JSONResponse:
-    return JSONResponse(json_safe({"detail": detail, **extra}), status_code=status)
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(json_safe({"detail": detail, **extra}), status_code=status, headers=headers)
 
 
 def expression_response(error: ExpressionError) -> JSONResponse:
@@ -219,6 +159,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def timeout(request: Request, error: EvaluationTimeout) -> JSONResponse:
         return _error(504, str(error), error="timeout")
 
+    @app.exception_handler(ShuttingDown)
+    async def shutting_down(request: Request, error: ShuttingDown) -> JSONResponse:
+        _note_error(request, "shutting_down")
+        return _error(503, str(error), {"Retry-After": "1", "Connection": "close"}, error="shutting_down")
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(request: Request, error: ClientGone) -> JSONResponse:
+        # Nobody reads it: the status is for the log and the metrics (nginx's "client closed request").
+        _note_error(request, "client_closed")
+        return _error(499, str(error), error="client_closed")
+
     @app.exception_handler(ExpsqlError)
     async def invalid(request: Request, error: ExpsqlError) -> JSONResponse:
         # Experiments, rows and dialects the request named: the client can fix them.
@@ -229,6 +180,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         # A bug: the log gets the traceback, the client a JSON body without one.
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
         return _error(500, f"internal error ({type(error).__name__})", error="internal")
+
+
+def _note_error(request: Request, error: str) -> None:
+    record = record_of(request.scope)
+    if record is not None:
+        record.error = error
 
 
 def _plain_problem(problem: dict[str, Any]) -> dict[str, Any]:

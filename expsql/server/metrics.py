@@ -30,11 +30,15 @@ def error_type(status: int) -> str | None:
     if status < 400:
         return None
     known = {
+        400: "bad_request",
+        401: "unauthorized",
         404: "not_found",
         405: "method_not_allowed",
         408: "body_timeout",
         413: "too_large",
         422: "validation",
+        431: "headers_too_large",
+        499: "client_closed",
         500: "internal",
         503: "warehouse",
         504: "timeout",
@@ -58,6 +62,8 @@ class Metrics:
     pool_workers: Gauge
     pool_busy: Gauge
     pool_queued: Gauge
+    cancelled_queries: Counter
+    cancel_seconds: Histogram
 
     @classmethod
     def create(cls, workers: int) -> Metrics:
@@ -126,12 +132,28 @@ class Metrics:
                 "Evaluations submitted to the pool and not started: all workers are busy.",
                 registry=registry,
             ),
+            cancelled_queries=Counter(
+                "expsql_cancelled_queries",
+                "Queries cancelled in the warehouse, by reason (timeout, disconnect, shutdown), once the "
+                "worker running them was free again.",
+                ("reason",),
+                registry=registry,
+            ),
+            cancel_seconds=Histogram(
+                "expsql_cancel_duration_seconds",
+                "Time from a query's first cancel to its worker being free again.",
+                buckets=BUCKETS,
+                registry=registry,
+            ),
         )
 
-    def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+    def observe_request(
+        self, endpoint: str, method: str, status: int, seconds: float, error: str | None = None
+    ) -> None:
+        """Count one answer; ``error`` names a refusal its status alone does not tell (``missing_token``)."""
         self.requests.labels(endpoint, method if method in METHODS else "other", str(status)).inc()
         self.request_seconds.labels(endpoint).observe(seconds)
-        kind = error_type(status)
+        kind = error or error_type(status)
         if kind is not None:
             self.errors.labels(endpoint, kind).inc()
         if endpoint == EVALUATE and method == "POST":
@@ -176,9 +198,11 @@ class MetricsMiddleware:
             await self.app(scope, receive, recording_send)
         finally:
             # An exception with no answer sent becomes the 500 of the app's outermost handler.
+            record = scope.get("expsql.request")  # the RequestRecord inner middleware fill in
             self.metrics.observe_request(
                 endpoint_of(scope, self.paths),
                 scope["method"],
                 status if status is not None else 500,
                 time.perf_counter() - started,
+                getattr(record, "error", None),
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from expsql.errors import ExperimentError, ExpsqlError
 from expsql.models import Experiment
 from expsql.report.epstats import epstats_result, finite_or_none
 from expsql.server.factory import DaoFactory, source_of
+from expsql.server.requests import record_of
 from expsql.server.schemas import (
     CompileRequest,
     CompileResponse,
@@ -30,8 +32,10 @@ from expsql.server.schemas import (
 )
 
 if TYPE_CHECKING:
-    from expsql.server.app import Service
+    from starlette.types import Receive
+
     from expsql.server.metrics import Metrics
+    from expsql.server.service import RunningQuery, Service
 
 log = logging.getLogger("expsql.server")
 router = APIRouter()
@@ -42,13 +46,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 EVALUATION_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     500: {"model": ErrorBody, "description": "An unexpected failure (no stack trace is sent)"},
-    503: {"model": ErrorBody, "description": "The warehouse cannot be reached or refused the query"},
+    503: {
+        "model": ErrorBody,
+        "description": "The warehouse cannot be reached or refused the query, or the server is shutting down",
+    },
     504: {"model": ErrorBody, "description": "The evaluation exceeded the server's timeout"},
 }
 
 
 def _service(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
+
+
+def _request_id(request: Request) -> str:
+    record = record_of(request.scope)
+    return record.request_id if record is not None else "-"
 
 
 @router.get("/health", response_model=Health, tags=["service"])
@@ -76,6 +88,7 @@ def list_dialects(request: Request) -> list[DialectInfo]:
             served=name in service.factories,
             default=name == service.default_dialect,
             percentile=registry.get(name).percentile,
+            cancel=registry.get(name).can_cancel,
         )
         for name in registry.available()
     ]
@@ -102,23 +115,40 @@ def prometheus_metrics(request: Request) -> Response:
 
 
 def _evaluate(
-    factory: DaoFactory, experiment: EvaluateRequest, rows: RowsContract, metrics: Metrics
+    factory: DaoFactory,
+    experiment: EvaluateRequest,
+    rows: RowsContract,
+    metrics: Metrics,
+    query: RunningQuery,
 ) -> dict[str, Any]:
-    """The pipeline of one request, run in the worker pool: factory → Dao → SQL → rows → statistics."""
+    """The pipeline of one request, run in the worker pool: factory → Dao → SQL → rows → statistics.
+
+    The Dao is attached to ``query`` while the query runs, so that the event loop can cancel it.
+    """
     from expsql.runner import open_dao, run
 
     dao = open_dao(factory.get_dao, factory.dialect)
-    outcome = run(experiment, dao, dialect=factory.dialect, rows=rows, source=source_of(factory))
+    try:
+        query.attach(dao)
+        outcome = run(
+            experiment, dao, dialect=factory.dialect, rows=rows, source=source_of(factory), close=False
+        )
+    finally:
+        query.detach()
+        dao.close()
     metrics.query_seconds.observe(outcome.query_seconds)
     metrics.stats_seconds.observe(outcome.stats_seconds)
-    log.info(
-        "evaluated %s on %s (%s rows) in a %.3f s query",
-        experiment.id,
-        factory.dialect,
-        rows,
-        outcome.query_seconds,
-    )
     return epstats_result(experiment, outcome.evaluation)
+
+
+def disconnect_of(receive: Receive) -> Callable[[], Awaitable[None]]:
+    """Waits until the client disconnects (the body is read: the next message is the disconnect)."""
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    return disconnected
 
 
 @router.post("/evaluate", response_model=Result, responses=EVALUATION_ERRORS, tags=["ep-stats"])
@@ -127,24 +157,34 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     from expsql.runner import choose_rows
 
     service = _service(request)
+    record = record_of(request.scope)
+    if record is not None:  # what the request's log line says about it (never its expressions)
+        record.dialect = body.dialect or service.default_dialect
+        record.metrics = len(body.metrics)
     factory = service.factory_for(body.dialect)
     rows = choose_rows(body, body.rows, service.settings.rows)
+    if record is not None:
+        record.rows = rows
     check_size(body, service.settings)
     limit = service.settings.max_window_days
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
         days = (body.date_to - body.date_from).days + 1
         raise ExperimentError(f"the date window spans {days} days; this server evaluates at most {limit}")
     try:
-        return await service.submit(lambda: _evaluate(factory, body, rows, service.metrics))
+        return await service.submit(
+            lambda query: _evaluate(factory, body, rows, service.metrics, query),
+            disconnected=disconnect_of(request.receive),
+        )
     except ExpsqlError:
         raise
     except ValueError as error:  # the statistics refuse this experiment's parameters
-        log.warning("evaluation of %s refused: %s", body.id, error)
+        # The log names the request, not the experiment: its id and values are the SQL's literals.
+        log.warning("evaluation refused (request %s): %s", _request_id(request), type(error).__name__)
         return JSONResponse(
             {"detail": f"cannot evaluate experiment {body.id!r}: {error}", "error": "value"}, status_code=422
         )
     except Exception as error:  # a bug, not bad input: log it here, send no stack trace
-        log.exception("evaluation of %s failed", body.id)
+        log.exception("evaluation failed (request %s)", _request_id(request))
         return JSONResponse(
             {"detail": f"cannot evaluate experiment {body.id!r}: internal error ({type(error).__name__})"},
             status_code=500,
@@ -158,8 +198,13 @@ def compile_experiment(body: CompileRequest, request: Request) -> CompileRespons
     from expsql.compiler import compile_sql
     from expsql.runner import choose_rows
 
+    record = record_of(request.scope)
+    if record is not None:
+        record.dialect, record.metrics = body.dialect or "all", len(body.metrics)
     check_size(body, _service(request).settings)
     rows = choose_rows(body, body.rows, "goals")
+    if record is not None:
+        record.rows = rows
     names = [body.dialect] if body.dialect else dialects.available()
     for name in names:
         dialects.get(name)

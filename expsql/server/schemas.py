@@ -171,6 +171,10 @@ class DialectInfo(BaseModel):
         description="The percentile function outlier caps use there: exact, the warehouse's approximation, "
         "or none (winsorized metrics need unit rows there)."
     )
+    cancel: bool = Field(
+        description="Its connector can cancel a query in the warehouse: an evaluation that times out, "
+        "whose client leaves or that a shutdown interrupts stops there too (else it runs to its end)."
+    )
 
 
 class Health(BaseModel):

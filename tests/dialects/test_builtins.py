@@ -6,6 +6,9 @@ flag cannot claim a prefix function that the generator turns into an unescaped `
 
 from __future__ import annotations
 
+import inspect
+import sys
+
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -47,6 +50,20 @@ def test_declaration(name: str) -> None:
     )
     assert (dialect.connector is not None) == (client is not None)
     assert dialect.description
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_can_cancel_is_declared_exactly_when_the_dao_has_cancel(name: str) -> None:
+    dialect = get(name)
+    if dialect.connector is None:
+        assert dialect.can_cancel is False  # compile only: no query of its own to cancel
+        return
+    connect = dialect.connector_factory()
+    # The return annotation names the Dao class in the connector's module (a string: postponed).
+    returned = inspect.signature(connect).return_annotation
+    dao_class = getattr(sys.modules[connect.__module__], returned)
+    assert dialect.can_cancel == callable(getattr(dao_class, "cancel", None))
+    assert dialect.can_cancel == (name in {"duckdb", "postgres", "spark"})
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -10,6 +11,7 @@ import pytest
 
 from expsql.dialects import Dao, get
 from expsql.errors import ConnectorError
+from tests.server.slow_warehouse import count_generated
 
 ROWS_SQL = (
     "SELECT 'exp-1' AS exp_id, 'a' AS exp_variant_id, SUM(x)::HUGEINT AS count,"
@@ -58,4 +60,17 @@ def test_bad_sql_is_a_connector_error() -> None:
     dao = get("duckdb").connect()
     with pytest.raises(ConnectorError, match="no_such_table"):
         dao.execute("SELECT * FROM no_such_table")
+    dao.close()
+
+
+def test_cancel_from_another_thread_interrupts_the_query() -> None:
+    dao = get("duckdb").connect()
+    timer = threading.Timer(0.5, dao.cancel)  # type: ignore[attr-defined]
+    timer.start()
+    with pytest.raises(ConnectorError, match="Interrupted"):
+        dao.execute(count_generated("duckdb"))
+    timer.join()
+    assert dao.execute("SELECT 1 AS n")["n"].tolist() == [1]  # the connection serves on
+    dao.cancel()  # type: ignore[attr-defined]  # idle: a no-op, and the next query is not affected
+    assert dao.execute("SELECT 2 AS n")["n"].tolist() == [2]
     dao.close()

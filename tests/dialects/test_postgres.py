@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from expsql.dialects import get
 from expsql.errors import ConnectorError
+from tests.server.slow_warehouse import count_generated
 
 pytestmark = pytest.mark.engine("postgres")
 
@@ -53,3 +55,14 @@ def test_unreachable_server_is_a_connector_error(postgres_server: Any) -> None:
         get("postgres").connect(
             f"host=127.0.0.1 port={postgres_server.port} user=nobody_here connect_timeout=3"
         )
+
+
+def test_cancel_from_another_thread_cancels_the_query_in_the_server(postgres_server: Any) -> None:
+    dao = get("postgres").connect(postgres_server.dsn)
+    timer = threading.Timer(0.5, dao.cancel)  # type: ignore[attr-defined]
+    timer.start()
+    with pytest.raises(ConnectorError, match="canceling statement due to user request"):
+        dao.execute(count_generated("postgres"))
+    timer.join()
+    assert dao.execute("SELECT 1 AS n")["n"].tolist() == [1]  # the connection serves on
+    dao.close()

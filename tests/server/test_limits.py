@@ -71,6 +71,9 @@ def asgi_post(
             await asyncio.sleep(pause)
             read += 1
             return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+        # As a server does while its client waits for the answer: the disconnect never comes
+        # (an immediate one would be a client gone, whose evaluation the server stops).
+        await asyncio.Event().wait()
         return {"type": "http.disconnect"}
 
     async def send(message: dict) -> None:

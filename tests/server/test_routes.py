@@ -59,9 +59,12 @@ def test_dialects_lists_the_registry_and_what_is_served(client: TestClient) -> N
         "served": True,
         "default": True,
         "percentile": "exact",
+        "cancel": True,
     }
     assert listed["postgres"]["served"] is False and listed["postgres"]["connector"] is True
     assert listed["trino"]["percentile"] == "approximate"
+    assert listed["postgres"]["cancel"] is True and listed["spark"]["cancel"] is True
+    assert listed["trino"]["cancel"] is False  # compile only: nothing to cancel
 
 
 def test_docs_and_openapi_describe_every_endpoint(client: TestClient) -> None:
