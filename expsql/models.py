@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -51,6 +51,7 @@ from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, goals
 from expsql.compiler.parse import parse_expression, parser
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
+from expsql.source import unit_type_name
 
 Identifier = int | str
 #: A filter value as JSON gives it; pydantic's smart union keeps ``true`` a bool and ``1`` an int.
@@ -87,6 +88,23 @@ def _seconds(hours: float, field: str) -> int:
     return int(seconds)
 
 
+#: A metric's or a check's own attribution window, field by field; ``None`` inherits the experiment's.
+DelayOverride = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        description="Exposures layout: an event counts from this many hours after the unit's first "
+        "exposure (default: the experiment's).",
+    ),
+]
+WindowOverride = Annotated[
+    float | None,
+    Field(
+        gt=0,
+        description="Exposures layout: an event counts for this many hours after the delay "
+        "(default: the experiment's).",
+    ),
+]
 #: A window's fields on the experiment, a metric or a check; on metrics and checks ``None`` inherits.
 _DELAY = "conversion_delay_hours"
 _LENGTH = "conversion_window_hours"
@@ -131,18 +149,8 @@ class Metric(BaseModel):
         description="Adjust with the metric's pre-exposure value (CUPED) when the experiment sets "
         "cuped_lookback_days; false opts this metric out.",
     )
-    conversion_delay_hours: float | None = Field(
-        default=None,
-        ge=0,
-        description="Exposures layout: an event counts from this many hours after the unit's first "
-        "exposure (default: the experiment's).",
-    )
-    conversion_window_hours: float | None = Field(
-        default=None,
-        gt=0,
-        description="Exposures layout: an event counts for this many hours after the delay "
-        "(default: the experiment's).",
-    )
+    conversion_delay_hours: DelayOverride = None
+    conversion_window_hours: WindowOverride = None
 
     _nominator: Expr = PrivateAttr()
     _denominator: Expr = PrivateAttr()
@@ -204,18 +212,8 @@ class Check(BaseModel):
     denominator: str = Field(min_length=1)
     confidence_level: float = Field(default=0.999, gt=0, lt=1)
     max_sum_ratio: float = Field(default=0.01, ge=0, le=1)
-    conversion_delay_hours: float | None = Field(
-        default=None,
-        ge=0,
-        description="Exposures layout: an event counts from this many hours after the unit's first "
-        "exposure (default: the experiment's).",
-    )
-    conversion_window_hours: float | None = Field(
-        default=None,
-        gt=0,
-        description="Exposures layout: an event counts for this many hours after the delay "
-        "(default: the experiment's).",
-    )
+    conversion_delay_hours: DelayOverride = None
+    conversion_window_hours: WindowOverride = None
 
     _nominator: Expr | None = PrivateAttr(default=None)
     _denominator: Expr = PrivateAttr()
@@ -371,12 +369,7 @@ class Experiment(BaseModel):
     def _no_filters(cls, value: Any) -> Any:
         return [] if value is None else value
 
-    @field_validator("unit_type")
-    @classmethod
-    def _unit_type_is_a_name(cls, value: str) -> str:
-        if not value.replace("_", "a").isalnum() or value[0].isdigit():
-            raise ValueError(f"unit_type {value!r} must be a name of letters, digits and '_'")
-        return value
+    _unit_type_is_a_name = field_validator("unit_type")(unit_type_name)
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:

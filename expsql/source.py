@@ -27,6 +27,13 @@ def _table_parts(cls: type, value: str) -> str:
     return value
 
 
+def unit_type_name(cls: type, value: str) -> str:
+    """A unit type is a name of letters, digits and '_' (it is a literal in the metric language)."""
+    if not value.replace("_", "a").isalnum() or value[0].isdigit():
+        raise ValueError(f"unit_type {value!r} must be a name of letters, digits and '_'")
+    return value
+
+
 class Columns(BaseModel):
     """Column names of the events table. ``agg_type`` may be ``None`` when the table has none."""
 
@@ -114,12 +121,7 @@ class ExposuresTable(BaseModel):
 
     _table = field_validator("table")(_table_parts)
 
-    @field_validator("unit_type")
-    @classmethod
-    def _unit_type_is_a_name(cls, value: str) -> str:
-        if not value.replace("_", "a").isalnum() or value[0].isdigit():
-            raise ValueError(f"unit_type {value!r} must be a name of letters, digits and '_'")
-        return value
+    _unit_type_is_a_name = field_validator("unit_type")(unit_type_name)
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> ExposuresTable:
