@@ -19,7 +19,8 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "exp_id", "metric_id", "metric_name", "exp_variant_id", "count", "mean", "std", "sum_value",
     "confidence_level", "diff", "test_stat", "p_value", "confidence_interval", "standard_error",
     "degrees_of_freedom", "minimum_effect", "sample_size", "required_sample_size", "power",
-    "false_positive_risk", "absolute_diff", "ci_lower", "ci_upper", "significant",
+    "false_positive_risk", "absolute_diff", "ci_lower", "ci_upper", "significant", "cuped",
+    "variance_reduction",
 )  # fmt: skip
 CHECK_COLUMNS: tuple[str, ...] = ("exp_id", "check_id", "check_name", "variable_id", "value", "passed")
 
