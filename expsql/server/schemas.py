@@ -121,6 +121,13 @@ class MetricStat(BaseModel):
     required_sample_size: float | None = None
     power: float | None = None
     false_positive_risk: float | None = None
+    cuped: bool = Field(
+        default=False, description="expsql: the mean is adjusted by its pre-exposure value (CUPED)."
+    )
+    variance_reduction: float | None = Field(
+        default=None,
+        description="expsql: 1 − adjusted / unadjusted variance of the mean (CUPED); null without CUPED.",
+    )
 
 
 class MetricResult(BaseModel):
