@@ -56,6 +56,9 @@ Where expsql deliberately differs from ep-stats (2.5.x), everything else followi
 13. **Wide rows** (``evaluate_wide_agg``): a goal without a column, or read by ``count()``,
     ``unique()``, a dimension or another unit or aggregation type, is a RowsError (ep-stats evaluates
     zeros). ``sample_size`` is ``count`` as for ep-stats' ``SimpleMetric``; exposures are 0.
+14. **CUPED** (:mod:`~expsql.stats.cuped`), which ep-stats lacks: with ``cuped_lookback_days`` and
+    metric or unit rows carrying covariate sums, each metric is adjusted by its pre-exposure value
+    (tea-tasting's estimator); ``cuped`` and ``variance_reduction`` say where and by how much.
 """
 
 from expsql.stats.evaluation import Evaluation, Table

@@ -288,9 +288,15 @@ def test_the_exposure_goal_reads_one_per_unit_before_exposure() -> None:
         assert _row(evaluation, 5, variant)["mean"] == pytest.approx(_row(evaluation, 4, variant)["mean"] + 2)
 
 
-def test_cuped_columns_reach_json() -> None:
+def test_cuped_columns_reach_json_and_the_text_table() -> None:
     data = units(seed=12, sizes={"a": 400, "b": 400})
     evaluation = _quiet(cuped_experiment(METRICS), cuped_metric_rows(data, COLUMNS))
     payload = json.loads(json.dumps(evaluation.to_dict(), allow_nan=False))
     assert all(row["cuped"] is True for row in payload["metrics"])
     assert all(0 < row["variance_reduction"] < 1 for row in payload["metrics"])
+    text = str(evaluation)
+    reduction = payload["metrics"][1]["variance_reduction"]
+    assert "CUPED" in text.splitlines()[3] and f"{-reduction:+.1%} var" in text
+    assert "CUPED" not in str(
+        _quiet(cuped_experiment(METRICS, lookback=None), cuped_metric_rows(data, COLUMNS))
+    )
