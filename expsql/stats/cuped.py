@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_VALUES, metric_row_id
+from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_VALUES, UNIT_COVARIATE_VALUES, metric_row_id
 from expsql.models import Experiment
 from expsql.stats.metric_rows import MetricSums
 
@@ -231,9 +231,8 @@ def _fallback_messages(
         named = [f"{m.id} ({m.name})" for m, a in zip(experiment.metrics, adjust, strict=True) if a]
         return [
             f"experiment {experiment.id} sets cuped_lookback_days but the rows carry no covariate "
-            f"sums ({', '.join(METRIC_COVARIATE_VALUES[:2])}, …): metrics "
-            + _listed(named)
-            + " are evaluated without CUPED"
+            f"sums (metric rows: {', '.join(METRIC_COVARIATE_VALUES[:2])}, …; unit rows: "
+            f"{', '.join(UNIT_COVARIATE_VALUES)}): metrics " + _listed(named) + " are evaluated without CUPED"
         ]
     failed = adjust[:, np.newaxis] & ~result.cuped[:, treatments]
     named = []

@@ -11,7 +11,7 @@ A metric's outlier percentiles clip its per-unit nominator here (:mod:`expsql.st
 
 CUPED: unit rows with ``pre_count, pre_sum_value`` (the unit's pre-exposure ``SUM(cnt)`` and
 ``SUM(value)`` of the term) give each adjusted metric its covariate: the same expressions evaluated
-on the pre-exposure values, the exposure goal reading 1 per unit (it has no pre-exposure value), a
+on the pre-exposure values, every exposure goal reading 1 per unit (it has no pre-exposure value), a
 winsorized nominator capped at the percentiles of all exposed units' pre-exposure nominators. The
 covariate sums go into :attr:`MetricSums.covariates` as metric rows would carry them.
 
@@ -116,11 +116,12 @@ class _Units:
         self._pre_terms = (
             {key: (sums[2][i], sums[3][i]) for i, key in enumerate(keys)} if self.has_pre else {}
         )
-        # The exposure goal has no pre-exposure value: it reads 1 per unit (DESIGN, CUPED covariates).
-        ones = np.ones(self.size)
-        self._pre_terms[experiment.exposure_goal.key] = (ones, ones)
+        # An exposure goal has no pre-exposure value: it reads 1 per unit (as the compiler's covariates).
+        self._exposure = experiment.exposure_goal.goal
 
     def term(self, goal: Goal, pre: bool = False) -> np.ndarray:
+        if pre and goal.goal == self._exposure:
+            return np.ones(self.size)
         counts, values = (self._pre_terms if pre else self._terms)[goal.key]
         if goal.function == "count":
             return counts
