@@ -306,9 +306,9 @@ class Rate:
         return f"{label:<55} {self.value:7.2%}  [{low:6.2%}, {high:6.2%}]  {counts} {verdict}"
 
 
-def within(rate: Rate, bounds: tuple[float, float]) -> str:
+def within(rate: Rate, bounds: tuple[float, float], digits: int = 0) -> str:
     ok = bounds[0] <= rate.value <= bounds[1]
-    return f"{'ok' if ok else 'OUT'} (target {bounds[0]:.0%}–{bounds[1]:.0%})"
+    return f"{'ok' if ok else 'OUT'} (target {bounds[0]:.{digits}%}–{bounds[1]:.{digits}%})"
 
 
 def covered(results: pd.DataFrame, lift: float) -> np.ndarray:
@@ -323,7 +323,9 @@ def cuped_figures(rng: np.random.Generator, args: argparse.Namespace) -> None:
     print(f"CUPED: {n} experiments per figure, covariate correlation rho {rho}")
     aa = cuped.aa_results(rng, n, args.cuped_units, rho)
     rate = Rate.of(aa["significant"].to_numpy(bool))
-    print(rate.line("A/A with CUPED (metric rows), fixed horizon", within(rate, cuped.FALSE_POSITIVE_TARGET)))
+    print(
+        rate.line("A/A with CUPED (metric rows), fixed horizon", within(rate, cuped.FALSE_POSITIVE_TARGET, 1))
+    )
     reduction = float(aa["variance_reduction"].mean())
     ok = abs(reduction - rho**2) <= cuped.REDUCTION_TOLERANCE
     label = "mean variance reduction (target rho² ± 0.03)"
