@@ -78,6 +78,11 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate an experiment from goal, metric, unit or wide rows (recognised from the columns).
 
+    With ``experiment.cuped_lookback_days``, metric rows carrying the CUPED columns (or unit rows
+    with ``pre_count, pre_sum_value``) adjust each metric by its pre-exposure value
+    (:mod:`expsql.stats.cuped`); the metrics frame says where (``cuped``) and by how much
+    (``variance_reduction``), and a :class:`CupedWarning` names metrics left unadjusted.
+
     :param experiment: the experiment whose metrics and checks to evaluate.
     :param rows: a pandas DataFrame, a list of dicts, a pyarrow Table or a CSV/Parquet/JSON path.
     :param correction: across the treatment variants of each metric: ``holm`` (default),
@@ -87,10 +92,6 @@ def evaluate(
     :param multiple_exposures: report the MultipleExposures check (units exposed to several
         variants, which the exposures layout excludes and marks in the rows,
         :mod:`expsql.stats.multiple_exposures`): ``None`` when the rows hold such units.
-    With ``experiment.cuped_lookback_days``, metric rows carrying the CUPED columns (or unit rows
-    with ``pre_count, pre_sum_value``) adjust each metric by its pre-exposure value
-    (:mod:`expsql.stats.cuped`); the metrics frame says where (``cuped``) and by how much
-    (``variance_reduction``), and a :class:`CupedWarning` names metrics left unadjusted.
     :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows, or a
         metric asks for winsorization on rows without per-unit values (goal or wide rows).
     """
