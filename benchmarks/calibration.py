@@ -12,6 +12,9 @@ rows and evaluated by :func:`expsql.evaluate` at α = 0.05:
    stay ≤ 5.5 %), ``"ep-stats"`` and ``"none"`` (the contrast).
 4. **Coverage**: A/B with a true relative lift of the mean metric (``--lift``, revenue scaled by
    1 + lift, so the true lift is exact): the share of 95 % confidence intervals that contain it.
+5. **CUPED** (``benchmarks/calibration_cuped.py``, ``--cuped-experiments`` 4,000): A/A false
+   positives at a fixed horizon and with daily peeking, the mean variance reduction against ρ², and
+   the power of CUPED at half the units of the unadjusted test, on metric rows with covariate sums.
 
 Every rate comes with its Clopper–Pearson 95 % interval and whether the rate lies in its target.
 Cases 1, 2 and 4 evaluate each experiment on its own (one ``evaluate`` call per experiment);
@@ -303,13 +306,41 @@ class Rate:
         return f"{label:<55} {self.value:7.2%}  [{low:6.2%}, {high:6.2%}]  {counts} {verdict}"
 
 
-def within(rate: Rate, bounds: tuple[float, float]) -> str:
+def within(rate: Rate, bounds: tuple[float, float], digits: int = 0) -> str:
     ok = bounds[0] <= rate.value <= bounds[1]
-    return f"{'ok' if ok else 'OUT'} (target {bounds[0]:.0%}–{bounds[1]:.0%})"
+    return f"{'ok' if ok else 'OUT'} (target {bounds[0]:.{digits}%}–{bounds[1]:.{digits}%})"
 
 
 def covered(results: pd.DataFrame, lift: float) -> np.ndarray:
     return (results["ci_lower"].to_numpy(float) <= lift) & (lift <= results["ci_upper"].to_numpy(float))
+
+
+def cuped_figures(rng: np.random.Generator, args: argparse.Namespace) -> None:
+    """Print the CUPED figures (:mod:`benchmarks.calibration_cuped`)."""
+    from benchmarks import calibration_cuped as cuped
+
+    n, rho = args.cuped_experiments, args.rho
+    print(f"CUPED: {n} experiments per figure, covariate correlation rho {rho}")
+    aa = cuped.aa_results(rng, n, args.cuped_units, rho)
+    rate = Rate.of(aa["significant"].to_numpy(bool))
+    print(
+        rate.line("A/A with CUPED (metric rows), fixed horizon", within(rate, cuped.FALSE_POSITIVE_TARGET, 1))
+    )
+    reduction = float(aa["variance_reduction"].mean())
+    ok = abs(reduction - rho**2) <= cuped.REDUCTION_TOLERANCE
+    label = "mean variance reduction (target rho² ± 0.03)"
+    print(f"{label:<55} {reduction:7.4f}  rho² {rho**2:.4f} {'ok' if ok else 'OUT'}")
+    rate = Rate.of(cuped.peeking(rng, n, cuped.UNITS_PER_DAY))
+    verdict = f"{'ok' if rate.value <= cuped.PEEKING_LIMIT else 'OUT'} (limit {cuped.PEEKING_LIMIT:.1%})"
+    print(rate.line(f"A/A with CUPED, daily peeking {DAYS} days, obrien-fleming", verdict))
+    for power_rho in (rho, args.power_rho):
+        figures = cuped.power_figures(rng, n, rho=power_rho)
+        (plain, plain_predicted), (adjusted, predicted) = figures.values()
+        print(
+            f"power at +{cuped.LIFT:.0%}, rho {power_rho}: unadjusted {cuped.POWER_UNITS} units {plain:.2%} "
+            f"(predicted {plain_predicted:.2%}), CUPED {cuped.POWER_UNITS // 2} units {adjusted:.2%} "
+            f"(predicted {predicted:.2%})"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -320,6 +351,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--units-per-day", type=int, default=300, help="new units per variant and day")
     parser.add_argument("--lift", type=float, default=0.05, help="true relative lift for coverage")
     parser.add_argument("--packed", action="store_true", help="evaluate all experiments of a figure at once")
+    parser.add_argument("--cuped-experiments", type=int, default=4000, help="simulated experiments, CUPED")
+    parser.add_argument("--cuped-units", type=int, default=1000, help="units per variant, CUPED A/A")
+    parser.add_argument("--rho", type=float, default=0.7, help="correlation of the CUPED covariate")
+    parser.add_argument("--power-rho", type=float, default=0.75, help="a second rho for the power figure")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     n = args.experiments
@@ -365,6 +400,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     rate = Rate.of(covered(ab, args.lift))
     print(rate.line(f"95 % CI covers the true lift {args.lift:+.0%}", within(rate, COVERAGE_TARGET)))
+    start = time.perf_counter()
+    cuped_figures(rng, args)
+    timings.append(("CUPED (packed)", time.perf_counter() - start, 1 + DAYS + 4))
     print()
     print("time (simulation included)")
     for label, seconds, evaluations in timings:

@@ -27,6 +27,8 @@ METRIC_STAT_FIELDS: Final = (
     "power",
     "false_positive_risk",
 )
+#: expsql's additions to each metric stat (CUPED, :mod:`expsql.stats.cuped`): ep-stats clients ignore them.
+EXTRA_STAT_FIELDS: Final = ("cuped", "variance_reduction")
 
 
 def finite_or_none(value: Any) -> float | None:
@@ -51,6 +53,13 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def _cuped(value: Any) -> bool:
+    """The ``cuped`` flag of a row (False where the frame has none: ep-stats' own frames)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
 def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict[str, Any]:
     """The evaluation as ep-stats' ``Result`` body."""
     metrics = evaluation.metrics
@@ -60,6 +69,10 @@ def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict
         stats = [
             {"exp_variant_id": str(row["exp_variant_id"])}
             | {name: finite_or_none(row.get(name)) for name in METRIC_STAT_FIELDS}
+            | {
+                "cuped": _cuped(row.get("cuped")),
+                "variance_reduction": finite_or_none(row.get("variance_reduction")),
+            }
             for _, row in rows.iterrows()
         ]
         metric_results.append({"id": metric.id, "name": metric.name, "stats": stats})

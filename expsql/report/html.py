@@ -15,12 +15,14 @@ from expsql.report.view import (
     Scorecard,
     VariantLine,
     check_values,
+    cuped_note,
     date_window,
     format_interval,
     format_level,
     format_number,
     format_p,
     format_percent,
+    format_reduction,
     levels_text,
 )
 
@@ -111,9 +113,10 @@ def _checks(card: Scorecard) -> str:
 
 
 def _metric_table(card: Scorecard) -> str:
+    cuped = '<th title="Change in the variance of the mean by CUPED">CUPED</th>' if card.cuped else ""
     head = (
         "<thead><tr><th>Metric</th><th>Variant</th><th>Mean</th><th>Diff</th><th>CI (relative)</th>"
-        "<th>p-value</th><th>Level</th><th>Power</th><th>Result</th></tr></thead>"
+        f"<th>p-value</th><th>Level</th><th>Power</th>{cuped}<th>Result</th></tr></thead>"
     )
     rows = []
     for block in card.metrics:
@@ -133,11 +136,13 @@ def _metric_table(card: Scorecard) -> str:
                 ]
             )
             numbers += [""] * (6 - len(numbers))
+            numbers += [format_reduction(line)] if card.cuped else []
             cells = [f"<td>{name}</td>", f"<td>{escape(line.variant)}</td>"]
             cells += [f'<td class="num">{escape(number)}</td>' for number in numbers]
             cells.append(_verdict_cell(line))
             rows.append(f'<tr class="{"control" if control else "treatment"}">{"".join(cells)}</tr>')
-    return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>"
+    note = f'<p class="muted">{escape(cuped_note(card))}</p>' if card.cuped else ""
+    return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>{note}"
 
 
 def _forest(card: Scorecard) -> str:

@@ -11,12 +11,14 @@ from expsql.report.view import (
     Scorecard,
     VariantLine,
     check_values,
+    cuped_note,
     date_window,
     format_interval,
     format_level,
     format_number,
     format_p,
     format_percent,
+    format_reduction,
     join,
     levels_text,
 )
@@ -78,6 +80,8 @@ def metrics_table(card: Scorecard) -> Table:
     table.add_column("p-value", justify="right", no_wrap=True)
     if per_row_level:
         table.add_column("Level", justify="right", no_wrap=True)
+    if card.cuped:
+        table.add_column("CUPED", justify="right", no_wrap=True)
     table.add_column("Result", no_wrap=True)
     for index, block in enumerate(card.metrics):
         for position, line in enumerate(block.lines):
@@ -95,6 +99,7 @@ def metrics_table(card: Scorecard) -> Table:
                     format_p(line.p_value),
                 ]
                 cells += [format_level(line.confidence_level)] if per_row_level else []
+            cells += [format_reduction(line)] if card.cuped else []
             cells.append(marker(line))
             table.add_row(
                 *cells, end_section=index < len(card.metrics) - 1 and position == len(block.lines) - 1
@@ -123,6 +128,8 @@ def scorecard_renderable(card: Scorecard) -> RenderableType:
     parts: list[RenderableType] = [header(card)]
     if card.metrics:
         parts.append(metrics_table(card))
+        if card.cuped:
+            parts.append(Text(cuped_note(card), style="dim"))
     else:
         parts.append(Text("no metrics", style="dim"))
     if card.checks:

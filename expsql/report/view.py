@@ -59,6 +59,8 @@ class VariantLine:
     power: float
     required_sample_size: float
     sample_size: float
+    cuped: bool = False
+    variance_reduction: float = math.nan
 
     @property
     def direction(self) -> int:
@@ -95,6 +97,11 @@ class Scorecard:
     confidence_levels: tuple[float, ...]
     context: RunContext
     warnings: tuple[str, ...] = ()
+
+    @property
+    def cuped(self) -> bool:
+        """Whether any mean was adjusted by its pre-exposure value (CUPED)."""
+        return any(line.cuped for block in self.metrics for line in block.lines)
 
     @property
     def sequential(self) -> bool:
@@ -139,6 +146,8 @@ def scorecard(
                 power=_number(row.get("power")),
                 required_sample_size=_number(row.get("required_sample_size")),
                 sample_size=_number(row.get("sample_size")),
+                cuped=_flag(row.get("cuped")),
+                variance_reduction=_number(row.get("variance_reduction")),
             )
             for _, row in rows.iterrows()
         )
@@ -300,6 +309,31 @@ def format_interval(lower: float, upper: float) -> str:
     if not (math.isfinite(lower) and math.isfinite(upper)):
         return "n/a"
     return f"[{format_percent(lower)}, {format_percent(upper)}]"
+
+
+def format_reduction(line: VariantLine) -> str:
+    """A CUPED row's variance reduction (``−48.2% var``); empty for a row CUPED did not adjust."""
+    if not line.cuped:
+        return ""
+    return f"{format_percent(-line.variance_reduction)} var"
+
+
+def cuped_note(card: Scorecard) -> str:
+    """The footnote of a scorecard with CUPED-adjusted metrics."""
+    days = card.experiment.cuped_lookback_days
+    lookback = f" over the {days:g} days before exposure" if days else ""
+    control = card.experiment.control_variant
+    several = sum(not line.is_control for line in card.metrics[0].lines) > 1 if card.metrics else False
+    shown = (
+        f"The control row shows {control}'s unadjusted mean: each treatment is compared with {control} "
+        "adjusted in its own comparison (its mean minus the absolute difference)."
+        if several
+        else f"The control row shows {control}'s mean adjusted in the comparison."
+    )
+    return (
+        f"CUPED: means adjusted by each unit's own value of the metric{lookback} (Deng et al. 2013); "
+        f"the CUPED column is the change in the variance of the mean. {shown}"
+    )
 
 
 def date_window(experiment: Experiment) -> str:

@@ -226,7 +226,8 @@ def compile_experiment(body: CompileRequest, request: Request) -> CompileRespons
     "/sample-size-calculation", response_model=SampleSizeResponse, responses=ERRORS, tags=["ep-stats"]
 )
 def sample_size_calculation(body: SampleSizeRequest) -> Any:
-    """Units per variant to detect a relative ``minimum_effect`` with ``power`` (as ep-stats computes)."""
+    """Units per variant to detect a relative ``minimum_effect`` with ``power`` (as ep-stats computes);
+    with CUPED's ``variance_reduction`` (or ``rho``) the variances shrink by that share."""
     from expsql.stats import sample_size
 
     try:
@@ -237,6 +238,8 @@ def sample_size_calculation(body: SampleSizeRequest) -> Any:
             std=body.std,
             confidence_level=body.confidence_level,
             power=body.power,
+            variance_reduction=body.variance_reduction,
+            rho=body.rho,
         )
     except ValueError as error:
         return JSONResponse({"detail": str(error), "error": "value"}, status_code=422)

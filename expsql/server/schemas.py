@@ -102,6 +102,20 @@ class SampleSizeRequest(BaseModel):
     std: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     confidence_level: float = Field(default=0.95, gt=0, lt=1)
     power: float = Field(default=0.8, gt=0, lt=1)
+    variance_reduction: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1,
+        description="expsql: CUPED's expected variance reduction (a past evaluation's variance_reduction); "
+        "the variances are scaled by 1 − variance_reduction. Not with rho.",
+    )
+    rho: float | None = Field(
+        default=None,
+        gt=-1,
+        lt=1,
+        description="expsql: correlation of the metric with its pre-exposure value (CUPED); "
+        "the same as variance_reduction = rho². Not with variance_reduction.",
+    )
 
 
 class SampleSizeResponse(BaseModel):
@@ -121,6 +135,13 @@ class MetricStat(BaseModel):
     required_sample_size: float | None = None
     power: float | None = None
     false_positive_risk: float | None = None
+    cuped: bool = Field(
+        default=False, description="expsql: the mean is adjusted by its pre-exposure value (CUPED)."
+    )
+    variance_reduction: float | None = Field(
+        default=None,
+        description="expsql: 1 − adjusted / unadjusted variance of the mean (CUPED); null without CUPED.",
+    )
 
 
 class MetricResult(BaseModel):

@@ -6,6 +6,7 @@
 - :mod:`~expsql.stats.unit_rows`   — per-unit rows evaluated exactly into metric-rows sums
 - :mod:`~expsql.stats.wide_rows`   — ep-stats' wide per-variant table read as goal rows
 - :mod:`~expsql.stats.outliers`    — percentile winsorization of the per-unit nominator
+- :mod:`~expsql.stats.cuped`       — CUPED: metrics adjusted by their pre-exposure values
 - :mod:`~expsql.stats.ttest`       — ep-stats' relative Welch t-test, vectorised over metrics × variants
 - :mod:`~expsql.stats.corrections` — Holm, Bonferroni, Benjamini–Hochberg across treatment variants
 - :mod:`~expsql.stats.sequential`  — exact Lan–DeMets O'Brien–Fleming boundaries; ep-stats' rule
@@ -55,13 +56,17 @@ Where expsql deliberately differs from ep-stats (2.5.x), everything else followi
 13. **Wide rows** (``evaluate_wide_agg``): a goal without a column, or read by ``count()``,
     ``unique()``, a dimension or another unit or aggregation type, is a RowsError (ep-stats evaluates
     zeros). ``sample_size`` is ``count`` as for ep-stats' ``SimpleMetric``; exposures are 0.
+14. **CUPED** (:mod:`~expsql.stats.cuped`), which ep-stats lacks: with ``cuped_lookback_days`` and
+    metric or unit rows carrying covariate sums, each metric is adjusted by its pre-exposure value
+    (tea-tasting's estimator); ``cuped`` and ``variance_reduction`` say where and by how much.
 """
 
 from expsql.stats.evaluation import Evaluation, Table
 from expsql.stats.planning import minimum_detectable_effect, power, sample_size
-from expsql.stats.scorecard import DegenerateInputWarning, RowsWarning, evaluate
+from expsql.stats.scorecard import CupedWarning, DegenerateInputWarning, RowsWarning, evaluate
 
 __all__ = [
+    "CupedWarning",
     "DegenerateInputWarning",
     "Evaluation",
     "RowsWarning",

@@ -19,7 +19,8 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "exp_id", "metric_id", "metric_name", "exp_variant_id", "count", "mean", "std", "sum_value",
     "confidence_level", "diff", "test_stat", "p_value", "confidence_interval", "standard_error",
     "degrees_of_freedom", "minimum_effect", "sample_size", "required_sample_size", "power",
-    "false_positive_risk", "absolute_diff", "ci_lower", "ci_upper", "significant",
+    "false_positive_risk", "absolute_diff", "ci_lower", "ci_upper", "significant", "cuped",
+    "variance_reduction",
 )  # fmt: skip
 CHECK_COLUMNS: tuple[str, ...] = ("exp_id", "check_id", "check_name", "variable_id", "value", "passed")
 
@@ -83,7 +84,7 @@ class Evaluation:
     @property
     def metrics(self) -> pd.DataFrame:
         """One row per metric × variant, ep-stats' columns then ``absolute_diff, ci_lower, ci_upper,
-        significant``."""
+        significant, cuped, variance_reduction`` (:mod:`expsql.stats.cuped`)."""
         return self.metric_table.to_pandas()
 
     @property
@@ -130,16 +131,20 @@ class Evaluation:
             f"{row['exp_variant_id']} {_count(row['exposures'])}" for row in exposures
         )
         yield ""
+        metric_rows = self.metric_table.to_dicts()
+        cuped = any(row.get("cuped") for row in metric_rows)
         header = ("metric", "variant", "mean", "diff", "CI of diff", "p-value", "")
+        header += ("CUPED",) if cuped else ()
         rows = [header]
         previous = None
-        for row in self.metric_table.to_dicts():
+        for row in metric_rows:
             name = row["metric_name"] if row["metric_id"] != previous else ""
             previous = row["metric_id"]
             is_control = row["exp_variant_id"] == self.control_variant
             variant = f"{row['exp_variant_id']} (control)" if is_control else str(row["exp_variant_id"])
+            reduction = (f"{-row['variance_reduction']:+.1%} var" if row["cuped"] else "",) if cuped else ()
             if is_control:
-                rows.append((name, variant, _number(row["mean"]), "", "", "", ""))
+                rows.append((name, variant, _number(row["mean"]), "", "", "", "", *reduction))
                 continue
             interval = f"[{_percent(row['ci_lower'])}, {_percent(row['ci_upper'])}]"
             mark = "significant" if row["significant"] else ""
@@ -152,9 +157,16 @@ class Evaluation:
                     interval,
                     _number(row["p_value"]),
                     mark,
+                    *reduction,
                 )
             )
-        yield from _aligned(rows, right=(2, 3, 4, 5))
+        yield from _aligned(rows, right=(2, 3, 4, 5, 7))
+        if cuped:
+            yield (
+                "CUPED: means adjusted by their pre-exposure values; the CUPED column is the change in "
+                "the variance of the mean; each treatment is compared with the control adjusted in its "
+                "own comparison (mean − absolute_diff)."
+            )
         checks = self.check_table.to_dicts()
         if checks:
             yield ""

@@ -18,18 +18,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from expsql.contracts import EXPOSURE_ROW_ID, METRIC_VALUES, check_row_id, metric_row_id
+from expsql.contracts import (
+    EXPOSURE_ROW_ID,
+    METRIC_COVARIATE_VALUES,
+    METRIC_VALUES,
+    check_row_id,
+    metric_row_id,
+)
 from expsql.models import Experiment
 from expsql.stats.rows import codes
 
 
 @dataclass(frozen=True)
 class MetricSums:
-    """Metric rows pivoted to ``sums[row id, variant, column]``; absent rows are zeros."""
+    """Metric rows pivoted to ``sums[row id, variant, column]``; absent rows are zeros.
+
+    ``covariates[row id, variant, column]`` holds the CUPED sums (``METRIC_COVARIATE_VALUES``)
+    when the rows carry them, NaN where a row's are NULL (metrics that are not adjusted).
+    """
 
     row_ids: dict[str, int]
     variants: tuple[str, ...]
     sums: np.ndarray
+    covariates: np.ndarray | None = None
 
     def column(self, row_id: str, name: str) -> np.ndarray:
         """One column of one row id, per variant (zeros when the warehouse returned no such row)."""
@@ -53,7 +64,13 @@ def sum_metric_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[
     keep = (row_codes >= 0) & (variant_codes >= 0)
     sums = np.zeros((len(row_ids), len(variants), len(METRIC_VALUES)))
     np.add.at(sums, (row_codes[keep], variant_codes[keep]), frame[list(METRIC_VALUES)].to_numpy(float)[keep])
-    return MetricSums(row_ids, tuple(variants), sums)
+    covariates = None
+    if all(c in frame.columns for c in METRIC_COVARIATE_VALUES):
+        # NULL stays NaN: a metric row without covariate sums is not adjusted.
+        covariates = np.zeros((len(row_ids), len(variants), len(METRIC_COVARIATE_VALUES)))
+        values = frame[list(METRIC_COVARIATE_VALUES)].to_numpy(float)[keep]
+        np.add.at(covariates, (row_codes[keep], variant_codes[keep]), values)
+    return MetricSums(row_ids, tuple(variants), sums, covariates)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@ As ep-stats computes them (semantics §3.9): a two-sided z approximation with Bo
 with ``s₂ = s₁`` unless given, and for a Bernoulli metric (no ``std``) ``s₁² = p(1−p)``,
 ``s₂² = p₂(1−p₂)``, ``p₂ = p(1 + MEI)``. The minimum detectable effect — which ep-stats lacks — is
 the MEI that solves the same equation for a given N (closed form, a quadratic for Bernoulli).
+
+**CUPED** (:mod:`expsql.stats.cuped`): a metric adjusted by a covariate with correlation ρ has the
+variance ``(1 − ρ²)`` times the unadjusted one (Deng et al., WSDM 2013), so every function takes
+an optional ``variance_reduction`` r (the ``variance_reduction`` a past CUPED evaluation reported)
+or ``rho`` (r = ρ²) and uses ``(1 − r) · (s₁² + s₂²)``, as tea-tasting and GrowthBook plan:
+``N`` shrinks by the factor ``1 − r``, the MDE by ``√(1 − r)``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,21 @@ def _z_sum(n_variants: int, confidence_level: float, power: float) -> float:
         raise ValueError("There must be at least two variants.")
     alpha = (1 - confidence_level) / (n_variants - 1)
     return float(stats.norm.isf(alpha / 2) + stats.norm.ppf(power))
+
+
+def variance_factor(variance_reduction: float | None = None, rho: float | None = None) -> float:
+    """``1 − r``: what CUPED leaves of the variance, from ``variance_reduction`` r or ``rho`` (r = ρ²)."""
+    if variance_reduction is not None and rho is not None:
+        raise ValueError("give variance_reduction or rho, not both.")
+    if rho is not None:
+        if not -1 < rho < 1:
+            raise ValueError(f"rho must be between -1 and 1 (exclusive), received {rho}.")
+        return 1 - rho * rho
+    if variance_reduction is None:
+        return 1.0
+    if not 0 <= variance_reduction < 1:
+        raise ValueError(f"variance_reduction must be at least 0 and below 1, received {variance_reduction}.")
+    return 1 - variance_reduction
 
 
 def _variances(mean: float, minimum_effect: float, std: float | None, std_2: float | None) -> np.float64:
@@ -47,16 +68,21 @@ def sample_size(
     std_2: float | None = None,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
     power: float = DEFAULT_POWER,
+    *,
+    variance_reduction: float | None = None,
+    rho: float | None = None,
 ) -> float:
     """Units per variant to detect a relative effect ``minimum_effect`` on ``mean``.
 
     Without ``std`` the metric is a Bernoulli rate. Rounded half-to-even, as ep-stats does; inf when
-    ``mean · minimum_effect`` is 0, NaN for NaN inputs.
+    ``mean · minimum_effect`` is 0, NaN for NaN inputs. With CUPED's ``variance_reduction`` (or
+    ``rho``) the variances are scaled by ``1 − variance_reduction`` (``1 − rho²``).
     """
     if minimum_effect < 0:
         raise ValueError("minimum_effect must be greater than zero.")
+    factor = variance_factor(variance_reduction, rho)
     z = _z_sum(n_variants, confidence_level, power)
-    variances = _variances(mean, minimum_effect, std, std_2)
+    variances = factor * _variances(mean, minimum_effect, std, std_2)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return float(np.round(z**2 * variances / (np.float64(mean) * minimum_effect) ** 2))
 
@@ -69,15 +95,19 @@ def minimum_detectable_effect(
     std_2: float | None = None,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
     power: float = DEFAULT_POWER,
+    *,
+    variance_reduction: float | None = None,
+    rho: float | None = None,
 ) -> float:
     """The smallest relative effect detectable with ``sample_size`` units per variant.
 
     The inverse of :func:`sample_size` before its rounding: ``sample_size(mde(N)) == N``. For a
     Bernoulli rate ``p`` the effect ``e`` solves ``N p² e² = z² (p(1−p) + p₂(1−p₂))``, ``p₂ = p(1+e)``.
+    CUPED's ``variance_reduction`` r (or ``rho``, r = ρ²) scales ``z²`` by ``1 − r``.
     """
     if sample_size <= 0:
         raise ValueError("sample_size must be positive.")
-    z2 = _z_sum(n_variants, confidence_level, power) ** 2
+    z2 = variance_factor(variance_reduction, rho) * _z_sum(n_variants, confidence_level, power) ** 2
     if std is not None:
         variances = _variances(mean, 0.0, std, std_2)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -100,12 +130,16 @@ def power(
     std: float | None = None,
     std_2: float | None = None,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
+    *,
+    variance_reduction: float | None = None,
+    rho: float | None = None,
 ) -> float:
-    """The power of a test with ``sample_size`` units per variant against ``minimum_effect``."""
+    """The power of a test with ``sample_size`` units per variant against ``minimum_effect``
+    (variances scaled by ``1 − variance_reduction`` or ``1 − rho²`` with CUPED)."""
     if n_variants < 2:
         raise ValueError("There must be at least two variants.")
     alpha = (1 - confidence_level) / (n_variants - 1)
-    variances = _variances(mean, minimum_effect, std, std_2)
+    variances = variance_factor(variance_reduction, rho) * _variances(mean, minimum_effect, std, std_2)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         shift = np.sqrt(sample_size / variances) * abs(np.float64(mean) * minimum_effect)
     return float(stats.norm.cdf(shift - stats.norm.isf(alpha / 2)))

@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 
 from expsql.compiler.ast import GoalKey
-from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES, UNIT_KEYS, UNIT_VALUES
+from expsql.contracts import (
+    GOAL_KEYS,
+    GOAL_VALUES,
+    METRIC_COVARIATE_VALUES,
+    METRIC_KEYS,
+    METRIC_VALUES,
+    UNIT_KEYS,
+    UNIT_VALUES,
+)
 from expsql.errors import RowsError
 from expsql.models import Experiment
 
@@ -215,10 +223,33 @@ def validate_rows(
         array = array.copy()
         array[np.concatenate([infinite, negative])] = np.nan
         clean[column] = array
+    covariates = covariate_columns(frame, METRIC_COVARIATE_VALUES) if contract == "metric rows" else ()
+    for column in covariates:
+        # NULL is "no covariate" (a metric CUPED does not adjust), not 0; an infinity is as unusable.
+        numbers = _as_number(frame[column], column, clean, keys).to_numpy(copy=True)
+        numbers[np.isinf(numbers)] = np.nan
+        clean[column] = numbers
     reject_other_experiments(clean["exp_id"], experiment)
-    labels = [c for c in frame.columns if c not in values]
+    labels = [c for c in frame.columns if c not in values and c not in covariates]
     duplicates = np.flatnonzero(_as_labels(frame, labels, clean).duplicated(keep=False).to_numpy())
     return ValidRows(clean, tuple(issues), duplicates)
+
+
+def covariate_columns(frame: pd.DataFrame, names: Sequence[str]) -> tuple[str, ...]:
+    """The CUPED columns ``names`` when the frame has them all, ``()`` when it has none of them.
+
+    A frame with only some of them is a RowsError naming the missing ones.
+    """
+    present = [name for name in names if name in frame.columns]
+    if not present:
+        return ()
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise RowsError(
+            f"the rows carry CUPED columns {', '.join(present)} but miss {', '.join(missing)}: "
+            "give all of them or none"
+        )
+    return tuple(names)
 
 
 def reject_other_experiments(exp_ids: pd.Series, experiment: Experiment, rows: str = "rows") -> None:

@@ -1,7 +1,8 @@
 """``evaluate``: rows of any contract → an :class:`~expsql.stats.evaluation.Evaluation`.
 
-Order of operations (ep-stats' §3.10): per metric and variant count, mean, std → sequential level →
-relative t-test for all metrics × variants at once → degenerate rows to NaN (one warning) →
+Order of operations (ep-stats' §3.10): per metric and variant count, mean, std → CUPED adjustment
+of mean and std (metric and unit rows with covariate sums, :mod:`expsql.stats.cuped`) → sequential
+level → relative t-test for all metrics × variants at once → degenerate rows to NaN (one warning) →
 multiple-comparison correction across treatments → planning columns → checks and exposures.
 """
 
@@ -24,6 +25,7 @@ from expsql.stats.bad_rows import (
 )
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
 from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, widened_confidence_intervals
+from expsql.stats.cuped import CupedResult, metric_cuped
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
@@ -53,6 +55,11 @@ class DegenerateInputWarning(UserWarning):
     """Some metric × variant could not be tested; its statistics are NaN."""
 
 
+class CupedWarning(DegenerateInputWarning):
+    """CUPED could not adjust some metric × variant (no covariate sums or no covariate variance):
+    its statistics are the unadjusted ones."""
+
+
 class RowsWarning(DegenerateInputWarning):
     """Rows with bad cells, duplicates or unknown variants: evaluated anyway, as the message says.
 
@@ -70,6 +77,11 @@ def evaluate(
     multiple_exposures: bool | None = None,
 ) -> Evaluation:
     """Evaluate an experiment from goal, metric, unit or wide rows (recognised from the columns).
+
+    With ``experiment.cuped_lookback_days``, metric rows carrying the CUPED columns (or unit rows
+    with ``pre_count, pre_sum_value``) adjust each metric by its pre-exposure value
+    (:mod:`expsql.stats.cuped`); the metrics frame says where (``cuped``) and by how much
+    (``variance_reduction``), and a :class:`CupedWarning` names metrics left unadjusted.
 
     :param experiment: the experiment whose metrics and checks to evaluate.
     :param rows: a pandas DataFrame, a list of dicts, a pyarrow Table or a CSV/Parquet/JSON path.
@@ -117,6 +129,7 @@ def _evaluate(
         sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
     )
     shares = planned_shares(experiment, variants)
+    cuped: CupedResult | None = None
     if contract in ("goal rows", "wide rows"):
         key_codes = goal_key_codes(clean, keys)
         if valid is not None:
@@ -153,8 +166,11 @@ def _evaluate(
         invalid = poisoned_metric_rows(sums, experiment)
         ratios = metric_statistics(sums, experiment)
         count, mean, sum_value = ratios.n, ratios.ratio, ratios.sum_x
+        cuped = metric_cuped(sums, experiment, variants)
+        if cuped is not None:
+            mean = cuped.mean
         with np.errstate(invalid="ignore"):
-            variance = ratios.variance * count
+            variance = (ratios.variance if cuped is None else cuped.variance) * count
         sample_size = count.copy()
         exposures = sums.exposures
         check_results = [
@@ -170,8 +186,11 @@ def _evaluate(
         check_results.append(multiple_exposures_check(experiment, variants, excluded, evaluated))
     for message in row_messages:
         warnings.warn(message, RowsWarning, stacklevel=3)
+    cuped_messages = list(cuped.messages) if cuped is not None else []
+    for message in cuped_messages:
+        warnings.warn(message, CupedWarning, stacklevel=3)
     metrics, messages = _metric_columns(
-        experiment, variants, level, correction, count, mean, variance, sum_value, sample_size, invalid
+        experiment, variants, level, correction, count, mean, variance, sum_value, sample_size, invalid, cuped
     )
     return Evaluation(
         experiment_id=experiment.id,
@@ -186,7 +205,7 @@ def _evaluate(
         ),
         metric_table=Table.build(METRIC_COLUMNS, metrics),
         check_table=_check_table(experiment.id, check_results),
-        warnings=(*row_messages, *messages),
+        warnings=(*row_messages, *cuped_messages, *messages),
     )
 
 
@@ -216,18 +235,32 @@ def _metric_columns(
     sum_value: np.ndarray,
     sample_size: np.ndarray,
     invalid: np.ndarray,
+    cuped: CupedResult | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     control = variants.index(experiment.control_variant)
+    if cuped is None:
+        control_mean, control_variance = mean[:, [control]], variance[:, [control]]
+        is_cuped = np.zeros(mean.shape, dtype=bool)
+        reduction = np.full(mean.shape, np.nan)
+    else:  # each treatment against the control as adjusted in their comparison
+        control_mean, is_cuped, reduction = cuped.control_mean, cuped.cuped, cuped.variance_reduction
+        with np.errstate(invalid="ignore"):
+            control_variance = cuped.control_variance * count[:, [control]]
     with np.errstate(invalid="ignore"):
         std = np.sqrt(variance)
-    test = relative_ttest(mean, std, count, sum_value, control, level)
+        control_std = np.sqrt(control_variance)
+    test = relative_ttest(
+        mean, std, count, sum_value, control, level, control_mean=control_mean, control_std=control_std
+    )
     diff, test_stat, p_value = test.diff.copy(), test.test_stat.copy(), test.p_value.copy()
     interval, error, freedom = (
         test.confidence_interval.copy(),
         test.standard_error.copy(),
         test.degrees_of_freedom.copy(),
     )
-    reasons = degenerate_reasons(count, mean, variance, control, invalid)
+    reasons = degenerate_reasons(
+        count, mean, variance, control, invalid, control_mean=control_mean, control_variance=control_variance
+    )
     degenerate = reasons != ""
     for array in (test_stat, p_value, interval, error, freedom):
         array[degenerate] = np.nan
@@ -252,9 +285,7 @@ def _metric_columns(
         [np.nan if m.minimum_effect is None else m.minimum_effect for m in experiment.metrics], dtype=float
     )[:, np.newaxis]
     minimum_effect = np.where(is_treatment, minimum_effect, np.nan)
-    required = required_sample_sizes(
-        len(variants), minimum_effect, mean[:, [control]], std[:, [control]], std, level
-    )
+    required = required_sample_sizes(len(variants), minimum_effect, control_mean, control_std, std, level)
     power = achieved_power(len(variants), sample_size, required, level)
     with np.errstate(invalid="ignore"):
         significant = is_treatment & (p_value < alpha)
@@ -284,6 +315,8 @@ def _metric_columns(
         "ci_lower": diff - interval,
         "ci_upper": diff + interval,
         "significant": significant,
+        "cuped": is_cuped,
+        "variance_reduction": reduction,
     }
     flat = {
         name: (np.ravel(value) if isinstance(value, np.ndarray) and value.shape == shape else value)

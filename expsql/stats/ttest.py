@@ -44,9 +44,18 @@ def relative_ttest(
     sum_value: np.ndarray,
     control: int,
     confidence_level: float,
+    *,
+    control_mean: np.ndarray | None = None,
+    control_std: np.ndarray | None = None,
 ) -> RelativeTest:
-    """Test every variant's relative difference from the control column ``control``."""
-    mean_c, std_c, count_c = mean[:, [control]], std[:, [control]], count[:, [control]]
+    """Test every variant's relative difference from the control column ``control``.
+
+    ``control_mean`` and ``control_std``, shaped as ``mean``, replace the control column's mean and
+    std per comparison (CUPED adjusts the control differently in each comparison).
+    """
+    mean_c = mean[:, [control]] if control_mean is None else control_mean
+    std_c = std[:, [control]] if control_std is None else control_std
+    count_c = count[:, [control]]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         variance_c = std_c**2 / count_c
         variance_t = std**2 / count
@@ -115,16 +124,22 @@ def degenerate_reasons(
     variance: np.ndarray,
     control: int,
     invalid: np.ndarray | None = None,
+    *,
+    control_mean: np.ndarray | None = None,
+    control_variance: np.ndarray | None = None,
 ) -> np.ndarray:
     """Why a metric × variant cannot be tested (``''`` where it can), as an array of text.
 
     A row is degenerate when either arm has one unit or none, a variance is negative (sums that do
     not belong together), the control mean is 0, both arms have zero variance, or ``invalid``
     marks its rows or the control's as holding bad cells (negative counts, infinities).
+    ``control_mean`` and ``control_variance`` replace the control column's per comparison.
     """
     invalid = np.zeros(count.shape, dtype=bool) if invalid is None else invalid
     reasons = np.full(count.shape, "", dtype=object)
-    count_c, mean_c, variance_c = count[:, [control]], mean[:, [control]], variance[:, [control]]
+    count_c = count[:, [control]]
+    mean_c = mean[:, [control]] if control_mean is None else control_mean
+    variance_c = variance[:, [control]] if control_variance is None else control_variance
     checks = (
         ((variance_c == 0) & (variance == 0), "zero variance in both variant and control"),
         (mean_c == 0, "the control mean is 0"),

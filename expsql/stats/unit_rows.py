@@ -9,6 +9,12 @@ count is above 0. Then it forms the metric-rows sums (``n, sum_x, sum_x2, sum_y,
 per metric, check and exposure row), so the statistics are those of metric rows of the same data.
 A metric's outlier percentiles clip its per-unit nominator here (:mod:`expsql.stats.outliers`).
 
+CUPED: unit rows with ``pre_count, pre_sum_value`` (the unit's pre-exposure ``SUM(cnt)`` and
+``SUM(value)`` of the term) give each adjusted metric its covariate: the same expressions evaluated
+on the pre-exposure values, every exposure goal reading 1 per unit (it has no pre-exposure value), a
+winsorized nominator capped at the percentiles of all exposed units' pre-exposure nominators. The
+covariate sums go into :attr:`MetricSums.covariates` as metric rows would carry them.
+
 Everything is vectorised: the unit of each row is found by a sorted search, each goal term is one
 ``bincount`` into a vector over the exposed units, and expressions act on those vectors.
 """
@@ -23,7 +29,9 @@ import pandas as pd
 from expsql.compiler.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
 from expsql.contracts import (
     EXPOSURE_ROW_ID,
+    METRIC_COVARIATE_VALUES,
     METRIC_VALUES,
+    UNIT_COVARIATE_VALUES,
     UNIT_KEYS,
     UNIT_VALUES,
     check_row_id,
@@ -34,20 +42,21 @@ from expsql.models import Experiment
 from expsql.stats.goal_rows import goal_key_codes
 from expsql.stats.metric_rows import MetricSums
 from expsql.stats.outliers import winsorize
-from expsql.stats.rows import as_text, codes, reject_other_experiments, strict_numbers
+from expsql.stats.rows import as_text, codes, covariate_columns, reject_other_experiments, strict_numbers
 
 
 def validate_unit_rows(
     frame: pd.DataFrame, experiment: Experiment, dimensions: Sequence[str]
 ) -> pd.DataFrame:
-    """Keys, ``unit_id`` and dimension columns as text, ``count, sum_value`` as floats.
+    """Keys, ``unit_id`` and dimension columns as text, ``count, sum_value`` (and the CUPED
+    ``pre_count, pre_sum_value`` when present, NULL counting as 0) as floats.
 
     RowsError on rows of another experiment, non-numeric values or a negative count.
     """
     clean = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for column in (*UNIT_KEYS, *dimensions):
         clean[column] = _text(frame[column])
-    for column in UNIT_VALUES:
+    for column in (*UNIT_VALUES, *covariate_columns(frame, UNIT_COVARIATE_VALUES)):
         clean[column] = strict_numbers(frame[column], column)
     reject_other_experiments(clean["exp_id"], experiment, "unit rows")
     negative = np.flatnonzero(clean["count"].to_numpy() < 0)
@@ -97,14 +106,23 @@ class _Units:
         read = hit & (key_codes >= 0)
         flat = key_codes[read] * self.size + position[read]
         cells = len(keys) * self.size
-        counts, values = (
+        names = [*UNIT_VALUES, *(c for c in UNIT_COVARIATE_VALUES if c in frame.columns)]
+        sums = [
             np.bincount(flat, weights=frame[name].to_numpy()[read], minlength=cells).reshape(len(keys), -1)
-            for name in UNIT_VALUES
+            for name in names
+        ]
+        self._terms = {key: (sums[0][i], sums[1][i]) for i, key in enumerate(keys)}
+        self.has_pre = len(sums) == 4
+        self._pre_terms = (
+            {key: (sums[2][i], sums[3][i]) for i, key in enumerate(keys)} if self.has_pre else {}
         )
-        self._terms = {key: (counts[i], values[i]) for i, key in enumerate(keys)}
+        # An exposure goal has no pre-exposure value: it reads 1 per unit (as the compiler's covariates).
+        self._exposure = experiment.exposure_goal.goal
 
-    def term(self, goal: Goal) -> np.ndarray:
-        counts, values = self._terms[goal.key]
+    def term(self, goal: Goal, pre: bool = False) -> np.ndarray:
+        if pre and goal.goal == self._exposure:
+            return np.ones(self.size)
+        counts, values = (self._pre_terms if pre else self._terms)[goal.key]
         if goal.function == "count":
             return counts
         if goal.function == "value":
@@ -112,15 +130,16 @@ class _Units:
         return (counts > 0).astype(float)
 
 
-def _evaluator(units: _Units) -> Callable[[Expr], np.ndarray]:
-    """Evaluate an expression to one value per exposed unit, sharing common subexpressions."""
+def _evaluator(units: _Units, pre: bool = False) -> Callable[[Expr], np.ndarray]:
+    """Evaluate an expression to one value per exposed unit, sharing common subexpressions;
+    ``pre``: on the units' pre-exposure values (the CUPED covariate)."""
     cache: dict[Expr, np.ndarray] = {}
 
     def evaluate(node: Expr) -> np.ndarray:
         if node in cache:
             return cache[node]
         if isinstance(node, Goal):
-            result = units.term(node)
+            result = units.term(node, pre)
         elif isinstance(node, Number):
             result = np.full(units.size, float(node.value))
         elif isinstance(node, Negate):
@@ -166,7 +185,25 @@ def sum_unit_rows(
     sums = np.zeros((len(row_ids), len(variants), len(METRIC_VALUES)))
     n = np.bincount(units.variant, minlength=len(variants)).astype(float)
     for row_id, x, y in pairs:
-        columns = (x, x * x, y, y * y, x * y)
-        per_variant = [np.bincount(units.variant, weights=c, minlength=len(variants)) for c in columns]
-        sums[row_ids[row_id]] = np.column_stack([n, *per_variant])
-    return MetricSums(row_ids, tuple(variants), sums)
+        sums[row_ids[row_id]] = np.column_stack(
+            [n, _per_variant(units, len(variants), (x, x * x, y, y * y, x * y))]
+        )
+    covariates = None
+    if units.has_pre:
+        # NaN on the rows CUPED does not adjust (checks, exposures, metrics with cuped: false).
+        covariates = np.full((len(row_ids), len(variants), len(METRIC_COVARIATE_VALUES)), np.nan)
+        pre = _evaluator(units, pre=True)
+        post = {row_id: (x, y) for row_id, x, y in pairs}
+        for metric in experiment.cuped_metrics():
+            row_id = metric_row_id(metric.id)
+            x, y = post[row_id]
+            xc = winsorize(pre(metric.nominator_expr), metric)
+            yc = pre(metric.denominator_expr)
+            columns = (xc, xc * xc, yc, yc * yc, xc * yc, x * xc, x * yc, y * xc, y * yc)
+            covariates[row_ids[row_id]] = _per_variant(units, len(variants), columns)
+    return MetricSums(row_ids, tuple(variants), sums, covariates)
+
+
+def _per_variant(units: _Units, variants: int, columns: Sequence[np.ndarray]) -> np.ndarray:
+    """``(variants, len(columns))``: each per-unit column summed over each variant's units."""
+    return np.column_stack([np.bincount(units.variant, weights=c, minlength=variants) for c in columns])

@@ -143,3 +143,12 @@ def frames_for(experiment: Experiment, level: float = 0.9944) -> Frames:
         }
     )
     return Frames(pd.DataFrame(rows), checks, exposures)
+
+
+def with_cuped(frames: Frames, reductions: dict[tuple[int, str], float]) -> Frames:
+    """The frames with ``cuped`` and ``variance_reduction`` set on the (metric id, variant) rows given."""
+    metrics = frames.metrics.copy()
+    keys = list(zip(metrics["metric_id"], metrics["exp_variant_id"], strict=True))
+    metrics["cuped"] = [key in reductions for key in keys]
+    metrics["variance_reduction"] = [reductions.get(key, NAN) for key in keys]
+    return Frames(metrics, frames.checks, frames.exposures)

@@ -7,8 +7,14 @@ import math
 
 import numpy as np
 
-from expsql.report.epstats import METRIC_STAT_FIELDS, epstats_result, finite_or_none, json_safe
-from tests.report.frames import Frames
+from expsql.report.epstats import (
+    EXTRA_STAT_FIELDS,
+    METRIC_STAT_FIELDS,
+    epstats_result,
+    finite_or_none,
+    json_safe,
+)
+from tests.report.frames import Frames, with_cuped
 
 
 def test_result_has_ep_stats_shape_in_request_order(experiment, frames: Frames) -> None:
@@ -18,7 +24,8 @@ def test_result_has_ep_stats_shape_in_request_order(experiment, frames: Frames) 
     assert [m["id"] for m in result["metrics"]] == [1, 2, 3]
     assert [m["name"] for m in result["metrics"]] == ["Conversion rate", "Revenue per user", "Refund rate"]
     stat = result["metrics"][0]["stats"][1]
-    assert set(stat) == {"exp_variant_id", *METRIC_STAT_FIELDS}
+    assert set(stat) == {"exp_variant_id", *METRIC_STAT_FIELDS, *EXTRA_STAT_FIELDS}
+    assert stat["cuped"] is False and stat["variance_reduction"] is None  # frames without CUPED
     assert stat["exp_variant_id"] == "b" and stat["diff"] == 0.1198 and stat["confidence_interval"] == 0.0531
     assert result["checks"][0] == {
         "id": 1,
@@ -55,3 +62,14 @@ def test_finite_or_none_and_json_safe() -> None:
         "a": [None, 3],
         "1": [None, "t"],
     }
+
+
+def test_cuped_fields_are_added_to_each_stat(experiment, frames: Frames) -> None:
+    result = epstats_result(experiment, with_cuped(frames, {(1, "b"): 0.482}))
+    stats = result["metrics"][0]["stats"]
+    assert [(s["cuped"], s["variance_reduction"]) for s in stats] == [
+        (False, None),
+        (True, 0.482),
+        (False, None),
+    ]
+    assert json.loads(json.dumps(result, allow_nan=False)) == result

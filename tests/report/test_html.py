@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 from expsql.report.html import render_html
 from expsql.report.view import RunContext, scorecard
-from tests.report.frames import Frames, experiment_named, frames_for
+from tests.report.frames import Frames, experiment_named, frames_for, with_cuped
 
 HOSTILE = "<script>alert('x')</script> & \"quoted\""
 
@@ -78,3 +78,11 @@ def test_all_user_text_is_escaped() -> None:
 
 def test_report_without_sql_leaves_the_section_out(experiment, frames: Frames) -> None:
     assert "<h2>SQL</h2>" not in render_html(scorecard(experiment, frames))
+
+
+def test_cuped_column_and_note_appear_with_adjusted_metrics(experiment, frames: Frames) -> None:
+    assert ">CUPED<" not in render_html(scorecard(experiment, frames))
+    document = render_html(scorecard(experiment, with_cuped(frames, {(1, "b"): 0.5})))
+    text = " ".join(parse(document).text)
+    assert ">CUPED</th>" in document and "−50.0% var" in text
+    assert "CUPED: means adjusted by each unit's own value of the metric" in text

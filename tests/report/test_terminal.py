@@ -8,7 +8,7 @@ from rich.console import Console
 
 from expsql.report.terminal import print_scorecard, render_text
 from expsql.report.view import RunContext, scorecard
-from tests.report.frames import Frames, experiment_named, frames_for
+from tests.report.frames import Frames, experiment_named, frames_for, with_cuped
 
 
 def test_scorecard_fits_100_columns_without_cutting_numbers(experiment, frames: Frames) -> None:
@@ -67,3 +67,20 @@ def test_print_scorecard_writes_to_the_given_console(experiment, frames: Frames)
     buffer = io.StringIO()
     print_scorecard(scorecard(experiment, frames), Console(file=buffer, width=100, color_system=None))
     assert "▲ significant" in buffer.getvalue()
+
+
+def test_cuped_adds_a_variance_column_and_a_footnote_only_when_a_metric_is_adjusted(
+    experiment, frames: Frames
+) -> None:
+    plain = render_text(scorecard(experiment, frames))
+    assert "CUPED" not in plain
+    adjusted = with_cuped(frames, {(1, "b"): 0.482, (1, "c"): 0.47, (2, "b"): 0.3})
+    text = render_text(scorecard(experiment, adjusted))
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 100 and "…" not in text
+    assert "−48.2% var" in next(line for line in lines if "+12.0%" in line)
+    assert "−30.0% var" in next(line for line in lines if "−9.8%" in line)
+    assert "var" not in next(line for line in lines if "Refund rate" in line)
+    footnote = " ".join(text.split("CUPED: ", 1)[1].split())
+    assert footnote.startswith("means adjusted by each unit's own value of the metric")
+    assert "unadjusted mean" in footnote  # three variants: the control row is not adjusted

@@ -176,6 +176,20 @@ def test_sample_size_matches_ep_stats_expectations(client: TestClient, request_b
     assert answer.json() == {"sample_size_per_variant": expected}
 
 
+def test_sample_size_takes_cupeds_variance_reduction_or_rho(client: TestClient) -> None:
+    from expsql.stats import sample_size
+
+    body = {"n_variants": 2, "minimum_effect": 0.05, "mean": 0.4, "std": 1.1}
+    plain = client.post("/sample-size-calculation", json=body).json()["sample_size_per_variant"]
+    by_rho = client.post("/sample-size-calculation", json=body | {"rho": 0.7}).json()
+    by_reduction = client.post("/sample-size-calculation", json=body | {"variance_reduction": 0.49}).json()
+    assert by_rho == by_reduction == {"sample_size_per_variant": sample_size(2, 0.05, 0.4, 1.1, rho=0.7)}
+    assert by_rho["sample_size_per_variant"] < 0.52 * plain
+    both = client.post("/sample-size-calculation", json=body | {"rho": 0.7, "variance_reduction": 0.49})
+    assert both.status_code == 422 and "not both" in both.text
+    assert client.post("/sample-size-calculation", json=body | {"variance_reduction": 1}).status_code == 422
+
+
 def test_sample_size_errors_are_422(client: TestClient) -> None:
     bernoulli_out_of_range = {"n_variants": 2, "minimum_effect": 0.1, "mean": 1.5, "std": None}
     assert client.post("/sample-size-calculation", json=bernoulli_out_of_range).status_code == 422
@@ -195,10 +209,12 @@ def test_evaluate_answers_in_ep_stats_result_shape(client: TestClient) -> None:
     stat_fields = {
         "exp_variant_id", "diff", "mean", "std", "sum_value", "p_value", "confidence_interval",
         "confidence_level", "sample_size", "required_sample_size", "power", "false_positive_risk",
+        "cuped", "variance_reduction",  # expsql's additions (CUPED)
     }  # fmt: skip
     for metric in result["metrics"]:
         assert [s["exp_variant_id"] for s in metric["stats"]] == ["a", "b", "c"]
         assert all(set(stat) == stat_fields for stat in metric["stats"])
+        assert not any(stat["cuped"] or stat["variance_reduction"] for stat in metric["stats"])
         assert metric["stats"][0]["diff"] == 0
     srm = result["checks"][0]
     assert srm["id"] == 1 and {s["variable_id"] for s in srm["stats"]} >= {"p_value", "test_stat"}

@@ -74,3 +74,39 @@ def test_false_positive_risk_only_for_significant_rows_with_a_null_rate() -> Non
     assert risk[0] == pytest.approx(0.01 * 0.9 / (0.01 * 0.9 + 0.8 * 0.1))
     assert np.isnan(risk[1])
     assert np.isnan(false_positive_risk(p_values, np.array([0.8, 0.8]), None, 0.95)).all()
+
+
+@pytest.mark.parametrize("std", [1.2, None])
+def test_cuped_variance_reduction_scales_the_variances(std: float | None) -> None:
+    reduction = 0.49
+    plain = sample_size(2, 0.05, 0.3, std)
+    adjusted = sample_size(2, 0.05, 0.3, std, variance_reduction=reduction)
+    assert adjusted == sample_size(2, 0.05, 0.3, std, rho=0.7) == sample_size(2, 0.05, 0.3, std, rho=-0.7)
+    assert adjusted == pytest.approx((1 - reduction) * plain, abs=1)
+    if std is not None:  # the same as a smaller standard deviation
+        assert adjusted == sample_size(2, 0.05, 0.3, std * math.sqrt(1 - reduction))
+        assert power(2, 5000, 0.05, 0.3, std, variance_reduction=reduction) == pytest.approx(
+            power(2, 5000, 0.05, 0.3, std * math.sqrt(1 - reduction)), rel=1e-12
+        )
+    for units in (800.0, 20_000.0):
+        effect = minimum_detectable_effect(2, units, 0.3, std, variance_reduction=reduction)
+        assert sample_size(2, effect, 0.3, std, variance_reduction=reduction) == round(units)
+        assert power(2, units, effect, 0.3, std, rho=0.7) == pytest.approx(0.8, abs=1e-9)
+
+
+def test_cuped_sample_size_agrees_with_statsmodels_on_the_reduced_standard_deviation() -> None:
+    from statsmodels.stats.power import NormalIndPower
+
+    mean, effect, std, rho = 2.0, 0.03, 3.0, 0.7
+    standardized = mean * effect / (std * math.sqrt(1 - rho**2))
+    expected = NormalIndPower().solve_power(standardized, alpha=0.05, power=0.8, ratio=1.0)
+    assert sample_size(2, effect, mean, std, rho=rho) == pytest.approx(expected, abs=2)
+
+
+def test_cuped_planning_parameters_are_validated() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        sample_size(2, 0.05, 0.3, 1.0, variance_reduction=0.3, rho=0.5)
+    with pytest.raises(ValueError, match="rho must be between"):
+        minimum_detectable_effect(2, 1000, 0.3, 1.0, rho=1.0)
+    with pytest.raises(ValueError, match="variance_reduction must be"):
+        power(2, 1000, 0.05, 0.3, 1.0, variance_reduction=1.0)
