@@ -200,7 +200,12 @@ def generate_exposures_and_events(units: int = 40_000, seed: int = 2026) -> tupl
             "element": rows["element"].to_numpy(),
         }
     )
-    return _with_second_variants(rng, exposures), _with_history(rng, events, first)
+    # A user's history is like its behaviour after exposure, less the treatment's lift: what the
+    # treatment changed cannot have happened before it (CUPED's covariate must not depend on it).
+    lift = rows["exp_variant_id"].map(CONVERSION_LIFT).fillna(1.0).to_numpy()
+    lifted = rows["goal"].isin(["conversion", "refund"]).to_numpy()
+    echo = HISTORY_ECHO_SHARE / np.where(lifted, lift, 1.0)
+    return _with_second_variants(rng, exposures), _with_history(rng, events, first, echo)
 
 
 def _with_second_variants(rng: np.random.Generator, exposures: pd.DataFrame) -> pd.DataFrame:
@@ -216,10 +221,15 @@ def _with_second_variants(rng: np.random.Generator, exposures: pd.DataFrame) -> 
     return pd.concat([exposures, extra], ignore_index=True)
 
 
-def _with_history(rng: np.random.Generator, events: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
+def _with_history(
+    rng: np.random.Generator, events: pd.DataFrame, first: pd.Series, echo: np.ndarray
+) -> pd.DataFrame:
     """Activity before each user's first exposure, like its activity after it (users who view and
-    buy a lot did so before too: what CUPED's covariates exploit), plus some at random."""
-    echoed = events[rng.random(len(events)) < HISTORY_ECHO_SHARE]
+    buy a lot did so before too: what CUPED's covariates exploit), plus some at random.
+
+    :param echo: each event's chance to be seen again in the days before the first exposure.
+    """
+    echoed = events[rng.random(len(events)) < echo]
     start = first.reindex(echoed["unit_id"]).to_numpy()
     before = start - pd.to_timedelta(rng.integers(3_600, HISTORY_DAYS * 86_400, size=len(echoed)), unit="s")
     history = echoed.assign(timestamp=before)
