@@ -33,6 +33,22 @@ The semantics it implements:
 7. A metric or check with its own window counts its goals over its own window; only metric rows
    are defined then (:func:`goal_rows` and :func:`unit_rows` refuse, like the compiler).
 
+8. CUPED (``cuped_lookback_days: L``, :func:`pre_period`): each evaluated unit's pre-period is its
+   events in ``[t0 - L days, t0)`` (no bound from ``date_from``), of any goal but ``exposure``,
+   after the goal filters; they never count as triggers nor for a metric itself (exposure and
+   trigger filters choose the units as without CUPED). Metric rows of each metric with ``cuped``
+   true gain :data:`~expsql.contracts.METRIC_COVARIATE_VALUES`: xc / yc are the nominator /
+   denominator evaluated per unit over its pre-period (an ``exposure`` term is 1; a unit without
+   pre-period events has 0 for every other term; a division by zero gives 0), x / y the metric's
+   own, summed over the row's units (those of ``n``); whatever the metric's own window, the
+   pre-period is the same. A winsorized metric's xc is clipped to the percentiles of the real
+   variants' units' xc. Pseudo-variant rows get them too (no events: xc and yc of an empty
+   pre-period, xc clipped likewise). Every other row (``cuped: false``, checks, ``@exposure``)
+   has NULL (NaN) there. Unit rows gain :data:`~expsql.contracts.UNIT_COVARIATE_VALUES`: per unit
+   and goal term ``SUM(cnt)`` and ``SUM(value)`` of its pre-period events (0 without; a unit and
+   term with pre-period events only has ``count = sum_value = 0``). Compare such rows with
+   :func:`assert_rows_equal` (NULL-aware on the new columns).
+
 Metric rows of a pseudo-variant: its ``@exposure`` row and one row per metric and check, its units
 evaluated as units with exposures and no events (what the statistics split off); a winsorized
 metric's percentiles pool the units of the real variants only, and clip the pseudo-variants' x
@@ -42,6 +58,7 @@ too. ``metric_rows(..., pseudo_variant_metrics=False)`` gives the ``@exposure`` 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -50,9 +67,13 @@ import pandas as pd
 from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number
 from expsql.contracts import (
     EXPOSURE_ROW_ID,
+    METRIC_COVARIATE_VALUES,
     METRIC_KEYS,
     METRIC_VALUES,
     MULTIPLE_EXPOSURES_PREFIX,
+    UNIT_COVARIATE_VALUES,
+    UNIT_KEYS,
+    UNIT_VALUES,
     check_row_id,
     metric_row_id,
 )
@@ -277,7 +298,40 @@ def unit_rows(
     """The unit-rows contract over the exposures layout (pseudo-variants' exposure terms included)."""
     experiment.require_metric_rows("compute unit rows", per_unit=True)
     frame, seed_experiment, seed_source = _seed_inputs(exposures, events, experiment, source)
-    return reference.unit_rows(frame, seed_experiment, seed_source)
+    rows = reference.unit_rows(frame, seed_experiment, seed_source)
+    if not experiment.cuped_metrics():
+        return rows
+    # CUPED: each unit's pre-period SUM(cnt), SUM(value) per goal term (0 where it has none: the
+    # exposure term always); a unit and term with pre-period events only gets count = sum_value = 0.
+    kept = reference.filtered_events(frame, seed_experiment, seed_source)
+    pre = _pre_period_scoped(exposures, events, experiment, source, set(_unit_keys(kept)))
+    dimension_names = experiment.dimension_names()
+    keys = [*UNIT_KEYS, *dimension_names]
+    parts = []
+    for key in experiment.goal_keys():
+        sums = reference.per_unit_sums(pre[reference.goal_mask(pre, key, seed_source)], seed_source)
+        sums = sums.reset_index()
+        labels = key.dimension_labels
+        part = {
+            "exp_id": experiment.id,
+            "exp_variant_id": sums["variant"],
+            "unit_type": key.unit_type,
+            "agg_type": key.agg_type,
+            "goal": key.goal,
+            "unit_id": sums["unit"],
+            **{name: labels.get(name, "") for name in dimension_names},
+            "pre_count": sums["cnt"],
+            "pre_sum_value": sums["value"],
+        }
+        parts.append(pd.DataFrame(part, columns=[*keys, *UNIT_COVARIATE_VALUES]))
+    pre_rows = pd.concat(parts, ignore_index=True)
+    for name in keys:  # merge on text: labels and ids are text in both frames
+        rows[name] = rows[name].astype(object)
+        pre_rows[name] = pre_rows[name].astype(object)
+    merged = rows.merge(pre_rows, on=keys, how="outer", validate="one_to_one")
+    for name in (*UNIT_VALUES, *UNIT_COVARIATE_VALUES):
+        merged[name] = merged[name].astype(float).fillna(0.0)
+    return merged[[*keys, *UNIT_VALUES, *UNIT_COVARIATE_VALUES]].reset_index(drop=True)
 
 
 def _is_pseudo(frame: pd.DataFrame) -> np.ndarray:
@@ -339,7 +393,182 @@ def metric_rows(
     parts.append(reference.metric_rows(base, _undated(experiment, metrics=[], checks=[]), seed_source))
     rows = pd.concat([part for part in parts if len(part)], ignore_index=True)
     rows["exp_id"] = experiment.id
+    if experiment.cuped_metrics():
+        rows = _with_covariates(
+            rows,
+            exposures,
+            events,
+            experiment,
+            source,
+            units,
+            pseudo if pseudo_variant_metrics else pseudo[:0],
+            base,
+        )
     return rows
+
+
+def lookback_seconds(experiment: Experiment) -> int:
+    """``cuped_lookback_days`` in whole seconds."""
+    assert experiment.cuped_lookback_days is not None
+    seconds = Decimal(repr(experiment.cuped_lookback_days)) * 86400
+    assert seconds == seconds.to_integral_value(), "a lookback of whole seconds"
+    return int(seconds)
+
+
+def pre_period(
+    exposures: pd.DataFrame, events: pd.DataFrame, experiment: Experiment, source: ExposuresSource
+) -> pd.DataFrame:
+    """The CUPED pre-period events of the evaluated units as a seed-layout table (no exposure rows):
+    each unit's events with ``t0 - lookback <= ts < t0`` (:func:`attributed` with the window that
+    starts ``lookback`` before ``t0`` and lasts ``lookback``; its ``ts < date_until + 1 day`` bound
+    holds for every ``ts < t0``; there is no lower bound from ``date_from``)."""
+    seconds = lookback_seconds(experiment)
+    frame = attributed(exposures, events, experiment, source, AttributionWindow(-seconds, seconds))
+    # The exposure rows are the exposure log's (events whose goal is ``exposure`` were dropped).
+    return frame[(frame["goal"] != "exposure").to_numpy(dtype=bool)]
+
+
+def _pre_period_scoped(
+    exposures: pd.DataFrame,
+    events: pd.DataFrame,
+    experiment: Experiment,
+    source: ExposuresSource,
+    units: set[tuple[str, str]],
+) -> pd.DataFrame:
+    """The pre-period events of ``units`` (variant, unit id) after the experiment's goal filters
+    (exposure and trigger filters chose ``units``: pre-period events never count as triggers)."""
+    pre = pre_period(exposures, events, experiment, source)
+    pre = pre[np.asarray([key in units for key in _unit_keys(pre)], dtype=bool)]
+    goal_filters = [item for item in experiment.filters if item.scope == "goal"]
+    only = _undated(experiment, filters=goal_filters, metrics=[], checks=[])
+    return reference.filtered_events(pre, only, _seed_source(source))
+
+
+def _covariate_sums(x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray) -> dict[str, float]:
+    return {
+        "sum_xc": xc.sum(),
+        "sum_xc2": (xc * xc).sum(),
+        "sum_yc": yc.sum(),
+        "sum_yc2": (yc * yc).sum(),
+        "sum_xc_yc": (xc * yc).sum(),
+        "sum_x_xc": (x * xc).sum(),
+        "sum_x_yc": (x * yc).sum(),
+        "sum_y_xc": (y * xc).sum(),
+        "sum_y_yc": (y * yc).sum(),
+    }
+
+
+def _quantiles(pool: pd.Series, metric: Metric) -> tuple[float | None, float | None]:
+    """ep-stats' winsorization bounds over ``pool`` (a side ``None`` when not capped)."""
+    lower, upper = metric.outlier_lower_percentile, metric.outlier_upper_percentile
+    low = pool.quantile(lower / 100) if lower else None
+    high = pool.quantile(1 - upper / 100) if upper else None
+    return low, high
+
+
+def _with_covariates(
+    rows: pd.DataFrame,
+    exposures: pd.DataFrame,
+    events: pd.DataFrame,
+    experiment: Experiment,
+    source: ExposuresSource,
+    units: set[tuple[str, str]],
+    pseudo: pd.DataFrame,
+    base: pd.DataFrame,
+) -> pd.DataFrame:
+    """``rows`` with :data:`METRIC_COVARIATE_VALUES`: the sums over each variant's units of the
+    adjusted metrics' per-unit covariates (xc, yc: the nominator and denominator over the unit's
+    pre-period events, an exposure term being 1, xc winsorized like x over the real units' xc) and
+    their products with x and y; NULL on every other row.
+
+    :param units: the real variants' evaluated units (after the exposure and trigger filters).
+    :param pseudo: the pseudo-variants' filtered exposure rows (empty: no pseudo-variant metric rows).
+    :param base: :func:`attributed` with the experiment's window (reused for metrics of that window).
+    """
+    seed_source = _seed_source(source)
+    goal_filters = [item for item in experiment.filters if item.scope == "goal"]
+    only = _undated(experiment, filters=goal_filters, metrics=[], checks=[])
+    pre = _pre_period_scoped(exposures, events, experiment, source, units)
+    exposure_key = experiment.exposure_goal.key
+    pseudo_index = reference.per_unit_sums(
+        pseudo[reference.goal_mask(pseudo, exposure_key, seed_source)], seed_source
+    ).index
+    found: dict[tuple[str, str], dict[str, float]] = {}
+    for metric in experiment.cuped_metrics():
+        window = experiment.attribution_window(metric)
+        own = window != experiment.attribution_window()
+        frame = attributed(exposures, events, experiment, source, window) if own else base
+        frame = frame[~_is_pseudo(frame)]
+        frame = frame[np.asarray([key in units for key in _unit_keys(frame)], dtype=bool)]
+        scoped = reference.filtered_events(frame, only, seed_source)
+        index = reference.per_unit_sums(
+            scoped[reference.goal_mask(scoped, exposure_key, seed_source)], seed_source
+        ).index
+        x = _evaluate(scoped, index, metric.nominator_expr, seed_source)
+        y = _evaluate(scoped, index, metric.denominator_expr, seed_source)
+        xc = _evaluate(pre, index, metric.nominator_expr, seed_source, exposure_as_one=True)
+        yc = _evaluate(pre, index, metric.denominator_expr, seed_source, exposure_as_one=True)
+        # The pseudo-variants' units: exposures, no events, no pre-period events.
+        px = _evaluate(pseudo, pseudo_index, metric.nominator_expr, seed_source)
+        py = _evaluate(pseudo, pseudo_index, metric.denominator_expr, seed_source)
+        pxc = _evaluate(pre[:0], pseudo_index, metric.nominator_expr, seed_source, exposure_as_one=True)
+        pyc = _evaluate(pre[:0], pseudo_index, metric.denominator_expr, seed_source, exposure_as_one=True)
+        if metric.winsorized:
+            low, high = _quantiles(x, metric)
+            x, px = x.clip(lower=low, upper=high), px.clip(lower=low, upper=high)
+            low, high = _quantiles(xc, metric)
+            xc, pxc = xc.clip(lower=low, upper=high), pxc.clip(lower=low, upper=high)
+        for values in ((x, y, xc, yc), (px, py, pxc, pyc)):
+            variants = values[0].index.get_level_values("variant")
+            for variant in sorted(set(variants)):
+                keep = np.asarray(variants == variant, dtype=bool)
+                arrays = [v.to_numpy(dtype=float)[keep] for v in values]
+                sums = _covariate_sums(*arrays)
+                sums["n"], sums["sum_x"], sums["sum_y"] = keep.sum(), arrays[0].sum(), arrays[1].sum()
+                found[variant, metric_row_id(metric.id)] = sums
+    rows = rows.copy()
+    for name in METRIC_COVARIATE_VALUES:
+        rows[name] = np.nan
+    for position, key in enumerate(zip(rows["exp_variant_id"].astype(str), rows["metric_id"], strict=True)):
+        if key in found:
+            sums = found.pop(key)
+            # The same units and x, y as the metric's own columns (the oracle checks itself).
+            assert sums["n"] == rows["n"].iloc[position], (key, sums["n"], rows["n"].iloc[position])
+            for name in ("sum_x", "sum_y"):
+                assert np.isclose(sums[name], rows[name].iloc[position], rtol=1e-9, atol=1e-9), (key, name)
+            for name in METRIC_COVARIATE_VALUES:
+                rows.iloc[position, rows.columns.get_loc(name)] = sums[name]
+    assert not found, f"covariates of no metric row: {sorted(found)}"
+    return rows
+
+
+def assert_rows_equal(actual: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-9) -> None:
+    """:func:`tests.reference.assert_rows_equal`, with the CUPED columns
+    (:data:`METRIC_COVARIATE_VALUES`, :data:`UNIT_COVARIATE_VALUES`) compared as numbers to a
+    relative tolerance, NULL equal to NULL only."""
+    covariates = [c for c in expected.columns if c in (*METRIC_COVARIATE_VALUES, *UNIT_COVARIATE_VALUES)]
+    assert list(actual.columns) == list(expected.columns), (list(actual.columns), list(expected.columns))
+    reference.assert_rows_equal(actual.drop(columns=covariates), expected.drop(columns=covariates), rtol=rtol)
+    if not covariates:
+        return
+    keys = [c for c in expected.columns if c not in (*METRIC_VALUES, *UNIT_VALUES, *covariates)]
+
+    def ordered(frame: pd.DataFrame) -> pd.DataFrame:
+        text = frame.copy()
+        for key in keys:
+            text[key] = text[key].astype(str)
+        return text.sort_values(keys, kind="stable").reset_index(drop=True)
+
+    left, right = ordered(actual), ordered(expected)
+
+    def numbers(column: pd.Series) -> np.ndarray:  # NULL (None, NaN, NA) as NaN
+        return pd.to_numeric(column.astype(object).where(column.notna(), np.nan)).to_numpy(dtype=float)
+
+    for column in covariates:
+        got, want = numbers(left[column]), numbers(right[column])
+        null = np.isnan(want)
+        np.testing.assert_array_equal(np.isnan(got), null, err_msg=f"{column}: NULL where expected")
+        np.testing.assert_allclose(got[~null], want[~null], rtol=rtol, atol=1e-9, err_msg=column)
 
 
 def _pseudo_rows(
@@ -389,12 +618,30 @@ def _unit_values(scoped: pd.DataFrame, expression: Expr, experiment: Experiment,
     exposed = reference.per_unit_sums(
         scoped[reference.goal_mask(scoped, experiment.exposure_goal.key, source)], source
     )
-    index = exposed.index
+    return _evaluate(scoped, exposed.index, expression, source)
+
+
+def _evaluate(
+    scoped: pd.DataFrame,
+    index: pd.Index,
+    expression: Expr,
+    source: Source,
+    *,
+    exposure_as_one: bool = False,
+) -> pd.Series:
+    """An expression's value per unit of ``index`` (variant, unit id) over the rows of ``scoped``
+    (a unit without rows of a term has 0 for it; a division by zero gives 0).
+
+    :param exposure_as_one: every term of the goal ``exposure`` is 1 per unit (a covariate: the
+        pre-period has no exposures).
+    """
 
     def evaluate(node: Expr) -> np.ndarray:
         if isinstance(node, Number):
             return np.full(len(index), float(node.value), dtype=float)
         if isinstance(node, Goal):
+            if exposure_as_one and node.goal == "exposure":
+                return np.ones(len(index), dtype=float)
             sums = reference.per_unit_sums(scoped[reference.goal_mask(scoped, node.key, source)], source)
             sums = sums.reindex(index, fill_value=0.0)
             counts = sums["cnt"].to_numpy(dtype=float)

@@ -186,12 +186,21 @@ def key_conditions(plan: Plan, key: GoalKey, dialect: Dialect) -> list[exp.Expre
 
 
 def attributed_only(plan: Plan) -> list[exp.Expression]:
-    """``pre_period = 0`` when the relation holds CUPED's pre-exposure events: what counts as
-    the unit's own activity (a trigger) is never before its first exposure."""
+    """What a trigger event must be: attributed by the experiment's own window. The relation may
+    hold more: CUPED's pre-exposure events (``pre_period = 1``) and, when metrics set their own
+    windows, the events of the loosest of them."""
     relation = plan.relation
-    if relation.pre_period is None:
-        return []
-    return [exp.EQ(this=event_column(relation.pre_period), expression=number(0))]
+    conditions: list[exp.Expression] = []
+    if relation.pre_period is not None:
+        conditions.append(exp.EQ(this=event_column(relation.pre_period), expression=number(0)))
+    if relation.event_timestamp is not None and relation.first_exposure is not None:
+        conditions += window_conditions(
+            event_column(relation.event_timestamp),
+            event_column(relation.first_exposure),
+            plan.experiment.attribution_window(),
+            applied=relation.applied_window,
+        )
+    return conditions
 
 
 def shifted(timestamp: exp.Expression, seconds: int) -> exp.Expression:

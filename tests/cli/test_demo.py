@@ -44,3 +44,19 @@ def test_demo_as_json_is_standard_json(invoke: Invoke) -> None:
     document = json.loads(outcome.out, parse_constant=lambda token: (_ for _ in ()).throw(ValueError(token)))
     assert document["id"] == "checkout-redesign"
     assert {m["exp_variant_id"] for m in document["metrics"]} == {"a", "b", "c"}
+
+
+def test_demo_of_the_exposures_layout_adjusts_and_reports_multiple_exposures(invoke: Invoke) -> None:
+    outcome = invoke("demo", "--layout", "exposures", "--format", "json")
+    assert outcome.code == 0, outcome.err
+    assert "wrote the sample exposures and events of experiment checkout-redesign" in outcome.err
+    document = json.loads(outcome.out)
+    treatment = [m for m in document["metrics"] if m["exp_variant_id"] != "a"]
+    assert treatment and all(m["cuped"] for m in treatment)
+    # The history echoes half of each user's behaviour: about half the variance goes away.
+    assert all(0.3 < m["variance_reduction"] < 0.7 for m in treatment)
+    conversion_b = next(m for m in treatment if m["metric_id"] == 1 and m["exp_variant_id"] == "b")
+    assert conversion_b["p_value"] < 0.01  # the real +12 % lift, found more surely than without CUPED
+    excluded = [c for c in document["checks"] if c["check_id"] == "multiple_exposures"]
+    shares = {c["variable_id"]: c["value"] for c in excluded}
+    assert shares["excluded_share"] < shares["max_share"] and all(excluded[0]["passed"] for _ in excluded)

@@ -79,6 +79,12 @@ CASES: dict[str, Experiment] = {
         ],
         filters=[{"scope": "trigger", "goal": "click"}],
     ),
+    # A trigger reads the experiment's window, never a metric's wider one.
+    "a metric's window beyond the experiment's, and a trigger": experiment(
+        [{**PLAIN[0], "conversion_delay_hours": 25, "conversion_window_hours": 24}, PLAIN[2]],
+        filters=[{"scope": "trigger", "goal": "view"}],
+        **ATTRIBUTION,
+    ),
 }
 ROWS = {"goals": reference.goal_rows, "metrics": reference.metric_rows, "units": reference.unit_rows}
 
