@@ -82,9 +82,11 @@ CASES: dict[str, Experiment] = {
     ),
     "per-metric windows": experiment(
         [MEAN, {**RATIO, "conversion_window_hours": 2}, {**WINSORIZED, "conversion_delay_hours": 25}, OFF],
-        # A goal filter on every goal (not a trigger filter: with a metric window outside the
-        # experiment's, which window a trigger event must be in is another question).
-        filters=[{"scope": "goal", "dimension": "product", "value": ["p_1", "p_2", "p%1", "q_1"]}],
+        # A goal filter on every goal, and a trigger, which reads the experiment's window only.
+        filters=[
+            {"scope": "goal", "dimension": "product", "value": ["p_1", "p_2", "p%1", "q_1"]},
+            {"scope": "trigger", "goal": "view"},
+        ],
         cuped_lookback_days=1,
         **ATTRIBUTION,
     ),
