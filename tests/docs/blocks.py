@@ -21,6 +21,7 @@ a line, and a line holding only ``…`` for any number of lines.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,17 @@ def blocks(page: Path) -> list[Block]:
     return found
 
 
+def _incomplete(lines: list[str]) -> bool:
+    """Whether a command goes on on the next line: a trailing backslash or an open quote."""
+    if lines[-1].endswith("\\"):
+        return True
+    try:
+        shlex.split("\n".join(lines))
+    except ValueError:
+        return True
+    return False
+
+
 def commands(text: str) -> list[Command]:
     """The commands of a console block with the output shown under each."""
     found: list[Command] = []
@@ -106,12 +118,12 @@ def commands(text: str) -> list[Command]:
     for line in text.rstrip("\n").split("\n"):
         if continuing and current is not None:
             current.append(line)
-            continuing = line.endswith("\\")
+            continuing = _incomplete(current)
         elif line.startswith("$ "):
             if current is not None:
                 found.append(Command("\n".join(current), "\n".join(output)))
             current, output = [line[2:]], []
-            continuing = line.endswith("\\")
+            continuing = _incomplete(current)
         elif current is not None:
             output.append(line)
     if current is not None:
