@@ -52,9 +52,6 @@ UNIT_VALUES: Final = ("count", "sum_value")
 METRIC_KEYS: Final = ("exp_id", "exp_variant_id", "metric_id")
 METRIC_VALUES: Final = ("n", "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy")
 
-UNIT_KEYS: Final = (*GOAL_KEYS[:5], "unit_id")
-UNIT_VALUES: Final = ("count", "sum_value")
-
 #: ``metric_id`` of the metric-rows row whose x and y are the unit's exposure count.
 EXPOSURE_ROW_ID: Final = "@exposure"
 

@@ -92,7 +92,8 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
         expression built from them is a double (no integer overflow, no integer division).
     """
     columns = plan.source.columns
-    cnt, value = event_column(columns.cnt), event_column(columns.value)
+    cnt: exp.Expression = event_column(columns.cnt)
+    value: exp.Expression = event_column(columns.value)
     if doubles:
         cnt, value = double_or_zero(cnt), double_or_zero(value)
     projections = [

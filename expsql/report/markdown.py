@@ -68,6 +68,7 @@ def render_markdown(card: Scorecard) -> str:
         for check in card.checks:
             verdict = {True: "✔ pass", False: "✘ fail", None: "?"}[check.passed]
             values = escape_markdown(check_values(check.variables) or "n/a")
-            lines.append(f"| {escape_markdown(check.name)} | {values} | {verdict} ({escape_markdown(check.reason)}) |")
+            reason = escape_markdown(check.reason)
+            lines.append(f"| {escape_markdown(check.name)} | {values} | {verdict} ({reason}) |")
     lines += [f"\nwarning: {escape_markdown(warning)}" for warning in card.warnings]
     return "\n".join(lines) + "\n"

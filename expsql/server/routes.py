@@ -48,7 +48,7 @@ EVALUATION_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 @router.get("/health", response_model=Health, tags=["service"])

@@ -316,4 +316,4 @@ def unknown_variants(variants: Sequence[str], observed: pd.Series) -> dict[str, 
 def codes(column: pd.Series, categories: list[str]) -> np.ndarray:
     """Each value's position in ``categories``, -1 for values outside them."""
     # A hash lookup in C: Series.map with a dict is ~30x slower on millions of rows.
-    return pd.Index(categories).get_indexer(column).astype(int, copy=False)
+    return pd.Index(categories).get_indexer(pd.Index(column)).astype(int, copy=False)
