@@ -40,3 +40,8 @@ def test_every_extra_the_quickstart_installs_exists() -> None:
     (extras,) = EXTRAS.findall(install)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert set(extras.split(",")) <= set(project["optional-dependencies"])
+
+
+def test_the_readme_stays_a_quickstart_and_a_tour() -> None:
+    size = len((ROOT / "README.md").read_bytes())
+    assert size < 12_000, f"README.md is {size:,} bytes: move sections to docs/"
