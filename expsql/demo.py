@@ -234,16 +234,16 @@ def _with_history(
     before = start - pd.to_timedelta(rng.integers(3_600, HISTORY_DAYS * 86_400, size=len(echoed)), unit="s")
     history = echoed.assign(timestamp=before)
     early = first[rng.random(len(first)) < EARLY_ACTIVITY_SHARE]
-    before = early - pd.to_timedelta(rng.integers(3_600, 2 * 86_400, size=len(early)), unit="s")
+    early_before = early - pd.to_timedelta(rng.integers(3_600, 2 * 86_400, size=len(early)), unit="s")
     goal = rng.choice(["view", "conversion"], size=len(early), p=[0.7, 0.3])
     extra = pd.DataFrame(
         {
             "unit_id": early.index,
             "event": goal,
             "value": np.where(goal == "conversion", np.round(rng.gamma(2.0, 25.0, size=len(early)), 2), 0.0),
-            "timestamp": before.to_numpy(),
-            "product": np.where(goal == "conversion", rng.choice(PRODUCTS, size=len(early)), None),
-            "element": np.where(goal == "view", rng.choice(ELEMENTS, size=len(early)), None),
+            "timestamp": early_before.to_numpy(),
+            "product": pd.Series(rng.choice(PRODUCTS, size=len(early))).where(goal == "conversion"),
+            "element": pd.Series(rng.choice(ELEMENTS, size=len(early))).where(goal == "view"),
         }
     )
     return pd.concat([events, history, extra], ignore_index=True)

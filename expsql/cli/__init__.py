@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``expsql`` script."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=True)
+        # The name usage lines show, however the entry point was started (script, -m, a test).
+        app(args=argv, prog_name="expsql", standalone_mode=True)
     except ExpsqlError as error:
         # The message is text, not markup: "[connectors.postgres]" must print as written.
         stderr.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)

@@ -127,7 +127,7 @@ def run_command(
         definition,
         dao,
         dialect=dialect,
-        rows=contract,  # type: ignore[arg-type]
+        rows=contract,
         source=table,
         on_query=lambda sql: announce_query(sql, dialect, contract, where, show_sql=show_sql),
     )

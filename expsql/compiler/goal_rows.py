@@ -89,7 +89,8 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
         expression built from them is a double (no integer overflow, no integer division).
     """
     columns = plan.relation
-    cnt, value = event_column(columns.cnt), event_column(columns.value)
+    cnt: exp.Expression = event_column(columns.cnt)
+    value: exp.Expression = event_column(columns.value)
     if doubles:
         cnt, value = double_or_zero(cnt), double_or_zero(value)
     projections = [
@@ -127,7 +128,7 @@ def unit_terms_query(plan: Plan) -> exp.Select:
     trigger events need not be events of any term.
     """
     keys = [column(VARIANT), column(TERM), column(UNIT)]
-    projections = [*(key.copy() for key in keys)]
+    projections: list[exp.Expression] = [*(key.copy() for key in keys)]
     if plan.relation.pre_period is None:
         projections += [
             alias(_sum_or_zero(column(CNT)), UNIT_COUNT),

@@ -13,6 +13,7 @@ an unbounded ``1+1+...+1`` or ``-----1`` would end in a RecursionError somewhere
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 
@@ -30,6 +31,7 @@ from expsql.compiler.ast import (
     AGG_TYPES,
     FUNCTIONS,
     BinaryOp,
+    BinaryOperator,
     Dimension,
     Expr,
     Goal,
@@ -167,6 +169,16 @@ def _token_span(token: Token) -> Span:
     return Span(token.line or 1, token.column or 1, token.start_pos or 0, token.end_pos or 0)
 
 
+def _binary(operator: BinaryOperator) -> Callable[[_ToAst, Meta, list[Expr]], BinaryOp]:
+    """The transformer method of one binary operator (``add = _binary("+")``)."""
+
+    def build(self: _ToAst, meta: Meta, children: list[Expr]) -> BinaryOp:
+        left, right = children
+        return BinaryOp(operator, left, right, _span(meta))
+
+    return build
+
+
 @v_args(meta=True)
 class _ToAst(Transformer):
     def __init__(self, text: str) -> None:
@@ -184,13 +196,6 @@ class _ToAst(Transformer):
     def neg(self, meta: Meta, children: list[Expr]) -> Negate:
         return Negate(children[0], _span(meta))
 
-    def _binary(operator: str):  # type: ignore[misc]
-        def build(self: _ToAst, meta: Meta, children: list[Expr]) -> BinaryOp:
-            left, right = children
-            return BinaryOp(operator, left, right, _span(meta))  # type: ignore[arg-type]
-
-        return build
-
     add = _binary("+")
     sub = _binary("-")
     tilde = _binary("~")
@@ -203,7 +208,7 @@ class _ToAst(Transformer):
             raise ExpressionError(
                 f"operator {operator} takes a single value, not alternatives",
                 text=self.text,
-                position=values[1].start_pos - 1,
+                position=_token_span(values[1]).start - 1,
                 end=meta.end_pos,
             )
         return Dimension(str(name), str(operator), tuple(map(str, values)), _span(meta))  # type: ignore[arg-type]
@@ -242,7 +247,8 @@ def _word_at(text: str, position: int) -> str:
 
 def _translate(error: UnexpectedInput, text: str) -> ExpressionError:
     if isinstance(error, UnexpectedCharacters):
-        position, allowed = error.pos_in_stream, set(error.allowed or ())
+        # Lark always sets the position of an unexpected character.
+        position, allowed = error.pos_in_stream or 0, set(error.allowed or ())
         word = _word_at(text, position)
         if "FUNC" in allowed and word:
             summary = f"unknown function {word!r} (functions are {', '.join(FUNCTIONS)})"

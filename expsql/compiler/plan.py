@@ -231,7 +231,8 @@ def windowed_key(key: GoalKey, window: AttributionWindow) -> GoalKey:
 def windowed_terms(experiment: Experiment) -> list[GoalKey]:
     """Every goal term, each in the window of each metric or check that reads it, exposure first."""
     terms: dict[GoalKey, None] = {experiment.exposure_goal.key: None}
-    for item in [*experiment.metrics, *experiment.checks]:
+    items: list[Metric | Check] = [*experiment.metrics, *experiment.checks]
+    for item in items:
         window = experiment.attribution_window(item)
         for side in (item.nominator_expr, item.denominator_expr):
             for goal in goals(side) if side is not None else ():

@@ -64,7 +64,10 @@ class Relation:
 class Layout(Protocol):
     """What a source layout gives the builders."""
 
-    relation: Relation
+    @property
+    def relation(self) -> Relation:
+        """The relation the scan reads."""
+        ...
 
     def ctes(self, plan: Plan, dialect: Dialect) -> list[exp.CTE]:
         """The CTEs that define the relation, before the scan (none for a table)."""
@@ -204,7 +207,8 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
 def _windowed_items(experiment: Experiment) -> list[Metric | Check]:
     """The metrics and checks whose goals read events (not only the exposure)."""
     items: list[Metric | Check] = []
-    for item in [*experiment.metrics, *experiment.checks]:
+    every: list[Metric | Check] = [*experiment.metrics, *experiment.checks]
+    for item in every:
         sides = [item.nominator_expr, item.denominator_expr]
         if any(goal.goal != EXPOSURE for side in sides if side is not None for goal in goals(side)):
             items.append(item)
@@ -220,7 +224,7 @@ def _loosest(windows: tuple[AttributionWindow, ...]) -> AttributionWindow:
 
 
 def _refuse_windows(experiment: Experiment) -> None:
-    items = [experiment, *experiment.metrics, *experiment.checks]
+    items: list[Experiment | Metric | Check] = [experiment, *experiment.metrics, *experiment.checks]
     if any(item.conversion_delay_hours or item.conversion_window_hours for item in items):
         raise ExperimentError(
             "conversion_delay_hours and conversion_window_hours need the exposures-and-events layout "

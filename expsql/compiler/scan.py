@@ -25,12 +25,21 @@ EVENTS_ALIAS = "events"
 #: The escape character of ``LIKE`` patterns built for ``=^`` on dialects without a prefix function.
 LIKE_ESCAPE = "\\"
 
-_COMPARISONS: dict[str, type[exp.Binary]] = {
+_COMPARISONS: dict[str, type[exp.Expression]] = {
     "<": exp.LT,
     "<=": exp.LTE,
     ">": exp.GT,
     ">=": exp.GTE,
 }
+
+
+def node(tree: exp.Expr) -> exp.Expression:
+    """``tree`` as the node it is: sqlglot types some builders by abstract bases that are not
+    ``exp.Expression`` (``exp.and_`` returns a ``Condition``, ``Literal.number`` a ``Literal | Neg``),
+    while every node they build is one."""
+    if not isinstance(tree, exp.Expression):
+        raise TypeError(f"expected a sqlglot expression node, not {type(tree).__name__}")
+    return tree
 
 
 def identifier(name: str) -> exp.Identifier:
@@ -40,8 +49,8 @@ def identifier(name: str) -> exp.Identifier:
     return exp.Identifier(this=name, quoted=True)
 
 
-def number(value: int) -> exp.Literal:
-    return exp.Literal.number(value)
+def number(value: int) -> exp.Expression:
+    return node(exp.Literal.number(value))
 
 
 def column(name: str, table: str | None = None) -> exp.Column:
@@ -106,13 +115,13 @@ def literal(value: TypedValue) -> exp.Expression:
 def conjunction(conditions: Sequence[exp.Expression]) -> exp.Expression:
     if not conditions:
         return exp.Boolean(this=True)
-    return exp.and_(*conditions, copy=False) if len(conditions) > 1 else conditions[0]
+    return node(exp.and_(*conditions, copy=False)) if len(conditions) > 1 else conditions[0]
 
 
 def disjunction(conditions: Sequence[exp.Expression]) -> exp.Expression:
     if not conditions:
         return exp.Boolean(this=False)
-    return exp.or_(*conditions, copy=False) if len(conditions) > 1 else conditions[0]
+    return node(exp.or_(*conditions, copy=False)) if len(conditions) > 1 else conditions[0]
 
 
 def prefix_match(target: exp.Expression, prefix: str, dialect: Dialect) -> exp.Expression:
@@ -335,6 +344,7 @@ def goal_filter_condition(plan: Plan, item: PlannedFilter, dialect: Dialect) -> 
     assert item.dimension is not None, "a goal filter has a dimension (checked by the model)"
     columns = plan.relation
     goal = event_column(columns.goal)
+    outside: list[exp.Expression]
     if item.goal is None:
         outside = [exp.Paren(this=conjunction(exposure_event(plan)))]
     elif item.goal != "exposure" or columns.unit_type is None:

@@ -115,7 +115,9 @@ def winsorize(
     projections: list[exp.Expression] = [exp.Column(this=exp.Star(), table=identifier(table))]
     for (x, (lower, upper)), index in capped.items():
         caps = targets[x]
-        projections.append(alias(_clip(names[x], caps.get(lower), caps.get(upper)), names[index]))
+        low = caps[lower] if lower is not None else None
+        high = caps[upper] if upper is not None else None
+        projections.append(alias(_clip(names[x], low, high), names[index]))
     query = exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(table)), copy=False)
     for j in range(len(targets)):
         query = query.join(exp.Table(this=identifier(_caps_table(j))), join_type="cross", copy=False)

@@ -29,8 +29,9 @@ from sqlglot import exp
 PercentileBuilder = Callable[[exp.Expression, Decimal], exp.Expression]
 
 
-def _quantile(quantile: Decimal) -> exp.Literal:
-    return exp.Literal.number(format(quantile, "f"))
+def _quantile(quantile: Decimal) -> exp.Expression:
+    # A quantile in [0, 1] is never negative: the literal is a Literal, not a Neg.
+    return exp.Literal(this=format(quantile, "f"), is_string=False)
 
 
 def percentile_cont(target: exp.Expression, quantile: Decimal) -> exp.Expression:

@@ -31,7 +31,7 @@ class PostgresDao:
         try:
             # No parameters: psycopg sends the text as-is, so a '%' in a literal stays a '%'.
             with self.connection.cursor() as cursor:
-                cursor.execute(sql)  # type: ignore[arg-type]
+                cursor.execute(sql)
                 columns = [column.name for column in cursor.description or ()]
                 records = cursor.fetchall()
         except psycopg.Error as error:

@@ -190,6 +190,10 @@ def build_registry(
         origin, plugin_name = origins[id(implementation.plugin)]
         try:
             dialects = implementation.function()
+            if not isinstance(dialects, list | tuple):
+                raise DialectError(
+                    f"expsql_dialects() returned {type(dialects).__name__}, not a list of Dialect objects"
+                )
             for dialect in dialects:
                 registry.add(dialect, origin)
         except DuplicateDialectError:

@@ -1,12 +1,15 @@
-"""The HTML report: one self-contained file that opens offline.
+"""The HTML report: one self-contained file that opens offline, and its body for notebooks.
 
 Inline CSS, inline SVG forest plots (:mod:`.forest`), no script and no external resource. Every
 piece of user text (experiment, metric, check and variant names, the SQL) goes through
-``html.escape``.
+``html.escape``. :func:`render_html` is the whole page; :func:`render_fragment` the same
+summary, tables and plots without the page around them (``Evaluation._repr_html_``), its CSS
+scoped to one ``div`` so that it styles nothing else in the notebook.
 """
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from expsql import __version__
@@ -66,7 +69,28 @@ def _verdict_cell(line: VariantLine) -> str:
     return '<td class="ns">not significant</td>'
 
 
-def _summary(card: Scorecard) -> str:
+#: The class of the ``div`` that holds a fragment and scopes its CSS.
+FRAGMENT_CLASS = "expsql-evaluation"
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+
+
+def scoped_css(css: str, scope: str) -> str:
+    """``css`` with every selector moved inside ``scope`` (``:root`` and ``body`` become ``scope``)."""
+
+    def scope_selector(selector: str) -> str:
+        selector = selector.strip()
+        if selector in {":root", "body"}:
+            return scope
+        return f"{scope} {selector}"
+
+    rules = []
+    for selectors, declarations in _RULE.findall(css):
+        scoped = ", ".join(scope_selector(selector) for selector in selectors.split(","))
+        rules.append(f"{scoped} {{{declarations}}}")
+    return "\n".join(rules)
+
+
+def _summary(card: Scorecard, *, generated: bool = True) -> str:
     experiment = card.experiment
     context = card.context
     items = [
@@ -87,7 +111,8 @@ def _summary(card: Scorecard) -> str:
         items.append(("Query time", f"{context.query_seconds:.3f} s"))
     if context.origin:
         items.append(("Rows from", context.origin))
-    items.append(("Generated", context.generated.strftime("%Y-%m-%d %H:%M:%S %Z")))
+    if generated:
+        items.append(("Generated", context.generated.strftime("%Y-%m-%d %H:%M:%S %Z")))
     cells = "".join(f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in items)
     return f'<dl class="summary">{cells}</dl>'
 
@@ -157,6 +182,31 @@ def _forest(card: Scorecard) -> str:
     return legend + "".join(plots)
 
 
+def _results(card: Scorecard) -> list[str]:
+    """Warnings, checks, the metric table and the forest plots: what the page and a fragment share."""
+    return [
+        "".join(f'<p class="unknown">warning: {escape(warning)}</p>' for warning in card.warnings),
+        "<h2>Checks</h2>",
+        _checks(card),
+        "<h2>Metrics</h2>",
+        _metric_table(card) if card.metrics else '<p class="muted">No metrics.</p>',
+        "<h2>Relative differences</h2>",
+        _forest(card),
+    ]
+
+
+def render_fragment(card: Scorecard) -> str:
+    """The report's summary, tables and forest plots in one ``div``: no page, no SQL, no footer."""
+    style = scoped_css(CSS, f"div.{FRAGMENT_CLASS}")
+    body = [
+        f"<style>{style}</style>",
+        f"<h1>{escape(card.experiment.id)}</h1>",
+        _summary(card, generated=False),
+        *_results(card),
+    ]
+    return f'<div class="{FRAGMENT_CLASS}">' + "\n".join(body) + "</div>"
+
+
 def render_html(card: Scorecard) -> str:
     """The whole report as one HTML document."""
     title = f"expsql · {card.experiment.id}"
@@ -171,13 +221,7 @@ def render_html(card: Scorecard) -> str:
     body = [
         f"<h1>{escape(card.experiment.id)}</h1>",
         _summary(card),
-        "".join(f'<p class="unknown">warning: {escape(warning)}</p>' for warning in card.warnings),
-        "<h2>Checks</h2>",
-        _checks(card),
-        "<h2>Metrics</h2>",
-        _metric_table(card) if card.metrics else '<p class="muted">No metrics.</p>',
-        "<h2>Relative differences</h2>",
-        _forest(card),
+        *_results(card),
         sql_section,
         f"<footer>expsql {escape(__version__)}</footer>",
     ]

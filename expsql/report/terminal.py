@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -145,17 +147,9 @@ def print_scorecard(card: Scorecard, console: Console | None = None) -> None:
 
 def render_text(card: Scorecard, *, width: int = 100, color: bool = False) -> str:
     """The scorecard as plain text ``width`` columns wide (for files, tests and docs)."""
-    console = Console(width=width, record=True, color_system="truecolor" if color else None, file=_Sink())
+    console = Console(
+        width=width, record=True, color_system="truecolor" if color else None, file=io.StringIO()
+    )
     console.print(scorecard_renderable(card))
     text = console.export_text(styles=color)
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
-class _Sink:
-    """A file that discards what is written: ``Console(record=True)`` keeps the text itself."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None

@@ -184,7 +184,7 @@ def check_lines(experiment: Experiment, checks: pd.DataFrame) -> list[CheckLine]
     ``1 - confidence_level`` (0.001 by default), a SumRatio check also when the observed ratio
     exceeds ``max_sum_ratio``.
     """
-    declared = [(str(c.id), c.name, c.type) for c in experiment.checks]
+    declared: list[tuple[str, str, str]] = [(str(c.id), c.name, c.type) for c in experiment.checks]
     # Checks expsql adds itself (MultipleExposures, exposures layout) follow the declared ones.
     added = checks[~checks["check_id"].astype(str).isin([i for i, _, _ in declared])]
     if len(added):

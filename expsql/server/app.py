@@ -49,7 +49,7 @@ class NotServedError(DialectError):
 def _as_factories(dao_factory: DaoFactory | Sequence[DaoFactory] | None, config: Config) -> list[DaoFactory]:
     if dao_factory is None:
         return [factory_from_config(config)]
-    candidates = [dao_factory] if hasattr(dao_factory, "get_dao") else list(dao_factory)  # type: ignore[arg-type]
+    candidates = [dao_factory] if hasattr(dao_factory, "get_dao") else list(dao_factory)
     if not candidates:
         raise ConfigError("no DaoFactory given")
     factories = [check_factory(candidate) for candidate in candidates]
@@ -190,7 +190,7 @@ def _note_error(request: Request, error: str) -> None:
 
 def _plain_problem(problem: dict[str, Any]) -> dict[str, Any]:
     """A pydantic error as plain JSON (its ``ctx`` may hold exception objects)."""
-    plain = {key: problem[key] for key in ("type", "loc", "msg") if key in problem}
+    plain: dict[str, Any] = {key: problem[key] for key in ("type", "loc", "msg") if key in problem}
     if problem.get("ctx"):
         plain["ctx"] = {key: str(value) for key, value in problem["ctx"].items()}
     return plain

@@ -73,7 +73,8 @@ def configure_logging(log_level: str, log_format: Literal["text", "json"]) -> No
 
 def run_server(service: Service, config: uvicorn.Config) -> None:
     """Serve until SIGTERM or Ctrl-C, then shut down gracefully (as ``uvicorn.run`` does, but so)."""
-    config.timeout_graceful_shutdown = service.settings.shutdown_timeout + ANSWER_GRACE
+    # uvicorn's setting is typed int, but it only waits on it: a float is kept as given.
+    config.timeout_graceful_shutdown = service.settings.shutdown_timeout + ANSWER_GRACE  # type: ignore[assignment]
     server = GracefulServer(config, service)
     server.run()
     if not server.started:  # the port was taken, the app failed to start: uvicorn logged why

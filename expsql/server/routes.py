@@ -55,7 +55,7 @@ EVALUATION_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 def _request_id(request: Request) -> str:

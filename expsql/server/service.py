@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from expsql.config import ServerSettings
 from expsql.dialects.base import canceller
@@ -164,7 +164,8 @@ class Service:
             stops[asyncio.ensure_future(disconnected())] = "disconnect"
         try:
             with metrics.in_progress.track_inprogress():
-                await asyncio.wait({finished, *stops}, return_when=asyncio.FIRST_COMPLETED)
+                waiting: set[asyncio.Future[Any]] = {finished, *stops}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the server gave up on the request: stop its query too
             self._stop(query, future, finished, "shutdown")
             raise

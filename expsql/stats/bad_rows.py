@@ -88,7 +88,8 @@ def goal_row_messages(
         names = readers.get((code, column), []) if column else any_column.get(code, [])
         if column and not names:
             return None
-        return f"goal {keys[code]} variant {frame.at[row, 'exp_variant_id']}", names
+        variant = str(frame.at[row, "exp_variant_id"])
+        return f"goal {keys[code]} variant {variant}", names
 
     return _messages(valid, "goal rows", place)
 
@@ -102,10 +103,11 @@ def metric_row_messages(valid: ValidRows, experiment: Experiment, variants: list
     in_variants = frame["exp_variant_id"].isin(variants).to_numpy()
 
     def place(row: int, column: str | None) -> tuple[str, list[str]] | None:
-        row_id = frame.at[row, "metric_id"]
+        row_id = str(frame.at[row, "metric_id"])  # keys are text once validated
         if row_id not in names or not in_variants[row]:
             return None
-        return f"metric row {row_id!r} variant {frame.at[row, 'exp_variant_id']}", [names[row_id]]
+        variant = str(frame.at[row, "exp_variant_id"])
+        return f"metric row {row_id!r} variant {variant}", [names[row_id]]
 
     messages = _messages(valid, "metric rows", place)
     unknown = frame.loc[~frame["metric_id"].isin(list(names)), "metric_id"]

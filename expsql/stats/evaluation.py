@@ -7,12 +7,15 @@ Each part (exposures, metrics, checks) is stored once as a :class:`Table` of rea
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from expsql.models import Experiment
 
 EXPOSURE_COLUMNS: tuple[str, ...] = ("exp_variant_id", "exposures", "exp_id")
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -75,6 +78,8 @@ class Evaluation:
     metric_table: Table = field(repr=False)
     check_table: Table = field(repr=False)
     warnings: tuple[str, ...] = ()
+    #: The evaluated experiment (metric order, names, dates), for the rich notebook renderings.
+    experiment: Experiment | None = field(default=None, repr=False, compare=False)
 
     @property
     def exposures(self) -> pd.DataFrame:
@@ -121,6 +126,27 @@ class Evaluation:
     def __str__(self) -> str:
         return "\n".join(self._lines())
 
+    def _repr_html_(self) -> str | None:
+        """The HTML report's summary, tables and forest plots, for Jupyter (no page, no SQL).
+
+        ``None`` (Jupyter then shows ``str()``) for an evaluation built without its experiment.
+        """
+        if self.experiment is None:
+            return None
+        from expsql.report.html import render_fragment
+        from expsql.report.view import scorecard
+
+        return render_fragment(scorecard(self.experiment, self))
+
+    def _repr_markdown_(self) -> str | None:
+        """The scorecard as Markdown tables; ``None`` for an evaluation built without its experiment."""
+        if self.experiment is None:
+            return None
+        from expsql.report.markdown import render_markdown
+        from expsql.report.view import scorecard
+
+        return render_markdown(scorecard(self.experiment, self))
+
     def _lines(self) -> Iterator[str]:
         yield (
             f"Experiment {self.experiment_id} ({self.contract}): confidence level "
@@ -133,7 +159,7 @@ class Evaluation:
         yield ""
         metric_rows = self.metric_table.to_dicts()
         cuped = any(row.get("cuped") for row in metric_rows)
-        header = ("metric", "variant", "mean", "diff", "CI of diff", "p-value", "")
+        header: tuple[str, ...] = ("metric", "variant", "mean", "diff", "CI of diff", "p-value", "")
         header += ("CUPED",) if cuped else ()
         rows = [header]
         previous = None
@@ -182,7 +208,7 @@ class Evaluation:
             yield f"warning: {message}"
 
 
-def _aligned(rows: list[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
+def _aligned(rows: Sequence[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [

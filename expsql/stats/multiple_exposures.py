@@ -29,8 +29,8 @@ def split_marked(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if "exp_variant_id" not in frame.columns:
         return frame, frame.iloc[0:0]
     variant = frame["exp_variant_id"]
-    marked = variant.map(lambda v: isinstance(v, str) and v.startswith(MULTIPLE_EXPOSURES_PREFIX))
-    marked = marked.to_numpy(dtype=bool)
+    is_marker = variant.map(lambda v: isinstance(v, str) and v.startswith(MULTIPLE_EXPOSURES_PREFIX))
+    marked = is_marker.to_numpy(dtype=bool)
     if not marked.any():
         return frame, frame.iloc[0:0]
     return frame[~marked].reset_index(drop=True), frame[marked].reset_index(drop=True)

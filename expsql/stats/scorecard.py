@@ -206,6 +206,7 @@ def _evaluate(
         metric_table=Table.build(METRIC_COLUMNS, metrics),
         check_table=_check_table(experiment.id, check_results),
         warnings=(*row_messages, *cuped_messages, *messages),
+        experiment=experiment,
     )
 
 

@@ -79,7 +79,7 @@ def relative_ttest(
 def two_sided_p_value(test_stat: np.ndarray, degrees_of_freedom: np.ndarray) -> np.ndarray:
     """``2 · P(T_df > |t|)``, NaN where either input is NaN."""
     with np.errstate(invalid="ignore"):
-        return 2 * stats.t.sf(np.abs(test_stat), degrees_of_freedom)
+        return np.asarray(2 * stats.t.sf(np.abs(test_stat), degrees_of_freedom), dtype=float)
 
 
 def t_quantile(probability: np.ndarray | float, degrees_of_freedom: np.ndarray) -> np.ndarray:

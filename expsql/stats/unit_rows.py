@@ -62,7 +62,7 @@ def validate_unit_rows(
     negative = np.flatnonzero(clean["count"].to_numpy() < 0)
     if negative.size:
         row = int(negative[0])
-        unit, goal, count = (clean.at[row, c] for c in ("unit_id", "goal", "count"))
+        unit, goal, count = (str(clean.at[row, c]) for c in ("unit_id", "goal", "count"))
         raise RowsError(
             f"column 'count' must not be negative: {negative.size} row(s), "
             f"e.g. row {row} (unit_id={unit!r}, goal={goal!r}) has {count}"

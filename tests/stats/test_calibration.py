@@ -1,8 +1,8 @@
 """A small seeded run of ``benchmarks/calibration.py``: its figures within the binomial tolerance.
 
 400 experiments per figure: a rate of 5 % is then known to ±3.3 points (three binomial standard
-errors), so the bounds are that wide; the script's full run (2,000 experiments) is reported in the
-README. Packed evaluation (one metric per experiment) is checked against one evaluation each.
+errors), so the bounds are that wide; the script's full run (2,000 experiments) is reported in
+docs/statistics.md. Packed evaluation (one metric per experiment) is checked against one evaluation each.
 """
 
 from __future__ import annotations

@@ -1,0 +1,74 @@
+"""The scorecard as Markdown: what ``Evaluation._repr_markdown_`` shows in notebooks and chat tools.
+
+The same numbers and verdicts as the terminal and the HTML report (:func:`~.view.scorecard`), laid
+out as a short summary and two pipe tables. User text is escaped so that it cannot break a table.
+"""
+
+from __future__ import annotations
+
+from expsql.report.view import (
+    Scorecard,
+    VariantLine,
+    check_values,
+    date_window,
+    format_interval,
+    format_number,
+    format_p,
+    format_percent,
+    levels_text,
+)
+
+_SPECIAL = str.maketrans({character: f"\\{character}" for character in "\\|*_`[]<>#"})
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` for a Markdown table cell: markup characters escaped, newlines folded."""
+    return " ".join(str(text).split()).translate(_SPECIAL)
+
+
+def _verdict(line: VariantLine) -> str:
+    if line.is_control:
+        return "control"
+    if line.direction > 0:
+        return "▲ significant"
+    if line.direction < 0:
+        return "▼ significant"
+    return "not significant"
+
+
+def render_markdown(card: Scorecard) -> str:
+    """A heading, the summary, the metric table and the checks table."""
+    experiment = card.experiment
+    exposures = ", ".join(f"{escape_markdown(v)} {count:,}" for v, count in card.exposures.items())
+    lines = [
+        f"**{escape_markdown(experiment.id)}** · control {escape_markdown(experiment.control_variant)} · "
+        f"unit {escape_markdown(experiment.unit_type)} · {date_window(experiment)}",
+        "",
+        f"exposures: {exposures or 'none'} · confidence level: {levels_text(card)}",
+        "",
+        "| Metric | Variant | Mean | Diff | CI (relative) | p-value | Result |",
+        "|---|---|--:|--:|--:|--:|---|",
+    ]
+    for block in card.metrics:
+        for position, line in enumerate(block.lines):
+            name = escape_markdown(block.name) if position == 0 else ""
+            numbers = (
+                ["", "", ""]
+                if line.is_control
+                else [
+                    format_percent(line.diff),
+                    format_interval(line.ci_lower, line.ci_upper),
+                    format_p(line.p_value),
+                ]
+            )
+            cells = [name, escape_markdown(line.variant), format_number(line.mean), *numbers, _verdict(line)]
+            lines.append("| " + " | ".join(cells) + " |")
+    if card.checks:
+        lines += ["", "| Check | Values | Result |", "|---|---|---|"]
+        for check in card.checks:
+            verdict = {True: "✔ pass", False: "✘ fail", None: "?"}[check.passed]
+            values = escape_markdown(check_values(check.variables) or "n/a")
+            reason = escape_markdown(check.reason)
+            lines.append(f"| {escape_markdown(check.name)} | {values} | {verdict} ({reason}) |")
+    lines += [f"\nwarning: {escape_markdown(warning)}" for warning in card.warnings]
+    return "\n".join(lines) + "\n"
