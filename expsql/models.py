@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -48,66 +46,23 @@ from pydantic import (
 )
 
 from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, goals
-from expsql.compiler.parse import parse_expression, parser
+from expsql.compiler.parse import parse_expression
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
+from expsql.goal_names import expand_goal_names, grammar_name
 from expsql.source import unit_type_name
+from expsql.windows import (
+    DELAY_FIELD,
+    LENGTH_FIELD,
+    AttributionWindow,
+    DelayOverride,
+    WindowOverride,
+    whole_seconds,
+)
 
 Identifier = int | str
 #: A filter value as JSON gives it; pydantic's smart union keeps ``true`` a bool and ``1`` an int.
 FilterValue = str | int | float | bool
-
-
-@dataclass(frozen=True, slots=True)
-class AttributionWindow:
-    """When an event counts for a unit, relative to its first exposure ``t0`` (exposures layout):
-    from ``t0 + delay`` (inclusive) to ``t0 + delay + length`` (exclusive; ``None``: no end)."""
-
-    delay_seconds: int = 0
-    length_seconds: int | None = None
-
-    @property
-    def end_seconds(self) -> int | None:
-        """Seconds from the first exposure to the window's end (``None``: no end)."""
-        return None if self.length_seconds is None else self.delay_seconds + self.length_seconds
-
-    def __str__(self) -> str:
-        end = "" if self.length_seconds is None else f", for {_hours(self.length_seconds)} h"
-        return f"from {_hours(self.delay_seconds)} h after the first exposure{end}"
-
-
-def _hours(seconds: int) -> str:
-    return format(Decimal(seconds) / 3600, "f").rstrip("0").rstrip(".") if seconds else "0"
-
-
-def _seconds(hours: float, field: str) -> int:
-    """Whole seconds of a number of hours: a window is compared with timestamps to the second."""
-    seconds = Decimal(repr(hours)) * 3600
-    if seconds != seconds.to_integral_value():
-        raise ValueError(f"{field} {hours} h is not a whole number of seconds")
-    return int(seconds)
-
-
-#: A metric's or a check's own attribution window, field by field; ``None`` inherits the experiment's.
-DelayOverride = Annotated[
-    float | None,
-    Field(
-        ge=0,
-        description="Exposures layout: an event counts from this many hours after the unit's first "
-        "exposure (default: the experiment's).",
-    ),
-]
-WindowOverride = Annotated[
-    float | None,
-    Field(
-        gt=0,
-        description="Exposures layout: an event counts for this many hours after the delay "
-        "(default: the experiment's).",
-    ),
-]
-#: A window's fields on the experiment, a metric or a check; on metrics and checks ``None`` inherits.
-_DELAY = "conversion_delay_hours"
-_LENGTH = "conversion_window_hours"
 
 
 def _parse(text: str, context: str) -> Expr:
@@ -241,18 +196,6 @@ class Check(BaseModel):
         return self._denominator
 
 
-def _is_grammar_name(text: str, terminal: str) -> bool:
-    """Whether the metric grammar accepts ``text`` as a ``terminal`` (GOAL, DIMENSION, UNIT_TYPE)."""
-    return re.fullmatch(parser().get_terminal(terminal).pattern.to_regexp(), text) is not None
-
-
-def _grammar_name(text: str, terminal: str, what: str) -> str:
-    """``text`` if the metric grammar accepts it as a ``terminal`` (GOAL, DIMENSION), else an error."""
-    if not _is_grammar_name(text, terminal):
-        raise ValueError(f"{text!r} is not a {what} name (letters, digits and '_', as in metric expressions)")
-    return text
-
-
 class Filter(BaseModel):
     """ep-stats' ``Filter``: keep the goal events or the units whose ``dimension`` is in ``value``.
 
@@ -278,12 +221,12 @@ class Filter(BaseModel):
     @field_validator("dimension")
     @classmethod
     def _dimension_name(cls, value: str | None) -> str | None:
-        return None if value is None else _grammar_name(value, "DIMENSION", "dimension")
+        return None if value is None else grammar_name(value, "DIMENSION", "dimension")
 
     @field_validator("goal")
     @classmethod
     def _goal_name(cls, value: str | None) -> str | None:
-        return None if value is None else _grammar_name(value, "GOAL", "goal")
+        return None if value is None else grammar_name(value, "GOAL", "goal")
 
     @model_validator(mode="after")
     def _scope_fields(self) -> Filter:
@@ -399,12 +342,12 @@ class Experiment(BaseModel):
 
     def attribution_window(self, item: Metric | Check | None = None) -> AttributionWindow:
         """The window of ``item`` (its own fields, else the experiment's), or the experiment's."""
-        delay = getattr(item, _DELAY, None)
-        length = getattr(item, _LENGTH, None)
+        delay = getattr(item, DELAY_FIELD, None)
+        length = getattr(item, LENGTH_FIELD, None)
         delay = self.conversion_delay_hours if delay is None else delay
         length = self.conversion_window_hours if length is None else length
         return AttributionWindow(
-            _seconds(delay, _DELAY), None if length is None else _seconds(length, _LENGTH)
+            whole_seconds(delay, DELAY_FIELD), None if length is None else whole_seconds(length, LENGTH_FIELD)
         )
 
     def windows_differ(self) -> list[Metric | Check]:
@@ -503,65 +446,6 @@ class Experiment(BaseModel):
         if self.date_to and self.date_for:
             return min(self.date_to, self.date_for)
         return self.date_to
-
-
-def expand_goal_names(data: Any) -> Any:
-    """ep-stats' goal-name metrics and checks as expressions, for wide rows (semantics §2.3).
-
-    A metric given as ``{id, name, numerator: bookings, denominator: views}`` (ep-stats'
-    ``SimpleMetric`` field names) becomes ``value(<unit_type>.global.bookings) /
-    value(<unit_type>.global.views)``; a check whose ``denominator`` (or ``nominator``) is a bare
-    goal name (``SimpleSrmCheck``) reads ``value(<unit_type>.global.<name>)`` likewise. Everything
-    else is returned unchanged.
-    """
-    if not isinstance(data, dict):
-        return data
-    unit_type = data.get("unit_type")
-    if not isinstance(unit_type, str) or not _is_grammar_name(unit_type, "UNIT_TYPE"):
-        return data  # the field validators report a missing or bad unit_type
-    expanded = dict(data)
-    if isinstance(data.get("metrics"), list):
-        expanded["metrics"] = [_goal_name_metric(m, unit_type) for m in data["metrics"]]
-    if isinstance(data.get("checks"), list):
-        expanded["checks"] = [_goal_name_check(c, unit_type) for c in data["checks"]]
-    return expanded
-
-
-def _goal_name_metric(metric: Any, unit_type: str) -> Any:
-    if not isinstance(metric, dict) or "numerator" not in metric:
-        return metric
-    label = f"metric {metric.get('id', '?')}"
-    if "nominator" in metric:
-        raise ValueError(f"{label}: give either numerator and denominator goal names or a nominator")
-    if "denominator" not in metric:
-        raise ValueError(f"{label}: a goal-name metric needs a denominator goal name")
-    own_unit_type = metric.get("unit_type", unit_type)
-    if not isinstance(own_unit_type, str) or not _is_grammar_name(own_unit_type, "UNIT_TYPE"):
-        raise ValueError(f"{label}: unit_type {own_unit_type!r} must be a name of letters, digits and '_'")
-    expanded = {k: v for k, v in metric.items() if k not in ("numerator", "unit_type")}
-    expanded["nominator"] = _goal_value(metric["numerator"], own_unit_type, f"{label} numerator")
-    expanded["denominator"] = _goal_value(metric["denominator"], own_unit_type, f"{label} denominator")
-    return expanded
-
-
-def _goal_name_check(check: Any, unit_type: str) -> Any:
-    if not isinstance(check, dict):
-        return check
-    expanded = dict(check)
-    for side in ("nominator", "denominator"):
-        text = check.get(side)
-        if isinstance(text, str) and _is_grammar_name(text.strip(), "GOAL") and not text.strip().isdigit():
-            expanded[side] = _goal_value(text, unit_type, f"check {check.get('id', '?')} {side}")
-    return expanded
-
-
-def _goal_value(name: Any, unit_type: str, context: str) -> str:
-    if not isinstance(name, str) or not _is_grammar_name(name.strip(), "GOAL"):
-        raise ValueError(
-            f"{context}: {name!r} is not a goal name (letters, digits and '_'); "
-            "write an expression in nominator/denominator instead of numerator"
-        )
-    return f"value({unit_type}.global.{name.strip()})"
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
