@@ -68,58 +68,39 @@ WITH "exposure_groups" AS (
     AND "events"."timestamp" >= "exposed_units"."first_exposure"
     AND "events"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-), "unit_goals" AS (
+), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'exposure'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
-        ELSE 0
-      END
-    ) AS "count_0",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'click'
-          AND "events"."event_timestamp" < "events"."first_exposure" + INTERVAL 86400 SECOND
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
-        ELSE 0
-      END
-    ) AS "count_1",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'click'
-          AND "events"."event_timestamp" >= "events"."first_exposure" + INTERVAL 86400 SECOND
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
-        ELSE 0
-      END
-    ) AS "count_2",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'view'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE)
-        ELSE 0
-      END
-    ) AS "count_3"
+    CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
+    CASE
+      WHEN "events"."goal" = 'exposure'
+      THEN 0
+      WHEN "events"."goal" = 'click'
+      THEN 1
+      WHEN "events"."goal" = 'view'
+      THEN 2
+    END AS "goal_code",
+    "events"."event_timestamp" < "events"."first_exposure" + INTERVAL 86400 SECOND AS "term_filter_0",
+    "events"."event_timestamp" >= "events"."first_exposure" + INTERVAL 86400 SECOND AS "term_filter_1"
   FROM "attributed_events" AS "events"
   WHERE
     "events"."goal" IN ('exposure', 'click', 'view')
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "goal_code" = 0 THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_0" THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "goal_code" = 2 THEN "event_cnt" END), 0) AS "count_3"
+  FROM "experiment_events"
   GROUP BY
-    "events"."variant_id",
-    "events"."unit_id"
+    "variant_id",
+    "unit_id"
   HAVING
-    COUNT(CASE WHEN (
-      "events"."goal" = 'exposure'
-    ) THEN 1 END) > 0
+    COUNT(CASE WHEN "goal_code" = 0 THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
     *
