@@ -43,6 +43,7 @@ the scan's ``unit_filter_i`` flag.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlglot import exp
@@ -90,6 +91,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     if plan.relation.pre_period is not None:
         plan = with_covariates(plan)
     rows = plan.metric_rows()
+    plan = replace(plan, reads_value=any(goal.function == "value" for goal in goals_of(rows)))
     expressions: dict[str, int] = {}  # per-unit expression text → its column number
     built: list[exp.Expression] = []
     doubles: list[bool] = []  # a count or value term makes the expression a double already

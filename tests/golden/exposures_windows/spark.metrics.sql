@@ -54,7 +54,7 @@ WITH `exposure_groups` AS (
     `exposed_units`.`unit_id` AS `unit_id`,
     `events`.`event` AS `goal`,
     1 AS `cnt`,
-    `events`.`value` AS `value`,
+    CAST(NULL AS DOUBLE) AS `value`,
     `events`.`timestamp` AS `event_timestamp`,
     `exposed_units`.`first_exposure` AS `first_exposure`
   FROM `events` AS `events`
