@@ -14,13 +14,13 @@ Shape when no two goal terms can match the same event, after the scan shared wit
     FROM variant_sums CROSS JOIN (VALUES (0, 'metric id'), ...) AS metric_rows   -- one row per metric
 
 When terms overlap (``product=p_1`` and ``product=^p_``), one term index per event cannot say
-every term it matches, so the scan computes instead, once per event, a goal code and one boolean
+every term it matches, so the scan computes instead, once per event, one boolean per goal and
 per distinct dimension filter, and each sum of ``unit_goals`` tests its term's codes
 (:mod:`.term_codes`)::
 
     unit_goals AS (
       SELECT variant, unit,
-             COALESCE(SUM(CASE WHEN goal_code = 1 AND term_filter_0 THEN cnt END), 0) AS count_5, ...
+             COALESCE(SUM(CASE WHEN term_goal_1 AND term_filter_0 THEN cnt END), 0) AS count_5, ...
       FROM experiment_events GROUP BY variant, unit HAVING <the unit has an exposure event>)
 
 An event then counts in each term it matches with no repeated rows: repeating each event once

@@ -133,5 +133,5 @@ def test_overlapping_terms_are_summed_from_coded_events_without_repeating_rows()
         ['"events"."product" = \'p_1\'', 'STARTS_WITH("events"."product", \'p_\')']
     )
     sums = {s.alias: s.sql() for s in unit_goals.expressions if s.alias.startswith("count_")}
-    assert "goal_code" in sums["count_2"] and "events" not in sums["count_2"]
+    assert "term_goal_1" in sums["count_2"] and "events" not in sums["count_2"]
     assert "ELSE" not in sums["count_2"] and sums["count_2"].startswith("COALESCE(SUM(")

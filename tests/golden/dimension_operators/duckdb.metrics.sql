@@ -4,28 +4,11 @@ WITH "experiment_events" AS (
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
-    CASE
-      WHEN "events"."unit_type" = 'user'
-      AND "events"."agg_type" = 'global'
-      AND "events"."goal" = 'exposure'
-      THEN 0
-      WHEN "events"."unit_type" = 'user'
-      AND "events"."agg_type" = 'unit'
-      AND "events"."goal" = 'conversion'
-      THEN 1
-      WHEN "events"."unit_type" = 'user'
-      AND "events"."agg_type" = 'unit'
-      AND "events"."goal" = 'click'
-      THEN 2
-      WHEN "events"."unit_type" = 'user'
-      AND "events"."agg_type" = 'unit'
-      AND "events"."goal" = 'view'
-      THEN 3
-      WHEN "events"."unit_type" = 'user'
-      AND "events"."agg_type" = 'unit'
-      AND "events"."goal" = 'refund'
-      THEN 4
-    END AS "goal_code",
+    "events"."agg_type" = 'global' AND "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'conversion' AS "term_goal_1",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'click' AS "term_goal_2",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'view' AS "term_goal_3",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'refund' AS "term_goal_4",
     "events"."product" = 'p_1' AS "term_filter_0",
     "events"."product" IN ('p_1', 'p_10') AS "term_filter_1",
     NOT "events"."product" IN ('p_1', 'p_2') AS "term_filter_2",
@@ -93,17 +76,17 @@ WITH "experiment_events" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "goal_code" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "goal_code" = 2 AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "goal_code" = 3 AND "term_filter_2" THEN "event_cnt" END), 0) AS "count_3",
-    COALESCE(SUM(CASE WHEN "goal_code" = 3 AND "term_filter_3" THEN "event_cnt" END), 0) AS "count_4",
-    COALESCE(SUM(CASE WHEN "goal_code" = 4 AND "term_filter_4" THEN "event_cnt" END), 0) AS "count_5",
-    COALESCE(SUM(CASE WHEN "goal_code" = 4 AND "term_filter_5" THEN "event_cnt" END), 0) AS "count_6",
-    COALESCE(SUM(CASE WHEN "goal_code" = 2 AND "term_filter_6" THEN "event_cnt" END), 0) AS "count_7",
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_2" AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_goal_3" AND "term_filter_2" THEN "event_cnt" END), 0) AS "count_3",
+    COALESCE(SUM(CASE WHEN "term_goal_3" AND "term_filter_3" THEN "event_cnt" END), 0) AS "count_4",
+    COALESCE(SUM(CASE WHEN "term_goal_4" AND "term_filter_4" THEN "event_cnt" END), 0) AS "count_5",
+    COALESCE(SUM(CASE WHEN "term_goal_4" AND "term_filter_5" THEN "event_cnt" END), 0) AS "count_6",
+    COALESCE(SUM(CASE WHEN "term_goal_2" AND "term_filter_6" THEN "event_cnt" END), 0) AS "count_7",
     COALESCE(
       SUM(
         CASE
-          WHEN "goal_code" = 1 AND "term_filter_8" AND "term_filter_9"
+          WHEN "term_goal_1" AND "term_filter_8" AND "term_filter_9"
           THEN "event_cnt"
         END
       ),
@@ -112,21 +95,21 @@ WITH "experiment_events" AS (
     COALESCE(
       SUM(
         CASE
-          WHEN "goal_code" = 3 AND "term_filter_10" AND "term_filter_11"
+          WHEN "term_goal_3" AND "term_filter_10" AND "term_filter_11"
           THEN "event_cnt"
         END
       ),
       0
     ) AS "count_10",
-    COALESCE(SUM(CASE WHEN "goal_code" = 3 AND "term_filter_12" THEN "event_cnt" END), 0) AS "count_11",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_0" THEN "event_value" END), 0) AS "value_1",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_7" THEN "event_value" END), 0) AS "value_8"
+    COALESCE(SUM(CASE WHEN "term_goal_3" AND "term_filter_12" THEN "event_cnt" END), 0) AS "count_11",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_value" END), 0) AS "value_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_7" THEN "event_value" END), 0) AS "value_8"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
     "unit_id"
   HAVING
-    COUNT(CASE WHEN "goal_code" = 0 THEN 1 END) > 0
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
     *

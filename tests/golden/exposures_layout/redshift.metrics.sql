@@ -77,12 +77,8 @@ WITH "exposure_groups" AS (
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
-    CASE
-      WHEN "events"."goal" = 'exposure'
-      THEN 0
-      WHEN "events"."goal" = 'conversion'
-      THEN 1
-    END AS "goal_code",
+    "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."goal" = 'conversion' AS "term_goal_1",
     "events"."product" = 'p_1' AS "term_filter_0",
     "events"."product" LIKE 'p\\_%' ESCAPE '\\' AS "term_filter_1",
     CASE
@@ -104,16 +100,16 @@ WITH "exposure_groups" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "goal_code" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 THEN "event_cnt" END), 0) AS "count_1",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_0" THEN "event_value" END), 0) AS "value_2",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_1" THEN "event_value" END), 0) AS "value_3"
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_1" THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_value" END), 0) AS "value_2",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_1" THEN "event_value" END), 0) AS "value_3"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
     "unit_id"
   HAVING
-    COUNT(CASE WHEN "goal_code" = 0 THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
 ), "unit_metrics" AS (
   SELECT
     *,

@@ -71,14 +71,9 @@ WITH `exposure_groups` AS (
     `events`.`unit_id` AS `unit_id`,
     CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE) AS `event_cnt`,
     CAST(COALESCE(`events`.`value`, 0) AS DOUBLE) AS `event_value`,
-    CASE
-      WHEN `events`.`goal` = 'exposure'
-      THEN 0
-      WHEN `events`.`goal` = 'click'
-      THEN 1
-      WHEN `events`.`goal` = 'view'
-      THEN 2
-    END AS `goal_code`,
+    `events`.`goal` = 'exposure' AS `term_goal_0`,
+    `events`.`goal` = 'click' AS `term_goal_1`,
+    `events`.`goal` = 'view' AS `term_goal_2`,
     `events`.`event_timestamp` < `events`.`first_exposure` + INTERVAL 86400 SECOND AS `term_filter_0`,
     `events`.`event_timestamp` >= `events`.`first_exposure` + INTERVAL 86400 SECOND AS `term_filter_1`
   FROM `attributed_events` AS `events`
@@ -88,16 +83,16 @@ WITH `exposure_groups` AS (
   SELECT
     `variant_id`,
     `unit_id`,
-    COALESCE(SUM(CASE WHEN `goal_code` = 0 THEN `event_cnt` END), 0) AS `count_0`,
-    COALESCE(SUM(CASE WHEN `goal_code` = 1 AND `term_filter_0` THEN `event_cnt` END), 0) AS `count_1`,
-    COALESCE(SUM(CASE WHEN `goal_code` = 1 AND `term_filter_1` THEN `event_cnt` END), 0) AS `count_2`,
-    COALESCE(SUM(CASE WHEN `goal_code` = 2 THEN `event_cnt` END), 0) AS `count_3`
+    COALESCE(SUM(CASE WHEN `term_goal_0` THEN `event_cnt` END), 0) AS `count_0`,
+    COALESCE(SUM(CASE WHEN `term_goal_1` AND `term_filter_0` THEN `event_cnt` END), 0) AS `count_1`,
+    COALESCE(SUM(CASE WHEN `term_goal_1` AND `term_filter_1` THEN `event_cnt` END), 0) AS `count_2`,
+    COALESCE(SUM(CASE WHEN `term_goal_2` THEN `event_cnt` END), 0) AS `count_3`
   FROM `experiment_events`
   GROUP BY
     `variant_id`,
     `unit_id`
   HAVING
-    COUNT(CASE WHEN `goal_code` = 0 THEN 1 END) > 0
+    COUNT(CASE WHEN `term_goal_0` THEN 1 END) > 0
 ), `unit_metrics` AS (
   SELECT
     *

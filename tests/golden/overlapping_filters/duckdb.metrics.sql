@@ -4,16 +4,8 @@ WITH "experiment_events" AS (
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
-    CASE
-      WHEN "events"."unit_type" = 'user'
-      AND "events"."agg_type" = 'global'
-      AND "events"."goal" = 'exposure'
-      THEN 0
-      WHEN "events"."unit_type" = 'user'
-      AND "events"."agg_type" = 'unit'
-      AND "events"."goal" = 'click'
-      THEN 1
-    END AS "goal_code",
+    "events"."agg_type" = 'global' AND "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'click' AS "term_goal_1",
     "events"."product" = 'p_1' AS "term_filter_0",
     STARTS_WITH("events"."product", 'p_') AS "term_filter_1"
   FROM "events" AS "events"
@@ -26,16 +18,16 @@ WITH "experiment_events" AS (
   SELECT
     "variant_id",
     "unit_id",
-    COALESCE(SUM(CASE WHEN "goal_code" = 0 THEN "event_cnt" END), 0) AS "count_0",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_0" THEN "event_cnt" END), 0) AS "count_1",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 THEN "event_cnt" END), 0) AS "count_2",
-    COALESCE(SUM(CASE WHEN "goal_code" = 1 AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_3"
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_3"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
     "unit_id"
   HAVING
-    COUNT(CASE WHEN "goal_code" = 0 THEN 1 END) > 0
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
     *
