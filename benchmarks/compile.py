@@ -6,7 +6,12 @@ the best of ``--repeat`` runs of :func:`expsql.compiler.compile_sql` (plan, tree
 the column ``cpu@1000`` is the process CPU time of the 1,000-metric compile (a fairer figure on a
 busy machine), the last column the ratio 1000/100, which stays near 10 when compiling is linear.
 
-Run: ``python benchmarks/compile.py [--repeat 3] [--rows goals metrics]``.
+``--overlapping`` gives every other metric a ``price>i`` term instead, so terms overlap and metric
+rows take the coded scan (:mod:`expsql.compiler.term_codes`); ``--sizes`` adds sizes (10,000:
+linear when the last ratio stays near 10).
+
+Run: ``python benchmarks/compile.py [--repeat 3] [--rows goals metrics] [--overlapping]
+[--sizes 10 100 1000 10000] [--dialects duckdb snowflake]``.
 """
 
 from __future__ import annotations
@@ -17,17 +22,21 @@ import time
 from expsql.compiler import ROWS, compile_sql
 from expsql.dialects import available
 from expsql.models import Experiment
+from expsql.source import Source
 
 SIZES = (10, 100, 1000)
 GOALS = ("click", "view", "conversion", "refund", "checkout")
+SOURCE = Source(dimensions={"product": "string", "price": "integer"})
 
 
-def experiment(metrics: int) -> Experiment:
-    """``metrics`` metrics: value or count of a goal filtered to one product, per exposure."""
+def experiment(metrics: int, overlapping: bool = False) -> Experiment:
+    """``metrics`` metrics: value or count of a goal filtered to one product (or, every other one
+    when ``overlapping``, to ``price>i``), per exposure."""
 
     def nominator(i: int) -> str:
         function = "value" if i % 2 else "count"
-        return f"{function}(user.unit.{GOALS[i % len(GOALS)]}(product=p_{i}))"
+        dimension = f"price>{i}" if overlapping and i % 2 else f"product=p_{i}"
+        return f"{function}(user.unit.{GOALS[i % len(GOALS)]}({dimension}))"
 
     return Experiment(
         id="benchmark",
@@ -50,7 +59,7 @@ def best_of(definition: Experiment, dialect: str, rows: str, repeat: int) -> tup
     wall, cpu = [], []
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), time.process_time()
-        compile_sql(definition, dialect=dialect, rows=rows)
+        compile_sql(definition, dialect=dialect, rows=rows, source=SOURCE)
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     return min(wall), min(cpu)
@@ -60,17 +69,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
+    parser.add_argument("--dialects", nargs="+", default=None, help="default: every registered one")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--overlapping", action="store_true")
     arguments = parser.parse_args()
-    experiments = {size: experiment(size) for size in SIZES}
-    header = f"{'dialect':12s} {'rows':8s}" + "".join(f"{size:>9d}" for size in SIZES)
-    header += f"{'cpu@1000':>10s}{'1000/100':>10s}"
+    sizes = sorted(arguments.sizes)
+    experiments = {size: experiment(size, arguments.overlapping) for size in sizes}
+    header = f"{'dialect':12s} {'rows':8s}" + "".join(f"{size:>9d}" for size in sizes)
+    header += f"{'cpu@1000':>10s}{f'{sizes[-1]}/{sizes[-2]}':>12s}"
     print(header + "\n" + "-" * len(header))
     for rows in arguments.rows:
-        for dialect in available():
-            timings = {size: best_of(experiments[size], dialect, rows, arguments.repeat) for size in SIZES}
-            cells = "".join(f"{timings[size][0]:8.3f}s" for size in SIZES)
-            ratio = timings[1000][0] / timings[100][0]
-            print(f"{dialect:12s} {rows:8s}{cells}{timings[1000][1]:9.3f}s{ratio:10.1f}")
+        for dialect in arguments.dialects or available():
+            timings = {size: best_of(experiments[size], dialect, rows, arguments.repeat) for size in sizes}
+            cells = "".join(f"{timings[size][0]:8.3f}s" for size in sizes)
+            ratio = timings[sizes[-1]][0] / timings[sizes[-2]][0]
+            cpu = timings[1000][1] if 1000 in timings else float("nan")
+            print(f"{dialect:12s} {rows:8s}{cells}{cpu:9.3f}s{ratio:12.1f}", flush=True)
 
 
 if __name__ == "__main__":

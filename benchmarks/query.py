@@ -5,12 +5,19 @@ Compares, in the same run and on the same table:
 - the compiled goal-rows query against the seed's hand-written two-level query (the one in
   ``ep-stats-integration-guide.txt``, restricted to the experiment): target ratio ≤ 1.15;
 - the compiled metric-rows query for 20 metrics against 1 metric: target ratio ≤ 2 (one scan);
-- and prints Spark local-mode times for 1M rows.
+- issue 14, the per-unit step's cost however many metrics: 20 metrics over 20 goal terms (half
+  with overlapping dimension filters) and 200 metrics over 100 terms, against two hand-written
+  baselines over the same rows: the **seed-style** goal rows grouped by goal and the referenced
+  dimension columns (targets ≤ 1.0 and ≤ 1.2), and the **per-unit floor**, one per-unit ``SUM``
+  over every row the experiment reads, then per variant (targets ≤ 3 and ≤ 5); ``cpu`` is the
+  same ratio in process CPU seconds (all threads), a fairer figure on a busy machine;
+- and prints Spark local-mode times for 1M rows (and PostgreSQL's with ``--postgres DSN``).
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/query.py                 # 1M and 10M rows, then Spark on 1M
     .venv/bin/python benchmarks/query.py --sizes 1000000 --no-spark
+    .venv/bin/python benchmarks/query.py --sizes 5000000 --threads 2 --no-spark --postgres postgresql://...
 
 Each query runs once to warm up, then ``--repeat`` rounds in which the queries alternate; the
 report gives each query's median and the median over rounds of each ratio, so a machine that is
@@ -125,15 +132,77 @@ PLAIN_METRICS = [
     for denominator in ("count(user.global.exposure)", "unique(user.global.exposure)")
 ][:20]
 
+#: Seed-style goal rows over the dimension columns the issue-14 cases reference (``product``, ``price``).
+SEED_STYLE_GOAL_ROWS = """
+SELECT exp_id, exp_variant_id, unit_type, agg_type, goal, product, price,
+       SUM(sum_cnt) AS count, SUM(sum_cnt * sum_cnt) AS sum_sqr_count,
+       SUM(value) AS sum_value, SUM(value * value) AS sum_sqr_value, SUM("unique") AS count_unique
+FROM (
+    SELECT exp_id, exp_variant_id, unit_type, agg_type, goal, product, price, unit_id,
+           SUM(cnt) AS sum_cnt, SUM(value) AS value, CASE WHEN SUM(cnt) > 0 THEN 1 ELSE 0 END AS "unique"
+    FROM events
+    WHERE exp_id = 'exp-1'
+    GROUP BY exp_id, exp_variant_id, unit_type, agg_type, goal, product, price, unit_id
+) AS u
+GROUP BY exp_id, exp_variant_id, unit_type, agg_type, goal, product, price
+"""
+#: The per-unit floor: one per-unit sum over every row the experiment reads, then per variant.
+PER_UNIT_FLOOR = """
+SELECT exp_variant_id, COUNT(*) AS n, SUM(s) AS sum_x, SUM(s * s) AS sum_x2
+FROM (SELECT exp_variant_id, unit_id, SUM(cnt) AS s FROM events WHERE exp_id = 'exp-1'
+      GROUP BY exp_variant_id, unit_id) AS u
+GROUP BY exp_variant_id
+"""
+
+PLAIN_GOALS = ("click", "view", "conversion", "refund")
+TERM_PRODUCTS = ("p_1", "p_2", "p_10", "pa1", "q_1")
+
+
+def goal_terms(count: int) -> list[str]:
+    """``count`` goal terms, the exposure first, then the four goals, then alternately a term that
+    overlaps others of its goal (``product=^p_``, ``price>k``) and one disjoint from its siblings
+    (``product=v, price=k``)."""
+    terms = ["user.global.exposure", *(f"user.unit.{goal}" for goal in PLAIN_GOALS)]
+    for k in range(count):
+        goal, j = PLAIN_GOALS[k % 4], k // 4
+        overlapping = f"price>{j % 20}" if j % 2 else f"product=^p_{'' if j < 2 else j}"
+        terms += [
+            f"user.unit.{goal}({overlapping})",
+            f"user.unit.{goal}(product={TERM_PRODUCTS[j % 5]}, price={j // 5})",
+        ]
+    return terms[:count]
+
+
+def many_metrics(metrics: int, terms: int) -> list[tuple[str, str]]:
+    """``metrics`` metrics over ``terms`` goal terms: count, then value, of each term per exposure
+    (a third per ``unique`` of another term)."""
+    names = goal_terms(terms)
+    rows = []
+    for i in range(metrics):
+        function = "value" if (i // (terms - 1)) % 2 else "count"
+        other = names[1 + (i * 7) % (terms - 1)]
+        denominator = "count(user.global.exposure)" if i % 3 else f"unique({other})"
+        rows.append((f"{function}({names[1 + i % (terms - 1)]})", denominator))
+    return rows
+
+
 HAND_WRITTEN = "hand-written goal rows"
 COMPILED = "compiled goal rows"
 ONE_METRIC = "metric rows, 1 metric"
 TWENTY_PLAIN = "metric rows, 20 metrics (no dimensions)"
 TWENTY_METRICS = "metric rows, 20 metrics (overlapping dimensions)"
+SEED_STYLE = "seed-style goal rows (goal, product, price)"
+FLOOR = "per-unit floor"
+TWENTY_TERMS = "metric rows, 20 metrics over 20 terms"
+HUNDRED_TERMS = "metric rows, 200 metrics over 100 terms"
 RATIOS = [
     (COMPILED, HAND_WRITTEN, 1.15),
     (TWENTY_PLAIN, ONE_METRIC, 2),
     (TWENTY_METRICS, ONE_METRIC, 2),
+    (TWENTY_TERMS, SEED_STYLE, 1.0),
+    (TWENTY_TERMS, FLOOR, 3),
+    (HUNDRED_TERMS, SEED_STYLE, 1.2),
+    (HUNDRED_TERMS, FLOOR, 5),
 ]
 
 
@@ -149,43 +218,69 @@ def experiment(metrics: list[tuple[str, str]]) -> Experiment:
     )
 
 
-def run_rounds(queries: dict[str, Callable[[], Any]], repeat: int) -> list[dict[str, float]]:
-    """Seconds per query per round; queries alternate within a round, so a busy machine slows all."""
+def run_rounds(
+    queries: dict[str, Callable[[], Any]], repeat: int, cpu: list[dict[str, float]] | None = None
+) -> list[dict[str, float]]:
+    """Seconds per query per round; queries alternate within a round, so a busy machine slows all.
+
+    :param cpu: when given, receives the process CPU seconds per query per round.
+    """
     for run in queries.values():
         run()  # warm-up: caches, JIT, Spark's first job
     rounds = []
     for _ in range(repeat):
-        times = {}
+        times, cpu_times = {}, {}
         for name, run in queries.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
             times[name] = time.perf_counter() - start
+            cpu_times[name] = time.process_time() - start_cpu
         rounds.append(times)
+        if cpu is not None:
+            cpu.append(cpu_times)
     return rounds
 
 
-def time_queries(dao: Dao, dialect: str, repeat: int) -> list[dict[str, float]]:
+Timings = tuple[list[dict[str, float]], list[dict[str, float]]]
+
+
+def time_queries(dao: Dao, dialect: str, repeat: int) -> Timings:
+    """Wall-clock and CPU seconds per query per round."""
+
     def compiled(metrics: list[tuple[str, str]], rows: str) -> str:
         return compile_sql(experiment(metrics), dialect=dialect, rows=rows, source=SOURCE)
 
+    def written(sql: str) -> str:
+        return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+
     queries = {
-        HAND_WRITTEN: sqlglot.transpile(HAND_WRITTEN_GOAL_ROWS, read="duckdb", write=dialect)[0],
+        HAND_WRITTEN: written(HAND_WRITTEN_GOAL_ROWS),
         COMPILED: compiled(GOAL_METRICS, "goals"),
         ONE_METRIC: compiled(GOAL_METRICS[:1], "metrics"),
         TWENTY_PLAIN: compiled(PLAIN_METRICS, "metrics"),
         TWENTY_METRICS: compiled(GOAL_METRICS + DIMENSION_METRICS, "metrics"),
+        SEED_STYLE: written(SEED_STYLE_GOAL_ROWS),
+        FLOOR: written(PER_UNIT_FLOOR),
+        TWENTY_TERMS: compiled(many_metrics(20, 20), "metrics"),
+        HUNDRED_TERMS: compiled(many_metrics(200, 100), "metrics"),
     }
-    return run_rounds({name: lambda sql=sql: dao.execute(sql) for name, sql in queries.items()}, repeat)
+    cpu: list[dict[str, float]] = []
+    wall = run_rounds({name: lambda sql=sql: dao.execute(sql) for name, sql in queries.items()}, repeat, cpu)
+    return wall, cpu
 
 
-def report(title: str, rounds: list[dict[str, float]]) -> None:
-    """Median seconds per query, and the median over rounds of each ratio."""
+def report(title: str, timings: Timings) -> None:
+    """Median seconds per query, and the median over rounds of each ratio (wall-clock, then CPU)."""
+    rounds, cpu = timings
     print(f"\n{title}")
     for name in rounds[0]:
-        print(f"  {name:<50} {statistics.median(r[name] for r in rounds):8.3f} s")
+        seconds = statistics.median(r[name] for r in rounds)
+        print(f"  {name:<50} {seconds:8.3f} s  (cpu {statistics.median(r[name] for r in cpu):7.3f} s)")
     for numerator, denominator, target in RATIOS:
         ratio = statistics.median(r[numerator] / r[denominator] for r in rounds)
-        print(f"  {numerator} / {denominator}\n  {'':<50} {ratio:8.2f}   (target ≤ {target})")
+        cpu_ratio = statistics.median(r[numerator] / max(r[denominator], 1e-9) for r in cpu)
+        measured = f"{ratio:8.2f}   (target ≤ {target}; cpu {cpu_ratio:.2f})"
+        print(f"  {numerator} / {denominator}\n  {'':<50} {measured}")
 
 
 def bench_duckdb(rows: int, repeat: int, threads: int) -> None:
@@ -223,6 +318,33 @@ def bench_spark(rows: int, repeat: int) -> None:
     session.stop()
 
 
+POSTGRES_TYPES = {"exp_id": "TEXT", "exp_variant_id": "TEXT", "unit_type": "TEXT", "agg_type": "TEXT",
+                  "goal": "TEXT", "unit_id": "TEXT", "cnt": "BIGINT", "value": "DOUBLE PRECISION",
+                  "date": "DATE", "product": "TEXT", "price": "BIGINT"}  # fmt: skip
+
+
+def bench_postgres(rows: int, repeat: int, dsn: str) -> None:
+    """The same queries on PostgreSQL at ``dsn`` (its ``events`` table is replaced)."""
+    import psycopg
+
+    events = generate_events(rows)
+    start = time.perf_counter()
+    connection = psycopg.connect(dsn, autocommit=True)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS events")
+        columns = ", ".join(f"{name} {kind}" for name, kind in POSTGRES_TYPES.items())
+        cursor.execute(f"CREATE TABLE events ({columns})")
+        with cursor.copy(f"COPY events ({', '.join(POSTGRES_TYPES)}) FROM STDIN") as copy:
+            for batch in events.select(list(POSTGRES_TYPES)).to_batches(100_000):
+                for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+                    copy.write_row(row)
+        cursor.execute("ANALYZE events")
+    loaded = time.perf_counter() - start
+    dao = get("postgres").connect(connection=connection)
+    report(f"PostgreSQL, {rows:,} events (loaded in {loaded:.1f} s)", time_queries(dao, "postgres", repeat))
+    connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -232,9 +354,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--spark-rows", type=int, default=1_000_000)
     parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--postgres", metavar="DSN", help="also time PostgreSQL at DSN (replaces its events)")
+    parser.add_argument("--postgres-rows", type=int, default=1_000_000)
     arguments = parser.parse_args()
     for rows in arguments.sizes:
         bench_duckdb(rows, arguments.repeat, arguments.threads)
+    if arguments.postgres:
+        bench_postgres(arguments.postgres_rows, arguments.repeat, arguments.postgres)
     if not arguments.no_spark:
         bench_spark(arguments.spark_rows, arguments.repeat)
 

@@ -277,7 +277,7 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
     cnt: exp.Expression = number(1) if names.count is None else event(names.count)
     value: exp.Expression = (
         exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE"))
-        if names.value is None
+        if names.value is None or not plan.reads_value
         else event(names.value)
     )
     projections = [

@@ -14,19 +14,20 @@ Shape when no two goal terms can match the same event, after the scan shared wit
     FROM variant_sums CROSS JOIN (VALUES (0, 'metric id'), ...) AS metric_rows   -- one row per metric
 
 When terms overlap (``product=p_1`` and ``product=^p_``), one term index per event cannot say
-every term it matches, so ``unit_goals`` reads the events table itself, each sum testing its
-term's full predicate (unit type, aggregation type, goal, dimension filters)::
+every term it matches, so the scan computes instead, once per event, one boolean per goal and
+per distinct dimension filter, and each sum of ``unit_goals`` tests its term's codes
+(:mod:`.term_codes`)::
 
     unit_goals AS (
-      SELECT events.variant, events.unit,
-             SUM(CASE WHEN (<term 3's predicate>) THEN CAST(COALESCE(cnt, 0) AS DOUBLE) ELSE 0 END)
-               AS count_3, ...
-      FROM events WHERE <the scan's WHERE> GROUP BY events.variant, events.unit
-      HAVING COUNT(CASE WHEN (<exposure predicate>) THEN 1 END) > 0)
+      SELECT variant, unit,
+             COALESCE(SUM(CASE WHEN term_goal_1 AND term_filter_0 THEN cnt END), 0) AS count_5, ...
+      FROM experiment_events GROUP BY variant, unit HAVING <the unit has an exposure event>)
 
 An event then counts in each term it matches with no repeated rows: repeating each event once
 per layer of disjoint terms, as the goal rows do, took 6-9x the time of one metric for 20
-overlapping metrics, this shape ~1.0-1.07x (DuckDB).
+overlapping metrics, per-term predicates in the sums ~1.0-1.07x (DuckDB). The per-unit step's
+cost then grows with its width (one sum per term): on DuckDB, 25 plain per-unit sums alone take
+~3x the time of one, 50 ~6x (benchmarks/query.py, issue 14).
 
 Conditional sums straight from the scan, one group per unit: measured on DuckDB, going through
 the goal rows' unit × term step first took twice as long (benchmarks/shape.py).
@@ -35,13 +36,14 @@ Per-unit semantics are those of :mod:`expsql.contracts`: a missing term is 0, ``
 ``SUM(cnt) > 0``, ``~`` subtracts, and a division by zero gives 0 for that unit.
 
 Filters: goal filters are in the WHERE of either shape (:func:`~expsql.compiler.scan.scan_filter`);
-each unit filter adds ``MAX(<the event passes it, 0 or 1>) = 1`` to ``unit_goals``' HAVING, the
-scan's ``unit_filter_i`` flag or, from the events table, the filter's predicate itself.
+each unit filter adds ``MAX(<the event passes it, 0 or 1>) = 1`` to ``unit_goals``' HAVING, over
+the scan's ``unit_filter_i`` flag.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlglot import exp
@@ -64,18 +66,12 @@ from expsql.compiler.scan import (
     column,
     conjunction,
     cte,
-    double_or_zero,
-    event_column,
-    events_table,
-    goal_predicate,
     identifier,
-    key_conditions,
     number,
-    scan_filter,
     source_ctes,
-    unit_filter_indicator,
     with_ctes,
 )
+from expsql.compiler.term_codes import coded_scan
 from expsql.compiler.winsorize import winsorize, winsorized_quantiles
 from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES
 from expsql.dialects.base import Dialect
@@ -95,6 +91,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     if plan.relation.pre_period is not None:
         plan = with_covariates(plan)
     rows = plan.metric_rows()
+    plan = replace(plan, reads_value=any(goal.function == "value" for goal in goals_of(rows)))
     expressions: dict[str, int] = {}  # per-unit expression text → its column number
     built: list[exp.Expression] = []
     doubles: list[bool] = []  # a count or value term makes the expression a double already
@@ -151,7 +148,8 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     if len(plan.layers) == 1:
         ctes += [cte(SCAN, scan_query(plan, dialect, doubles=True)), cte(UNIT_GOALS, _unit_goals_query(plan))]
     else:
-        ctes += [cte(UNIT_GOALS, _unit_goals_from_events(plan, dialect))]
+        scan, matches = coded_scan(plan, dialect)
+        ctes += [cte(SCAN, scan), cte(UNIT_GOALS, _unit_goals_from_codes(plan, matches))]
     ctes += [
         cte(UNIT_METRICS, _unit_metrics_query(built, doubles, names)),
         *capped.ctes,
@@ -195,40 +193,14 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
     )
 
 
-def _unit_goals_from_events(plan: Plan, dialect: Dialect) -> exp.Select:
-    """Per exposed unit, straight from the events table: each term's own predicate in its sums,
-    so an event counts in every overlapping term it matches without repeating its row."""
-    columns = plan.relation
-
-    # A unit or aggregation type shared by every term is already pinned by the WHERE; testing it
-    # again in each sum cost ~13% of the query for 20 metrics (DuckDB). Events unit filters read
-    # have the experiment's unit type (the exposure term's) but any aggregation type.
-    pinned = {columns.unit_type} if len({key.unit_type for key in plan.terms}) == 1 else set()
-    single_agg_type = len({key.agg_type for key in plan.terms}) == 1
-    if columns.agg_type is not None and single_agg_type and not plan.unit_filters:
-        pinned.add(columns.agg_type)
-
-    def matches(term: int) -> exp.Expression:
-        key = plan.terms[term]
-        conditions = [
-            condition
-            for condition in goal_predicate(plan, key.unit_type, key.agg_type, key.goal)
-            if condition.this.name not in pinned
-        ]
-        conditions.extend(key_conditions(plan, key, dialect))
-        return exp.Paren(this=conjunction(conditions))
-
-    def source(name: str) -> exp.Expression:
-        # NULL as 0 and DOUBLE, as the scan of the disjoint shape reads them.
-        return double_or_zero(event_column(columns.cnt if name == CNT else columns.value))
-
-    variant, unit = event_column(columns.exp_variant_id), event_column(columns.unit_id)
-    flags = [unit_filter_indicator(plan, item, dialect) for item in plan.unit_filters]
-    query = _conditional_sums(plan, [alias(variant, VARIANT), alias(unit, UNIT)], matches, source, flags)
-    return (
-        query.from_(events_table(plan), copy=False)
-        .where(scan_filter(plan, dialect), copy=False)
-        .group_by(variant.copy(), unit.copy(), copy=False)
+def _unit_goals_from_codes(plan: Plan, matches: Callable[[int], exp.Expression]) -> exp.Select:
+    """Per exposed unit, from the coded scan (:mod:`.term_codes`): each term's sums test its goal
+    code and condition columns, so an event counts in every overlapping term it matches."""
+    keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
+    flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
+    query = _conditional_sums(plan, keys, matches, column, flags, null_default=True)
+    return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
+        column(VARIANT), column(UNIT), copy=False
     )
 
 
@@ -238,11 +210,17 @@ def _conditional_sums(
     matches: Callable[[int], exp.Expression],
     source: Callable[[str], exp.Expression],
     unit_filters: list[exp.Expression],
+    *,
+    null_default: bool = False,
 ) -> exp.Select:
     """The ``keys``, then ``SUM(CASE WHEN <term> THEN cnt ELSE 0 END)`` (and value) per term the
     metrics read, and the ``HAVING`` that keeps exposed units that pass every unit filter (each
     ``unit_filters`` item is 1 on an event that lets its unit pass, else 0); the caller adds FROM
-    and GROUP BY."""
+    and GROUP BY.
+
+    :param null_default: ``COALESCE(SUM(CASE WHEN <term> THEN cnt END), 0)``: the engine skips the
+        events of other terms instead of adding their zeros.
+    """
     needs_count: dict[int, None] = {EXPOSURE_TERM: None}
     needs_value: dict[int, None] = {}
     for row in plan.metric_rows():
@@ -261,8 +239,12 @@ def _conditional_sums(
     ):
         for term in sorted(wanted):
             # cnt and value are non-NULL here, and every unit has a row: never NULL.
-            picked = exp.Case(ifs=[exp.If(this=matches(term), true=source(name))], default=number(0))
-            projections.append(alias(exp.Sum(this=picked), column_name(term)))
+            default = None if null_default else number(0)
+            picked = exp.Case(ifs=[exp.If(this=matches(term), true=source(name))], default=default)
+            total: exp.Expression = exp.Sum(this=picked)
+            if null_default:
+                total = exp.Coalesce(this=total, expressions=[number(0)])
+            projections.append(alias(total, column_name(term)))
     exposed = exp.GT(
         this=exp.Count(this=exp.Case(ifs=[exp.If(this=matches(EXPOSURE_TERM), true=number(1))])),
         expression=number(0),

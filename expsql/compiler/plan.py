@@ -119,6 +119,9 @@ class Plan:
     #: The terms include the pre-exposure terms of CUPED covariates (:func:`with_covariates`),
     #: so every other event term is tested to be after the first exposure.
     covariates: bool = False
+    #: Some goal term's ``value`` is read; when not (metric rows without ``value()``), a layout's
+    #: CTEs leave the events' value column unread (a warehouse bills by the columns it reads).
+    reads_value: bool = True
 
     @property
     def relation(self) -> Relation:

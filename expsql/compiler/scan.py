@@ -266,7 +266,7 @@ def scan_filter(plan: Plan, dialect: Dialect) -> exp.Expression:
         )
     if columns.date is not None:
         conditions += date_window(event_column(columns.date), experiment)
-    identities = _goals(plan)
+    identities = terms_by_goal(plan)
     if columns.unit_type is not None:
         conditions.append(_one_of(columns.unit_type, [ut for ut, _, _ in identities]))
     term_conditions: list[exp.Expression] = []
@@ -366,7 +366,7 @@ def _one_of(name: str, values: Sequence[str]) -> exp.Expression:
     return exp.In(this=event_column(name), expressions=literals)
 
 
-def _goals(plan: Plan, layer: Sequence[int] | None = None) -> dict[GoalIdentity, list[int]]:
+def terms_by_goal(plan: Plan, layer: Sequence[int] | None = None) -> dict[GoalIdentity, list[int]]:
     """Term indexes by goal identity (:meth:`Plan.identity`), in first-seen order."""
     by_goal: dict[GoalIdentity, list[int]] = {}
     for index in range(len(plan.terms)) if layer is None else layer:
@@ -392,7 +392,7 @@ def term_case(plan: Plan, layer: Sequence[int], dialect: Dialect) -> exp.Express
     with its goal once, then only with that goal's dimension filters.
     """
     case = exp.Case()
-    for (unit_type, agg_type, goal), indexes in _goals(plan, layer).items():
+    for (unit_type, agg_type, goal), indexes in terms_by_goal(plan, layer).items():
         keys = [plan.terms[i] for i in indexes]
         if len(indexes) == 1 and not key_conditions(plan, keys[0], dialect):
             term: exp.Expression = number(indexes[0])

@@ -50,6 +50,24 @@ def test_each_table_is_read_once(dialect: str, rows: str) -> None:
     assert tables_read(sql, dialect) == ["events", "exposures"]
 
 
+def events_columns_read(sql: str) -> set[str]:
+    """The columns of the raw events table the query names (in the SELECT that reads it)."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    reads = [s for s in tree.find_all(exp.Select) if s.args["from_"].this.name == "events"]
+    return {c.name for select in reads for c in select.find_all(exp.Column) if c.table == "events"}
+
+
+@pytest.mark.parametrize(
+    ("metrics", "rows", "reads_value"),
+    [((CLICKS,), "metrics", False), ((CLICKS, REVENUE), "metrics", True), ((CLICKS,), "goals", True)],
+)
+def test_the_events_value_is_read_only_when_a_metric_reads_it(
+    metrics: tuple[dict[str, Any], ...], rows: str, reads_value: bool
+) -> None:
+    sql = compile_sql(experiment(*metrics), rows=rows, source=SOURCE)
+    assert ("value" in events_columns_read(sql)) is reads_value
+
+
 def test_a_metric_of_another_unit_type_is_refused_before_sql() -> None:
     session_metric = {"nominator": "count(session.unit.click)", "denominator": "count(user.global.exposure)"}
     with pytest.raises(ExperimentError, match=r"session\.unit\.click.*exposures\.unit_type"):

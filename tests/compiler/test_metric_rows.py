@@ -115,14 +115,23 @@ def test_per_unit_expressions_are_doubles(expression: str, cast: bool) -> None:
     assert [p.this.to.this for p in scan.expressions[2:4]] == [exp.DataType.Type.DOUBLE] * 2
 
 
-def test_overlapping_terms_are_summed_from_the_events_table_without_repeating_rows() -> None:
+def test_overlapping_terms_are_summed_from_coded_events_without_repeating_rows() -> None:
     definition = experiment(
-        ("count(user.unit.click(product=p_1))", EXPOSURE), ("count(user.unit.click(product=^p_))", EXPOSURE)
+        ("count(user.unit.click(product=p_1))", EXPOSURE),
+        ("count(user.unit.click(product=^p_))", EXPOSURE),
+        ("count(user.unit.view(product=^p_))", EXPOSURE),
     )
     tree = compile_tree(definition, rows="metrics")
     unit_goals = cte(tree, "unit_goals")
     # the layer expansion of the goal rows would be a second VALUES; only the metric rows' one is left
     assert len(list(tree.find_all(exp.Values))) == 1
-    assert [t.name for t in unit_goals.find_all(exp.Table)] == ["events"]
+    assert [t.name for t in unit_goals.find_all(exp.Table)] == ["experiment_events"]
+    scan = cte(tree, "experiment_events")
+    filters = {s.alias: s.this.sql() for s in scan.expressions if s.alias.startswith("term_filter_")}
+    # each distinct dimension filter once, shared by the terms of two goals
+    assert sorted(filters.values()) == sorted(
+        ['"events"."product" = \'p_1\'', 'STARTS_WITH("events"."product", \'p_\')']
+    )
     sums = {s.alias: s.sql() for s in unit_goals.expressions if s.alias.startswith("count_")}
-    assert "STARTS_WITH" in sums["count_2"] and "'p_1'" in sums["count_1"]
+    assert "term_goal_1" in sums["count_2"] and "events" not in sums["count_2"]
+    assert "ELSE" not in sums["count_2"] and sums["count_2"].startswith("COALESCE(SUM(")

@@ -1,143 +1,29 @@
-WITH "unit_goals" AS (
+WITH "experiment_events" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_0",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'click'
-          AND "events"."product" IN ('p_1', 'p_10')
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_2",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'view'
-          AND NOT (
-            "events"."product" IN ('p_1', 'p_2')
-          )
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_3",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'view'
-          AND "events"."price" <> 7
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_4",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'refund'
-          AND startsWith("events"."product", 'p_')
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_5",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'refund'
-          AND (
-            startsWith("events"."product", 'p%') OR startsWith("events"."product", 'q')
-          )
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_6",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'click'
-          AND "events"."product" = 'p%1'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_7",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'conversion'
-          AND "events"."price" <= 3
-          AND "events"."product" < 'p_2'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_9",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'view'
-          AND "events"."price" >= 5
-          AND "events"."product" < 'p_9'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_10",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'view'
-          AND "events"."price" IN (1, 2, 3)
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_11",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'conversion'
-          AND "events"."product" = 'p_1'
-        )
-        THEN CAST(COALESCE("events"."value", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "value_1",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'conversion'
-          AND "events"."price" > 10
-        )
-        THEN CAST(COALESCE("events"."value", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "value_8"
+    CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64)) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS Nullable(Float64)) AS "event_value",
+    "events"."agg_type" = 'global' AND "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'conversion' AS "term_goal_1",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'click' AS "term_goal_2",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'view' AS "term_goal_3",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'refund' AS "term_goal_4",
+    "events"."product" = 'p_1' AS "term_filter_0",
+    "events"."product" IN ('p_1', 'p_10') AS "term_filter_1",
+    NOT (
+      "events"."product" IN ('p_1', 'p_2')
+    ) AS "term_filter_2",
+    "events"."price" <> 7 AS "term_filter_3",
+    startsWith("events"."product", 'p_') AS "term_filter_4",
+    startsWith("events"."product", 'p%') OR startsWith("events"."product", 'q') AS "term_filter_5",
+    "events"."product" = 'p%1' AS "term_filter_6",
+    "events"."price" > 10 AS "term_filter_7",
+    "events"."price" <= 3 AS "term_filter_8",
+    "events"."product" < 'p_2' AS "term_filter_9",
+    "events"."price" >= 5 AS "term_filter_10",
+    "events"."product" < 'p_9' AS "term_filter_11",
+    "events"."price" IN (1, 2, 3) AS "term_filter_12"
   FROM "events" AS "events"
   WHERE
     "events"."exp_id" = 'exp-1'
@@ -190,18 +76,44 @@ WITH "unit_goals" AS (
         )
       )
     )
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_2" AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_goal_3" AND "term_filter_2" THEN "event_cnt" END), 0) AS "count_3",
+    COALESCE(SUM(CASE WHEN "term_goal_3" AND "term_filter_3" THEN "event_cnt" END), 0) AS "count_4",
+    COALESCE(SUM(CASE WHEN "term_goal_4" AND "term_filter_4" THEN "event_cnt" END), 0) AS "count_5",
+    COALESCE(SUM(CASE WHEN "term_goal_4" AND "term_filter_5" THEN "event_cnt" END), 0) AS "count_6",
+    COALESCE(SUM(CASE WHEN "term_goal_2" AND "term_filter_6" THEN "event_cnt" END), 0) AS "count_7",
+    COALESCE(
+      SUM(
+        CASE
+          WHEN "term_goal_1" AND "term_filter_8" AND "term_filter_9"
+          THEN "event_cnt"
+        END
+      ),
+      0
+    ) AS "count_9",
+    COALESCE(
+      SUM(
+        CASE
+          WHEN "term_goal_3" AND "term_filter_10" AND "term_filter_11"
+          THEN "event_cnt"
+        END
+      ),
+      0
+    ) AS "count_10",
+    COALESCE(SUM(CASE WHEN "term_goal_3" AND "term_filter_12" THEN "event_cnt" END), 0) AS "count_11",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_value" END), 0) AS "value_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_7" THEN "event_value" END), 0) AS "value_8"
+  FROM "experiment_events"
   GROUP BY
-    "events"."exp_variant_id",
-    "events"."unit_id"
+    "variant_id",
+    "unit_id"
   HAVING
-    COUNT(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
-        )
-        THEN 1
-      END
-    ) > 0
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
     *

@@ -71,46 +71,21 @@ WITH "exposure_groups" AS (
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
     AND "events"."event_date" >= CAST('2024-03-01' AS DATE)
     AND "events"."event_date" < CAST('2024-03-08' AS DATE)
-), "unit_goals" AS (
+), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'exposure'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_0",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'conversion'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_1",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'conversion' AND "events"."product" = 'p_1'
-        )
-        THEN CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "value_2",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'conversion' AND "events"."product" LIKE 'p\\_%' ESCAPE '\\'
-        )
-        THEN CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "value_3"
+    CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
+    "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."goal" = 'conversion' AS "term_goal_1",
+    "events"."product" = 'p_1' AS "term_filter_0",
+    "events"."product" LIKE 'p\\_%' ESCAPE '\\' AS "term_filter_1",
+    CASE
+      WHEN "events"."goal" = 'exposure' AND "events"."platform" IN ('web', 'ios')
+      THEN 1
+      ELSE 0
+    END AS "unit_filter_0"
   FROM "attributed_events" AS "events"
   WHERE
     (
@@ -121,20 +96,20 @@ WITH "exposure_groups" AS (
         "events"."goal" = 'exposure' AND "events"."platform" IN ('web', 'ios')
       )
     )
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_1" THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_value" END), 0) AS "value_2",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_1" THEN "event_value" END), 0) AS "value_3"
+  FROM "experiment_events"
   GROUP BY
-    "events"."variant_id",
-    "events"."unit_id"
+    "variant_id",
+    "unit_id"
   HAVING
-    COUNT(CASE WHEN (
-      "events"."goal" = 'exposure'
-    ) THEN 1 END) > 0
-    AND MAX(
-      CASE
-        WHEN "events"."goal" = 'exposure' AND "events"."platform" IN ('web', 'ios')
-        THEN 1
-        ELSE 0
-      END
-    ) = 1
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
 ), "unit_metrics" AS (
   SELECT
     *,

@@ -62,7 +62,7 @@ WITH "exposure_groups" AS (
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event" AS "goal",
     1 AS "cnt",
-    "events"."value" AS "value",
+    CAST(NULL AS Nullable(Float64)) AS "value",
     "events"."timestamp" AS "event_timestamp",
     "exposed_units"."first_exposure" AS "first_exposure"
   FROM "events" AS "events"
@@ -73,58 +73,34 @@ WITH "exposure_groups" AS (
     AND "events"."timestamp" >= "exposed_units"."first_exposure"
     AND "events"."timestamp" >= CAST('2024-03-01 00:00:00' AS Nullable(DateTime))
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS Nullable(DateTime))
-), "unit_goals" AS (
+), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'exposure'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_0",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'click'
-          AND "events"."event_timestamp" < "events"."first_exposure" + INTERVAL 86400 SECOND
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_1",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'click'
-          AND "events"."event_timestamp" >= "events"."first_exposure" + INTERVAL 86400 SECOND
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_2",
-    SUM(
-      CASE
-        WHEN (
-          "events"."goal" = 'view'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64))
-        ELSE 0
-      END
-    ) AS "count_3"
+    CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64)) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS Nullable(Float64)) AS "event_value",
+    "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."goal" = 'click' AS "term_goal_1",
+    "events"."goal" = 'view' AS "term_goal_2",
+    "events"."event_timestamp" < "events"."first_exposure" + INTERVAL 86400 SECOND AS "term_filter_0",
+    "events"."event_timestamp" >= "events"."first_exposure" + INTERVAL 86400 SECOND AS "term_filter_1"
   FROM "attributed_events" AS "events"
   WHERE
     "events"."goal" IN ('exposure', 'click', 'view')
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_goal_2" THEN "event_cnt" END), 0) AS "count_3"
+  FROM "experiment_events"
   GROUP BY
-    "events"."variant_id",
-    "events"."unit_id"
+    "variant_id",
+    "unit_id"
   HAVING
-    COUNT(CASE WHEN (
-      "events"."goal" = 'exposure'
-    ) THEN 1 END) > 0
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
     *

@@ -1,47 +1,26 @@
-WITH "unit_goals" AS (
+WITH "experiment_events" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_0",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'click'
-          AND "events"."product" = 'p_1'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_1",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'click'
-          AND "events"."product" LIKE 'p\\_%' ESCAPE '\\'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_2",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit' AND "events"."goal" = 'conversion'
-        )
-        THEN CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "value_3"
+    CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
+    "events"."agg_type" = 'global' AND "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'click' AS "term_goal_1",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'conversion' AS "term_goal_2",
+    "events"."product" = 'p_1' AS "term_filter_0",
+    "events"."product" LIKE 'p\\_%' ESCAPE '\\' AS "term_filter_1",
+    CASE
+      WHEN "events"."unit_type" = 'user'
+      AND "events"."goal" = 'exposure'
+      AND "events"."platform" IN ('web', 'ios')
+      THEN 1
+      ELSE 0
+    END AS "unit_filter_1",
+    CASE
+      WHEN "events"."unit_type" = 'user' AND "events"."goal" = 'click'
+      THEN 1
+      ELSE 0
+    END AS "unit_filter_2"
   FROM "events" AS "events"
   WHERE
     "events"."exp_id" = 'exp-1'
@@ -74,34 +53,22 @@ WITH "unit_goals" AS (
       "events"."goal" <> 'conversion'
       OR "events"."price" IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
     )
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_goal_2" THEN "event_value" END), 0) AS "value_3"
+  FROM "experiment_events"
   GROUP BY
-    "events"."exp_variant_id",
-    "events"."unit_id"
+    "variant_id",
+    "unit_id"
   HAVING
-    COUNT(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
-        )
-        THEN 1
-      END
-    ) > 0
-    AND MAX(
-      CASE
-        WHEN "events"."unit_type" = 'user'
-        AND "events"."goal" = 'exposure'
-        AND "events"."platform" IN ('web', 'ios')
-        THEN 1
-        ELSE 0
-      END
-    ) = 1
-    AND MAX(
-      CASE
-        WHEN "events"."unit_type" = 'user' AND "events"."goal" = 'click'
-        THEN 1
-        ELSE 0
-      END
-    ) = 1
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0
+    AND MAX("unit_filter_1") = 1
+    AND MAX("unit_filter_2") = 1
 ), "unit_metrics" AS (
   SELECT
     *

@@ -1,65 +1,33 @@
-WITH "unit_goals" AS (
+WITH "experiment_events" AS (
   SELECT
     "events"."exp_variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_0",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'click'
-          AND "events"."product" = 'p_1'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_1",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit' AND "events"."goal" = 'click'
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_2",
-    SUM(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'unit'
-          AND "events"."goal" = 'click'
-          AND STARTS_WITH("events"."product", 'p_')
-        )
-        THEN CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION)
-        ELSE 0
-      END
-    ) AS "count_3"
+    CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
+    CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
+    "events"."agg_type" = 'global' AND "events"."goal" = 'exposure' AS "term_goal_0",
+    "events"."agg_type" = 'unit' AND "events"."goal" = 'click' AS "term_goal_1",
+    "events"."product" = 'p_1' AS "term_filter_0",
+    STARTS_WITH("events"."product", 'p_') AS "term_filter_1"
   FROM "events" AS "events"
   WHERE
     "events"."exp_id" = 'exp-1'
     AND "events"."unit_type" = 'user'
     AND "events"."agg_type" IN ('global', 'unit')
     AND "events"."goal" IN ('exposure', 'click')
+), "unit_goals" AS (
+  SELECT
+    "variant_id",
+    "unit_id",
+    COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_cnt" END), 0) AS "count_1",
+    COALESCE(SUM(CASE WHEN "term_goal_1" THEN "event_cnt" END), 0) AS "count_2",
+    COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_1" THEN "event_cnt" END), 0) AS "count_3"
+  FROM "experiment_events"
   GROUP BY
-    "events"."exp_variant_id",
-    "events"."unit_id"
+    "variant_id",
+    "unit_id"
   HAVING
-    COUNT(
-      CASE
-        WHEN (
-          "events"."agg_type" = 'global' AND "events"."goal" = 'exposure'
-        )
-        THEN 1
-      END
-    ) > 0
+    COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0
 ), "unit_metrics" AS (
   SELECT
     *
