@@ -14,7 +14,7 @@ fixed pre-period), three variants, a lookback of a fractional number of days.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -24,12 +24,13 @@ import pytest
 
 from expsql.compiler import compile_sql
 from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES, UNIT_COVARIATE_VALUES
-from expsql.dialects import Dao, get
+from expsql.dialects import Dao
 from expsql.errors import MetricRowsRequired
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
 from tests import attribution_reference as reference
 from tests.engines import load
+from tests.engines.exposures_daos import dao_fixtures
 from tests.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, GOALS, PRODUCTS, SOURCE, WINDOW_HOURS
 from tests.exposure_events import generate_exposures_and_events as generate
 
@@ -156,30 +157,7 @@ def expected_rows(case: str, rows: str) -> pd.DataFrame:
     return ROWS[rows](*data(), CASES[case], SEED_SOURCE)
 
 
-@pytest.fixture(scope="module")
-def duckdb_dao(tables: tuple[pd.DataFrame, pd.DataFrame]) -> Iterator[Dao]:
-    dao = get("duckdb").connect()
-    exposures, events = tables
-    load.to_duckdb(dao.connection, exposures, table="exposures")  # type: ignore[attr-defined]
-    load.to_duckdb(dao.connection, events, table="events")  # type: ignore[attr-defined]
-    yield dao
-    dao.close()
-
-
-@pytest.fixture(scope="module")
-def postgres_dao(tables: tuple[pd.DataFrame, pd.DataFrame], postgres_connection: Any) -> Dao:
-    exposures, events = tables
-    load.to_postgres(postgres_connection, exposures, table="cuped_exposures")
-    load.to_postgres(postgres_connection, events, table="cuped_events")
-    return get("postgres").connect(connection=postgres_connection)
-
-
-@pytest.fixture(scope="module")
-def spark_dao(tables: tuple[pd.DataFrame, pd.DataFrame], spark_session: Any) -> Dao:
-    exposures, events = tables
-    load.to_spark(spark_session, exposures, table="cuped_exposures")
-    load.to_spark(spark_session, events, table="cuped_events")
-    return get("spark").connect(session=spark_session)
+duckdb_dao, postgres_dao, spark_dao = dao_fixtures("cuped_")
 
 
 def test_the_oracle_sees_the_adversarial_pre_period(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:

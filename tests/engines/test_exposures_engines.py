@@ -10,7 +10,7 @@ A source naming a column the warehouse lacks fails as a ``ConnectorError`` namin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -18,12 +18,13 @@ import pytest
 
 from expsql import runner
 from expsql.compiler import compile_sql
-from expsql.dialects import Dao, get
+from expsql.dialects import Dao
 from expsql.errors import ConnectorError
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
 from tests import attribution_reference as reference
 from tests.engines import load
+from tests.engines.exposures_daos import dao_fixtures
 from tests.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, SOURCE, WINDOW_HOURS
 from tests.exposure_events import generate_exposures_and_events as generate
 from tests.reference import assert_rows_equal
@@ -111,30 +112,7 @@ def source_for(engine: str) -> ExposuresSource:
 SEED_SOURCE = source_for("duckdb")
 
 
-@pytest.fixture(scope="module")
-def duckdb_dao(tables: tuple[pd.DataFrame, pd.DataFrame]) -> Iterator[Dao]:
-    dao = get("duckdb").connect()
-    exposures, events = tables
-    load.to_duckdb(dao.connection, exposures, table="exposures")  # type: ignore[attr-defined]
-    load.to_duckdb(dao.connection, events, table="events")  # type: ignore[attr-defined]
-    yield dao
-    dao.close()
-
-
-@pytest.fixture(scope="module")
-def postgres_dao(tables: tuple[pd.DataFrame, pd.DataFrame], postgres_connection: Any) -> Dao:
-    exposures, events = tables
-    load.to_postgres(postgres_connection, exposures, table="attribution_exposures")
-    load.to_postgres(postgres_connection, events, table="attribution_events")
-    return get("postgres").connect(connection=postgres_connection)
-
-
-@pytest.fixture(scope="module")
-def spark_dao(tables: tuple[pd.DataFrame, pd.DataFrame], spark_session: Any) -> Dao:
-    exposures, events = tables
-    load.to_spark(spark_session, exposures, table="attribution_exposures")
-    load.to_spark(spark_session, events, table="attribution_events")
-    return get("spark").connect(session=spark_session)
+duckdb_dao, postgres_dao, spark_dao = dao_fixtures("attribution_")
 
 
 @pytest.mark.parametrize("case", list(CASES))
