@@ -62,6 +62,7 @@ from expsql.compiler.scan import (
     column,
     conjunction,
     cte,
+    identifier,
     literal,
     number,
     prefix_match,
@@ -94,7 +95,8 @@ _SQL_TYPES: dict[DimensionType, str] = {
 
 
 def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> list[exp.CTE]:
-    """``exposure_rows``, ``exposed_units`` (when events are read) and ``attributed_events``."""
+    """``exposure_groups``, ``exposure_rows``, ``exposed_units`` (when events are read) and
+    ``attributed_events``."""
     branches = [_exposure_branch(plan, layout)]
     ctes = [
         cte(EXPOSURE_GROUPS, _exposure_groups(plan, layout, dialect)),
@@ -106,12 +108,8 @@ def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> l
     union: exp.Query = branches[0]
     for branch in branches[1:]:
         union = exp.Union(this=union, expression=branch, distinct=False)
-    ctes.append(exp.CTE(this=union, alias=exp.TableAlias(this=_name(ATTRIBUTED_EVENTS))))
+    ctes.append(exp.CTE(this=union, alias=exp.TableAlias(this=identifier(ATTRIBUTED_EVENTS))))
     return ctes
-
-
-def _name(name: str) -> exp.Identifier:
-    return exp.Identifier(this=name, quoted=True)
 
 
 def not_excluded(variant: exp.Column, dialect: Dialect) -> exp.Expression:
@@ -206,7 +204,7 @@ def _exposure_rows(plan: Plan, layout: ExposuresLayout) -> exp.Select:
     return (
         exp.Select()
         .select(*projections, copy=False)
-        .from_(exp.Table(this=_name(EXPOSURE_GROUPS)), copy=False)
+        .from_(exp.Table(this=identifier(EXPOSURE_GROUPS)), copy=False)
     )
 
 
@@ -221,7 +219,7 @@ def _exposed_units() -> exp.Select:
             alias(exp.Min(this=column(FIRST_EXPOSURE)), FIRST_EXPOSURE),
             copy=False,
         )
-        .from_(exp.Table(this=_name(EXPOSURE_ROWS)), copy=False)
+        .from_(exp.Table(this=identifier(EXPOSURE_ROWS)), copy=False)
         .where(exp.Not(this=exp.Is(this=column(UNIT_VARIANT), expression=exp.Null())), copy=False)
         .group_by(*keys, copy=False)
     )
@@ -260,7 +258,9 @@ def _exposure_branch(plan: Plan, layout: ExposuresLayout) -> exp.Select:
         own_column = name in layout.exposure_dimensions
         projections.append(column(name) if own_column else alias(_null_of(plan, name), name))
     return (
-        exp.Select().select(*projections, copy=False).from_(exp.Table(this=_name(EXPOSURE_ROWS)), copy=False)
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(EXPOSURE_ROWS)), copy=False)
     )
 
 
@@ -320,7 +320,7 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
         .from_(table(tuple(events.table.split(".")), EVENTS), copy=False)
         .where(conjunction(conditions), copy=False)
     )
-    query.set("joins", [exp.Join(this=exp.Table(this=_name(EXPOSED_UNITS)), on=same_unit)])
+    query.set("joins", [exp.Join(this=exp.Table(this=identifier(EXPOSED_UNITS)), on=same_unit)])
     return query
 
 
