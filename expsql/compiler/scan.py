@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from expsql.compiler.ast import Dimension, GoalKey
-from expsql.compiler.plan import GoalIdentity, Plan, PlannedFilter, PreKey, TypedValue
+from expsql.compiler.plan import GoalIdentity, Plan, PlannedFilter, PreKey, TypedValue, WindowedKey
 from expsql.compiler.relation import EXPOSURE
 from expsql.dialects.base import Dialect
 from expsql.models import AttributionWindow, Experiment
@@ -178,7 +178,7 @@ def key_conditions(plan: Plan, key: GoalKey, dialect: Dialect) -> list[exp.Expre
     """What picks a term's events among its goal's: its dimension filters and, for a
     :class:`~expsql.compiler.plan.WindowedKey`, its metric's attribution window."""
     conditions = [dimension_predicate(plan, d, dialect) for d in key.dimensions]
-    window = getattr(key, "window", None)
+    window = key.window if isinstance(key, WindowedKey) else None
     relation = plan.relation
     if window is not None:
         assert relation.event_timestamp is not None and relation.first_exposure is not None
