@@ -151,6 +151,9 @@ class Service:
             finally:
                 metrics.evaluation_seconds.observe(time.perf_counter() - started)
 
+        # In progress before queued: /metrics may be scraped from another thread at any moment,
+        # and a scraper that sees an evaluation queued must also see it in progress.
+        metrics.in_progress.inc()
         metrics.pool_queued.inc()
         future = self.pool.submit(timed)
         finished = asyncio.wrap_future(future)
@@ -163,13 +166,13 @@ class Service:
         if disconnected is not None:
             stops[asyncio.ensure_future(disconnected())] = "disconnect"
         try:
-            with metrics.in_progress.track_inprogress():
-                waiting: set[asyncio.Future[Any]] = {finished, *stops}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {finished, *stops}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the server gave up on the request: stop its query too
             self._stop(query, future, finished, "shutdown")
             raise
         finally:
+            metrics.in_progress.dec()
             for stop in stops:
                 stop.cancel()
         if finished.done():
