@@ -31,6 +31,7 @@ ARGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-breakpad",
     # Any host name the browser itself might look up resolves to nothing.
     "--host-resolver-rules=MAP * ~NOTFOUND",
 )
@@ -103,8 +104,10 @@ class Browser:
 
 
 @contextmanager
-def launch(profile: Path) -> Iterator[Browser]:
-    """Chromium started with the empty ``profile`` directory, stopped when the block ends.
+def launch(root: Path) -> Iterator[Browser]:
+    """Chromium started with a new, empty profile in the empty directory ``root``, stopped when
+    the block ends. Its home, configuration and cache are there too (crash reports and GTK
+    settings go to the home otherwise), so nothing is written outside ``root``.
 
     Raises :class:`LookupError` with the reason when playwright or Chromium is missing or the
     browser does not start, for the caller to skip or fail with.
@@ -115,9 +118,17 @@ def launch(profile: Path) -> Iterator[Browser]:
         raise LookupError(f"playwright is not installed ({error})") from error
     if not os.access(CHROMIUM, os.X_OK):
         raise LookupError(f"{CHROMIUM} not found")
+    home = root / "home"
+    environment = os.environ | {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "GSETTINGS_BACKEND": "memory",
+    }
     with sync_playwright() as playwright:
         options: dict[str, Any] = {
             "executable_path": str(CHROMIUM),
+            "env": environment,
             "headless": True,
             "args": list(ARGS),
             "viewport": VIEWPORT,
@@ -128,7 +139,7 @@ def launch(profile: Path) -> Iterator[Browser]:
             "service_workers": "block",
         }
         try:
-            context = playwright.chromium.launch_persistent_context(profile, **options)
+            context = playwright.chromium.launch_persistent_context(root / "profile", **options)
         except Error as error:
             raise LookupError(f"Chromium did not start: {error.message.splitlines()[0]}") from error
         try:

@@ -90,11 +90,12 @@ KINDS = (
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """One headless Chromium, with a new empty profile, for the test session."""
     try:
-        with launch(tmp_path_factory.mktemp("chromium-profile")) as browser:
+        with launch(tmp_path_factory.mktemp("chromium")) as browser:
             yield browser
+            return
     except LookupError as error:
-        how = "apt-get install chromium; pip install -e '.[dev]' (.ci/run does both)"
-        engine_unavailable(str(error), how)
+        missing = str(error)
+    engine_unavailable(missing, "apt-get install chromium; pip install -e '.[dev]' (.ci/run does both)")
 
 
 @pytest.fixture(scope="session")
