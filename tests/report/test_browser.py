@@ -103,6 +103,7 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_demo_database(tmp_path_factory.mktemp("browser") / "demo.duckdb", units=DEMO_UNITS)
 
 
+@pytest.mark.engine("chromium")
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
 def test_report_opens_offline_and_draws_every_chart_and_table(
     kind: ReportKind, chromium: Browser, demo_database: Path, tmp_path: Path
@@ -124,6 +125,7 @@ def test_report_opens_offline_and_draws_every_chart_and_table(
         assert rendered_problems(page) == []
 
 
+@pytest.mark.engine("chromium")
 def test_the_checks_catch_a_page_that_reaches_out_errs_or_hides_a_chart(
     chromium: Browser, tmp_path: Path
 ) -> None:
