@@ -137,11 +137,14 @@ def launch(root: Path) -> Iterator[Browser]:
             "locale": "en-US",
             "timezone_id": "UTC",
             "service_workers": "block",
+            # Two cores shared with a whole test suite: generous, so that load is not a failure.
+            "timeout": 120_000,
         }
         try:
             context = playwright.chromium.launch_persistent_context(root / "profile", **options)
         except Error as error:
             raise LookupError(f"Chromium did not start: {error.message.splitlines()[0]}") from error
+        context.set_default_timeout(120_000)
         try:
             yield Browser(context)
         finally:

@@ -86,9 +86,10 @@ KINDS = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """One headless Chromium, with a new empty profile, for the test session."""
+    """One headless Chromium, with a new empty profile, for this module's tests (playwright's sync
+    API keeps an event loop of its own: it stops before other modules run theirs)."""
     try:
         with launch(tmp_path_factory.mktemp("chromium")) as browser:
             yield browser
@@ -98,7 +99,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     engine_unavailable(missing, "apt-get install chromium; pip install -e '.[dev]' (.ci/run does both)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_demo_database(tmp_path_factory.mktemp("browser") / "demo.duckdb", units=DEMO_UNITS)
 
