@@ -62,7 +62,7 @@ class Visit:
 
 
 class Browser:
-    """One Chromium for the test session; :meth:`open` loads a file in a page of its own."""
+    """One running Chromium; :meth:`open` loads a file in a page of its own."""
 
     def __init__(self, context: BrowserContext) -> None:
         self.context = context
