@@ -56,6 +56,7 @@ from expsql.compiler.scan import (
     unit_filter_indicator,
     with_ctes,
 )
+from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
 
@@ -127,7 +128,7 @@ def unit_terms_query(plan: Plan) -> exp.Select:
     With unit filters, also ``MAX`` of each flag, and the rows without a term stay: a unit's
     trigger events need not be events of any term.
     """
-    keys = [column(VARIANT), column(TERM), column(UNIT)]
+    keys = [column(VARIANT), column(TERM), column(UNIT), *segment_columns(plan)]
     projections: list[exp.Expression] = [*(key.copy() for key in keys)]
     if plan.relation.pre_period is None:
         projections += [
@@ -186,6 +187,7 @@ def filtered_unit_terms_query(plan: Plan) -> exp.Select:
         alias(column(VARIANT, UNIT_TERMS), VARIANT),
         column(TERM),
         alias(column(UNIT, UNIT_TERMS), UNIT),
+        *segment_columns(plan),
         *(column(name) for name in unit_sums(plan)),
     ]
     query = (
@@ -231,13 +233,14 @@ def dimension_labels(plan: Plan) -> list[exp.Expression]:
 
 def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     """The goal-rows query of :mod:`expsql.contracts`."""
-    keys = [column(VARIANT), column(TERM)]
+    keys = [column(VARIANT), column(TERM), *segment_columns(plan)]
     unit_count, unit_value = column(UNIT_COUNT), column(UNIT_VALUE)
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), GOAL_KEYS[0]),
         alias(column(VARIANT), GOAL_KEYS[1]),
         *goal_labels(plan),
         *dimension_labels(plan),
+        *segment_outputs(plan),
     ]
     unique = exp.Case(
         ifs=[exp.If(this=exp.GT(this=unit_count.copy(), expression=number(0)), true=number(1))],
@@ -253,7 +256,8 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     projections += [alias(value, name) for value, name in zip(values, GOAL_VALUES, strict=True)]
     query, ctes = select_from_unit_sums(plan, projections)
     query = query.group_by(*keys, copy=False)
-    return with_ctes(query, [*source_ctes(plan, dialect), cte(SCAN, scan_query(plan, dialect)), *ctes])
+    scan = segmented_scan(plan, dialect, scan_query(plan, dialect), SCAN)
+    return with_ctes(query, [*source_ctes(plan, dialect), *scan, *ctes])
 
 
 def _square(target: exp.Expression) -> exp.Expression:
