@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from expsql.models import Experiment
+    from expsql.stats.breakdowns import Breakdowns
 
 EXPOSURE_COLUMNS: tuple[str, ...] = ("exp_variant_id", "exposures", "exp_id")
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -80,6 +81,13 @@ class Evaluation:
     warnings: tuple[str, ...] = ()
     #: The evaluated experiment (metric order, names, dates), for the rich notebook renderings.
     experiment: Experiment | None = field(default=None, repr=False, compare=False)
+    #: One result per segment of each breakdown dimension (``None`` without a breakdown); the
+    #: tables above are the overall result.
+    breakdowns: Breakdowns | None = field(default=None, repr=False)
+
+    def with_breakdowns(self, breakdowns: Breakdowns, experiment: Experiment) -> Evaluation:
+        """This overall result with the per-segment results of ``experiment``'s breakdown."""
+        return replace(self, breakdowns=breakdowns, experiment=experiment)
 
     @property
     def exposures(self) -> pd.DataFrame:
@@ -101,13 +109,16 @@ class Evaluation:
         """The metrics table (the scorecard) as a DataFrame."""
         return self.metrics
 
-    def to_dicts(self) -> dict[str, list[dict[str, Any]]]:
+    def to_dicts(self) -> dict[str, Any]:
         """Every part as a list of row dicts, values as Python objects (NaN stays NaN)."""
-        return {
+        parts: dict[str, Any] = {
             "exposures": self.exposure_table.to_dicts(),
             "metrics": self.metric_table.to_dicts(),
             "checks": self.check_table.to_dicts(),
         }
+        if self.breakdowns is not None:
+            parts["breakdowns"] = self.breakdowns.to_dicts()
+        return parts
 
     def to_dict(self) -> dict[str, Any]:
         """Standard JSON: the options and every part, NaN and ±inf as ``None``."""
