@@ -54,17 +54,12 @@ def dimension_views(experiment: Experiment, breakdowns: Any) -> tuple[DimensionV
     """The views of an evaluation's :class:`~expsql.stats.breakdowns.Breakdowns`."""
     from expsql.report.view import scorecard
 
-    exposures, metrics, checks = breakdowns.exposures, breakdowns.metrics, breakdowns.checks
     views = []
     for dimension in breakdowns.dimensions:
         segments: list[Segment] = []
         lines: dict[str, list[VariantLine]] = {str(m.id): [] for m in experiment.metrics}
         for name in breakdowns.segments(dimension):
-            frames = SegmentFrames(
-                _part(exposures, dimension, name),
-                _part(metrics, dimension, name),
-                _part(checks, dimension, name),
-            )
+            frames = segment_frames(breakdowns, dimension, name)
             card = scorecard(experiment, frames)
             srm = tuple(c for c in card.checks if _is_srm(experiment, c))
             segments.append(Segment(name, sum(card.exposures.values()), srm))
@@ -75,6 +70,15 @@ def dimension_views(experiment: Experiment, breakdowns: Any) -> tuple[DimensionV
         blocks = tuple(MetricBlock(str(m.id), m.name, tuple(lines[str(m.id)])) for m in experiment.metrics)
         views.append(DimensionView(dimension, tuple(segments), blocks, breakdowns.correction))
     return tuple(views)
+
+
+def segment_frames(breakdowns: Any, dimension: str, segment: str) -> SegmentFrames:
+    """One segment's frames from a :class:`~expsql.stats.breakdowns.Breakdowns`."""
+    return SegmentFrames(
+        _part(breakdowns.exposures, dimension, segment),
+        _part(breakdowns.metrics, dimension, segment),
+        _part(breakdowns.checks, dimension, segment),
+    )
 
 
 def _part(frame: pd.DataFrame, dimension: str, segment: str) -> pd.DataFrame:
