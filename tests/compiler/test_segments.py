@@ -18,10 +18,10 @@ from expsql.source import Source, validate_source
 from expsql.stats.breakdowns import summed
 from tests import attribution_reference
 from tests import reference as seed_reference
+from tests.attribution_reference import assert_rows_equal
 from tests.events import DIMENSION_TYPES, generate_events
 from tests.exposure_events import SOURCE as EXPOSURES_SOURCE
 from tests.exposure_events import generate_exposures_and_events
-from tests.reference import assert_rows_equal
 from tests.segment_reference import attributed_rows, exposures_rows, labelled
 
 SEED_SOURCE = Source(dimensions=DIMENSION_TYPES)
