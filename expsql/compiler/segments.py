@@ -115,7 +115,7 @@ def first_of(
         exp.Select()
         .select(
             *(column(k) for k in keys),
-            *(alias(a, n) for a, n in zip(attributes, names, strict=True)),
+            *(a if a.alias_or_name == n else alias(a, n) for a, n in zip(attributes, names, strict=True)),
             alias(rank, SEGMENT_RANK),
             copy=False,
         )
