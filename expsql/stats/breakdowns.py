@@ -157,11 +157,14 @@ def evaluate_breakdowns(
     parts: dict[str, list[pd.DataFrame]] = {"exposures": [], "metrics": [], "checks": []}
     messages: list[str] = []
     for dimension in dimensions:
-        labels = segment_labels(frame[dimension])
-        for segment, rows in _segments(plain, frame, labels, experiment.breakdown_top, contract):
+        # The rows summed over the other dimensions once, with this one as labels: each segment's
+        # rows are then a selection, and only (other) is summed again.
+        labelled = frame.assign(**{dimension: segment_labels(frame[dimension])})
+        own = summed(labelled, [d for d in dimensions if d != dimension])
+        for segment, rows in _segments(plain, own, dimension, experiment.breakdown_top, contract):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                result = evaluate_one(plain, summed(rows, dimensions), per_segment)
+                result = evaluate_one(plain, rows, per_segment)
             messages += [f"{dimension}={segment}: {w.message}" for w in caught]
             for name, table in (
                 ("exposures", result.exposures),
@@ -187,20 +190,24 @@ def evaluate_breakdowns(
 
 
 def _segments(
-    experiment: Experiment, frame: pd.DataFrame, labels: pd.Series, top: int, contract: str
+    experiment: Experiment, frame: pd.DataFrame, dimension: str, top: int, contract: str
 ) -> list[tuple[str, pd.DataFrame]]:
-    """The top segments by exposed units (ties by name) with their rows, then ``(other)``."""
-    dimensions = dimension_names(experiment.goal_keys())
-    units: dict[str, float] = {}
-    for segment in labels.unique():
-        rows, _ = split_marked(frame[(labels == segment).to_numpy()].reset_index(drop=True))
-        units[segment] = sum(exposed_units(rows, contract, experiment, dimensions).values())
+    """The top segments of ``frame`` (rows with ``dimension`` as labels) by exposed units, ties by
+    name, each with its rows without the label column, then ``(other)`` with the rest summed."""
+    labels = frame[dimension]
+    evaluated, _ = split_marked(frame)
+    names = dimension_names(experiment.goal_keys())
+    units = {
+        str(segment): sum(exposed_units(rows, contract, experiment, names).values())
+        for segment, rows in evaluated.groupby(dimension, sort=False)
+    }
+    units.update({str(segment): 0.0 for segment in labels.unique() if segment not in units})
     ranked = sorted(units, key=lambda segment: (-units[segment], segment))
     kept, rest = ranked[:top], ranked[top:]
-    result = [(segment, frame[(labels == segment).to_numpy()]) for segment in kept]
+    result = [(segment, frame[(labels == segment).to_numpy()].drop(columns=dimension)) for segment in kept]
     if rest:
-        result.append((OTHER_SEGMENT, frame[labels.isin(rest).to_numpy()]))
-    return result
+        result.append((OTHER_SEGMENT, summed(frame[labels.isin(rest).to_numpy()], [dimension])))
+    return [(segment, rows.reset_index(drop=True)) for segment, rows in result]
 
 
 def _corrected_across_segments(
