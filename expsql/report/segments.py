@@ -101,6 +101,17 @@ def srm_text(segment: Segment) -> str:
     return "pass" if all(v is True for v in verdicts) else "?"
 
 
+def srm_summary(view: DimensionView) -> str:
+    """``pass in every segment``, or the segments where SRM failed or could not be decided."""
+    failed = [s.name for s in view.segments if srm_text(s) == "FAIL"]
+    unknown = [s.name for s in view.segments if srm_text(s) == "?"]
+    if not failed and not unknown:
+        return "pass in every segment"
+    parts = [f"FAIL in {', '.join(failed)}"] if failed else []
+    parts += [f"undecided in {', '.join(unknown)}"] if unknown else []
+    return "; ".join(parts)
+
+
 def correction_text(view: DimensionView) -> str:
     if view.correction == "segments":
         return "corrected across segments × variants"

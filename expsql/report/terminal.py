@@ -10,7 +10,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from expsql.report.segments import DimensionView, correction_text, srm_text
+from expsql.report.segments import DimensionView, correction_text, srm_summary
 from expsql.report.view import (
     Scorecard,
     VariantLine,
@@ -148,12 +148,12 @@ def scorecard_renderable(card: Scorecard) -> RenderableType:
 def breakdown_renderables(card: Scorecard, view: DimensionView) -> list[RenderableType]:
     """One dimension: its segments (units, SRM), then the metrics table with a line per segment ×
     variant."""
-    segments = join(
-        [f"{s.name} {s.units:,}" + (f" (SRM {srm_text(s)})" if s.srm else "") for s in view.segments], ", "
-    )
+    segments = join([f"{segment.name} {segment.units:,}" for segment in view.segments], ", ")
     title = Text(f"by {view.dimension}", style="bold")
     title.append(f"  p-values {correction_text(view)}", style="dim")
     title.append(f"\nunits: {segments or 'none'}")
+    if any(segment.srm for segment in view.segments):
+        title.append(f"\nSRM: {srm_summary(view)}")
     return [title, metrics_table(replace(card, metrics=view.metrics))]
 
 
