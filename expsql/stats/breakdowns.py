@@ -24,7 +24,7 @@ segment × treatment variant of a dimension, per metric, with the experiment's c
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,35 @@ class Breakdowns:
         """The evaluated segments of ``dimension``, largest first, ``(other)`` last."""
         exposures = self.exposure_table.to_dicts()
         return list(dict.fromkeys(r["segment"] for r in exposures if r["dimension"] == dimension))
+
+    def lines(self, control_variant: str) -> Iterator[str]:
+        """Per dimension, one line per metric, segment and treatment variant (``str()`` of the
+        evaluation)."""
+        from expsql.stats.evaluation import aligned, number_text, percent_text
+
+        for dimension in self.dimensions:
+            yield ""
+            within = "across segments" if self.correction == "segments" else "within each segment"
+            yield f"By {dimension} (correction {within}):"
+            header = ("metric", "segment", "variant", "count", "diff", "CI of diff", "p-value", "")
+            rows: list[tuple[str, ...]] = [header]
+            for row in self.metric_table.to_dicts():
+                if row["dimension"] != dimension or row["exp_variant_id"] == control_variant:
+                    continue
+                interval = f"[{percent_text(row['ci_lower'])}, {percent_text(row['ci_upper'])}]"
+                rows.append(
+                    (
+                        str(row["metric_name"]),
+                        str(row["segment"]),
+                        str(row["exp_variant_id"]),
+                        number_text(row["count"]),
+                        percent_text(row["diff"]),
+                        interval,
+                        number_text(row["p_value"]),
+                        "significant" if row["significant"] else "",
+                    )
+                )
+            yield from aligned(rows, right=(3, 4, 5, 6))
 
     def to_dicts(self) -> dict[str, Any]:
         return {

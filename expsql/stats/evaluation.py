@@ -181,23 +181,23 @@ class Evaluation:
             variant = f"{row['exp_variant_id']} (control)" if is_control else str(row["exp_variant_id"])
             reduction = (f"{-row['variance_reduction']:+.1%} var" if row["cuped"] else "",) if cuped else ()
             if is_control:
-                rows.append((name, variant, _number(row["mean"]), "", "", "", "", *reduction))
+                rows.append((name, variant, number_text(row["mean"]), "", "", "", "", *reduction))
                 continue
-            interval = f"[{_percent(row['ci_lower'])}, {_percent(row['ci_upper'])}]"
+            interval = f"[{percent_text(row['ci_lower'])}, {percent_text(row['ci_upper'])}]"
             mark = "significant" if row["significant"] else ""
             rows.append(
                 (
                     name,
                     variant,
-                    _number(row["mean"]),
-                    _percent(row["diff"]),
+                    number_text(row["mean"]),
+                    percent_text(row["diff"]),
                     interval,
-                    _number(row["p_value"]),
+                    number_text(row["p_value"]),
                     mark,
                     *reduction,
                 )
             )
-        yield from _aligned(rows, right=(2, 3, 4, 5, 7))
+        yield from aligned(rows, right=(2, 3, 4, 5, 7))
         if cuped:
             yield (
                 "CUPED: means adjusted by their pre-exposure values; the CUPED column is the change in "
@@ -212,14 +212,16 @@ class Evaluation:
             for row in checks:
                 by_check.setdefault(row["check_id"], []).append(row)
             for check_rows in by_check.values():
-                values = ", ".join(f"{r['variable_id']} {_number(r['value'])}" for r in check_rows)
+                values = ", ".join(f"{r['variable_id']} {number_text(r['value'])}" for r in check_rows)
                 verdict = {True: "passed", False: "FAILED"}.get(check_rows[0]["passed"], "undecided")
                 yield f"  {check_rows[0]['check_name']}: {verdict} ({values})"
+        if self.breakdowns is not None:
+            yield from self.breakdowns.lines(self.control_variant)
         for message in self.warnings:
             yield f"warning: {message}"
 
 
-def _aligned(rows: Sequence[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
+def aligned(rows: Sequence[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [
@@ -233,11 +235,11 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def _number(value: Any) -> str:
+def number_text(value: Any) -> str:
     return f"{value:.4g}" if _finite(value) else "n/a"
 
 
-def _percent(value: Any) -> str:
+def percent_text(value: Any) -> str:
     return f"{value:+.2%}" if _finite(value) else "n/a"
 
 

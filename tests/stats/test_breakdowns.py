@@ -6,6 +6,7 @@ segments match scipy and statsmodels."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import duckdb
@@ -172,3 +173,14 @@ def test_json_holds_the_breakdowns_and_nothing_changes_without_one(connection: A
     json.dumps(body, allow_nan=False)
     bare = plain(chosen, ("a", "b"))
     assert "breakdowns" not in evaluate(bare, rows_of(connection, bare)).to_dict()
+
+
+def test_str_lists_each_segment_treatment_after_the_overall_result(connection: Any) -> None:
+    chosen = experiment(breakdown=["platform"], breakdown_correction="segments")
+    result = evaluate(chosen, rows_of(connection, chosen))
+    overall, by_platform = str(result).split("By platform (correction across segments):")
+    assert result.breakdowns is not None
+    for segment in result.breakdowns.segments("platform"):
+        assert re.search(rf"^clicks +{re.escape(segment)} +b ", by_platform, flags=re.M)
+    assert " b " in by_platform and "(control)" not in by_platform
+    assert "By " not in overall
