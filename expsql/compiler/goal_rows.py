@@ -56,7 +56,7 @@ from expsql.compiler.scan import (
     unit_filter_indicator,
     with_ctes,
 )
-from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan
+from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan, segmented_units
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
 
@@ -64,6 +64,7 @@ SCAN = "experiment_events"
 UNIT_TERMS = "unit_terms"
 PASSING_UNITS = "passing_units"
 FILTERED_UNIT_TERMS = "filtered_unit_terms"
+SEGMENTED_UNIT_TERMS = "segmented_unit_terms"
 LAYERS = "term_layers"
 LAYER = "layer_index"
 VARIANT = "variant_id"
@@ -128,7 +129,7 @@ def unit_terms_query(plan: Plan) -> exp.Select:
     With unit filters, also ``MAX`` of each flag, and the rows without a term stay: a unit's
     trigger events need not be events of any term.
     """
-    keys = [column(VARIANT), column(TERM), column(UNIT), *segment_columns(plan)]
+    keys = [column(VARIANT), column(TERM), column(UNIT)]
     projections: list[exp.Expression] = [*(key.copy() for key in keys)]
     if plan.relation.pre_period is None:
         projections += [
@@ -187,7 +188,6 @@ def filtered_unit_terms_query(plan: Plan) -> exp.Select:
         alias(column(VARIANT, UNIT_TERMS), VARIANT),
         column(TERM),
         alias(column(UNIT, UNIT_TERMS), UNIT),
-        *segment_columns(plan),
         *(column(name) for name in unit_sums(plan)),
     ]
     query = (
@@ -204,12 +204,15 @@ def select_from_unit_sums(plan: Plan, projections: list[exp.Expression]) -> tupl
     ``unit_terms``, or with unit filters the rows of a term of the units that pass every filter."""
     ctes = [cte(UNIT_TERMS, unit_terms_query(plan))]
     query = exp.Select().select(*projections, copy=False)
-    if not plan.unit_filters:
-        return query.from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False), ctes
-    ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
-    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query(plan)))
-    query = query.from_(exp.Table(this=identifier(FILTERED_UNIT_TERMS)), copy=False)
-    return query.where(_has_term(), copy=False), ctes
+    source = UNIT_TERMS
+    if plan.unit_filters:
+        ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
+        ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query(plan)))
+        source = FILTERED_UNIT_TERMS
+    segmented = segmented_units(plan, source, SEGMENTED_UNIT_TERMS)
+    ctes += segmented
+    query = query.from_(exp.Table(this=identifier(SEGMENTED_UNIT_TERMS if segmented else source)), copy=False)
+    return (query.where(_has_term(), copy=False) if plan.unit_filters else query), ctes
 
 
 def _has_term() -> exp.Expression:

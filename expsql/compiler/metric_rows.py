@@ -71,7 +71,7 @@ from expsql.compiler.scan import (
     source_ctes,
     with_ctes,
 )
-from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan
+from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan, segmented_units
 from expsql.compiler.term_codes import coded_scan
 from expsql.compiler.winsorize import winsorize, winsorized_quantiles
 from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES
@@ -80,6 +80,7 @@ from expsql.models import AttributionWindow
 
 UNIT_GOALS = "unit_goals"
 UNIT_METRICS = "unit_metrics"
+SEGMENTED_UNIT_GOALS = "segmented_unit_goals"
 VARIANT_SUMS = "variant_sums"
 ROWS = "metric_rows"
 ROW_INDEX = "row_index"
@@ -153,8 +154,13 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         scan, matches = coded_scan(plan, dialect)
         ctes += segmented_scan(plan, dialect, scan, SCAN)
         ctes.append(cte(UNIT_GOALS, _unit_goals_from_codes(plan, matches)))
+    segmented = segmented_units(plan, UNIT_GOALS, SEGMENTED_UNIT_GOALS)
+    ctes += segmented
     ctes += [
-        cte(UNIT_METRICS, _unit_metrics_query(built, doubles, names)),
+        cte(
+            UNIT_METRICS,
+            _unit_metrics_query(built, doubles, names, SEGMENTED_UNIT_GOALS if segmented else UNIT_GOALS),
+        ),
         *capped.ctes,
         cte(VARIANT_SUMS, _variant_sums_query(plan, capped.names, products, capped.table)),
     ]
@@ -188,7 +194,7 @@ def _value_column(term: int) -> str:
 
 def _unit_goals_query(plan: Plan) -> exp.Select:
     """Per exposed unit, from the scan's term index: ``SUM(cnt)`` and ``SUM(value)`` of each term."""
-    keys: list[exp.Expression] = [column(VARIANT), column(UNIT), *segment_columns(plan)]
+    keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, _is_term, column, flags)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
@@ -199,7 +205,7 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
 def _unit_goals_from_codes(plan: Plan, matches: Callable[[int], exp.Expression]) -> exp.Select:
     """Per exposed unit, from the coded scan (:mod:`.term_codes`): each term's sums test its goal
     code and condition columns, so an event counts in every overlapping term it matches."""
-    keys: list[exp.Expression] = [column(VARIANT), column(UNIT), *segment_columns(plan)]
+    keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, matches, column, flags, null_default=True)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
@@ -305,7 +311,9 @@ def _expression_column(index: int) -> str:
     return f"expression_{index}"
 
 
-def _unit_metrics_query(built: list[exp.Expression], doubles: list[bool], names: list[str]) -> exp.Select:
+def _unit_metrics_query(
+    built: list[exp.Expression], doubles: list[bool], names: list[str], table: str
+) -> exp.Select:
     """Each distinct per-unit expression, as a double (numbers and ``unique`` alone are integers)."""
     projections: list[exp.Expression] = [exp.Star()]
     for i, (expression, double) in enumerate(zip(built, doubles, strict=True)):
@@ -313,11 +321,7 @@ def _unit_metrics_query(built: list[exp.Expression], doubles: list[bool], names:
             continue
         typed = expression if double else exp.Cast(this=expression, to=exp.DataType.build("DOUBLE"))
         projections.append(alias(typed, names[i]))
-    return (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(UNIT_GOALS)), copy=False)
-    )
+    return exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(table)), copy=False)
 
 
 def _sum_column(index: int) -> str:

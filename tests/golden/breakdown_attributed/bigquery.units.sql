@@ -1,4 +1,4 @@
-WITH `scanned_events` AS (
+WITH `experiment_events` AS (
   SELECT
     `events`.`exp_variant_id` AS `variant_id`,
     `events`.`unit_id` AS `unit_id`,
@@ -86,31 +86,17 @@ WITH `scanned_events` AS (
         PARTITION BY `variant_id`, `unit_id`
         ORDER BY `segment_date` NULLS LAST, `segment_0` NULLS LAST
       ) AS `segment_rank`
-    FROM `scanned_events`
+    FROM `experiment_events`
     WHERE
       `segment_exposure` = 1
   ) AS `ranked_segments`
   WHERE
     `segment_rank` = 1
-), `experiment_events` AS (
-  SELECT
-    `scanned_events`.`variant_id`,
-    `scanned_events`.`unit_id`,
-    `scanned_events`.`event_cnt`,
-    `scanned_events`.`event_value`,
-    `scanned_events`.`term_index`,
-    `scanned_events`.`unit_filter_0`,
-    `unit_segments`.`segment_0`
-  FROM `scanned_events`
-  LEFT JOIN `unit_segments`
-    ON `scanned_events`.`variant_id` = `unit_segments`.`variant_id`
-    AND `scanned_events`.`unit_id` = `unit_segments`.`unit_id`
 ), `unit_terms` AS (
   SELECT
     `variant_id`,
     `term_index`,
     `unit_id`,
-    `segment_0`,
     COALESCE(SUM(`event_cnt`), 0) AS `unit_count`,
     COALESCE(SUM(`event_value`), 0) AS `unit_value`,
     MAX(`unit_filter_0`) AS `unit_filter_0`
@@ -118,8 +104,7 @@ WITH `scanned_events` AS (
   GROUP BY
     `variant_id`,
     `term_index`,
-    `unit_id`,
-    `segment_0`
+    `unit_id`
 ), `passing_units` AS (
   SELECT
     `variant_id`,
@@ -135,13 +120,20 @@ WITH `scanned_events` AS (
     `unit_terms`.`variant_id` AS `variant_id`,
     `term_index`,
     `unit_terms`.`unit_id` AS `unit_id`,
-    `segment_0`,
     `unit_count`,
     `unit_value`
   FROM `unit_terms`
   JOIN `passing_units`
     ON `unit_terms`.`variant_id` = `passing_units`.`variant_id`
     AND `unit_terms`.`unit_id` = `passing_units`.`unit_id`
+), `segmented_unit_terms` AS (
+  SELECT
+    `filtered_unit_terms`.*,
+    `unit_segments`.`segment_0`
+  FROM `filtered_unit_terms`
+  LEFT JOIN `unit_segments`
+    ON `filtered_unit_terms`.`variant_id` = `unit_segments`.`variant_id`
+    AND `filtered_unit_terms`.`unit_id` = `unit_segments`.`unit_id`
 )
 SELECT
   'exp-1' AS `exp_id`,
@@ -172,6 +164,6 @@ SELECT
   `segment_0` AS `platform`,
   `unit_count` AS `count`,
   `unit_value` AS `sum_value`
-FROM `filtered_unit_terms`
+FROM `segmented_unit_terms`
 WHERE
   NOT `term_index` IS NULL

@@ -1,4 +1,4 @@
-WITH `scanned_events` AS (
+WITH `experiment_events` AS (
   SELECT
     `events`.`exp_variant_id` AS `variant_id`,
     `events`.`unit_id` AS `unit_id`,
@@ -66,34 +66,16 @@ WITH `scanned_events` AS (
         PARTITION BY `variant_id`, `unit_id`
         ORDER BY `segment_date` NULLS LAST, `segment_0` NULLS LAST
       ) AS `segment_rank`
-    FROM `scanned_events`
+    FROM `experiment_events`
     WHERE
       `segment_exposure` = 1
   ) AS `ranked_segments`
   WHERE
     `segment_rank` = 1
-), `experiment_events` AS (
-  SELECT
-    `scanned_events`.`variant_id`,
-    `scanned_events`.`unit_id`,
-    `scanned_events`.`event_cnt`,
-    `scanned_events`.`event_value`,
-    `scanned_events`.`term_goal_0`,
-    `scanned_events`.`term_goal_1`,
-    `scanned_events`.`term_goal_2`,
-    `scanned_events`.`term_filter_0`,
-    `scanned_events`.`term_filter_1`,
-    `scanned_events`.`unit_filter_0`,
-    `unit_segments`.`segment_0`
-  FROM `scanned_events`
-  LEFT JOIN `unit_segments`
-    ON `scanned_events`.`variant_id` = `unit_segments`.`variant_id`
-    AND `scanned_events`.`unit_id` = `unit_segments`.`unit_id`
 ), `unit_goals` AS (
   SELECT
     `variant_id`,
     `unit_id`,
-    `segment_0`,
     COALESCE(SUM(CASE WHEN `term_goal_0` THEN `event_cnt` END), 0) AS `count_0`,
     COALESCE(SUM(CASE WHEN `term_goal_1` THEN `event_cnt` END), 0) AS `count_1`,
     COALESCE(SUM(CASE WHEN `term_goal_2` AND `term_filter_0` THEN `event_value` END), 0) AS `value_2`,
@@ -101,15 +83,22 @@ WITH `scanned_events` AS (
   FROM `experiment_events`
   GROUP BY
     `variant_id`,
-    `unit_id`,
-    `segment_0`
+    `unit_id`
   HAVING
     COUNT(CASE WHEN `term_goal_0` THEN 1 END) > 0 AND MAX(`unit_filter_0`) = 1
+), `segmented_unit_goals` AS (
+  SELECT
+    `unit_goals`.*,
+    `unit_segments`.`segment_0`
+  FROM `unit_goals`
+  LEFT JOIN `unit_segments`
+    ON `unit_goals`.`variant_id` = `unit_segments`.`variant_id`
+    AND `unit_goals`.`unit_id` = `unit_segments`.`unit_id`
 ), `unit_metrics` AS (
   SELECT
     *,
     CAST(0 AS DOUBLE) AS `expression_4`
-  FROM `unit_goals`
+  FROM `segmented_unit_goals`
 ), `variant_sums` AS (
   SELECT
     `variant_id`,

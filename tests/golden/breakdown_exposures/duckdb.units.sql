@@ -66,7 +66,7 @@ WITH "exposure_groups" AS (
     AND "events"."timestamp" < "exposed_units"."first_exposure" + INTERVAL 259200 SECOND
     AND "events"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-), "scanned_events" AS (
+), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
@@ -101,25 +101,11 @@ WITH "exposure_groups" AS (
   ) AS "ranked_segments"
   WHERE
     "segment_rank" = 1
-), "experiment_events" AS (
-  SELECT
-    "scanned_events"."variant_id",
-    "scanned_events"."unit_id",
-    "scanned_events"."event_cnt",
-    "scanned_events"."event_value",
-    "scanned_events"."term_index",
-    "unit_segments"."segment_0",
-    "unit_segments"."segment_1"
-  FROM "scanned_events"
-  LEFT JOIN "unit_segments"
-    ON "scanned_events"."unit_id" = "unit_segments"."unit_id"
 ), "unit_terms" AS (
   SELECT
     "variant_id",
     "term_index",
     "unit_id",
-    "segment_0",
-    "segment_1",
     COALESCE(SUM("event_cnt"), 0) AS "unit_count",
     COALESCE(SUM("event_value"), 0) AS "unit_value"
   FROM "experiment_events"
@@ -128,9 +114,15 @@ WITH "exposure_groups" AS (
   GROUP BY
     "variant_id",
     "term_index",
-    "unit_id",
-    "segment_0",
-    "segment_1"
+    "unit_id"
+), "segmented_unit_terms" AS (
+  SELECT
+    "unit_terms".*,
+    "unit_segments"."segment_0",
+    "unit_segments"."segment_1"
+  FROM "unit_terms"
+  LEFT JOIN "unit_segments"
+    ON "unit_terms"."unit_id" = "unit_segments"."unit_id"
 )
 SELECT
   'exp-1' AS "exp_id",
@@ -143,4 +135,4 @@ SELECT
   "segment_1" AS "platform",
   "unit_count" AS "count",
   "unit_value" AS "sum_value"
-FROM "unit_terms"
+FROM "segmented_unit_terms"

@@ -66,7 +66,7 @@ WITH "exposure_groups" AS (
     AND "events"."timestamp" < "exposed_units"."first_exposure" + INTERVAL '259200 SECOND'
     AND "events"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-), "scanned_events" AS (
+), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
     "events"."unit_id" AS "unit_id",
@@ -101,39 +101,31 @@ WITH "exposure_groups" AS (
   ) AS "ranked_segments"
   WHERE
     "segment_rank" = 1
-), "experiment_events" AS (
-  SELECT
-    "scanned_events"."variant_id",
-    "scanned_events"."unit_id",
-    "scanned_events"."event_cnt",
-    "scanned_events"."event_value",
-    "scanned_events"."term_index",
-    "unit_segments"."segment_0",
-    "unit_segments"."segment_1"
-  FROM "scanned_events"
-  LEFT JOIN "unit_segments"
-    ON "scanned_events"."unit_id" = "unit_segments"."unit_id"
 ), "unit_goals" AS (
   SELECT
     "variant_id",
     "unit_id",
-    "segment_0",
-    "segment_1",
     SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
     SUM(CASE WHEN "term_index" = 1 THEN "event_cnt" ELSE 0 END) AS "count_1",
     SUM(CASE WHEN "term_index" = 2 THEN "event_value" ELSE 0 END) AS "value_2"
   FROM "experiment_events"
   GROUP BY
     "variant_id",
-    "unit_id",
-    "segment_0",
-    "segment_1"
+    "unit_id"
   HAVING
     COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0
+), "segmented_unit_goals" AS (
+  SELECT
+    "unit_goals".*,
+    "unit_segments"."segment_0",
+    "unit_segments"."segment_1"
+  FROM "unit_goals"
+  LEFT JOIN "unit_segments"
+    ON "unit_goals"."unit_id" = "unit_segments"."unit_id"
 ), "unit_metrics" AS (
   SELECT
     *
-  FROM "unit_goals"
+  FROM "segmented_unit_goals"
 ), "nominator_caps_0" AS (
   SELECT
     PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY
