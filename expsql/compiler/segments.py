@@ -1,18 +1,21 @@
-"""Breakdowns in SQL: every scanned event carries its unit's segment, so every row contract can be
-grouped by it and the rows of all segments add up to the overall rows.
+"""Breakdowns in SQL: every unit carries its segment into the per-unit step, so every row contract
+can be grouped by it and the rows of all segments add up to the overall rows.
 
-A breakdown dimension is an exposure attribute, one value per unit (:attr:`Plan.segments`); the
-builders read the scan under its usual name, ``experiment_events``, which then is::
+A breakdown dimension is an exposure attribute, one value per unit (:attr:`Plan.segments`). The
+builders' per-unit sums get the unit's segment columns from one small CTE::
 
-    scanned_events AS (<the scan>, [the attributed layout: each event's breakdown columns,
-                       its date and whether it is an exposure event]),
+    experiment_events AS (<the scan>, [the attributed layout: each event's breakdown columns,
+                          its date and whether it is an exposure event]),
     unit_segments AS (  -- one row per unit: the attributes of the exposure that decides
       SELECT <unit key>, segment_0, ... FROM (
         SELECT <unit key>, <attribute> AS segment_0, ...,
                ROW_NUMBER() OVER (PARTITION BY <unit key> ORDER BY <first>, segment_0 NULLS LAST, ...)
         FROM <exposures>) WHERE segment_rank = 1),
-    experiment_events AS (SELECT scanned_events.*, unit_segments.segment_0, ...
-                          FROM scanned_events LEFT JOIN unit_segments ON <same unit key>)
+    unit_terms AS (...),  -- or unit_goals: the per-unit sums, as without a breakdown
+    segmented_unit_terms AS (SELECT unit_terms.*, unit_segments.segment_0, ...
+                             FROM unit_terms LEFT JOIN unit_segments ON <same unit key>)
+
+and the later steps carry the segment columns (:func:`segment_columns`) to their ``GROUP BY``.
 
 Which exposure decides (:class:`~expsql.compiler.relation.Layout`):
 
