@@ -1,9 +1,10 @@
 """What a breakdown costs on DuckDB: the same metric rows with and without segments, both layouts.
 
 The tables of ``benchmarks/exposures.py`` (an exposure log, raw events and the attributed table
-derived from them, default 2M events) get two exposure attributes, stored in copies of the tables: ``platform``
-(3 values) and ``country`` (50 values, ~2 % NULL), taken from a hash of the unit id, on the
-exposures and on the attributed table's exposure rows. Then, in one process, alternating per round:
+derived from them, default 2M events) get two exposure attributes, stored in copies of the
+tables: ``platform`` (3 values) and ``country`` (50 values, ~2 % NULL), taken from a hash of the
+unit id, on the exposures and on the attributed table's exposure rows. Then, in one process,
+alternating per round:
 
 - ``plain``: the experiment's metric rows (10 metrics);
 - ``platform``: the same with ``breakdown: [platform]``;
