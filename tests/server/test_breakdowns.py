@@ -74,3 +74,11 @@ def test_a_duplicate_dimension_is_a_422(client: TestClient) -> None:
     answer = client.post("/evaluate", json=body(breakdown=["platform", "platform"]))
     assert answer.status_code == 422
     assert "more than once" in answer.text
+
+
+def test_goal_rows_for_a_metric_that_needs_metric_rows_is_a_422(client: TestClient) -> None:
+    capped = body(breakdown=["platform"], rows="goals")
+    capped["metrics"][0]["outlier_upper_percentile"] = 1
+    answer = client.post("/evaluate", json=capped)
+    assert answer.status_code == 422
+    assert "Use metric rows" in answer.text
