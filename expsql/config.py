@@ -89,6 +89,9 @@ class ServerSettings(BaseModel):
     #: Metrics and checks one request may hold: each adds columns to the one query and statistics to run.
     max_metrics: int = Field(default=200, ge=1)
     max_checks: int = Field(default=50, ge=1)
+    #: Segments one request's breakdown may evaluate, counted before the query runs as each
+    #: dimension's ``breakdown_top`` plus its ``(other)``: each is one more evaluation to run.
+    max_segments: int = Field(default=100, ge=1)
     #: Largest total of a request's header names and values; more is a 431 (below uvicorn's own limit,
     #: which answers a bare 400 that the metrics never see).
     max_header_bytes: int = Field(default=8192, ge=1024)

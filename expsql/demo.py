@@ -31,6 +31,11 @@ START = dt.date(2026, 11, 2)
 DAYS = 14
 PRODUCTS = np.array(["p_1", "p_2", "p_3"])
 ELEMENTS = np.array(["button-buy", "button-cart", "link-help"])
+#: The platform each demo user is exposed on (an exposure attribute, for breakdowns): taken from
+#: the user's number, not the random generator, so that the other columns stay as they were.
+PLATFORMS = ("web", "ios", "android", "web", "android")
+#: Every this-many-th user's platform is unknown (NULL).
+UNKNOWN_PLATFORM_EVERY = 40
 
 #: Per-variant multiplier of the conversion probability: ``b`` has a real +12 % lift.
 CONVERSION_LIFT = {"a": 1.0, "b": 1.12, "c": 1.0}
@@ -123,11 +128,13 @@ def _experiment_events(
             "date": [START + dt.timedelta(days=int(d)) for d in day],
             "product": dims.get("product"),
             "element": dims.get("element"),
+            "platform": dims.get("platform"),
         }
         parts.append(pd.DataFrame(frame))
 
     everyone = np.arange(units)
-    events("exposure", "global", np.repeat(everyone, rng.integers(1, 4, size=units)))
+    exposed = np.repeat(everyone, rng.integers(1, 4, size=units))
+    events("exposure", "global", exposed, platform=demo_platforms(units)[exposed])
 
     views_per_unit = rng.poisson(2.0, size=units)
     view_owner = np.repeat(everyone, views_per_unit)
@@ -148,6 +155,14 @@ def _experiment_events(
     return pd.concat(parts, ignore_index=True)
 
 
+def demo_platforms(units: int) -> np.ndarray:
+    """Each user's platform by its number: a few NULL, the rest cycling through :data:`PLATFORMS`."""
+    index = np.arange(units)
+    platforms = np.array(PLATFORMS, dtype=object)[index % len(PLATFORMS)]
+    platforms[index % UNKNOWN_PLATFORM_EVERY == UNKNOWN_PLATFORM_EVERY - 1] = None
+    return platforms
+
+
 #: Shares of the demo's users exposed to a second variant, and with random activity before their
 #: exposure; the share of their events also seen, at random times, in the days before it.
 SECOND_VARIANT_SHARE = 0.004
@@ -157,9 +172,10 @@ HISTORY_DAYS = 13
 
 
 def demo_source() -> ExposuresSource:
-    """The source of the exposures-layout demo: the default names, the events' two dimensions."""
+    """The source of the exposures-layout demo: the default names, the events' two dimensions and
+    the exposures' platform."""
     return ExposuresSource(
-        exposures=ExposuresTable(unit_type="user"),
+        exposures=ExposuresTable(unit_type="user", dimensions={"platform": "string"}),
         events=EventsTable(dimensions={"product": "string", "element": "string"}),
     )
 
@@ -185,6 +201,7 @@ def generate_exposures_and_events(units: int = 40_000, seed: int = 2026) -> tupl
             "exp_id": attributed["exp_id"][is_exposure],
             "variant_id": attributed["exp_variant_id"][is_exposure],
             "timestamp": timestamp[is_exposure],
+            "platform": attributed["platform"][is_exposure],
         }
     ).reset_index(drop=True)
     first = exposures.groupby("unit_id")["timestamp"].min()

@@ -296,6 +296,22 @@ class Experiment(BaseModel):
         description="The MultipleExposures check fails when a variant's units exposed to more than "
         "one variant exceed this share of its units.",
     )
+    breakdown: list[str] = Field(
+        default_factory=list,
+        description="Exposure attributes to break the results down by, each on its own: the "
+        "overall result plus one per segment (value) of each dimension.",
+    )
+    breakdown_top: int = Field(
+        default=20,
+        ge=1,
+        description="Per breakdown dimension, the segments beyond this many (by exposed units) are "
+        "merged into one segment '(other)'.",
+    )
+    breakdown_correction: Literal["segment", "segments"] = Field(
+        default="segment",
+        description="segment: the correction across the treatment variants of each segment; "
+        "segments: across the segments and treatment variants of each dimension.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -306,6 +322,26 @@ class Experiment(BaseModel):
     @classmethod
     def _text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
+
+    @field_validator("breakdown", mode="before")
+    @classmethod
+    def _one_breakdown(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("breakdown")
+    @classmethod
+    def _distinct_breakdown(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name or "\x00" in name:
+                raise ValueError(f"breakdown dimension {name!r} is not a column name")
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"breakdown names {', '.join(map(repr, repeated))} more than once; list each dimension once"
+            )
+        return value
 
     @field_validator("filters", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ from expsql.models import Experiment, validate_experiment
 from expsql.source import AnySource, Columns, Source, validate_source
 from tests.events import generate_events
 from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
+from tests.segment_reference import attributed_rows, labelled
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(path.stem for path in GOLDEN.glob("*.yaml"))
@@ -107,8 +108,11 @@ def test_duckdb_golden_returns_the_reference_rows(duckdb_events: tuple, case: st
     experiment, source = load_case(case)
     sql = (GOLDEN / case / f"duckdb.{rows}.sql").read_text(encoding="utf-8")
     actual = connection.execute(sql).df()
-    expected = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}[rows](
-        events, experiment, source
-    )
+    oracle = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}[rows]
+    if experiment.breakdown:  # the oracle per segment, the segments as the stats label them
+        expected = attributed_rows(oracle, events, experiment, source)
+        actual = labelled(actual, list(experiment.breakdown))
+    else:
+        expected = oracle(events, experiment, source)
     assert len(expected) > 0
     assert_rows_equal(actual, expected)

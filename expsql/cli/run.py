@@ -13,6 +13,7 @@ from rich.console import Console
 
 from expsql.cli import app, stderr
 from expsql.errors import ExpsqlError
+from expsql.models import Experiment
 
 
 class OutputFormat(StrEnum):
@@ -76,6 +77,16 @@ def announce_query(sql: str, dialect: str, rows: str, where: str, *, show_sql: b
         stderr.print(sql, markup=False, highlight=False)
 
 
+def with_breakdown(definition: Experiment, breakdown: list[str] | None, origin: str) -> Experiment:
+    """The experiment with ``--breakdown``'s dimensions instead of its own, validated again."""
+    if not breakdown:
+        return definition
+    from expsql.models import validate_experiment
+
+    data = definition.model_dump(mode="json", exclude_unset=True) | {"breakdown": breakdown}
+    return validate_experiment(data, origin=f"{origin} with --breakdown")
+
+
 @app.command("run")
 def run_command(
     experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML, TOML or JSON).")],
@@ -98,6 +109,14 @@ def run_command(
     source: Annotated[Path | None, typer.Option(help="Source file mapping the events table.")] = None,
     config: Annotated[Path | None, typer.Option(help="Config file [default: ./expsql.toml]")] = None,
     show_sql: ShowSqlOption = False,
+    breakdown: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--breakdown",
+            help="Break the results down by this exposure attribute (repeatable); replaces the "
+            "experiment's breakdown.",
+        ),
+    ] = None,
 ) -> None:
     """Compile EXPERIMENT, run its query on a warehouse, and print the scorecard."""
     from expsql import runner
@@ -114,7 +133,7 @@ def run_command(
         raise ExpsqlError("say which warehouse: --dialect (or dialect in the [run] table of expsql.toml)")
     target = connect if connect is not None else settings.run.connect
     source_path = source or settings.relative(settings.run.source)
-    definition = load_experiment(experiment)
+    definition = with_breakdown(load_experiment(experiment), breakdown, str(experiment))
     contract = runner.choose_rows(definition, rows.value if rows is not None else None, settings.run.rows)
     table = load_source(source_path) if source_path else None
 

@@ -151,7 +151,8 @@ def _exposure_groups(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> e
     exposure attributes the query reads, with the earliest of each group."""
     unit, variant = _exposures_column(layout, "unit_id"), _exposures_column(layout, "variant")
     timestamp = _exposures_column(layout, "timestamp")
-    dimensions = [column(name, EXPOSURES) for name in layout.exposure_dimensions]
+    names = [*layout.exposure_dimensions, *layout.segment_dimensions]
+    dimensions = [column(name, EXPOSURES) for name in names]
     keys: list[exp.Expression] = [_text(variant), unit, *dimensions]
     projections = [
         alias(keys[0].copy(), "variant_id"),

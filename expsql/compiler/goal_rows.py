@@ -56,6 +56,7 @@ from expsql.compiler.scan import (
     unit_filter_indicator,
     with_ctes,
 )
+from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan, segmented_units
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
 
@@ -63,6 +64,7 @@ SCAN = "experiment_events"
 UNIT_TERMS = "unit_terms"
 PASSING_UNITS = "passing_units"
 FILTERED_UNIT_TERMS = "filtered_unit_terms"
+SEGMENTED_UNIT_TERMS = "segmented_unit_terms"
 LAYERS = "term_layers"
 LAYER = "layer_index"
 VARIANT = "variant_id"
@@ -202,12 +204,15 @@ def select_from_unit_sums(plan: Plan, projections: list[exp.Expression]) -> tupl
     ``unit_terms``, or with unit filters the rows of a term of the units that pass every filter."""
     ctes = [cte(UNIT_TERMS, unit_terms_query(plan))]
     query = exp.Select().select(*projections, copy=False)
-    if not plan.unit_filters:
-        return query.from_(exp.Table(this=identifier(UNIT_TERMS)), copy=False), ctes
-    ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
-    ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query(plan)))
-    query = query.from_(exp.Table(this=identifier(FILTERED_UNIT_TERMS)), copy=False)
-    return query.where(_has_term(), copy=False), ctes
+    source = UNIT_TERMS
+    if plan.unit_filters:
+        ctes.append(cte(PASSING_UNITS, passing_units_query(plan)))
+        ctes.append(cte(FILTERED_UNIT_TERMS, filtered_unit_terms_query(plan)))
+        source = FILTERED_UNIT_TERMS
+    segmented = segmented_units(plan, source, SEGMENTED_UNIT_TERMS)
+    ctes += segmented
+    query = query.from_(exp.Table(this=identifier(SEGMENTED_UNIT_TERMS if segmented else source)), copy=False)
+    return (query.where(_has_term(), copy=False) if plan.unit_filters else query), ctes
 
 
 def _has_term() -> exp.Expression:
@@ -231,13 +236,14 @@ def dimension_labels(plan: Plan) -> list[exp.Expression]:
 
 def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     """The goal-rows query of :mod:`expsql.contracts`."""
-    keys = [column(VARIANT), column(TERM)]
+    keys = [column(VARIANT), column(TERM), *segment_columns(plan)]
     unit_count, unit_value = column(UNIT_COUNT), column(UNIT_VALUE)
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), GOAL_KEYS[0]),
         alias(column(VARIANT), GOAL_KEYS[1]),
         *goal_labels(plan),
         *dimension_labels(plan),
+        *segment_outputs(plan),
     ]
     unique = exp.Case(
         ifs=[exp.If(this=exp.GT(this=unit_count.copy(), expression=number(0)), true=number(1))],
@@ -253,7 +259,8 @@ def goal_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     projections += [alias(value, name) for value, name in zip(values, GOAL_VALUES, strict=True)]
     query, ctes = select_from_unit_sums(plan, projections)
     query = query.group_by(*keys, copy=False)
-    return with_ctes(query, [*source_ctes(plan, dialect), cte(SCAN, scan_query(plan, dialect)), *ctes])
+    scan = segmented_scan(plan, dialect, scan_query(plan, dialect), SCAN)
+    return with_ctes(query, [*source_ctes(plan, dialect), *scan, *ctes])
 
 
 def _square(target: exp.Expression) -> exp.Expression:

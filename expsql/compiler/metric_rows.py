@@ -71,6 +71,7 @@ from expsql.compiler.scan import (
     source_ctes,
     with_ctes,
 )
+from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan, segmented_units
 from expsql.compiler.term_codes import coded_scan
 from expsql.compiler.winsorize import winsorize, winsorized_quantiles
 from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES
@@ -79,6 +80,7 @@ from expsql.models import AttributionWindow
 
 UNIT_GOALS = "unit_goals"
 UNIT_METRICS = "unit_metrics"
+SEGMENTED_UNIT_GOALS = "segmented_unit_goals"
 VARIANT_SUMS = "variant_sums"
 ROWS = "metric_rows"
 ROW_INDEX = "row_index"
@@ -146,14 +148,21 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         ]
     ctes = source_ctes(plan, dialect)
     if len(plan.layers) == 1:
-        ctes += [cte(SCAN, scan_query(plan, dialect, doubles=True)), cte(UNIT_GOALS, _unit_goals_query(plan))]
+        ctes += segmented_scan(plan, dialect, scan_query(plan, dialect, doubles=True), SCAN)
+        ctes.append(cte(UNIT_GOALS, _unit_goals_query(plan)))
     else:
         scan, matches = coded_scan(plan, dialect)
-        ctes += [cte(SCAN, scan), cte(UNIT_GOALS, _unit_goals_from_codes(plan, matches))]
+        ctes += segmented_scan(plan, dialect, scan, SCAN)
+        ctes.append(cte(UNIT_GOALS, _unit_goals_from_codes(plan, matches)))
+    segmented = segmented_units(plan, UNIT_GOALS, SEGMENTED_UNIT_GOALS)
+    ctes += segmented
     ctes += [
-        cte(UNIT_METRICS, _unit_metrics_query(built, doubles, names)),
+        cte(
+            UNIT_METRICS,
+            _unit_metrics_query(built, doubles, names, SEGMENTED_UNIT_GOALS if segmented else UNIT_GOALS),
+        ),
         *capped.ctes,
-        cte(VARIANT_SUMS, _variant_sums_query(capped.names, products, capped.table)),
+        cte(VARIANT_SUMS, _variant_sums_query(plan, capped.names, products, capped.table)),
     ]
     return with_ctes(_rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
 
@@ -189,7 +198,7 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, _is_term, column, flags)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
-        column(VARIANT), column(UNIT), copy=False
+        *(key.copy() for key in keys), copy=False
     )
 
 
@@ -200,7 +209,7 @@ def _unit_goals_from_codes(plan: Plan, matches: Callable[[int], exp.Expression])
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, matches, column, flags, null_default=True)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
-        column(VARIANT), column(UNIT), copy=False
+        *(key.copy() for key in keys), copy=False
     )
 
 
@@ -302,7 +311,9 @@ def _expression_column(index: int) -> str:
     return f"expression_{index}"
 
 
-def _unit_metrics_query(built: list[exp.Expression], doubles: list[bool], names: list[str]) -> exp.Select:
+def _unit_metrics_query(
+    built: list[exp.Expression], doubles: list[bool], names: list[str], table: str
+) -> exp.Select:
     """Each distinct per-unit expression, as a double (numbers and ``unique`` alone are integers)."""
     projections: list[exp.Expression] = [exp.Star()]
     for i, (expression, double) in enumerate(zip(built, doubles, strict=True)):
@@ -310,11 +321,7 @@ def _unit_metrics_query(built: list[exp.Expression], doubles: list[bool], names:
             continue
         typed = expression if double else exp.Cast(this=expression, to=exp.DataType.build("DOUBLE"))
         projections.append(alias(typed, names[i]))
-    return (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(UNIT_GOALS)), copy=False)
-    )
+    return exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(table)), copy=False)
 
 
 def _sum_column(index: int) -> str:
@@ -325,11 +332,14 @@ def _product_column(left: int, right: int) -> str:
     return f"sum_{left}_{right}"
 
 
-def _variant_sums_query(names: list[str], products: list[tuple[int, int]], table: str) -> exp.Select:
-    """Per variant: ``n`` and the sums of the columns the metric rows read (a winsorized
-    nominator's uncapped column may be read by none)."""
+def _variant_sums_query(
+    plan: Plan, names: list[str], products: list[tuple[int, int]], table: str
+) -> exp.Select:
+    """Per variant (and segment): ``n`` and the sums of the columns the metric rows read (a
+    winsorized nominator's uncapped column may be read by none)."""
     used = sorted({i for pair in products for i in pair})
-    projections: list[exp.Expression] = [column(VARIANT), alias(exp.Count(this=exp.Star()), "n")]
+    keys = [column(VARIANT), *segment_columns(plan)]
+    projections: list[exp.Expression] = [*keys, alias(exp.Count(this=exp.Star()), "n")]
     projections += [alias(exp.Sum(this=column(names[i])), _sum_column(i)) for i in used]
     squares = {(i, i) for i in used}
     for left, right in [*sorted(squares), *(p for p in products if p not in squares)]:
@@ -339,7 +349,7 @@ def _variant_sums_query(names: list[str], products: list[tuple[int, int]], table
         exp.Select()
         .select(*projections, copy=False)
         .from_(exp.Table(this=identifier(table)), copy=False)
-        .group_by(column(VARIANT), copy=False)
+        .group_by(*(key.copy() for key in keys), copy=False)
     )
 
 
@@ -381,6 +391,7 @@ def _rows_query(
         alias(exp.Literal.string(plan.experiment.id), METRIC_KEYS[0]),
         alias(column(VARIANT), METRIC_KEYS[1]),
         alias(column(METRIC_ID), METRIC_KEYS[2]),
+        *segment_outputs(plan),
         alias(column("n"), "n"),
         *(alias(picker, name) for name, picker in pickers.items()),
     ]

@@ -13,6 +13,7 @@ values are typed like a goal's ``dimension=a|b``.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -25,12 +26,15 @@ from expsql.contracts import (
     EXPOSURE_ROW_ID,
     GOAL_KEYS,
     GOAL_VALUES,
+    METRIC_KEYS,
+    METRIC_VALUES,
+    UNIT_KEYS,
     check_row_id,
     metric_row_id,
 )
 from expsql.errors import ExperimentError
 from expsql.models import AttributionWindow, Check, Experiment, Filter, FilterValue, Metric
-from expsql.source import AnySource, DimensionType
+from expsql.source import AnySource, DimensionType, ExposuresSource
 
 TypedValue = str | int | Decimal | bool | dt.date
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -95,6 +99,15 @@ class PlannedFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyColumn:
+    """An extra key column of every row the query returns (a breakdown dimension): the builders
+    carry ``column`` from the scan to the last ``GROUP BY`` and name it ``name`` in the rows."""
+
+    name: str
+    column: str
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Everything the SQL builders need, independent of any warehouse.
 
@@ -122,6 +135,13 @@ class Plan:
     #: Some goal term's ``value`` is read; when not (metric rows without ``value()``), a layout's
     #: CTEs leave the events' value column unread (a warehouse bills by the columns it reads).
     reads_value: bool = True
+    #: The breakdown's dimensions (exposure attributes, constant per unit) as key columns.
+    segments: tuple[KeyColumn, ...] = ()
+
+    @property
+    def key_columns(self) -> tuple[KeyColumn, ...]:
+        """The extra key columns of every row, after the contract's own keys."""
+        return self.segments
 
     @property
     def relation(self) -> Relation:
@@ -192,6 +212,9 @@ def build_plan(experiment: Experiment, source: AnySource) -> Plan:
     indexes = {key: index for index, key in enumerate(terms)}
     layers = layer_terms(terms, types, by_agg_type=layout.relation.agg_type is not None)
     filters = [plan_filter(index, f, source, types) for index, f in enumerate(experiment.filters)]
+    segments = plan_segments(experiment, source, names)
+    for segment in segments:
+        types.setdefault(segment.name, source.dimension_type(segment.name))
     return Plan(
         experiment,
         source,
@@ -203,7 +226,49 @@ def build_plan(experiment: Experiment, source: AnySource) -> Plan:
         layout,
         goal_filters=tuple(f for f in filters if f.scope == "goal"),
         unit_filters=tuple(f for f in filters if f.scope != "goal"),
+        segments=segments,
     )
+
+
+def plan_segments(
+    experiment: Experiment, source: AnySource, dimensions: Sequence[str]
+) -> tuple[KeyColumn, ...]:
+    """The breakdown's dimensions as key columns ``segment_0, segment_1, ...``.
+
+    :raises ExperimentError: a dimension the source does not declare as an exposure attribute
+        (``dimensions`` of an attributed source, ``exposures.dimensions`` of an exposures source),
+        or one that is also a row-contract column or a dimension a metric filters on.
+    """
+    declared, where = declared_breakdown_dimensions(source)
+    reserved = {*GOAL_KEYS, *GOAL_VALUES, *METRIC_KEYS, *METRIC_VALUES, *UNIT_KEYS}
+    for name in experiment.breakdown:
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(map(repr, declared)) or "none"
+            raise ExperimentError(
+                f"breakdown dimension {name!r} is not declared in the source's {where} "
+                f"(declared: {known}).{hint} Declare it there with its type, or remove it from breakdown."
+            )
+        if name in reserved:
+            raise ExperimentError(
+                f"breakdown dimension {name!r} has the name of a row-contract column; "
+                "read the table through a view that renames it"
+            )
+        if name in dimensions:
+            raise ExperimentError(
+                f"breakdown dimension {name!r} is also a dimension a metric filters on, and the goal "
+                f"rows' column {name!r} holds that filter's label; break down by a copy of the column "
+                "under another name (a view), or remove it from breakdown"
+            )
+    return tuple(KeyColumn(name, f"segment_{index}") for index, name in enumerate(experiment.breakdown))
+
+
+def declared_breakdown_dimensions(source: AnySource) -> tuple[list[str], str]:
+    """The dimensions a breakdown may use, and where the source declares them."""
+    if isinstance(source, ExposuresSource):
+        return list(source.exposures.dimensions), "exposures.dimensions"
+    return list(source.dimensions), "dimensions"
 
 
 def with_covariates(plan: Plan) -> Plan:

@@ -78,6 +78,19 @@ class Layout(Protocol):
         column (``None``: all are), e.g. for the pool of winsorization's percentiles."""
         ...
 
+    @property
+    def segment_keys(self) -> tuple[str, ...]:
+        """The scan's columns that identify a unit for its breakdown segment (:mod:`.segments`)."""
+        ...
+
+    def segment_candidates(self, plan: Plan, dialect: Dialect) -> list[exp.Expression]:
+        """What the scan adds so that :meth:`unit_segments` can read it (nothing: read elsewhere)."""
+        ...
+
+    def unit_segments(self, plan: Plan, dialect: Dialect, scanned: str) -> exp.Select:
+        """One row per unit (:attr:`segment_keys`): its breakdown attributes, as segment columns."""
+        ...
+
 
 @dataclass(frozen=True)
 class AttributedLayout:
@@ -108,6 +121,21 @@ class AttributedLayout:
     def evaluated_units(self, variant: exp.Column, dialect: Dialect) -> exp.Expression | None:
         return None
 
+    @property
+    def segment_keys(self) -> tuple[str, ...]:
+        """A unit is a (variant, unit id) pair: its segment is read from its own exposure events."""
+        return ("variant_id", "unit_id")
+
+    def segment_candidates(self, plan: Plan, dialect: Dialect) -> list[exp.Expression]:
+        from expsql.compiler.segments import attributed_candidates
+
+        return attributed_candidates(plan, dialect)
+
+    def unit_segments(self, plan: Plan, dialect: Dialect, scanned: str) -> exp.Select:
+        from expsql.compiler.segments import attributed_unit_segments
+
+        return attributed_unit_segments(plan, scanned)
+
 
 @dataclass(frozen=True)
 class ExposuresLayout:
@@ -129,6 +157,8 @@ class ExposuresLayout:
     exposure_dimensions: tuple[str, ...]
     #: CUPED: the events in ``[t0 - lookback, t0)`` are read too, flagged ``pre_period``.
     lookback_seconds: int | None = None
+    #: Breakdown dimensions read from the exposure log beside ``exposure_dimensions``.
+    segment_dimensions: tuple[str, ...] = ()
 
     def ctes(self, plan: Plan, dialect: Dialect) -> list[exp.CTE]:
         from expsql.compiler.attribution import attribution_ctes
@@ -139,6 +169,20 @@ class ExposuresLayout:
         from expsql.compiler.attribution import not_excluded
 
         return not_excluded(variant, dialect)
+
+    @property
+    def segment_keys(self) -> tuple[str, ...]:
+        """A unit's segment is its first exposure's, whatever variant(s) its rows carry."""
+        return ("unit_id",)
+
+    def segment_candidates(self, plan: Plan, dialect: Dialect) -> list[exp.Expression]:
+        return []
+
+    def unit_segments(self, plan: Plan, dialect: Dialect, scanned: str) -> exp.Select:
+        from expsql.compiler.attribution import EXPOSURE_GROUPS, EXPOSURE_TIMESTAMP
+        from expsql.compiler.segments import exposures_unit_segments
+
+        return exposures_unit_segments(plan, EXPOSURE_GROUPS, EXPOSURE_TIMESTAMP)
 
 
 def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey]) -> Layout:
@@ -201,6 +245,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         event_dimensions=tuple(event_dimensions),
         exposure_dimensions=tuple(exposure_dimensions),
         lookback_seconds=round(lookback * 86_400) if lookback else None,
+        segment_dimensions=tuple(d for d in experiment.breakdown if d not in exposure_dimensions),
     )
 
 

@@ -32,7 +32,8 @@ from expsql.compiler.goal_rows import (
     select_from_unit_sums,
 )
 from expsql.compiler.plan import Plan
-from expsql.compiler.scan import alias, column, cte, source_ctes, with_ctes
+from expsql.compiler.scan import alias, column, source_ctes, with_ctes
+from expsql.compiler.segments import segment_outputs, segmented_scan
 from expsql.contracts import UNIT_COVARIATE_VALUES, UNIT_KEYS, UNIT_VALUES
 from expsql.dialects.base import Dialect
 
@@ -45,6 +46,7 @@ def unit_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         *goal_labels(plan),
         alias(column(UNIT), UNIT_KEYS[5]),
         *dimension_labels(plan),
+        *segment_outputs(plan),
         alias(column(UNIT_COUNT), UNIT_VALUES[0]),
         alias(column(UNIT_VALUE), UNIT_VALUES[1]),
     ]
@@ -54,4 +56,5 @@ def unit_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
             alias(column(PRE_VALUE), UNIT_COVARIATE_VALUES[1]),
         ]
     query, ctes = select_from_unit_sums(plan, projections)
-    return with_ctes(query, [*source_ctes(plan, dialect), cte(SCAN, scan_query(plan, dialect)), *ctes])
+    scan = segmented_scan(plan, dialect, scan_query(plan, dialect), SCAN)
+    return with_ctes(query, [*source_ctes(plan, dialect), *scan, *ctes])

@@ -95,3 +95,21 @@ def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict
         "checks": check_results,
         "exposure": {"unit_type": experiment.unit_type, "stats": exposure_stats},
     }
+
+
+def segment_results(experiment: Experiment, evaluation: Any) -> dict[str, Any]:
+    """``{"breakdowns": [...]}``: each segment's ep-stats ``Result`` fields with its dimension and
+    segment; ``{}`` for an evaluation without a breakdown."""
+    from expsql.report.segments import SegmentFrames, segment_frames
+
+    breakdowns = getattr(evaluation, "breakdowns", None)
+    if breakdowns is None:
+        return {}
+    results = []
+    for dimension in breakdowns.dimensions:
+        for segment in breakdowns.segments(dimension):
+            frames: SegmentFrames = segment_frames(breakdowns, dimension, segment)
+            body = epstats_result(experiment, frames)
+            del body["id"]
+            results.append({"dimension": dimension, "segment": segment, **body})
+    return {"breakdowns": results}

@@ -10,10 +10,12 @@ scoped to one ``div`` so that it styles nothing else in the notebook.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html import escape
 
 from expsql import __version__
 from expsql.report.forest import COLOURS, forest_svg
+from expsql.report.segments import DimensionView, correction_text, srm_text
 from expsql.report.view import (
     Scorecard,
     VariantLine,
@@ -192,7 +194,27 @@ def _results(card: Scorecard) -> list[str]:
         _metric_table(card) if card.metrics else '<p class="muted">No metrics.</p>',
         "<h2>Relative differences</h2>",
         _forest(card),
+        *(_breakdown(card, view) for view in card.breakdowns),
     ]
+
+
+def _breakdown(card: Scorecard, view: DimensionView) -> str:
+    """One breakdown dimension: its segments, then per metric a table and a forest plot with one
+    line per segment × variant."""
+    segments = "".join(
+        f'<tr><td>{escape(s.name)}</td><td class="num">{s.units:,}</td><td>{escape(srm_text(s))}</td></tr>'
+        for s in view.segments
+    )
+    parts = [
+        f"<h2>By {escape(view.dimension)}</h2>",
+        f'<p class="muted">p-values {escape(correction_text(view))}.</p>',
+        f"<table><thead><tr><th>Segment</th><th>Units</th><th>SRM</th></tr></thead><tbody>{segments}</tbody></table>",
+    ]
+    for block in view.metrics:
+        parts.append(f"<h3>{escape(block.name)} by {escape(view.dimension)}</h3>")
+        parts.append(_metric_table(replace(card, metrics=(block,))))
+        parts.append(forest_svg(block))
+    return "".join(parts)
 
 
 def render_fragment(card: Scorecard) -> str:

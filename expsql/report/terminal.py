@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from expsql.report.segments import DimensionView, correction_text, srm_summary
 from expsql.report.view import (
     Scorecard,
     VariantLine,
@@ -136,9 +138,23 @@ def scorecard_renderable(card: Scorecard) -> RenderableType:
         parts.append(Text("no metrics", style="dim"))
     if card.checks:
         parts += [Text(""), checks_table(card)]
+    for view in card.breakdowns:
+        parts += [Text(""), *breakdown_renderables(card, view)]
     if card.warnings:
         parts.append(Text("\n".join(f"warning: {warning}" for warning in card.warnings), style="yellow"))
     return Group(*parts)
+
+
+def breakdown_renderables(card: Scorecard, view: DimensionView) -> list[RenderableType]:
+    """One dimension: its segments (units, SRM), then the metrics table with a line per segment ×
+    variant."""
+    segments = join([f"{segment.name} {segment.units:,}" for segment in view.segments], ", ")
+    title = Text(f"by {view.dimension}", style="bold")
+    title.append(f"  p-values {correction_text(view)}", style="dim")
+    title.append(f"\nunits: {segments or 'none'}")
+    if any(segment.srm for segment in view.segments):
+        title.append(f"\nSRM: {srm_summary(view)}")
+    return [title, metrics_table(replace(card, metrics=view.metrics))]
 
 
 def print_scorecard(card: Scorecard, console: Console | None = None) -> None:

@@ -10,12 +10,15 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.models import Experiment
+
+if TYPE_CHECKING:
+    from expsql.report.segments import DimensionView
 
 
 class EvaluationFrames(Protocol):
@@ -97,6 +100,8 @@ class Scorecard:
     confidence_levels: tuple[float, ...]
     context: RunContext
     warnings: tuple[str, ...] = ()
+    #: One view per breakdown dimension (:mod:`expsql.report.segments`), none without a breakdown.
+    breakdowns: tuple[DimensionView, ...] = ()
 
     @property
     def cuped(self) -> bool:
@@ -159,7 +164,9 @@ def scorecard(
         for _, row in evaluation.exposures.iterrows()
     }
     levels = sorted({round(level, 6) for level in pd.to_numeric(metrics["confidence_level"]).dropna()})
-    return Scorecard(
+    from expsql.report.segments import with_breakdowns
+
+    card = Scorecard(
         experiment=experiment,
         exposures=exposures,
         metrics=tuple(blocks),
@@ -168,6 +175,7 @@ def scorecard(
         context=context or RunContext(rows=_contract_name(evaluation)),
         warnings=tuple(str(w) for w in getattr(evaluation, "warnings", ())),
     )
+    return with_breakdowns(card, experiment, evaluation)
 
 
 def _contract_name(evaluation: EvaluationFrames) -> str | None:

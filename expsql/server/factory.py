@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from expsql.config import Config, ConfigError
 from expsql.dialects import Dao
-from expsql.source import AnySource, ExposuresSource, Source, load_source
+from expsql.source import AnySource, DimensionType, ExposuresSource, Source, load_source
 
 
 @runtime_checkable
@@ -76,6 +76,10 @@ class ConnectorDaoFactory:
 DEMO_UNITS = 100_000
 
 
+#: The declared dimension columns of the demo's events table (the attributed layout).
+DEMO_DIMENSIONS: dict[str, DimensionType] = {"product": "string", "element": "string", "platform": "string"}
+
+
 class DemoDaoFactory:
     """The embedded DuckDB demo database, generated on first use into a temporary directory."""
 
@@ -87,7 +91,8 @@ class DemoDaoFactory:
         self._path: Path | None = None
         self._temporary: Path | None = None
         self._lock = threading.Lock()
-        self.source = Source()
+        #: The demo's events, with ``platform`` on the exposure events (what a breakdown reads).
+        self.source = Source(dimensions=DEMO_DIMENSIONS)
 
     @property
     def path(self) -> Path:

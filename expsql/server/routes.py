@@ -15,7 +15,7 @@ from expsql import __version__
 from expsql.config import ServerSettings
 from expsql.errors import ExperimentError, ExpsqlError
 from expsql.models import Experiment
-from expsql.report.epstats import epstats_result, finite_or_none
+from expsql.report.epstats import epstats_result, finite_or_none, segment_results
 from expsql.server.factory import DaoFactory, source_of
 from expsql.server.requests import record_of
 from expsql.server.schemas import (
@@ -95,7 +95,8 @@ def list_dialects(request: Request) -> list[DialectInfo]:
 
 
 def check_size(experiment: Experiment, settings: ServerSettings) -> None:
-    """Refuse (422) more metrics or checks than ``[server] max_metrics`` / ``max_checks`` allow."""
+    """Refuse (422) more metrics, checks or breakdown segments than ``[server] max_metrics`` /
+    ``max_checks`` / ``max_segments`` allow."""
     for kind, items, limit in (
         ("metrics", experiment.metrics, settings.max_metrics),
         ("checks", experiment.checks, settings.max_checks),
@@ -105,6 +106,14 @@ def check_size(experiment: Experiment, settings: ServerSettings) -> None:
                 f"the experiment has {len(items)} {kind}; this server evaluates at most {limit} "
                 f"per request ([server] max_{kind})"
             )
+    segments = len(experiment.breakdown) * (experiment.breakdown_top + 1)
+    if segments > settings.max_segments:
+        raise ExperimentError(
+            f"the breakdown evaluates up to {segments} segments ({len(experiment.breakdown)} "
+            f"dimension(s) × (breakdown_top {experiment.breakdown_top} + '(other)')); this server "
+            f"evaluates at most {settings.max_segments} per request ([server] max_segments): lower "
+            "breakdown_top or break down by fewer dimensions"
+        )
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -138,7 +147,7 @@ def _evaluate(
         dao.close()
     metrics.query_seconds.observe(outcome.query_seconds)
     metrics.stats_seconds.observe(outcome.stats_seconds)
-    return epstats_result(experiment, outcome.evaluation)
+    return epstats_result(experiment, outcome.evaluation) | segment_results(experiment, outcome.evaluation)
 
 
 def disconnect_of(receive: Receive) -> Callable[[], Awaitable[None]]:
@@ -151,7 +160,13 @@ def disconnect_of(receive: Receive) -> Callable[[], Awaitable[None]]:
     return disconnected
 
 
-@router.post("/evaluate", response_model=Result, responses=EVALUATION_ERRORS, tags=["ep-stats"])
+@router.post(
+    "/evaluate",
+    response_model=Result,
+    response_model_exclude_unset=True,  # no "breakdowns": null in ep-stats' answer without one
+    responses=EVALUATION_ERRORS,
+    tags=["ep-stats"],
+)
 async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     """Evaluate an experiment on the served warehouse: ep-stats' ``Experiment`` in, ``Result`` out."""
     from expsql.runner import choose_rows

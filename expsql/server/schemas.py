@@ -171,13 +171,27 @@ class Exposure(BaseModel):
     stats: list[ExposureStat]
 
 
+class SegmentResult(BaseModel):
+    """One segment of a breakdown dimension, with ep-stats' ``Result`` fields for it."""
+
+    dimension: str
+    segment: str = Field(description="The attribute's value as text; '(null)' and '(other)' included.")
+    metrics: list[MetricResult]
+    checks: list[CheckResult]
+    exposure: Exposure
+
+
 class Result(BaseModel):
-    """ep-stats' ``Result``: NaN and infinities are ``null``."""
+    """ep-stats' ``Result``: NaN and infinities are ``null``. The ep-stats fields are the overall
+    result; ``breakdowns`` (only with a ``breakdown``) holds one result per segment."""
 
     id: str
     metrics: list[MetricResult]
     checks: list[CheckResult]
     exposure: Exposure
+    breakdowns: list[SegmentResult] | None = Field(
+        default=None, description="One result per segment of each breakdown dimension."
+    )
 
 
 class DialectInfo(BaseModel):

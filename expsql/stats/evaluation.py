@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from expsql.models import Experiment
+    from expsql.stats.breakdowns import Breakdowns
 
 EXPOSURE_COLUMNS: tuple[str, ...] = ("exp_variant_id", "exposures", "exp_id")
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -80,6 +81,13 @@ class Evaluation:
     warnings: tuple[str, ...] = ()
     #: The evaluated experiment (metric order, names, dates), for the rich notebook renderings.
     experiment: Experiment | None = field(default=None, repr=False, compare=False)
+    #: One result per segment of each breakdown dimension (``None`` without a breakdown); the
+    #: tables above are the overall result.
+    breakdowns: Breakdowns | None = field(default=None, repr=False)
+
+    def with_breakdowns(self, breakdowns: Breakdowns, experiment: Experiment) -> Evaluation:
+        """This overall result with the per-segment results of ``experiment``'s breakdown."""
+        return replace(self, breakdowns=breakdowns, experiment=experiment)
 
     @property
     def exposures(self) -> pd.DataFrame:
@@ -101,13 +109,16 @@ class Evaluation:
         """The metrics table (the scorecard) as a DataFrame."""
         return self.metrics
 
-    def to_dicts(self) -> dict[str, list[dict[str, Any]]]:
+    def to_dicts(self) -> dict[str, Any]:
         """Every part as a list of row dicts, values as Python objects (NaN stays NaN)."""
-        return {
+        parts: dict[str, Any] = {
             "exposures": self.exposure_table.to_dicts(),
             "metrics": self.metric_table.to_dicts(),
             "checks": self.check_table.to_dicts(),
         }
+        if self.breakdowns is not None:
+            parts["breakdowns"] = self.breakdowns.to_dicts()
+        return parts
 
     def to_dict(self) -> dict[str, Any]:
         """Standard JSON: the options and every part, NaN and ±inf as ``None``."""
@@ -170,23 +181,23 @@ class Evaluation:
             variant = f"{row['exp_variant_id']} (control)" if is_control else str(row["exp_variant_id"])
             reduction = (f"{-row['variance_reduction']:+.1%} var" if row["cuped"] else "",) if cuped else ()
             if is_control:
-                rows.append((name, variant, _number(row["mean"]), "", "", "", "", *reduction))
+                rows.append((name, variant, number_text(row["mean"]), "", "", "", "", *reduction))
                 continue
-            interval = f"[{_percent(row['ci_lower'])}, {_percent(row['ci_upper'])}]"
+            interval = f"[{percent_text(row['ci_lower'])}, {percent_text(row['ci_upper'])}]"
             mark = "significant" if row["significant"] else ""
             rows.append(
                 (
                     name,
                     variant,
-                    _number(row["mean"]),
-                    _percent(row["diff"]),
+                    number_text(row["mean"]),
+                    percent_text(row["diff"]),
                     interval,
-                    _number(row["p_value"]),
+                    number_text(row["p_value"]),
                     mark,
                     *reduction,
                 )
             )
-        yield from _aligned(rows, right=(2, 3, 4, 5, 7))
+        yield from aligned(rows, right=(2, 3, 4, 5, 7))
         if cuped:
             yield (
                 "CUPED: means adjusted by their pre-exposure values; the CUPED column is the change in "
@@ -201,14 +212,16 @@ class Evaluation:
             for row in checks:
                 by_check.setdefault(row["check_id"], []).append(row)
             for check_rows in by_check.values():
-                values = ", ".join(f"{r['variable_id']} {_number(r['value'])}" for r in check_rows)
+                values = ", ".join(f"{r['variable_id']} {number_text(r['value'])}" for r in check_rows)
                 verdict = {True: "passed", False: "FAILED"}.get(check_rows[0]["passed"], "undecided")
                 yield f"  {check_rows[0]['check_name']}: {verdict} ({values})"
+        if self.breakdowns is not None:
+            yield from self.breakdowns.lines(self.control_variant)
         for message in self.warnings:
             yield f"warning: {message}"
 
 
-def _aligned(rows: Sequence[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
+def aligned(rows: Sequence[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [
@@ -222,11 +235,11 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def _number(value: Any) -> str:
+def number_text(value: Any) -> str:
     return f"{value:.4g}" if _finite(value) else "n/a"
 
 
-def _percent(value: Any) -> str:
+def percent_text(value: Any) -> str:
     return f"{value:+.2%}" if _finite(value) else "n/a"
 
 

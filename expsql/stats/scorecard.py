@@ -23,6 +23,7 @@ from expsql.stats.bad_rows import (
     poisoned_metric_rows,
     variant_message,
 )
+from expsql.stats.breakdowns import evaluate_breakdowns
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
 from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, widened_confidence_intervals
 from expsql.stats.cuped import CupedResult, metric_cuped
@@ -97,7 +98,24 @@ def evaluate(
     """
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
-        return _evaluate(experiment, rows, correction, sequential, multiple_exposures)
+        if not experiment.breakdown:
+            return _evaluate(experiment, rows, correction, sequential, multiple_exposures)
+
+        def evaluate_one(plain: Experiment, frame: pd.DataFrame, chosen: Correction) -> Evaluation:
+            return _evaluate(plain, frame, chosen, sequential, multiple_exposures)
+
+        _check_options(correction, sequential)
+        frame = load_rows(rows).reset_index(drop=True)
+        return evaluate_breakdowns(experiment, frame, correction, evaluate_one)
+
+
+def _check_options(correction: Correction, sequential: Sequential) -> None:
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
+    if sequential not in SEQUENTIAL_MODES:
+        raise ValueError(
+            f"unknown sequential mode {sequential!r}; choose one of {', '.join(SEQUENTIAL_MODES)}"
+        )
 
 
 def _evaluate(
@@ -107,12 +125,7 @@ def _evaluate(
     sequential: Sequential,
     multiple_exposures: bool | None,
 ) -> Evaluation:
-    if correction not in CORRECTIONS:
-        raise ValueError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
-    if sequential not in SEQUENTIAL_MODES:
-        raise ValueError(
-            f"unknown sequential mode {sequential!r}; choose one of {', '.join(SEQUENTIAL_MODES)}"
-        )
+    _check_options(correction, sequential)
     frame = load_rows(rows).reset_index(drop=True)  # validation builds columns on a RangeIndex
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
