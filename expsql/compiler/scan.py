@@ -100,6 +100,11 @@ def events_table(plan: Plan) -> exp.Table:
     return table(plan.relation.table_parts, EVENTS_ALIAS)
 
 
+def day_of(target: exp.Expression) -> exp.Expression:
+    """``CAST(target AS DATE)``: the day of a timestamp (a date stays itself)."""
+    return exp.Cast(this=target, to=exp.DataType.build("DATE"))
+
+
 def literal(value: TypedValue) -> exp.Expression:
     if isinstance(value, bool):
         return exp.Boolean(this=value)

@@ -6,6 +6,7 @@ Each part (exposures, metrics, checks) is stored once as a :class:`Table` of rea
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,15 @@ class Evaluation:
     warnings: tuple[str, ...] = ()
     #: The evaluated experiment (metric order, names, dates), for the rich notebook renderings.
     experiment: Experiment | None = field(default=None, repr=False, compare=False)
+    #: ``timeline: daily``: each day's look (:mod:`expsql.stats.timeline`); ``None`` without one.
+    timeline_table: Table | None = field(default=None, repr=False)
+
+    @property
+    def timeline(self) -> pd.DataFrame | None:
+        """One row per day × metric × variant, each day evaluated as that day's sequential look:
+        ``day, look, metric_id, metric_name, exp_variant_id, count, mean, diff, ci_lower, ci_upper,
+        p_value, confidence_level, significant``; ``None`` without ``timeline``."""
+        return None if self.timeline_table is None else self.timeline_table.to_pandas()
 
     @property
     def exposures(self) -> pd.DataFrame:
@@ -102,12 +112,16 @@ class Evaluation:
         return self.metrics
 
     def to_dicts(self) -> dict[str, list[dict[str, Any]]]:
-        """Every part as a list of row dicts, values as Python objects (NaN stays NaN)."""
-        return {
+        """Every part as a list of row dicts, values as Python objects (NaN stays NaN); the
+        ``timeline`` too when there is one."""
+        parts = {
             "exposures": self.exposure_table.to_dicts(),
             "metrics": self.metric_table.to_dicts(),
             "checks": self.check_table.to_dicts(),
         }
+        if self.timeline_table is not None:
+            parts["timeline"] = self.timeline_table.to_dicts()
+        return parts
 
     def to_dict(self) -> dict[str, Any]:
         """Standard JSON: the options and every part, NaN and ±inf as ``None``."""
@@ -243,4 +257,6 @@ def _json_safe(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value
