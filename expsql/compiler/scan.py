@@ -105,6 +105,13 @@ def day_of(target: exp.Expression) -> exp.Expression:
     return exp.Cast(this=target, to=exp.DataType.build("DATE"))
 
 
+def ascending(target: exp.Expression, dialect: Dialect) -> exp.Ordered:
+    """``target`` in ascending order, NULLs where the dialect puts them by default: the column is
+    never NULL, and a dialect that cannot say ``NULLS LAST`` in a window (BigQuery) is not asked to."""
+    nulls_first = dialect.sqlglot.NULL_ORDERING == "nulls_are_small"
+    return exp.Ordered(this=target, nulls_first=nulls_first)
+
+
 def literal(value: TypedValue) -> exp.Expression:
     if isinstance(value, bool):
         return exp.Boolean(this=value)

@@ -63,6 +63,7 @@ from expsql.compiler.metric_rows import (
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import (
     alias,
+    ascending,
     column,
     conjunction,
     cte,
@@ -110,7 +111,7 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         *source_ctes(plan, dialect),
         cte(SCAN, scan),
         cte(UNIT_DAYS, _unit_days(plan, sums, matches)),
-        cte(UNIT_CUMULATIVE, _unit_cumulative(plan, terms)),
+        cte(UNIT_CUMULATIVE, _unit_cumulative(plan, terms, dialect)),
         cte(UNIT_ENTRIES, _unit_entries(plan)),
         cte(UNIT_METRICS, _unit_metrics(planned.built, planned.doubles, used, terms)),
     ]
@@ -141,7 +142,7 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     ctes += [
         *capped.ctes,
         cte(VARIANT_DAYS, _variant_days(names, products, capped.table)),
-        cte(VARIANT_SUMS, _variant_sums(products)),
+        cte(VARIANT_SUMS, _variant_sums(products, dialect)),
     ]
     query = rows_query(plan, metric_ids, capped_pairs, capped_covariates)
     query.select(column(DAY), append=True, copy=False)
@@ -156,10 +157,10 @@ def _unit_partition() -> list[exp.Expression]:
     return [column(VARIANT), column(UNIT)]
 
 
-def _running(function: exp.Expression, partition: list[exp.Expression]) -> exp.Window:
+def _running(function: exp.Expression, partition: list[exp.Expression], dialect: Dialect) -> exp.Window:
     """``function`` over the partition's rows up to this one, by day."""
     spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
-    order = exp.Order(expressions=[exp.Ordered(this=column(DAY))])
+    order = exp.Order(expressions=[ascending(column(DAY), dialect)])
     return exp.Window(this=function, partition_by=partition, order=order, spec=spec)
 
 
@@ -173,7 +174,7 @@ def _unit_days(
         *sums,
         alias(exposure_events(matches), EXPOSURE_EVENTS),
         *(
-            alias(exp.Max(this=column(unit_filter_flag(item.index))), unit_filter_flag(item.index))
+            alias(exp.Max(this=column(unit_filter_flag(item.index))), _passed(item.index))
             for item in plan.unit_filters
         ),
     ]
@@ -190,9 +191,15 @@ def _entries(plan: Plan) -> list[tuple[str, exp.Expression]]:
     exposure event, and an event passing each unit filter."""
     conditions = [(_entry(0), exp.GT(this=column(EXPOSURE_EVENTS), expression=number(0)))]
     for position, item in enumerate(plan.unit_filters, start=1):
-        passes = exp.EQ(this=column(unit_filter_flag(item.index)), expression=number(1))
+        passes = exp.EQ(this=column(_passed(item.index)), expression=number(1))
         conditions.append((_entry(position), passes))
     return conditions
+
+
+def _passed(index: int) -> str:
+    """Per unit-day: 1 when an event of the day lets the unit pass ``Experiment.filters[index]``
+    (not the scan's flag's own name: ClickHouse would read the alias inside its ``MAX``)."""
+    return f"passed_{unit_filter_flag(index)}"
 
 
 def _entry(position: int) -> str:
@@ -203,12 +210,12 @@ def _cumulative(term: str) -> str:
     return f"cumulative_{term}"
 
 
-def _unit_cumulative(plan: Plan, terms: list[str]) -> exp.Select:
+def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect) -> exp.Select:
     """Each unit-day with its running term sums and the first day it meets each entry condition."""
     projections: list[exp.Expression] = [exp.Star()]
-    projections += [
-        alias(_running(exp.Sum(this=column(term)), _unit_partition()), _cumulative(term)) for term in terms
-    ]
+    for term in terms:
+        running = _running(exp.Sum(this=column(term)), _unit_partition(), dialect)
+        projections.append(alias(running, _cumulative(term)))
     for name, condition in _entries(plan):
         first = exp.Min(this=exp.Case(ifs=[exp.If(this=condition, true=column(DAY))]))
         projections.append(alias(exp.Window(this=first, partition_by=_unit_partition()), name))
@@ -324,14 +331,15 @@ def _product_order(products: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [*sorted(squares), *(p for p in products if p not in squares)]
 
 
-def _variant_sums(products: list[tuple[int, int]]) -> exp.Select:
+def _variant_sums(products: list[tuple[int, int]], dialect: Dialect) -> exp.Select:
     """Per variant and day: the running sums over days, the metric rows as of that day."""
     used = sorted({i for pair in products for i in pair})
     partition = [column(VARIANT)]
-    count = exp.Cast(this=_running(exp.Sum(this=column("n")), partition), to=exp.DataType.build("BIGINT"))
+    running = _running(exp.Sum(this=column("n")), partition, dialect)
+    count = exp.Cast(this=running, to=exp.DataType.build("BIGINT"))
     projections: list[exp.Expression] = [column(VARIANT), column(DAY), alias(count, "n")]
     names = [sum_column(i) for i in used] + [product_column(a, b) for a, b in _product_order(products)]
-    projections += [alias(_running(exp.Sum(this=column(name)), partition), name) for name in names]
+    projections += [alias(_running(exp.Sum(this=column(name)), partition, dialect), name) for name in names]
     return (
         exp.Select()
         .select(*projections, copy=False)
