@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from expsql.contracts import TIMELINE_DAY
 from expsql.errors import TimelineError
 from expsql.models import Experiment
 
@@ -23,7 +24,7 @@ MAX_TIMELINE_DAYS: Final = 92
 #: The row contract a timeline is built over.
 TIMELINE_ROWS: Final = "metrics"
 #: The column that the timeline's rows add to the metric rows: the day they are cumulative to.
-DAY: Final = "day"
+DAY: Final = TIMELINE_DAY
 
 
 def timeline_days(experiment: Experiment, *, max_days: int = MAX_TIMELINE_DAYS) -> list[dt.date]:

@@ -27,7 +27,9 @@ def as_of(experiment: Experiment, day: dt.date) -> Experiment:
     return experiment.model_copy(update={"date_to": day, "date_for": None, "timeline": None})
 
 
-def attributed_as_of(events: pd.DataFrame, experiment: Experiment, source: Source, day: dt.date) -> pd.DataFrame:
+def attributed_as_of(
+    events: pd.DataFrame, experiment: Experiment, source: Source, day: dt.date
+) -> pd.DataFrame:
     """The metric rows of the attributed layout as of the end of ``day``."""
     return reference.metric_rows(events, as_of(experiment, day), source)
 

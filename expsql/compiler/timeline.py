@@ -47,7 +47,7 @@ the per-variant rows are a handful per day, their window costs nothing beside th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
@@ -157,11 +157,11 @@ def _unit_partition() -> list[exp.Expression]:
     return [column(VARIANT), column(UNIT)]
 
 
-def _running(function: exp.Expression, partition: list[exp.Expression], dialect: Dialect) -> exp.Window:
+def _running(function: exp.Expression, partition: Sequence[exp.Expression], dialect: Dialect) -> exp.Window:
     """``function`` over the partition's rows up to this one, by day."""
     spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
     order = exp.Order(expressions=[ascending(column(DAY), dialect)])
-    return exp.Window(this=function, partition_by=partition, order=order, spec=spec)
+    return exp.Window(this=function, partition_by=list(partition), order=order, spec=spec)
 
 
 def _unit_days(
@@ -189,7 +189,8 @@ def _unit_days(
 def _entries(plan: Plan) -> list[tuple[str, exp.Expression]]:
     """Per condition a unit must meet to be counted, its column and what meets it on a day: an
     exposure event, and an event passing each unit filter."""
-    conditions = [(_entry(0), exp.GT(this=column(EXPOSURE_EVENTS), expression=number(0)))]
+    exposed: exp.Expression = exp.GT(this=column(EXPOSURE_EVENTS), expression=number(0))
+    conditions = [(_entry(0), exposed)]
     for position, item in enumerate(plan.unit_filters, start=1):
         passes = exp.EQ(this=column(_passed(item.index)), expression=number(1))
         conditions.append((_entry(position), passes))

@@ -54,7 +54,10 @@ ATTRIBUTED = {
     ),
     "compound and overlapping terms": experiment(
         [
-            {"nominator": "value(user.unit.conversion(product=^p_))", "denominator": "unique(user.unit.view)"},
+            {
+                "nominator": "value(user.unit.conversion(product=^p_))",
+                "denominator": "unique(user.unit.view)",
+            },
             {
                 "nominator": "value(user.unit.conversion(product=p_1)) - value(user.unit.refund)",
                 "denominator": "count(user.unit.click) + 1",
@@ -72,7 +75,10 @@ ATTRIBUTED = {
 PLAIN = [
     {"nominator": "count(user.unit.click)", "denominator": EXPOSURE},
     {"nominator": "value(user.unit.purchase(product=p_1|p_10))", "denominator": "unique(user.unit.view)"},
-    {"nominator": "value(user.unit.purchase) - value(user.unit.purchase(product=^p_))", "denominator": EXPOSURE},
+    {
+        "nominator": "value(user.unit.purchase) - value(user.unit.purchase(product=^p_))",
+        "denominator": EXPOSURE,
+    },
 ]
 WINDOW = {"conversion_delay_hours": 1, "conversion_window_hours": 24}
 EXPOSURES = {
@@ -181,7 +187,9 @@ def test_a_timeline_without_a_date_window_is_refused_naming_the_fields() -> None
 
 def test_a_timeline_longer_than_the_bound_is_refused() -> None:
     last = DATE_FROM + dt.timedelta(days=MAX_TIMELINE_DAYS)
-    with pytest.raises(TimelineError, match=f"spans {MAX_TIMELINE_DAYS + 1} days.*at most {MAX_TIMELINE_DAYS}"):
+    with pytest.raises(
+        TimelineError, match=f"spans {MAX_TIMELINE_DAYS + 1} days.*at most {MAX_TIMELINE_DAYS}"
+    ):
         compile_sql(experiment(PLAIN[:1], date_to=last.isoformat()), rows="metrics")
     # date_for shortens the window: within the bound again.
     compile_sql(experiment(PLAIN[:1], date_to=last.isoformat(), date_for=DATE_TO.isoformat()), rows="metrics")
