@@ -10,12 +10,15 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.models import Experiment
+
+if TYPE_CHECKING:
+    from expsql.report.timeline import TimelineSeries
 
 
 class EvaluationFrames(Protocol):
@@ -97,6 +100,8 @@ class Scorecard:
     confidence_levels: tuple[float, ...]
     context: RunContext
     warnings: tuple[str, ...] = ()
+    #: ``timeline: daily``: each metric's treatment variants over the days (:mod:`.timeline`).
+    timeline: tuple[TimelineSeries, ...] = ()
 
     @property
     def cuped(self) -> bool:
@@ -128,6 +133,8 @@ def scorecard(
     experiment: Experiment, evaluation: EvaluationFrames, context: RunContext | None = None
 ) -> Scorecard:
     """The scorecard of ``evaluation``: metrics in definition order, variants in the frame's order."""
+    from expsql.report.timeline import timeline_series  # it formats with this module's helpers
+
     metrics = evaluation.metrics
     blocks = []
     for metric in experiment.metrics:
@@ -167,6 +174,7 @@ def scorecard(
         confidence_levels=tuple(levels),
         context=context or RunContext(rows=_contract_name(evaluation)),
         warnings=tuple(str(w) for w in getattr(evaluation, "warnings", ())),
+        timeline=timeline_series(experiment, getattr(evaluation, "timeline", None)),
     )
 
 

@@ -30,6 +30,7 @@ from expsql.server.schemas import (
     SampleSizeRequest,
     SampleSizeResponse,
 )
+from expsql.timeline import check_timeline
 
 if TYPE_CHECKING:
     from starlette.types import Receive
@@ -166,6 +167,7 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     if record is not None:
         record.rows = rows
     check_size(body, service.settings)
+    check_timeline(body, rows)  # before any SQL: a timeline without a window, too long, other rows
     limit = service.settings.max_window_days
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
         days = (body.date_to - body.date_from).days + 1

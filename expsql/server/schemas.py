@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -171,6 +172,26 @@ class Exposure(BaseModel):
     stats: list[ExposureStat]
 
 
+class TimelinePoint(BaseModel):
+    """expsql: one metric × variant as of the end of one day of the window (``timeline: daily``)."""
+
+    day: dt.date
+    look: int = Field(
+        description="The day's number in the window: look k of the sequential test's daily looks."
+    )
+    metric_id: int | str
+    metric_name: str
+    exp_variant_id: str
+    count: float | None
+    mean: float | None
+    diff: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    p_value: float | None
+    confidence_level: float | None = Field(description="The sequential level of the day's look.")
+    significant: bool
+
+
 class Result(BaseModel):
     """ep-stats' ``Result``: NaN and infinities are ``null``."""
 
@@ -178,6 +199,11 @@ class Result(BaseModel):
     metrics: list[MetricResult]
     checks: list[CheckResult]
     exposure: Exposure
+    timeline: list[TimelinePoint] | None = Field(
+        default=None,
+        description='expsql: with "timeline": "daily", each day of the window evaluated as that day\'s '
+        "look (metrics × variants per day); null without.",
+    )
 
 
 class DialectInfo(BaseModel):
