@@ -2,9 +2,10 @@
 
 Inline CSS, inline SVG forest plots (:mod:`.forest`) and timeline charts (:mod:`.timeline_chart`),
 no script and no external resource. Every piece of user text (experiment, metric, check and
-variant names, the SQL) goes through ``html.escape``. :func:`render_html` is the whole page; :func:`render_fragment` the same
-summary, tables and plots without the page around them (``Evaluation._repr_html_``), its CSS
-scoped to one ``div`` so that it styles nothing else in the notebook.
+variant names, the SQL) goes through ``html.escape``. :func:`render_html` is the whole page;
+:func:`render_fragment` the same summary, tables and plots without the page around them
+(``Evaluation._repr_html_``), its CSS scoped to one ``div`` so that it styles nothing else in the
+notebook.
 """
 
 from __future__ import annotations

@@ -164,11 +164,14 @@ def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str) -> str:
     parts.append("</g>")
     first = item.first_significant
     if first is not None:
-        x = _num(axes.x(item.days.index(first)))
+        where = axes.x(item.days.index(first))
+        x = _num(where)
+        # The label reads away from the nearer edge, so it is never cut off.
+        anchor = "end" if where > WIDTH / 2 else "start"
         parts.append(
             f'<line x1="{x}" y1="{TOP}" x2="{x}" y2="{HEIGHT - BOTTOM}" stroke="{colour}" '
             f'stroke-dasharray="2 3" class="first"/>'
-            f'<text x="{x}" y="{TOP - 6}" text-anchor="middle" class="label" fill="{colour}">'
+            f'<text x="{x}" y="{TOP - 6}" text-anchor="{anchor}" class="label" fill="{colour}">'
             f"{escape(item.variant)} significant from {first:%m-%d}</text>"
         )
     for index, diff in enumerate(item.diffs):
