@@ -10,13 +10,13 @@ grid, only each unit's days with events::
       SELECT variant, unit, day, SUM(CASE WHEN term = 3 THEN cnt ELSE 0 END) AS count_3, ...,
              COUNT(CASE WHEN <exposure> THEN 1 END) AS exposure_events, MAX(unit_filter_0) ...
       GROUP BY variant, unit, day),
-    unit_cumulative AS (    -- running sums per unit, and the day the unit enters the experiment
-      SELECT *, SUM(count_3) OVER (PARTITION BY variant, unit ORDER BY day ROWS ...) AS cumulative_3,
-             MIN(CASE WHEN exposure_events > 0 THEN day END) OVER (PARTITION BY variant, unit) AS entry_0
+    unit_cumulative AS (    -- running sums per unit, its exposure events too: one window
+      SELECT *, SUM(count_3) OVER (PARTITION BY variant, unit ORDER BY day ROWS ...) AS cumulative_count_3,
+             SUM(exposure_events) OVER (...) AS cumulative_exposure_events, ...
       FROM unit_days),
-    unit_entries AS (       -- its days from then on; ``entered`` on the first of them
-      SELECT *, CASE WHEN day = entry_0 THEN 1 ELSE 0 END AS entered
-      FROM unit_cumulative WHERE day >= entry_0),
+    unit_entries AS (       -- its days once exposed; ``entered`` on the first of them
+      SELECT *, CASE WHEN cumulative_exposure_events = exposure_events THEN 1 ELSE 0 END AS entered
+      FROM unit_cumulative WHERE cumulative_exposure_events > 0),
     unit_metrics AS (       -- each per-unit expression as of the day, and as of the day before
       SELECT variant, day, entered, <expression over cumulative_i> AS current_0,
              CASE WHEN entered = 1 THEN 0 ELSE <expression over cumulative_i - count_i> END AS previous_0
@@ -34,6 +34,9 @@ exposure included, as the single look counts them), later days the change. The e
 layout applies every attribution window to each event as it does for one look, so its events
 up to day d are the ones a query on day d counts. The running sums over days are taken in SQL:
 the per-variant rows are a handful per day, their window costs nothing beside the per-unit step.
+A unit filter is one more running sum (of the unit-day's ``MAX`` of its flag), so every per-unit
+running value shares one window: measured on DuckDB, a second window specification (``MIN(...)
+OVER (PARTITION BY unit)`` for the day of entry) partitioned the unit-days a second time.
 
 - CUPED: a covariate reads pre-exposure events, all before the unit's first counted day, so it
   is fixed at the first exposure ``t0``: the same expressions and products, nothing special.
@@ -106,19 +109,20 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         sums = term_sums(plan, matches, column, null_default=True)
     scan.select(alias(day_of(event_column(plan.relation.day)), DAY), append=True, copy=False)
     terms = [projection.alias for projection in sums]
+    quantiles = winsorized_quantiles(plan.experiment)
+    winsorized = bool(quantiles)
     used = sorted({i for pair in [*pairs, *covariates.values()] for i in pair})
     ctes = [
         *source_ctes(plan, dialect),
         cte(SCAN, scan),
         cte(UNIT_DAYS, _unit_days(plan, sums, matches)),
-        cte(UNIT_CUMULATIVE, _unit_cumulative(plan, terms, dialect)),
+        cte(UNIT_CUMULATIVE, _unit_cumulative(plan, terms, dialect, last_day=winsorized)),
         cte(UNIT_ENTRIES, _unit_entries(plan)),
-        cte(UNIT_METRICS, _unit_metrics(planned.built, planned.doubles, used, terms)),
+        cte(UNIT_METRICS, _unit_metrics(planned.built, planned.doubles, used, terms, last_day=winsorized)),
     ]
     names = {i: _current(i) for i in used}
     # Winsorization: caps over each unit's value as of its last day, clipping both days' values.
     metric_ids = planned.metric_ids
-    quantiles = winsorized_quantiles(plan.experiment)
     quantiles.update({covariate_id(i): quantiles[i] for i in metric_ids if i in quantiles})
     final = exp.EQ(this=column(DAY), expression=column(LAST_DAY))
     pool = plan.layout.evaluated_units(column(VARIANT), dialect)
@@ -186,15 +190,10 @@ def _unit_days(
     )
 
 
-def _entries(plan: Plan) -> list[tuple[str, exp.Expression]]:
-    """Per condition a unit must meet to be counted, its column and what meets it on a day: an
-    exposure event, and an event passing each unit filter."""
-    exposed: exp.Expression = exp.GT(this=column(EXPOSURE_EVENTS), expression=number(0))
-    conditions = [(_entry(0), exposed)]
-    for position, item in enumerate(plan.unit_filters, start=1):
-        passes = exp.EQ(this=column(_passed(item.index)), expression=number(1))
-        conditions.append((_entry(position), passes))
-    return conditions
+def _entries(plan: Plan) -> list[str]:
+    """The per unit-day columns of what a unit must have had to be counted: its exposure events,
+    and for each unit filter an event passing it (0 or 1)."""
+    return [EXPOSURE_EVENTS, *(_passed(item.index) for item in plan.unit_filters)]
 
 
 def _passed(index: int) -> str:
@@ -203,36 +202,33 @@ def _passed(index: int) -> str:
     return f"passed_{unit_filter_flag(index)}"
 
 
-def _entry(position: int) -> str:
-    return f"entry_{position}"
-
-
 def _cumulative(term: str) -> str:
     return f"cumulative_{term}"
 
 
-def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect) -> exp.Select:
-    """Each unit-day with its running term sums and the first day it meets each entry condition."""
+def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect, *, last_day: bool) -> exp.Select:
+    """Each unit-day with its running term sums and entry columns, all in one window (one
+    partitioning and sort of the unit-days), and with ``last_day`` the unit's last day."""
     projections: list[exp.Expression] = [exp.Star()]
-    for term in terms:
-        running = _running(exp.Sum(this=column(term)), _unit_partition(), dialect)
-        projections.append(alias(running, _cumulative(term)))
-    for name, condition in _entries(plan):
-        first = exp.Min(this=exp.Case(ifs=[exp.If(this=condition, true=column(DAY))]))
-        projections.append(alias(exp.Window(this=first, partition_by=_unit_partition()), name))
-    last = exp.Window(this=exp.Max(this=column(DAY)), partition_by=_unit_partition())
-    projections.append(alias(last, LAST_DAY))
+    for name in [*terms, *_entries(plan)]:
+        running = _running(exp.Sum(this=column(name)), _unit_partition(), dialect)
+        projections.append(alias(running, _cumulative(name)))
+    if last_day:
+        whole = _running(exp.Max(this=column(DAY)), _unit_partition(), dialect)
+        whole.args["spec"].set("end", "UNBOUNDED")
+        whole.args["spec"].set("end_side", "FOLLOWING")
+        projections.append(alias(whole, LAST_DAY))
     return (
         exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(UNIT_DAYS)), copy=False)
     )
 
 
 def _unit_entries(plan: Plan) -> exp.Select:
-    """The unit-days from the day the unit meets every entry condition; ``entered`` is 1 on that day
-    (a day on which the last condition is met is a day of the unit's, hence its first kept day)."""
-    names = [name for name, _ in _entries(plan)]
-    kept = conjunction([exp.GTE(this=column(DAY), expression=column(name)) for name in names])
-    first = disjunction([exp.EQ(this=column(DAY), expression=column(name)) for name in names])
+    """The unit-days from the day the unit has had everything its entry needs; ``entered`` is 1
+    on that day: the day one of those things happened for the first time."""
+    names = _entries(plan)
+    kept = conjunction([exp.GT(this=column(_cumulative(name)), expression=number(0)) for name in names])
+    first = disjunction([exp.EQ(this=column(_cumulative(name)), expression=column(name)) for name in names])
     entered = exp.Case(ifs=[exp.If(this=first, true=number(1))], default=number(0))
     return (
         exp.Select()
@@ -272,10 +268,12 @@ def _not_entered(expression: exp.Expression) -> exp.Expression:
 
 
 def _unit_metrics(
-    built: list[exp.Expression], doubles: list[bool], used: list[int], terms: list[str]
+    built: list[exp.Expression], doubles: list[bool], used: list[int], terms: list[str], *, last_day: bool
 ) -> exp.Select:
-    """Per unit-day: each per-unit expression the metric rows read, as of the day and the day before."""
-    projections: list[exp.Expression] = [column(VARIANT), column(DAY), column(LAST_DAY), column(ENTERED)]
+    """Per unit-day: each per-unit expression the metric rows read, as of the day and the day
+    before (and the unit's last day, whose values winsorization's caps are taken over)."""
+    keys = [VARIANT, DAY, *([LAST_DAY] if last_day else []), ENTERED]
+    projections: list[exp.Expression] = [column(name) for name in keys]
     for i in used:
         current = as_double(_as_of(built[i], terms, before=False), doubles[i])
         previous = as_double(_as_of(built[i], terms, before=True), doubles[i])

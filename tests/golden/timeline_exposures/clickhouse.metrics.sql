@@ -164,17 +164,34 @@ WITH "exposure_groups" AS (
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_value_2",
-    MIN(CASE WHEN "exposure_events" > 0 THEN "day" END) OVER (PARTITION BY "variant_id", "unit_id") AS "entry_0",
-    MIN(CASE WHEN "passed_unit_filter_0" = 1 THEN "day" END) OVER (PARTITION BY "variant_id", "unit_id") AS "entry_1",
-    MAX("day") OVER (PARTITION BY "variant_id", "unit_id") AS "last_day"
+    SUM("exposure_events") OVER (
+      PARTITION BY "variant_id", "unit_id"
+      ORDER BY "day"
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS "cumulative_exposure_events",
+    SUM("passed_unit_filter_0") OVER (
+      PARTITION BY "variant_id", "unit_id"
+      ORDER BY "day"
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS "cumulative_passed_unit_filter_0",
+    MAX("day") OVER (
+      PARTITION BY "variant_id", "unit_id"
+      ORDER BY "day"
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS "last_day"
   FROM "unit_days"
 ), "unit_entries" AS (
   SELECT
     *,
-    CASE WHEN "day" = "entry_0" OR "day" = "entry_1" THEN 1 ELSE 0 END AS "entered"
+    CASE
+      WHEN "cumulative_exposure_events" = "exposure_events"
+      OR "cumulative_passed_unit_filter_0" = "passed_unit_filter_0"
+      THEN 1
+      ELSE 0
+    END AS "entered"
   FROM "unit_cumulative"
   WHERE
-    "day" >= "entry_0" AND "day" >= "entry_1"
+    "cumulative_exposure_events" > 0 AND "cumulative_passed_unit_filter_0" > 0
 ), "unit_metrics" AS (
   SELECT
     "variant_id",
