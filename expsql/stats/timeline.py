@@ -46,7 +46,9 @@ def row_days(frame: pd.DataFrame) -> pd.Series:
             "these rows have none (compile the experiment with its timeline, or remove timeline)"
         )
     try:
-        days = pd.to_datetime(frame[DAY])
+        with warnings.catch_warnings():  # text days: pandas guesses their format, and says so
+            warnings.simplefilter("ignore", UserWarning)
+            days = pd.to_datetime(frame[DAY])
     except (ValueError, TypeError) as error:
         raise RowsError(f"the rows' day column holds a value that is no date: {error}") from None
     if days.isna().any():
