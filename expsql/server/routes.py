@@ -152,7 +152,13 @@ def disconnect_of(receive: Receive) -> Callable[[], Awaitable[None]]:
     return disconnected
 
 
-@router.post("/evaluate", response_model=Result, responses=EVALUATION_ERRORS, tags=["ep-stats"])
+@router.post(
+    "/evaluate",
+    response_model=Result,
+    response_model_exclude_unset=True,  # no "timeline" key unless one was asked for: ep-stats shape
+    responses=EVALUATION_ERRORS,
+    tags=["ep-stats"],
+)
 async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     """Evaluate an experiment on the served warehouse: ep-stats' ``Experiment`` in, ``Result`` out."""
     from expsql.runner import choose_rows

@@ -202,7 +202,7 @@ class Result(BaseModel):
     timeline: list[TimelinePoint] | None = Field(
         default=None,
         description='expsql: with "timeline": "daily", each day of the window evaluated as that day\'s '
-        "look (metrics × variants per day); null without.",
+        "look (metrics × variants per day); absent without.",
     )
 
 

@@ -38,8 +38,8 @@ def test_a_timeline_is_returned_when_asked_for(client: TestClient) -> None:
     assert "NaN" not in answer.text
 
 
-def test_without_a_timeline_the_field_is_null(client: TestClient) -> None:
-    assert client.post("/evaluate", json=body()).json()["timeline"] is None
+def test_without_a_timeline_the_answer_has_ep_stats_keys_only(client: TestClient) -> None:
+    assert set(client.post("/evaluate", json=body()).json()) == {"id", "metrics", "checks", "exposure"}
 
 
 @pytest.mark.parametrize(
