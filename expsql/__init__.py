@@ -25,6 +25,7 @@ from expsql.errors import (
     ExpressionError,
     ExpsqlError,
     RowsError,
+    TimelineError,
 )
 from expsql.models import Check, Experiment, Metric, load_experiment
 from expsql.source import Columns, Source, load_source
@@ -67,6 +68,7 @@ __all__ = [
     "Number",
     "RowsError",
     "Source",
+    "TimelineError",
     "compile_sql",
     "compile_tree",
     "evaluate",

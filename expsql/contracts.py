@@ -10,7 +10,8 @@ after.
 units), ``sum_x, sum_x2`` (per-unit nominator), ``sum_y, sum_y2`` (per-unit denominator) and
 ``sum_xy``. Beside the metrics, the query emits one row per check (``metric_id`` =
 :func:`check_row_id`, x = the check's nominator or 0, y = its denominator) and one exposure row
-(``metric_id`` = :data:`EXPOSURE_ROW_ID`, x = y = the unit's exposure count).
+(``metric_id`` = :data:`EXPOSURE_ROW_ID`, x = y = the unit's exposure count). A timeline adds
+the key :data:`TIMELINE_DAY`: each row is cumulative as of the end of that day.
 
 **Unit rows** (ep-stats' by-unit goals, what ``evaluate_by_unit`` reads): one row per
 ``exp_id, exp_variant_id, unit_type, agg_type, goal, unit_id`` and goal term (the dimension
@@ -68,6 +69,10 @@ METRIC_COVARIATE_VALUES: Final = (
 )
 #: CUPED unit rows add the unit's pre-exposure ``SUM(cnt)`` and ``SUM(value)`` of the goal term.
 UNIT_COVARIATE_VALUES: Final = ("pre_count", "pre_sum_value")
+
+#: A timeline's metric rows (``timeline: daily``) add this key: the day they are cumulative to
+#: (the rows of a variant as of a day without its own row are those of its latest earlier day).
+TIMELINE_DAY: Final = "day"
 
 #: ``metric_id`` of the metric-rows row whose x and y are the unit's exposure count.
 EXPOSURE_ROW_ID: Final = "@exposure"

@@ -100,6 +100,11 @@ class MetricRowsRequired(ExperimentError):
     """Goal rows asked for an experiment only metric rows can evaluate (a winsorized metric)."""
 
 
+class TimelineError(MetricRowsRequired):
+    """A timeline that cannot be built: no date window, a window longer than the timeline allows,
+    or a row contract other than metric rows (:mod:`expsql.timeline`)."""
+
+
 class RowsError(ExpsqlError, ValueError):
     """Rows handed to the stats module that do not fit a row contract."""
 

@@ -289,6 +289,12 @@ class Experiment(BaseModel):
         description="Exposures layout: CUPED on every metric (but those with cuped: false), each "
         "adjusted by its own value over the events in the days before the unit's first exposure.",
     )
+    timeline: Literal["daily"] | None = Field(
+        default=None,
+        description="Also evaluate the cumulative result as of the end of each day of "
+        "[date_from, date_to] (each day as that day's sequential look), from the same one query "
+        "(metric rows; :mod:`expsql.timeline`).",
+    )
     max_multiple_exposures: float = Field(
         default=0.01,
         ge=0,
@@ -416,8 +422,11 @@ class Experiment(BaseModel):
         return [m for m in self.metrics if m.cuped] if self.cuped_lookback_days else []
 
     def needs_metric_rows(self) -> bool:
-        """Whether only metric rows can serve this experiment (:meth:`require_metric_rows`)."""
-        return bool(self.winsorized_metrics() or self.windows_differ() or self.cuped_metrics())
+        """Whether only metric rows can serve this experiment (:meth:`require_metric_rows`; a
+        timeline is built over metric rows, :mod:`expsql.timeline`)."""
+        return bool(
+            self.winsorized_metrics() or self.windows_differ() or self.cuped_metrics() or self.timeline
+        )
 
     def require_metric_rows(self, doing: str, *, per_unit: bool = False) -> None:
         """Refuse goal (or unit) rows that would silently answer another question.

@@ -117,6 +117,14 @@ def run_command(
             "experiment's breakdown.",
         ),
     ] = None,
+    timeline: Annotated[
+        bool,
+        typer.Option(
+            "--timeline",
+            help="Also the result as of each day of [date_from, date_to], each day its own sequential "
+            "look (timeline: daily in the experiment file does the same).",
+        ),
+    ] = False,
 ) -> None:
     """Compile EXPERIMENT, run its query on a warehouse, and print the scorecard."""
     from expsql import runner
@@ -124,6 +132,7 @@ def run_command(
     from expsql.models import load_experiment
     from expsql.report import RunContext, present
     from expsql.source import load_source
+    from expsql.timeline import check_timeline
 
     quiet_degenerate_warnings()
     settings = load_config(config)
@@ -134,8 +143,11 @@ def run_command(
     target = connect if connect is not None else settings.run.connect
     source_path = source or settings.relative(settings.run.source)
     definition = with_breakdown(load_experiment(experiment), breakdown, str(experiment))
+    if timeline:
+        definition = definition.model_copy(update={"timeline": "daily"})
     contract = runner.choose_rows(definition, rows.value if rows is not None else None, settings.run.rows)
     table = load_source(source_path) if source_path else None
+    check_timeline(definition, contract)  # before connecting: a timeline needs its window
 
     options = settings.connector_options(dialect)
     if dialect == "duckdb":

@@ -4,6 +4,8 @@
 - :mod:`.scan`        — the one scan of the events table: names, predicates, WHERE
 - :mod:`.goal_rows`   — the goal-rows query (ep-stats compatible)
 - :mod:`.metric_rows` — the metric-rows query (per-unit nominators and denominators)
+- :mod:`.unit_columns` — the per-unit step metric rows and the timeline share
+- :mod:`.timeline`    — ``timeline: daily``: the metric rows as of each day, in the one query
 - :mod:`.build`       — :func:`compile_tree` and :func:`compile_sql`
 """
 

@@ -44,6 +44,9 @@ events table::
   ``[t0 - lookback, t0)``, flagged ``pre_period = 1``; the builders read them as pre-exposure
   goal terms (:class:`~expsql.compiler.plan.PreKey`) and the pruning bounds start ``lookback``
   before the window.
+- A timeline (``timeline: daily``, :mod:`.timeline`): exposures are grouped per day too, and
+  every row of ``attributed_events`` carries its ``day`` (the date of its timestamp; an exposure
+  group's, of its first exposure that day), so ``count(exposure)`` is counted per day.
 - When metrics set their own windows, the events branch keeps the loosest window and carries
   ``event_timestamp`` and ``first_exposure``, so each goal term tests its own
   (:func:`~expsql.compiler.scan.key_conditions`).
@@ -56,12 +59,13 @@ import datetime as dt
 from sqlglot import exp
 
 from expsql.compiler.plan import Plan
-from expsql.compiler.relation import ATTRIBUTED_EVENTS, EXPOSURE, ExposuresLayout
+from expsql.compiler.relation import ATTRIBUTED_EVENTS, DAY, EXPOSURE, ExposuresLayout
 from expsql.compiler.scan import (
     alias,
     column,
     conjunction,
     cte,
+    day_of,
     identifier,
     literal,
     number,
@@ -154,10 +158,13 @@ def _exposure_groups(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> e
     names = [*layout.exposure_dimensions, *layout.segment_dimensions]
     dimensions = [column(name, EXPOSURES) for name in names]
     keys: list[exp.Expression] = [_text(variant), unit, *dimensions]
+    days = [day_of(timestamp.copy())] if layout.relation.day is not None else []
+    keys += days
     projections = [
         alias(keys[0].copy(), "variant_id"),
         alias(unit.copy(), "unit_id"),
         *(alias(d.copy(), d.name) for d in dimensions),
+        *(alias(d.copy(), DAY) for d in days),
         alias(exp.Count(this=exp.Star()), EXPOSURE_COUNT),
         alias(exp.Min(this=timestamp.copy()), EXPOSURE_TIMESTAMP),
     ]
@@ -197,6 +204,7 @@ def _exposure_rows(plan: Plan, layout: ExposuresLayout) -> exp.Select:
         )
         unit_variant = exp.Case(ifs=[exp.If(this=one_variant, true=variant.copy())])
     names = ["variant_id", "unit_id", *layout.exposure_dimensions, EXPOSURE_COUNT, EXPOSURE_TIMESTAMP]
+    names += [DAY] if layout.relation.day is not None else []
     projections = [
         *(column(name) for name in names),
         alias(over_unit(exp.Min(this=timestamp.copy())), FIRST_EXPOSURE),
@@ -255,6 +263,8 @@ def _exposure_branch(plan: Plan, layout: ExposuresLayout) -> exp.Select:
         projections += [alias(column(EXPOSURE_TIMESTAMP), "event_timestamp"), column(FIRST_EXPOSURE)]
     if layout.lookback_seconds:
         projections.append(alias(number(0), PRE_PERIOD))
+    if layout.relation.day is not None:
+        projections.append(column(DAY))
     for name in _dimensions(plan, layout):
         own_column = name in layout.exposure_dimensions
         projections.append(column(name) if own_column else alias(_null_of(plan, name), name))
@@ -303,6 +313,8 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
         attribution = [exp.Paren(this=either)]
         flag = exp.Case(ifs=[exp.If(this=before.copy(), true=number(1))], default=number(0))
         projections.append(alias(flag, PRE_PERIOD))
+    if layout.relation.day is not None:
+        projections.append(alias(day_of(timestamp.copy()), DAY))
     for name in _dimensions(plan, layout):
         own_column = name in layout.event_dimensions
         projections.append(alias(event(name) if own_column else _null_of(plan, name), name))

@@ -12,11 +12,13 @@ from sqlglot import exp
 from expsql.compiler.goal_rows import goal_rows_tree
 from expsql.compiler.metric_rows import metric_rows_tree
 from expsql.compiler.plan import Plan, build_plan
+from expsql.compiler.timeline import timeline_rows_tree
 from expsql.compiler.unit_rows import unit_rows_tree
 from expsql.dialects import Dialect, get
 from expsql.errors import ExperimentError
 from expsql.models import Experiment
 from expsql.source import AnySource, Source
+from expsql.timeline import check_timeline
 
 #: The row contracts a query can produce (:mod:`expsql.contracts`).
 ROWS: Final = ("goals", "metrics", "units")
@@ -76,15 +78,21 @@ def compile_tree(
 ) -> exp.Select:
     """The one query, as a sqlglot tree, that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 
+    With ``experiment.timeline``, the metric rows cumulative as of each day (:mod:`.timeline`).
+
     :raises ExperimentError: unknown ``rows``, goal rows of a winsorized metric
-        (:class:`~expsql.errors.MetricRowsRequired`), or the experiment does not fit the source.
+        (:class:`~expsql.errors.MetricRowsRequired`), a timeline that cannot be built
+        (:class:`~expsql.errors.TimelineError`), or the experiment does not fit the source.
     """
     if rows not in ROWS:
         raise ExperimentError(f"unknown rows {rows!r}: use one of {', '.join(ROWS)}")
     resolved = resolve_dialect(dialect)
     with _collector_paused():
+        check_timeline(experiment, rows)
         plan = build_plan(experiment, source or Source())
         check_identifier_lengths(plan, resolved)
+        if experiment.timeline is not None:
+            return timeline_rows_tree(plan, resolved)
         if rows == "goals":
             experiment.require_metric_rows("compile goal rows")
             return goal_rows_tree(plan, resolved)

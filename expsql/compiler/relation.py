@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 ATTRIBUTED_EVENTS = "attributed_events"
 #: The goal whose events are the exposures (the plan's first term).
 EXPOSURE = "exposure"
+#: The exposures layout's column of each event's day, with a timeline.
+DAY = "day"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class Relation:
     applied_window: AttributionWindow | None = None
     #: 1 on the events of the unit's pre-exposure period (CUPED covariates), 0 on the others.
     pre_period: str | None = None
+    #: The day of each event (``timeline: daily``, :mod:`.timeline`): the date column of the
+    #: attributed layout, the day of the event's timestamp in the exposures layout.
+    day: str | None = None
 
 
 class Layout(Protocol):
@@ -99,7 +104,7 @@ class AttributedLayout:
     relation: Relation
 
     @classmethod
-    def of(cls, source: Source) -> AttributedLayout:
+    def of(cls, source: Source, *, timeline: bool = False) -> AttributedLayout:
         c = source.columns
         relation = Relation(
             source.table_parts,
@@ -112,6 +117,7 @@ class AttributedLayout:
             unit_type=c.unit_type,
             agg_type=c.agg_type,
             date=c.date,
+            day=c.date if timeline else None,
         )
         return cls(relation)
 
@@ -199,7 +205,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
                 "cuped_lookback_days needs the exposures-and-events layout (a source with exposures "
                 "and events): attributed events carry no first exposure to look back from"
             )
-        return AttributedLayout.of(source)
+        return AttributedLayout.of(source, timeline=experiment.timeline is not None)
     unit_type = source.exposures.unit_type
     for key in terms:
         if key.unit_type != unit_type:
@@ -235,6 +241,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         first_exposure="first_exposure" if windowed else None,
         applied_window=window,
         pre_period="pre_period" if lookback else None,
+        day=DAY if experiment.timeline is not None else None,
     )
     return ExposuresLayout(
         source,

@@ -100,6 +100,18 @@ def events_table(plan: Plan) -> exp.Table:
     return table(plan.relation.table_parts, EVENTS_ALIAS)
 
 
+def day_of(target: exp.Expression) -> exp.Expression:
+    """``CAST(target AS DATE)``: the day of a timestamp (a date stays itself)."""
+    return exp.Cast(this=target, to=exp.DataType.build("DATE"))
+
+
+def ascending(target: exp.Expression, dialect: Dialect) -> exp.Ordered:
+    """``target`` in ascending order, NULLs where the dialect puts them by default: the column is
+    never NULL, and a dialect that cannot say ``NULLS LAST`` in a window (BigQuery) is not asked to."""
+    nulls_first = dialect.sqlglot.NULL_ORDERING == "nulls_are_small"
+    return exp.Ordered(this=target, nulls_first=nulls_first)
+
+
 def literal(value: TypedValue) -> exp.Expression:
     if isinstance(value, bool):
         return exp.Boolean(this=value)

@@ -14,11 +14,13 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES, UNIT_KEYS
+from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES, TIMELINE_DAY, UNIT_KEYS
 
 INTEGER_COLUMNS: Final = frozenset({"count", "sum_sqr_count", "count_unique", "n"})
 FLOAT_COLUMNS: Final = frozenset(GOAL_VALUES + METRIC_VALUES) - INTEGER_COLUMNS
-CONTRACT_COLUMNS: Final = frozenset(GOAL_KEYS + GOAL_VALUES + METRIC_KEYS + METRIC_VALUES + UNIT_KEYS)
+CONTRACT_COLUMNS: Final = frozenset(
+    GOAL_KEYS + GOAL_VALUES + METRIC_KEYS + METRIC_VALUES + UNIT_KEYS + (TIMELINE_DAY,)
+)
 #: Integer columns at or beyond this magnitude stay float64 (``int64`` ends at 2^63).
 INT64_LIMIT: Final = 2.0**63
 

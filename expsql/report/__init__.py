@@ -3,6 +3,7 @@
 - :mod:`.view`     — the numbers and verdicts every format shows, computed once (:func:`scorecard`)
 - :mod:`.terminal` — the rich scorecard, readable at 100 columns
 - :mod:`.html`     — the offline HTML report with inline SVG forest plots (:mod:`.forest`)
+  and timeline charts (:mod:`.timeline`, :mod:`.timeline_chart`)
 - :mod:`.epstats`  — ep-stats' ``Result`` shape (the REST answer), NaN as ``null``
 """
 

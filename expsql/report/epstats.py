@@ -89,12 +89,30 @@ def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict
         {"exp_variant_id": str(row["exp_variant_id"]), "count": int(finite_or_none(row["exposures"]) or 0)}
         for _, row in evaluation.exposures.iterrows()
     ]
-    return {
+    result: dict[str, Any] = {
         "id": experiment.id,
         "metrics": metric_results,
         "checks": check_results,
         "exposure": {"unit_type": experiment.unit_type, "stats": exposure_stats},
     }
+    timeline = getattr(evaluation, "timeline", None)
+    if timeline is not None:  # expsql's addition, only when asked for (``timeline: daily``)
+        result["timeline"] = [
+            {name: _timeline_value(name, value) for name, value in row.items()}
+            for row in timeline.to_dict(orient="records")
+        ]
+    return result
+
+
+def _timeline_value(name: str, value: Any) -> Any:
+    """A timeline cell as JSON: the day as ISO text, numbers finite or ``None``."""
+    if name == "day":
+        return value.isoformat()
+    if name in ("look", "significant"):
+        return value.item() if hasattr(value, "item") else value
+    if name in ("metric_id", "metric_name", "exp_variant_id"):
+        return value
+    return finite_or_none(value)
 
 
 def segment_results(experiment: Experiment, evaluation: Any) -> dict[str, Any]:

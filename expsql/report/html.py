@@ -1,10 +1,11 @@
 """The HTML report: one self-contained file that opens offline, and its body for notebooks.
 
-Inline CSS, inline SVG forest plots (:mod:`.forest`), no script and no external resource. Every
-piece of user text (experiment, metric, check and variant names, the SQL) goes through
-``html.escape``. :func:`render_html` is the whole page; :func:`render_fragment` the same
-summary, tables and plots without the page around them (``Evaluation._repr_html_``), its CSS
-scoped to one ``div`` so that it styles nothing else in the notebook.
+Inline CSS, inline SVG forest plots (:mod:`.forest`) and timeline charts (:mod:`.timeline_chart`),
+no script and no external resource. Every piece of user text (experiment, metric, check and
+variant names, the SQL) goes through ``html.escape``. :func:`render_html` is the whole page;
+:func:`render_fragment` the same summary, tables and plots without the page around them
+(``Evaluation._repr_html_``), its CSS scoped to one ``div`` so that it styles nothing else in the
+notebook.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from html import escape
 from expsql import __version__
 from expsql.report.forest import COLOURS, forest_svg
 from expsql.report.segments import DimensionView, correction_text, srm_text
+from expsql.report.timeline import by_metric, first_significant_note
+from expsql.report.timeline_chart import timeline_svg
 from expsql.report.view import (
     Scorecard,
     VariantLine,
@@ -55,6 +58,10 @@ svg.forest { display: block; max-width: 100%; height: auto; font-size: 12px; }
 svg.forest .grid { stroke: var(--line); stroke-width: 1; }
 svg.forest .zero { stroke: var(--fg); stroke-width: 1.2; stroke-dasharray: 4 3; }
 svg.forest .label { fill: var(--fg); } svg.forest .value { font-variant-numeric: tabular-nums; }
+svg.timeline { display: block; max-width: 100%; height: auto; font-size: 12px; }
+svg.timeline .grid { stroke: var(--line); stroke-width: 1; }
+svg.timeline .zero { stroke: var(--fg); stroke-width: 1.2; stroke-dasharray: 4 3; }
+svg.timeline .label { fill: var(--fg); }
 pre { background: var(--soft); border: 1px solid var(--line); padding: 12px; overflow-x: auto;
   font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 footer { margin-top: 32px; color: var(--muted); font-size: 0.85em; }
@@ -184,8 +191,27 @@ def _forest(card: Scorecard) -> str:
     return legend + "".join(plots)
 
 
+def _timeline(card: Scorecard) -> list[str]:
+    """A chart per metric of its relative difference by day (none without a timeline)."""
+    if not card.timeline:
+        return []
+    legend = (
+        f"<p class=\"muted\">Each day is the result as of that day's end, evaluated as that day's look "
+        f"of the sequential test: the line is the relative difference to control "
+        f"({escape(card.experiment.control_variant)}), the band its confidence interval at that day's "
+        "level, a filled dot a significant look; the dashed vertical line marks the first.</p>"
+    )
+    plots = [
+        f"<h3>{escape(metric[0].name)}</h3>{timeline_svg(metric, index)}"
+        f'<p class="muted">{escape(first_significant_note(metric))}.</p>'
+        for index, metric in enumerate(by_metric(card.timeline).values())
+    ]
+    return ["<h2>Timeline</h2>", legend, *plots]
+
+
 def _results(card: Scorecard) -> list[str]:
-    """Warnings, checks, the metric table and the forest plots: what the page and a fragment share."""
+    """Warnings, checks, the metric table, the forest plots and the timeline: what the page and a
+    fragment share."""
     return [
         "".join(f'<p class="unknown">warning: {escape(warning)}</p>' for warning in card.warnings),
         "<h2>Checks</h2>",
@@ -195,6 +221,7 @@ def _results(card: Scorecard) -> list[str]:
         "<h2>Relative differences</h2>",
         _forest(card),
         *(_breakdown(card, view) for view in card.breakdowns),
+        *_timeline(card),
     ]
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from expsql.report.segments import DimensionView, correction_text, srm_summary
+from expsql.report.timeline import by_metric, first_significant_note, timeline_table
 from expsql.report.view import (
     Scorecard,
     VariantLine,
@@ -136,6 +137,8 @@ def scorecard_renderable(card: Scorecard) -> RenderableType:
             parts.append(Text(cuped_note(card), style="dim"))
     else:
         parts.append(Text("no metrics", style="dim"))
+    for metric in by_metric(card.timeline).values():
+        parts += [Text(""), timeline_table(metric), Text(first_significant_note(metric), style="dim")]
     if card.checks:
         parts += [Text(""), checks_table(card)]
     for view in card.breakdowns:

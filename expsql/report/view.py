@@ -19,6 +19,7 @@ from expsql.models import Experiment
 
 if TYPE_CHECKING:
     from expsql.report.segments import DimensionView
+    from expsql.report.timeline import TimelineSeries
 
 
 class EvaluationFrames(Protocol):
@@ -102,6 +103,8 @@ class Scorecard:
     warnings: tuple[str, ...] = ()
     #: One view per breakdown dimension (:mod:`expsql.report.segments`), none without a breakdown.
     breakdowns: tuple[DimensionView, ...] = ()
+    #: ``timeline: daily``: each metric's treatment variants over the days (:mod:`.timeline`).
+    timeline: tuple[TimelineSeries, ...] = ()
 
     @property
     def cuped(self) -> bool:
@@ -133,6 +136,8 @@ def scorecard(
     experiment: Experiment, evaluation: EvaluationFrames, context: RunContext | None = None
 ) -> Scorecard:
     """The scorecard of ``evaluation``: metrics in definition order, variants in the frame's order."""
+    from expsql.report.timeline import timeline_series  # it formats with this module's helpers
+
     metrics = evaluation.metrics
     blocks = []
     for metric in experiment.metrics:
@@ -174,6 +179,7 @@ def scorecard(
         confidence_levels=tuple(levels),
         context=context or RunContext(rows=_contract_name(evaluation)),
         warnings=tuple(str(w) for w in getattr(evaluation, "warnings", ())),
+        timeline=timeline_series(experiment, getattr(evaluation, "timeline", None)),
     )
     return with_breakdowns(card, experiment, evaluation)
 

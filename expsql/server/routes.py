@@ -30,6 +30,7 @@ from expsql.server.schemas import (
     SampleSizeRequest,
     SampleSizeResponse,
 )
+from expsql.timeline import check_timeline
 
 if TYPE_CHECKING:
     from starlette.types import Receive
@@ -163,7 +164,7 @@ def disconnect_of(receive: Receive) -> Callable[[], Awaitable[None]]:
 @router.post(
     "/evaluate",
     response_model=Result,
-    response_model_exclude_unset=True,  # no "breakdowns": null in ep-stats' answer without one
+    response_model_exclude_unset=True,  # no "breakdowns" or "timeline" key unless asked for: ep-stats' shape
     responses=EVALUATION_ERRORS,
     tags=["ep-stats"],
 )
@@ -181,6 +182,7 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     if record is not None:
         record.rows = rows
     check_size(body, service.settings)
+    check_timeline(body, rows)  # before any SQL: a timeline without a window, too long, other rows
     limit = service.settings.max_window_days
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
         days = (body.date_to - body.date_from).days + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -181,6 +182,26 @@ class SegmentResult(BaseModel):
     exposure: Exposure
 
 
+class TimelinePoint(BaseModel):
+    """expsql: one metric × variant as of the end of one day of the window (``timeline: daily``)."""
+
+    day: dt.date
+    look: int = Field(
+        description="The day's number in the window: look k of the sequential test's daily looks."
+    )
+    metric_id: int | str
+    metric_name: str
+    exp_variant_id: str
+    count: float | None
+    mean: float | None
+    diff: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    p_value: float | None
+    confidence_level: float | None = Field(description="The sequential level of the day's look.")
+    significant: bool
+
+
 class Result(BaseModel):
     """ep-stats' ``Result``: NaN and infinities are ``null``. The ep-stats fields are the overall
     result; ``breakdowns`` (only with a ``breakdown``) holds one result per segment."""
@@ -191,6 +212,11 @@ class Result(BaseModel):
     exposure: Exposure
     breakdowns: list[SegmentResult] | None = Field(
         default=None, description="One result per segment of each breakdown dimension."
+    )
+    timeline: list[TimelinePoint] | None = Field(
+        default=None,
+        description='expsql: with "timeline": "daily", each day of the window evaluated as that day\'s '
+        "look (metrics × variants per day); absent without.",
     )
 
 

@@ -12,6 +12,7 @@
 - :mod:`~expsql.stats.sequential`  — exact Lan–DeMets O'Brien–Fleming boundaries; ep-stats' rule
 - :mod:`~expsql.stats.checks`      — SRM (with planned weights and a verdict) and SumRatio
 - :mod:`~expsql.stats.planning`    — sample size, power, minimum detectable effect, false-positive risk
+- :mod:`~expsql.stats.timeline`    — ``timeline: daily``: each day evaluated as that day's look
 - :mod:`~expsql.stats.evaluation`  — the frozen :class:`Evaluation` result
 - :mod:`~expsql.stats.scorecard`   — :func:`evaluate`, which ties them together
 

@@ -6,6 +6,7 @@ Each part (exposures, metrics, checks) is stored once as a :class:`Table` of rea
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -89,6 +90,16 @@ class Evaluation:
         """This overall result with the per-segment results of ``experiment``'s breakdown."""
         return replace(self, breakdowns=breakdowns, experiment=experiment)
 
+    #: ``timeline: daily``: each day's look (:mod:`expsql.stats.timeline`); ``None`` without one.
+    timeline_table: Table | None = field(default=None, repr=False)
+
+    @property
+    def timeline(self) -> pd.DataFrame | None:
+        """One row per day × metric × variant, each day evaluated as that day's sequential look:
+        ``day, look, metric_id, metric_name, exp_variant_id, count, mean, diff, ci_lower, ci_upper,
+        p_value, confidence_level, significant``; ``None`` without ``timeline``."""
+        return None if self.timeline_table is None else self.timeline_table.to_pandas()
+
     @property
     def exposures(self) -> pd.DataFrame:
         """``exp_variant_id, exposures, exp_id`` (ep-stats' columns)."""
@@ -110,7 +121,8 @@ class Evaluation:
         return self.metrics
 
     def to_dicts(self) -> dict[str, Any]:
-        """Every part as a list of row dicts, values as Python objects (NaN stays NaN)."""
+        """Every part as a list of row dicts, values as Python objects (NaN stays NaN); the
+        ``breakdowns`` and the ``timeline`` too when there are."""
         parts: dict[str, Any] = {
             "exposures": self.exposure_table.to_dicts(),
             "metrics": self.metric_table.to_dicts(),
@@ -118,6 +130,8 @@ class Evaluation:
         }
         if self.breakdowns is not None:
             parts["breakdowns"] = self.breakdowns.to_dicts()
+        if self.timeline_table is not None:
+            parts["timeline"] = self.timeline_table.to_dicts()
         return parts
 
     def to_dict(self) -> dict[str, Any]:
@@ -256,4 +270,6 @@ def _json_safe(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value

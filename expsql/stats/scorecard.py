@@ -9,6 +9,7 @@ multiple-comparison correction across treatments → planning columns → checks
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ from expsql.stats.rows import (
     variant_order,
 )
 from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
+from expsql.stats.timeline import evaluate_timeline
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
 from expsql.stats.unit_rows import sum_unit_rows, validate_unit_rows
 from expsql.stats.wide_rows import wide_goal_rows
@@ -93,11 +95,24 @@ def evaluate(
     :param multiple_exposures: report the MultipleExposures check (units exposed to several
         variants, which the exposures layout excludes and marks in the rows,
         :mod:`expsql.stats.multiple_exposures`): ``None`` when the rows hold such units.
+    With ``experiment.timeline``, the rows are the timeline's (metric rows with a ``day``): the
+    evaluation is the window's last day, and its ``timeline`` each day's look
+    (:mod:`expsql.stats.timeline`).
+
+    :raises TimelineError: a timeline without a date window, or with too long a one.
     :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows, or a
         metric asks for winsorization on rows without per-unit values (goal or wide rows).
     """
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
+        if experiment.timeline is not None:
+
+            def look(as_of: Experiment, frame: pd.DataFrame) -> Evaluation:
+                return _evaluate(as_of, frame, correction, sequential, multiple_exposures)
+
+            last, timeline = evaluate_timeline(experiment, load_rows(rows), look)
+            evaluation = _evaluate(experiment, last, correction, sequential, multiple_exposures)
+            return replace(evaluation, timeline_table=timeline)
         if not experiment.breakdown:
             return _evaluate(experiment, rows, correction, sequential, multiple_exposures)
 

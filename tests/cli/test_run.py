@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import EXAMPLE, Invoke, broken_experiment
+from tests.cli.conftest import EXAMPLE, Invoke, broken_experiment, write_experiment
 
 
 def test_malformed_expression_prints_the_caret_and_exits_2(invoke: Invoke, tmp_path: Path) -> None:
@@ -163,3 +163,30 @@ def test_run_on_postgresql_prints_the_scorecard(invoke: Invoke, postgres_server,
     assert outcome.code == 0, outcome.err
     assert "lines of postgres SQL) on postgres host=127.0.0.1" in outcome.err
     assert "Conversion rate" in outcome.out and "Sample ratio mismatch" in outcome.out
+
+
+def test_run_with_a_timeline_prints_a_table_per_metric(invoke: Invoke, demo_database: Path) -> None:
+    outcome = invoke("run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--timeline")
+    assert outcome.code == 0, outcome.err
+    assert outcome.out.count("Timeline: ") == 5  # one per metric
+    assert "2026-11-02" in outcome.out and "2026-11-15" in outcome.out
+    assert re.search(r"2026-11-15\s+96\.45%", outcome.out)  # the last look's level
+
+
+def test_run_with_a_timeline_writes_it_in_json(invoke: Invoke, demo_database: Path, tmp_path: Path) -> None:
+    output = tmp_path / "result.json"
+    outcome = invoke(
+        "run", EXAMPLE, "--dialect", "duckdb", "--connect", demo_database, "--timeline", "--output", output
+    )
+    assert outcome.code == 0, outcome.err
+    timeline = json.loads(output.read_text())["timeline"]
+    assert len({point["day"] for point in timeline}) == 14
+
+
+def test_a_timeline_without_a_date_window_exits_2_before_connecting(invoke: Invoke, tmp_path: Path) -> None:
+    undated = write_experiment(tmp_path, date_from=None, date_to=None)
+    missing = tmp_path / "never.duckdb"
+    outcome = invoke("run", undated, "--dialect", "duckdb", "--connect", missing, "--timeline")
+    assert outcome.code == 2
+    assert outcome.err.startswith("error: timeline: daily needs the experiment's date window")
+    assert "Traceback" not in outcome.err and not missing.exists()

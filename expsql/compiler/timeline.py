@@ -1,0 +1,346 @@
+"""The timeline's query (``timeline: daily``): metric rows cumulative as of each day, in one query.
+
+A unit's per-unit square is not additive over days (``(a + b)² ≠ a² + b²``), but its
+day-over-day increments are: as of day d, ``Σ_units x_d² = Σ_units Σ_{days ≤ d} (x_day² −
+x_prev²)``, summed over the unit-days that had activity. So the query needs no units × days
+grid, only each unit's days with events::
+
+    experiment_events AS (... the scan of metric rows, with each event's day ...),
+    unit_days AS (          -- per unit and day: its goal-term sums that day
+      SELECT variant, unit, day, SUM(CASE WHEN term = 3 THEN cnt ELSE 0 END) AS count_3, ...,
+             COUNT(CASE WHEN <exposure> THEN 1 END) AS exposure_events, MAX(unit_filter_0) ...
+      GROUP BY variant, unit, day),
+    unit_cumulative AS (    -- running sums per unit, its exposure events too: one window
+      SELECT *, SUM(count_3) OVER (PARTITION BY variant, unit ORDER BY day ROWS ...) AS cumulative_count_3,
+             SUM(exposure_events) OVER (...) AS cumulative_exposure_events, ...
+      FROM unit_days),
+    unit_entries AS (       -- its days once exposed; ``entered`` on the first of them
+      SELECT *, CASE WHEN cumulative_exposure_events = exposure_events THEN 1 ELSE 0 END AS entered
+      FROM unit_cumulative WHERE cumulative_exposure_events > 0),
+    unit_metrics AS (       -- each per-unit expression as of the day, and as of the day before
+      SELECT variant, day, entered, <expression over cumulative_i> AS current_0,
+             CASE WHEN entered = 1 THEN 0 ELSE <expression over cumulative_i - count_i> END AS previous_0
+      FROM unit_entries),
+    variant_days AS (       -- the increments of n, Σe, Σe·e' per variant and day
+      SELECT variant, day, SUM(entered) AS n, SUM(current_0 - previous_0) AS sum_0,
+             SUM(current_0 * current_1 - previous_0 * previous_1) AS sum_0_1 ... GROUP BY variant, day),
+    variant_sums AS (       -- running over days: the metric rows' sums as of each day
+      SELECT variant, day, SUM(n) OVER (PARTITION BY variant ORDER BY day ROWS ...) AS n, ...)
+    SELECT <the metric rows' unpivot>, day FROM variant_sums CROSS JOIN (VALUES ...) AS metric_rows
+
+As of day d a unit counts once it is exposed (and passes every unit filter) by d, with all its
+events up to d: its first counted day adds its whole running sums (its events before the
+exposure included, as the single look counts them), later days the change. The exposures
+layout applies every attribution window to each event as it does for one look, so its events
+up to day d are the ones a query on day d counts. The running sums over days are taken in SQL:
+the per-variant rows are a handful per day, their window costs nothing beside the per-unit step.
+A unit filter is one more running sum (of the unit-day's ``MAX`` of its flag), so every per-unit
+running value shares one window: measured on DuckDB, a second window specification (``MIN(...)
+OVER (PARTITION BY unit)`` for the day of entry) partitioned the unit-days a second time.
+
+- CUPED: a covariate reads pre-exposure events, all before the unit's first counted day, so it
+  is fixed at the first exposure ``t0``: the same expressions and products, nothing special.
+- Winsorization: a metric's caps are the percentiles of every unit's value as of the last day
+  (the single look's caps), applied on every day, so the last day equals the single look. A
+  reader on an earlier day would have capped at that day's percentiles; the timeline keeps one
+  set of caps so that a day's change is the data's, not the caps'.
+- The exposures layout excludes a unit exposed to several variants on every day once it is so
+  as of the last day (a reader before its second exposure would have counted it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlglot import exp
+
+from expsql.compiler.goal_rows import SCAN, TERM, UNIT, VARIANT, scan_query, unit_filter_flag
+from expsql.compiler.metric_rows import (
+    UNIT_METRICS,
+    VARIANT_SUMS,
+    covariate_id,
+    product_column,
+    rows_query,
+    sum_column,
+)
+from expsql.compiler.plan import Plan
+from expsql.compiler.scan import (
+    alias,
+    ascending,
+    column,
+    conjunction,
+    cte,
+    day_of,
+    disjunction,
+    event_column,
+    identifier,
+    number,
+    source_ctes,
+    with_ctes,
+)
+from expsql.compiler.term_codes import coded_scan
+from expsql.compiler.unit_columns import as_double, exposure_events, products_of, term_sums, unit_columns
+from expsql.compiler.winsorize import winsorize, winsorized_quantiles
+from expsql.dialects.base import Dialect
+from expsql.timeline import DAY
+
+UNIT_DAYS = "unit_days"
+UNIT_CUMULATIVE = "unit_cumulative"
+UNIT_ENTRIES = "unit_entries"
+VARIANT_DAYS = "variant_days"
+EXPOSURE_EVENTS = "exposure_events"
+ENTERED = "entered"
+LAST_DAY = "last_day"
+
+
+def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
+    """The timeline's query: the metric rows of :mod:`expsql.contracts` with a ``day`` column,
+    each row cumulative as of that day (a variant's row is absent on days it had no activity: its
+    sums are those of its latest earlier row)."""
+    planned = unit_columns(plan)
+    plan, pairs, covariates = planned.plan, planned.pairs, planned.covariates
+    assert plan.relation.day is not None, "the plan's layout carries the day (timeline set)"
+    if len(plan.layers) == 1:
+        scan = scan_query(plan, dialect, doubles=True)
+        sums = term_sums(plan, _is_term, column)
+        matches: Callable[[int], exp.Expression] = _is_term
+    else:
+        scan, matches = coded_scan(plan, dialect)
+        sums = term_sums(plan, matches, column, null_default=True)
+    scan.select(alias(day_of(event_column(plan.relation.day)), DAY), append=True, copy=False)
+    terms = [projection.alias for projection in sums]
+    quantiles = winsorized_quantiles(plan.experiment)
+    winsorized = bool(quantiles)
+    used = sorted({i for pair in [*pairs, *covariates.values()] for i in pair})
+    ctes = [
+        *source_ctes(plan, dialect),
+        cte(SCAN, scan),
+        cte(UNIT_DAYS, _unit_days(plan, sums, matches)),
+        cte(UNIT_CUMULATIVE, _unit_cumulative(plan, terms, dialect, last_day=winsorized)),
+        cte(UNIT_ENTRIES, _unit_entries(plan)),
+        cte(UNIT_METRICS, _unit_metrics(planned.built, planned.doubles, used, terms, last_day=winsorized)),
+    ]
+    names = {i: _current(i) for i in used}
+    # Winsorization: caps over each unit's value as of its last day, clipping both days' values.
+    metric_ids = planned.metric_ids
+    quantiles.update({covariate_id(i): quantiles[i] for i in metric_ids if i in quantiles})
+    final = exp.EQ(this=column(DAY), expression=column(LAST_DAY))
+    pool = plan.layout.evaluated_units(column(VARIANT), dialect)
+    pool = final if pool is None else conjunction([pool, final])
+    width = len(planned.built)
+    capped = winsorize(
+        quantiles,
+        dialect,
+        [*metric_ids, *(covariate_id(metric_ids[i]) for i in covariates)],
+        [names.get(i, "") for i in range(width)],
+        [*pairs, *covariates.values()],
+        UNIT_METRICS,
+        pool,
+    )
+    if capped.ctes:
+        _clip_previous(capped.ctes[-1].this, capped.names, width)
+        names |= {i: capped.names[i] for i in range(width, len(capped.names))}
+    capped_pairs = capped.pairs[: len(pairs)]
+    capped_covariates = dict(zip(covariates, capped.pairs[len(pairs) :], strict=True))
+    products = products_of(capped_pairs, capped_covariates)
+    ctes += [
+        *capped.ctes,
+        cte(VARIANT_DAYS, _variant_days(names, products, capped.table)),
+        cte(VARIANT_SUMS, _variant_sums(products, dialect)),
+    ]
+    query = rows_query(plan, metric_ids, capped_pairs, capped_covariates)
+    query.select(column(DAY), append=True, copy=False)
+    return with_ctes(query, ctes)
+
+
+def _is_term(term: int) -> exp.Expression:
+    return exp.EQ(this=column(TERM), expression=number(term))
+
+
+def _unit_partition() -> list[exp.Expression]:
+    return [column(VARIANT), column(UNIT)]
+
+
+def _running(function: exp.Expression, partition: Sequence[exp.Expression], dialect: Dialect) -> exp.Window:
+    """``function`` over the partition's rows up to this one, by day."""
+    spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+    order = exp.Order(expressions=[ascending(column(DAY), dialect)])
+    return exp.Window(this=function, partition_by=list(partition), order=order, spec=spec)
+
+
+def _unit_days(
+    plan: Plan, sums: list[exp.Expression], matches: Callable[[int], exp.Expression]
+) -> exp.Select:
+    """Per unit and day: the goal-term sums, its exposure events and each unit filter's flag."""
+    keys = [*_unit_partition(), column(DAY)]
+    projections = [
+        *keys,
+        *sums,
+        alias(exposure_events(matches), EXPOSURE_EVENTS),
+        *(
+            alias(exp.Max(this=column(unit_filter_flag(item.index))), _passed(item.index))
+            for item in plan.unit_filters
+        ),
+    ]
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(SCAN)), copy=False)
+        .group_by(*(key.copy() for key in keys), copy=False)
+    )
+
+
+def _entries(plan: Plan) -> list[str]:
+    """The per unit-day columns of what a unit must have had to be counted: its exposure events,
+    and for each unit filter an event passing it (0 or 1)."""
+    return [EXPOSURE_EVENTS, *(_passed(item.index) for item in plan.unit_filters)]
+
+
+def _passed(index: int) -> str:
+    """Per unit-day: 1 when an event of the day lets the unit pass ``Experiment.filters[index]``
+    (not the scan's flag's own name: ClickHouse would read the alias inside its ``MAX``)."""
+    return f"passed_{unit_filter_flag(index)}"
+
+
+def _cumulative(term: str) -> str:
+    return f"cumulative_{term}"
+
+
+def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect, *, last_day: bool) -> exp.Select:
+    """Each unit-day with its running term sums and entry columns, all in one window (one
+    partitioning and sort of the unit-days), and with ``last_day`` the unit's last day."""
+    projections: list[exp.Expression] = [exp.Star()]
+    for name in [*terms, *_entries(plan)]:
+        running = _running(exp.Sum(this=column(name)), _unit_partition(), dialect)
+        projections.append(alias(running, _cumulative(name)))
+    if last_day:
+        whole = _running(exp.Max(this=column(DAY)), _unit_partition(), dialect)
+        whole.args["spec"].set("end", "UNBOUNDED")
+        whole.args["spec"].set("end_side", "FOLLOWING")
+        projections.append(alias(whole, LAST_DAY))
+    return (
+        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(UNIT_DAYS)), copy=False)
+    )
+
+
+def _unit_entries(plan: Plan) -> exp.Select:
+    """The unit-days from the day the unit has had everything its entry needs; ``entered`` is 1
+    on that day: the day one of those things happened for the first time."""
+    names = _entries(plan)
+    kept = conjunction([exp.GT(this=column(_cumulative(name)), expression=number(0)) for name in names])
+    first = disjunction([exp.EQ(this=column(_cumulative(name)), expression=column(name)) for name in names])
+    entered = exp.Case(ifs=[exp.If(this=first, true=number(1))], default=number(0))
+    return (
+        exp.Select()
+        .select(exp.Star(), alias(entered, ENTERED), copy=False)
+        .from_(exp.Table(this=identifier(UNIT_CUMULATIVE)), copy=False)
+        .where(kept, copy=False)
+    )
+
+
+def _current(index: int) -> str:
+    return f"current_{index}"
+
+
+def _previous(name: str) -> str:
+    return f"previous_{name}"
+
+
+def _as_of(expression: exp.Expression, terms: list[str], *, before: bool) -> exp.Expression:
+    """A per-unit expression over the running sums, as of the day or (``before``) the day before."""
+    wanted = set(terms)
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name in wanted:
+            running = column(_cumulative(node.name))
+            if not before:
+                return running
+            return exp.Paren(this=exp.Sub(this=running, expression=column(node.name)))
+        return node
+
+    return expression.copy().transform(replace, copy=False)
+
+
+def _not_entered(expression: exp.Expression) -> exp.Expression:
+    """0 on the unit's first counted day (it was not counted the day before), else ``expression``."""
+    first = exp.EQ(this=column(ENTERED), expression=number(1))
+    return exp.Case(ifs=[exp.If(this=first, true=number(0))], default=expression)
+
+
+def _unit_metrics(
+    built: list[exp.Expression], doubles: list[bool], used: list[int], terms: list[str], *, last_day: bool
+) -> exp.Select:
+    """Per unit-day: each per-unit expression the metric rows read, as of the day and the day
+    before (and the unit's last day, whose values winsorization's caps are taken over)."""
+    keys = [VARIANT, DAY, *([LAST_DAY] if last_day else []), ENTERED]
+    projections: list[exp.Expression] = [column(name) for name in keys]
+    for i in used:
+        current = as_double(_as_of(built[i], terms, before=False), doubles[i])
+        previous = as_double(_as_of(built[i], terms, before=True), doubles[i])
+        projections += [alias(current, _current(i)), alias(_not_entered(previous), _previous(_current(i)))]
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(UNIT_ENTRIES)), copy=False)
+    )
+
+
+def _clip_previous(capped: exp.Select, names: list[str], width: int) -> None:
+    """Add to winsorization's ``capped_metrics`` the day-before value of each capped column, capped
+    at the same caps (0 on the unit's first day: it was not counted)."""
+    for projection in list(capped.expressions):
+        if not isinstance(projection, exp.Alias) or projection.alias not in names[width:]:
+            continue
+        clipped = projection.this.copy()
+        for target in clipped.find_all(exp.Column):
+            if target.name.startswith("current_"):
+                target.set("this", identifier(_previous(target.name)))
+        capped.select(alias(_not_entered(clipped), _previous(projection.alias)), append=True, copy=False)
+
+
+def _variant_days(names: dict[int, str], products: list[tuple[int, int]], table: str) -> exp.Select:
+    """Per variant and day: the increments of ``n`` and of the sums the metric rows read."""
+    used = sorted({i for pair in products for i in pair})
+    projections: list[exp.Expression] = [
+        column(VARIANT),
+        column(DAY),
+        alias(exp.Sum(this=column(ENTERED)), "n"),
+    ]
+    for i in used:
+        change = exp.Sub(this=column(names[i]), expression=column(_previous(names[i])))
+        projections.append(alias(exp.Sum(this=change), sum_column(i)))
+    for left, right in _product_order(products):
+        now = exp.Mul(this=column(names[left]), expression=column(names[right]))
+        before = exp.Mul(this=column(_previous(names[left])), expression=column(_previous(names[right])))
+        projections.append(
+            alias(exp.Sum(this=exp.Sub(this=now, expression=before)), product_column(left, right))
+        )
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(table)), copy=False)
+        .group_by(column(VARIANT), column(DAY), copy=False)
+    )
+
+
+def _product_order(products: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Squares first, then the other products, as :func:`.metric_rows.variant_sums_query` orders them."""
+    used = sorted({i for pair in products for i in pair})
+    squares = {(i, i) for i in used}
+    return [*sorted(squares), *(p for p in products if p not in squares)]
+
+
+def _variant_sums(products: list[tuple[int, int]], dialect: Dialect) -> exp.Select:
+    """Per variant and day: the running sums over days, the metric rows as of that day."""
+    used = sorted({i for pair in products for i in pair})
+    partition = [column(VARIANT)]
+    running = _running(exp.Sum(this=column("n")), partition, dialect)
+    count = exp.Cast(this=running, to=exp.DataType.build("BIGINT"))
+    projections: list[exp.Expression] = [column(VARIANT), column(DAY), alias(count, "n")]
+    names = [sum_column(i) for i in used] + [product_column(a, b) for a, b in _product_order(products)]
+    projections += [alias(_running(exp.Sum(this=column(name)), partition, dialect), name) for name in names]
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(VARIANT_DAYS)), copy=False)
+    )
