@@ -47,20 +47,24 @@ class ReportKind:
     #: Exactly how many charts (``<svg>``) and tables the page shows.
     charts: int
     tables: int
-    #: The file in ``docs/images/`` that shows the page's first chart in the README.
+    #: The file in ``docs/images/`` that shows one of the page's charts in the README ...
     image: str | None = None
+    #: ... the chart of this index among the page's ``<svg>`` elements.
+    image_chart: int = 0
 
 
 @functools.cache
-def demo_run(database: Path) -> runner.Run:
-    """The demo experiment run on ``database`` through the pipeline ``expsql demo`` uses."""
+def demo_run(database: Path, **fields: object) -> runner.Run:
+    """The demo experiment (with ``fields`` changed) run on ``database`` through the pipeline
+    ``expsql demo`` uses."""
     dao = runner.connect("duckdb", str(database), {"read_only": True})
-    return runner.run(demo_experiment(), dao, dialect="duckdb", rows="metrics")
+    experiment = demo_experiment().model_copy(update=fields)
+    return runner.run(experiment, dao, dialect="duckdb", rows="metrics")
 
 
-def overall_report(database: Path) -> str:
+def overall_report(database: Path, **fields: object) -> str:
     """The file ``expsql demo --format html --output FILE`` writes."""
-    result = demo_run(database)
+    result = demo_run(database, **fields)
     context = RunContext("duckdb", result.rows, result.sql, result.query_seconds, origin="sample data")
     return render("html", result.experiment, result.evaluation, context)
 
@@ -79,10 +83,19 @@ def notebook_output(database: Path) -> str:
     return NOTEBOOK.format(fragment)
 
 
+def timeline_report(database: Path) -> str:
+    """The demo experiment with ``timeline: daily``: after the forest plots, a chart per metric
+    over the days."""
+    return overall_report(database, timeline="daily")
+
+
 METRICS = len(demo_experiment().metrics)
 KINDS = (
     ReportKind("overall", overall_report, charts=METRICS, tables=2, image="forest.png"),
     ReportKind("notebook", notebook_output, charts=METRICS, tables=2),
+    ReportKind(
+        "timeline", timeline_report, charts=2 * METRICS, tables=2, image="timeline.png", image_chart=METRICS
+    ),
 )
 
 
@@ -118,7 +131,7 @@ def test_report_opens_offline_and_draws_every_chart_and_table(
         # Before any assertion, so that a failing page leaves its picture.
         page.screenshot(path=ARTIFACTS / f"{kind.name}.png", full_page=True)
         if kind.image and UPDATE_IMAGES:
-            page.screenshot(path=IMAGES / kind.image, clip=chart_clip(page), full_page=True)
+            page.screenshot(path=IMAGES / kind.image, clip=chart_clip(page, kind.image_chart), full_page=True)
         assert visit.problems() == []
         assert visit.requests == [visit.url]
         assert page.locator("svg").count() == kind.charts
