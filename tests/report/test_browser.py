@@ -26,6 +26,7 @@ import pytest
 from expsql import runner
 from expsql.demo import demo_experiment, write_demo_database
 from expsql.report import RunContext, render
+from expsql.source import load_source
 from tests.conftest import engine_unavailable
 from tests.report.browser import Browser, chart_clip, launch, rendered_problems
 
@@ -53,13 +54,17 @@ class ReportKind:
     image_chart: int = 0
 
 
+#: The demo's events table with ``platform``, the exposure attribute a breakdown reads, declared.
+DEMO_SOURCE = ROOT / "examples" / "demo-source.yaml"
+
+
 @functools.cache
 def demo_run(database: Path, **fields: object) -> runner.Run:
     """The demo experiment (with ``fields`` changed) run on ``database`` through the pipeline
     ``expsql demo`` uses."""
     dao = runner.connect("duckdb", str(database), {"read_only": True})
     experiment = demo_experiment().model_copy(update=fields)
-    return runner.run(experiment, dao, dialect="duckdb", rows="metrics")
+    return runner.run(experiment, dao, dialect="duckdb", rows="metrics", source=load_source(DEMO_SOURCE))
 
 
 def overall_report(database: Path, **fields: object) -> str:
@@ -89,10 +94,24 @@ def timeline_report(database: Path) -> str:
     return overall_report(database, timeline="daily")
 
 
+def breakdown_report(database: Path) -> str:
+    """The demo experiment broken down by ``platform``: after the overall forest plots, the
+    segments' table, then per metric a table and a forest plot by segment."""
+    return overall_report(database, breakdown=("platform",))
+
+
 METRICS = len(demo_experiment().metrics)
 KINDS = (
     ReportKind("overall", overall_report, charts=METRICS, tables=2, image="forest.png"),
     ReportKind("notebook", notebook_output, charts=METRICS, tables=2),
+    ReportKind(
+        "breakdown",
+        breakdown_report,
+        charts=2 * METRICS,
+        tables=3 + METRICS,
+        image="breakdown.png",
+        image_chart=METRICS,
+    ),
     ReportKind(
         "timeline", timeline_report, charts=2 * METRICS, tables=2, image="timeline.png", image_chart=METRICS
     ),
