@@ -1,6 +1,9 @@
 """The compiler: metric text → AST (:mod:`.parse`) → plan (:mod:`.plan`) → one sqlglot tree.
 
-- :mod:`.plan`        — goal terms, typed filter values, layers of disjoint terms
+- :mod:`.plan`        — the goal terms, filters, metric rows and breakdown one query computes
+- :mod:`.terms`       — term keys, typed filter values, layers of disjoint terms
+- :mod:`.relation`    — the source layout behind one interface (:mod:`.attribution`: exposures)
+- :mod:`.segments`    — breakdown dimensions as key columns of every row
 - :mod:`.scan`        — the one scan of the events table: names, predicates, WHERE
 - :mod:`.goal_rows`   — the goal-rows query (ep-stats compatible)
 - :mod:`.metric_rows` — the metric-rows query (per-unit nominators and denominators)

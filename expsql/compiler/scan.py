@@ -15,8 +15,9 @@ from decimal import Decimal
 from sqlglot import exp
 
 from expsql.compiler.ast import Dimension, GoalKey
-from expsql.compiler.plan import GoalIdentity, Plan, PlannedFilter, PreKey, TypedValue, WindowedKey
+from expsql.compiler.plan import Plan, PlannedFilter
 from expsql.compiler.relation import EXPOSURE
+from expsql.compiler.terms import GoalIdentity, PreKey, TypedValue, WindowedKey
 from expsql.dialects.base import Dialect
 from expsql.models import AttributionWindow, Experiment
 

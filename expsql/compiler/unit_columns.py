@@ -24,9 +24,10 @@ from sqlglot import exp
 
 from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number, goals
 from expsql.compiler.goal_rows import CNT, VALUE
-from expsql.compiler.plan import MetricRow, Plan, goals_of, pre_key, with_covariates
+from expsql.compiler.plan import MetricRow, Plan, goals_of, with_covariates
 from expsql.compiler.relation import EXPOSURE
 from expsql.compiler.scan import alias, column, number
+from expsql.compiler.terms import pre_key
 from expsql.models import AttributionWindow
 
 EXPOSURE_TERM = 0  # the plan puts the exposure goal first
