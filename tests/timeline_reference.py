@@ -13,6 +13,7 @@ those units left out of the log, which is what the timeline reports for them.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -20,6 +21,25 @@ from expsql.contracts import MULTIPLE_EXPOSURES_PREFIX
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, Source
 from tests import attribution_reference, reference
+from tests.exposure_events import DATE_FROM, DATE_TO
+
+EXPOSURE = "count(user.global.exposure)"
+
+
+def timeline_experiment(metrics: list[dict[str, Any]], **fields: Any) -> Experiment:
+    """``exp-1`` with ``timeline: daily`` over the test data's window, an SRM check and ``metrics``
+    numbered from 1; ``fields`` override the rest."""
+    numbered = [{"id": i, "name": f"metric {i}", **m} for i, m in enumerate(metrics, start=1)]
+    base = {
+        "id": "exp-1",
+        "control_variant": "a",
+        "unit_type": "user",
+        "date_from": DATE_FROM.isoformat(),
+        "date_to": DATE_TO.isoformat(),
+        "timeline": "daily",
+        "checks": [{"id": 1, "name": "SRM", "denominator": EXPOSURE}],
+    }
+    return Experiment.model_validate({**base, **fields, "metrics": numbered})
 
 
 def as_of(experiment: Experiment, day: dt.date) -> Experiment:

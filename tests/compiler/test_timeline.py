@@ -16,7 +16,6 @@ from sqlglot import exp
 
 from expsql.compiler import compile_sql, compile_tree
 from expsql.errors import TimelineError
-from expsql.models import Experiment
 from expsql.source import Source, validate_source
 from expsql.stats.timeline import row_days, rows_as_of
 from expsql.timeline import MAX_TIMELINE_DAYS
@@ -25,24 +24,11 @@ from tests.attribution_reference import assert_rows_equal
 from tests.events import DIMENSION_TYPES, generate_events
 from tests.exposure_events import DATE_FROM, DATE_TO, SOURCE
 from tests.exposure_events import generate_exposures_and_events as generate
+from tests.timeline_reference import timeline_experiment as experiment
 
 EXPOSURE = "count(user.global.exposure)"
 EXPOSURES_SOURCE = validate_source(SOURCE)
 EVENTS_SOURCE = Source(dimensions=DIMENSION_TYPES)
-
-
-def experiment(metrics: list[dict[str, Any]], **fields: Any) -> Experiment:
-    numbered = [{"id": i, "name": f"metric {i}", **m} for i, m in enumerate(metrics, start=1)]
-    base = {
-        "id": "exp-1",
-        "control_variant": "a",
-        "unit_type": "user",
-        "date_from": DATE_FROM.isoformat(),
-        "date_to": DATE_TO.isoformat(),
-        "timeline": "daily",
-        "checks": [{"id": 1, "name": "SRM", "denominator": EXPOSURE}],
-    }
-    return Experiment.model_validate({**base, **fields, "metrics": numbered})
 
 
 ATTRIBUTED = {

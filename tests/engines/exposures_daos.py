@@ -1,6 +1,7 @@
 """The module-scoped Daos of the exposures-layout engine tests: each module's ``tables`` fixture
-(``(exposures, events)``) loaded into DuckDB, PostgreSQL and Spark under the module's own prefix,
-so modules sharing one PostgreSQL server or Spark session never read each other's tables."""
+(``(exposures, events)``, or the tables ``names`` lists) loaded into DuckDB, PostgreSQL and Spark
+under the module's own prefix, so modules sharing one PostgreSQL server or Spark session never
+read each other's tables."""
 
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ import pytest
 from expsql.dialects import Dao, get
 from tests.engines import load
 
-Tables = tuple[pd.DataFrame, pd.DataFrame]
+Tables = tuple[pd.DataFrame, ...]
+DaoFixtures = tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any], Callable[..., Any]]
 
 
-def _load(to_engine: Callable[..., None], target: Any, tables: Tables, prefix: str) -> None:
-    exposures, events = tables
-    to_engine(target, exposures, table=f"{prefix}exposures")
-    to_engine(target, events, table=f"{prefix}events")
+def dao_fixtures(prefix: str, names: tuple[str, ...] = ("exposures", "events")) -> DaoFixtures:
+    """``duckdb_dao, postgres_dao, spark_dao, clickhouse_session`` fixtures loading the module's
+    ``tables`` under ``names``; DuckDB and chdb are private, so their tables keep the names
+    without the prefix."""
 
-
-def dao_fixtures(prefix: str) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """``duckdb_dao, postgres_dao, spark_dao`` fixtures; DuckDB is private, so its tables keep
-    the default names."""
+    def _load(to_engine: Callable[..., None], target: Any, tables: Tables, prefix: str) -> None:
+        for frame, name in zip(tables, names, strict=True):
+            to_engine(target, frame, table=f"{prefix}{name}")
 
     @pytest.fixture(scope="module")
     def duckdb_dao(tables: Tables) -> Iterator[Dao]:
@@ -43,4 +44,15 @@ def dao_fixtures(prefix: str) -> tuple[Callable[..., Any], Callable[..., Any], C
         _load(load.to_spark, spark_session, tables, prefix)
         return get("spark").connect(session=spark_session)
 
-    return duckdb_dao, postgres_dao, spark_dao
+    @pytest.fixture(scope="module")
+    def clickhouse_session(
+        tables: Tables, open_clickhouse: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+    ) -> Any:
+        session = open_clickhouse(tables[0], table=names[0])
+        for frame, name in zip(tables[1:], names[1:], strict=True):
+            load.to_clickhouse(
+                session, frame, tmp_path_factory.mktemp("clickhouse") / f"{name}.parquet", name
+            )
+        return session
+
+    return duckdb_dao, postgres_dao, spark_dao, clickhouse_session

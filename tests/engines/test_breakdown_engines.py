@@ -5,7 +5,6 @@ layout with filters, CUPED and a winsorized metric (caps pooled over every segme
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -71,7 +70,7 @@ def source_for(engine: str) -> ExposuresSource:
     return validate_source({key: {**SOURCE[key], **names[key]} for key in SOURCE})  # type: ignore[index]
 
 
-duckdb_dao, postgres_dao, spark_dao = dao_fixtures("breakdown_")
+duckdb_dao, postgres_dao, spark_dao, clickhouse_session = dao_fixtures("breakdown_")
 ENGINES = ["duckdb", "postgres", "spark"]
 
 
@@ -102,18 +101,6 @@ def test_segments_add_up_to_the_overall_rows(
         overall = dao.execute(compile_sql(without, dialect=engine, rows=rows, source=source_for(engine)))
         assert actual[list(experiment.breakdown)].drop_duplicates().shape[0] > 2
         assert_rows_equal(summed(actual, list(experiment.breakdown)), overall)
-
-
-@pytest.fixture(scope="module")
-def clickhouse_session(
-    tables: tuple[pd.DataFrame, pd.DataFrame],
-    open_clickhouse: Callable[..., Any],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Any:
-    exposures, events = tables
-    session = open_clickhouse(exposures, table="exposures")
-    load.to_clickhouse(session, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", "events")
-    return session
 
 
 def test_clickhouse_segments_equal_the_oracle_and_add_up(

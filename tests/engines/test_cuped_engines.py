@@ -157,7 +157,7 @@ def expected_rows(case: str, rows: str) -> pd.DataFrame:
     return ROWS[rows](*data(), CASES[case], SEED_SOURCE)
 
 
-duckdb_dao, postgres_dao, spark_dao = dao_fixtures("cuped_")
+duckdb_dao, postgres_dao, spark_dao, clickhouse_session = dao_fixtures("cuped_")
 
 
 def test_the_oracle_sees_the_adversarial_pre_period(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -190,18 +190,6 @@ def test_cuped_rows_equal_the_pandas_oracle(engine: str, case: str, request: pyt
         expected = expected_rows(case, rows)
         actual = dao.execute(compile_sql(CASES[case], dialect=engine, rows=rows, source=source_for(engine)))
         reference.assert_rows_equal(actual, expected)
-
-
-@pytest.fixture(scope="module")
-def clickhouse_session(
-    tables: tuple[pd.DataFrame, pd.DataFrame],
-    open_clickhouse: Callable[..., Any],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Any:
-    exposures, events = tables
-    session = open_clickhouse(exposures, table="exposures")
-    load.to_clickhouse(session, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", "events")
-    return session
 
 
 def test_clickhouse_cuped_rows_equal_the_pandas_oracle(clickhouse_session: Any) -> None:

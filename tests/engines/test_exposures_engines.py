@@ -10,7 +10,6 @@ A source naming a column the warehouse lacks fails as a ``ConnectorError`` namin
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -112,7 +111,7 @@ def source_for(engine: str) -> ExposuresSource:
 SEED_SOURCE = source_for("duckdb")
 
 
-duckdb_dao, postgres_dao, spark_dao = dao_fixtures("attribution_")
+duckdb_dao, postgres_dao, spark_dao, clickhouse_session = dao_fixtures("attribution_")
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -126,18 +125,6 @@ def test_attributed_rows_equal_the_pandas_oracle(
         assert len(expected) > 0
         actual = dao.execute(compile_sql(CASES[case], dialect=engine, rows=rows, source=source_for(engine)))
         assert_rows_equal(actual, expected)
-
-
-@pytest.fixture(scope="module")
-def clickhouse_session(
-    tables: tuple[pd.DataFrame, pd.DataFrame],
-    open_clickhouse: Callable[..., Any],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Any:
-    exposures, events = tables
-    session = open_clickhouse(exposures, table="exposures")
-    load.to_clickhouse(session, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", "events")
-    return session
 
 
 @pytest.mark.parametrize("case", ["plain", "delay and window", "filters of every scope"])

@@ -13,7 +13,7 @@ last bits: there, equal to a relative 1e-12.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,37 +21,24 @@ import pandas as pd
 import pytest
 
 from expsql.compiler import compile_sql
-from expsql.dialects import Dao, get
-from expsql.models import Experiment
+from expsql.dialects import Dao
 from expsql.source import AnySource, Source, validate_source
 from expsql.stats import evaluate
 from expsql.stats.timeline import row_days, rows_as_of
 from tests import timeline_reference
 from tests.attribution_reference import assert_rows_equal
 from tests.engines import load
+from tests.engines.exposures_daos import dao_fixtures
 from tests.events import DIMENSION_TYPES, generate_events
 from tests.exposure_events import DATE_FROM, DATE_TO, SOURCE
 from tests.exposure_events import generate_exposures_and_events as generate
+from tests.timeline_reference import timeline_experiment
 
 pytestmark = pytest.mark.engine("timeline")
 
 ENGINES = ("duckdb", "postgres", "spark")
 PREFIX = "timeline_"
 EXPOSURE = "count(user.global.exposure)"
-
-
-def _experiment(metrics: list[dict[str, Any]], **fields: Any) -> Experiment:
-    numbered = [{"id": i, "name": f"metric {i}", **m} for i, m in enumerate(metrics, start=1)]
-    base = {
-        "id": "exp-1",
-        "control_variant": "a",
-        "unit_type": "user",
-        "date_from": DATE_FROM.isoformat(),
-        "date_to": DATE_TO.isoformat(),
-        "timeline": "daily",
-        "checks": [{"id": 1, "name": "SRM", "denominator": EXPOSURE}],
-    }
-    return Experiment.model_validate({**base, **fields, "metrics": numbered})
 
 
 PURCHASES = [
@@ -63,19 +50,19 @@ PURCHASES = [
     },
 ]
 EXPOSURES_CASES = {
-    "exposures": _experiment(
+    "exposures": timeline_experiment(
         PURCHASES,
         conversion_delay_hours=1,
         conversion_window_hours=24,
         filters=[{"scope": "exposure", "dimension": "platform", "value": ["web", "ios"]}],
     ),
-    "exposures, cuped and winsorized": _experiment(
+    "exposures, cuped and winsorized": timeline_experiment(
         [{**PURCHASES[2], "outlier_upper_percentile": 5, "outlier_lower_percentile": 1}, *PURCHASES[:2]],
         cuped_lookback_days=2,
     ),
 }
 ATTRIBUTED_CASES = {
-    "attributed": _experiment(
+    "attributed": timeline_experiment(
         [
             {
                 "nominator": "value(user.unit.conversion(product=^p_))",
@@ -108,39 +95,9 @@ def source_for(case: str, engine: str) -> AnySource:
     return validate_source({key: {**SOURCE[key], **names[key]} for key in SOURCE})  # type: ignore[index]
 
 
-def _load(to_engine: Callable[..., None], target: Any, tables: Tables, prefix: str) -> None:
-    for frame, name in zip(tables, ("exposures", "events", "attributed"), strict=True):
-        to_engine(target, frame, table=f"{prefix}{name}")
-
-
-@pytest.fixture(scope="module")
-def duckdb_dao(tables: Tables) -> Iterator[Dao]:
-    dao = get("duckdb").connect()
-    _load(load.to_duckdb, dao.connection, tables, "")  # type: ignore[attr-defined]
-    yield dao
-    dao.close()
-
-
-@pytest.fixture(scope="module")
-def postgres_dao(tables: Tables, postgres_connection: Any) -> Dao:
-    _load(load.to_postgres, postgres_connection, tables, PREFIX)
-    return get("postgres").connect(connection=postgres_connection)
-
-
-@pytest.fixture(scope="module")
-def spark_dao(tables: Tables, spark_session: Any) -> Dao:
-    _load(load.to_spark, spark_session, tables, PREFIX)
-    return get("spark").connect(session=spark_session)
-
-
-@pytest.fixture(scope="module")
-def clickhouse_session(
-    tables: Tables, open_clickhouse: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
-) -> Any:
-    session = open_clickhouse(tables[0], table="exposures")
-    for frame, name in zip(tables[1:], ("events", "attributed"), strict=True):
-        load.to_clickhouse(session, frame, tmp_path_factory.mktemp("clickhouse") / f"{name}.parquet", name)
-    return session
+duckdb_dao, postgres_dao, spark_dao, clickhouse_session = dao_fixtures(
+    PREFIX, ("exposures", "events", "attributed")
+)
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
