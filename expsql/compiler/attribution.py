@@ -14,11 +14,11 @@ events table::
                AS unit_variant                                 -- or the first exposure's variant
       FROM experiment_exposures GROUP BY unit_id),
     attributed_events AS (      -- every exposure as an event of goal 'exposure', then the events
-      SELECT COALESCE(exposed_units.unit_variant, '@multiple:' || experiment_exposures.variant_id)
-               AS variant_id, unit_id, 'exposure' AS goal, 1 AS cnt, NULL AS value, <dimensions>
+      SELECT experiment_exposures.variant_id, unit_id, 'exposure' AS goal, 1 AS cnt, NULL AS value,
+             CASE WHEN exposed_units.unit_variant IS NULL THEN 1 ELSE 0 END AS excluded, <dimensions>
       FROM experiment_exposures JOIN exposed_units ON <same unit>
       UNION ALL
-      SELECT exposed_units.unit_variant, events.unit_id, events.event, 1, events.value, <dimensions>
+      SELECT exposed_units.unit_variant, events.unit_id, events.event, 1, events.value, 0, <dimensions>
       FROM events JOIN exposed_units ON <same unit> AND exposed_units.unit_variant IS NOT NULL
       WHERE events.event IN (<goals>) AND <t0 + delay <= timestamp < t0 + delay + window>
         AND <timestamp before the experiment's end> AND <pruning bounds>)
@@ -29,14 +29,17 @@ events table::
   attributes, all through the builders' existing rules. One aggregation of the log (per unit)
   and a join back: measured on DuckDB (10M events, 1.1M exposures), grouping the exposures per
   unit and variant first, then windows per unit, took 1.6-2x the time of this chain, and the
-  whole query ~10 % more, though its per-unit step then reads fewer exposure rows.
+  whole query ~8 % more, though its per-unit step then reads fewer exposure rows.
 - A unit exposed to several variants is excluded by default (``unit_variant`` is NULL): its
-  exposures are kept under the marker variant ``@multiple:<variant>``
-  (:data:`~expsql.contracts.MULTIPLE_EXPOSURES_PREFIX`) and none of its events is joined, so
-  every row contract carries, per variant, the units that were excluded (the MultipleExposures
-  check) through the same single pass. With ``multiple_exposures: first`` the unit counts for the
-  variant of its earliest exposure (ties: the smallest variant id; ``ROW_NUMBER`` instead of the
-  aggregation), with all its exposures.
+  exposures are kept, flagged ``excluded = 1``, and none of its events is joined. The builders
+  group by the flag beside the variant and show such rows under the marker variant
+  ``@multiple:<variant>`` (:data:`~expsql.contracts.MULTIPLE_EXPOSURES_PREFIX`,
+  :func:`~expsql.compiler.goal_rows.shown_variant`), so every row contract carries, per variant,
+  the units that were excluded (the MultipleExposures check) through the same single pass. (The
+  marker computed here instead made every per-unit group key a computed string: 6-7 % of the
+  metric-rows query on DuckDB.) With ``multiple_exposures: first`` the unit counts for the variant
+  of its earliest exposure (ties: the smallest variant id; ``ROW_NUMBER`` instead of the
+  aggregation), with all its exposures, and no row is flagged.
 - The exposure log is scanned once (``experiment_exposures`` and ``exposed_units`` are read twice:
   engines materialize a CTE read twice, or reuse its exchange) and the events table once.
 - CUPED (``cuped_lookback_days``): the events branch also keeps each unit's events in
@@ -55,7 +58,7 @@ import datetime as dt
 from sqlglot import exp
 
 from expsql.compiler.plan import Plan
-from expsql.compiler.relation import ATTRIBUTED_EVENTS, EXPOSURE, ExposuresLayout
+from expsql.compiler.relation import ATTRIBUTED_EVENTS, EXPOSURE, ExposuresLayout, Relation
 from expsql.compiler.scan import (
     alias,
     column,
@@ -64,12 +67,10 @@ from expsql.compiler.scan import (
     identifier,
     literal,
     number,
-    prefix_match,
     shifted,
     table,
     window_conditions,
 )
-from expsql.contracts import MULTIPLE_EXPOSURES_PREFIX
 from expsql.dialects.base import Dialect
 from expsql.source import DimensionType
 
@@ -109,10 +110,12 @@ def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> l
     return ctes
 
 
-def not_excluded(variant: exp.Column, dialect: Dialect) -> exp.Expression:
-    """The rows whose ``variant`` is not a marker variant of units excluded for being exposed to
-    several variants (none are marked with ``multiple_exposures: first``, and this is still true)."""
-    return exp.Not(this=prefix_match(variant, MULTIPLE_EXPOSURES_PREFIX, dialect))
+def not_excluded(relation: Relation) -> exp.Expression | None:
+    """The per-unit rows of units not excluded for being exposed to several variants (``None``:
+    none is, with ``multiple_exposures: first``)."""
+    if relation.excluded is None:
+        return None
+    return exp.EQ(this=column(relation.excluded), expression=number(0))
 
 
 def _exposures_column(layout: ExposuresLayout, field: str) -> exp.Column:
@@ -223,20 +226,19 @@ def _exposure_branch(plan: Plan, layout: ExposuresLayout) -> exp.Select:
         return column(name, EXPERIMENT_EXPOSURES)
 
     own = column(UNIT_VARIANT, EXPOSED_UNITS)
-    if plan.experiment.multiple_exposures == "exclude":
-        marked = exp.DPipe(
-            this=exp.Literal.string(MULTIPLE_EXPOSURES_PREFIX), expression=exposure("variant_id"), safe=True
-        )
-        variant: exp.Expression = exp.Coalesce(this=own, expressions=[marked])
-    else:
-        variant = own
+    excluded = layout.relation.excluded
+    # Excluded units (no variant of their own) keep each exposure's variant, flagged.
     projections = [
-        alias(variant, "variant_id"),
+        alias(own if excluded is None else exposure("variant_id"), "variant_id"),
         alias(exposure("unit_id"), "unit_id"),
         alias(exp.Literal.string(EXPOSURE), "goal"),
         alias(number(1), "cnt"),
         alias(exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE")), "value"),
     ]
+    if excluded is not None:
+        no_variant = exp.Is(this=own.copy(), expression=exp.Null())
+        flag = exp.Case(ifs=[exp.If(this=no_variant, true=number(1))], default=number(0))
+        projections.append(alias(flag, excluded))
     if plan.windowed:
         projections += [
             alias(exposure(EXPOSURE_TIMESTAMP), "event_timestamp"),
@@ -280,6 +282,8 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
         alias(cnt, "cnt"),
         alias(value, "value"),
     ]
+    if layout.relation.excluded is not None:
+        projections.append(alias(number(0), layout.relation.excluded))
     if plan.windowed:
         projections += [
             alias(timestamp.copy(), "event_timestamp"),

@@ -57,7 +57,9 @@ from expsql.compiler.goal_rows import (
     VALUE,
     VARIANT,
     scan_query,
+    shown_variant,
     unit_filter_flag,
+    variant_keys,
 )
 from expsql.compiler.plan import Plan, goals_of, pre_key, with_covariates
 from expsql.compiler.relation import EXPOSURE
@@ -153,7 +155,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     ctes += [
         cte(UNIT_METRICS, _unit_metrics_query(built, doubles, names)),
         *capped.ctes,
-        cte(VARIANT_SUMS, _variant_sums_query(capped.names, products, capped.table)),
+        cte(VARIANT_SUMS, _variant_sums_query(plan, capped.names, products, capped.table)),
     ]
     return with_ctes(_rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
 
@@ -185,22 +187,22 @@ def _value_column(term: int) -> str:
 
 def _unit_goals_query(plan: Plan) -> exp.Select:
     """Per exposed unit, from the scan's term index: ``SUM(cnt)`` and ``SUM(value)`` of each term."""
-    keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
+    keys: list[exp.Expression] = [*variant_keys(plan), column(UNIT)]
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, _is_term, column, flags)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
-        column(VARIANT), column(UNIT), copy=False
+        *(key.copy() for key in keys), copy=False
     )
 
 
 def _unit_goals_from_codes(plan: Plan, matches: Callable[[int], exp.Expression]) -> exp.Select:
     """Per exposed unit, from the coded scan (:mod:`.term_codes`): each term's sums test its goal
     code and condition columns, so an event counts in every overlapping term it matches."""
-    keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
+    keys: list[exp.Expression] = [*variant_keys(plan), column(UNIT)]
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, matches, column, flags, null_default=True)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
-        column(VARIANT), column(UNIT), copy=False
+        *(key.copy() for key in keys), copy=False
     )
 
 
@@ -325,11 +327,14 @@ def _product_column(left: int, right: int) -> str:
     return f"sum_{left}_{right}"
 
 
-def _variant_sums_query(names: list[str], products: list[tuple[int, int]], table: str) -> exp.Select:
+def _variant_sums_query(
+    plan: Plan, names: list[str], products: list[tuple[int, int]], table: str
+) -> exp.Select:
     """Per variant: ``n`` and the sums of the columns the metric rows read (a winsorized
     nominator's uncapped column may be read by none)."""
     used = sorted({i for pair in products for i in pair})
-    projections: list[exp.Expression] = [column(VARIANT), alias(exp.Count(this=exp.Star()), "n")]
+    keys = variant_keys(plan)
+    projections: list[exp.Expression] = [*keys, alias(exp.Count(this=exp.Star()), "n")]
     projections += [alias(exp.Sum(this=column(names[i])), _sum_column(i)) for i in used]
     squares = {(i, i) for i in used}
     for left, right in [*sorted(squares), *(p for p in products if p not in squares)]:
@@ -339,7 +344,7 @@ def _variant_sums_query(names: list[str], products: list[tuple[int, int]], table
         exp.Select()
         .select(*projections, copy=False)
         .from_(exp.Table(this=identifier(table)), copy=False)
-        .group_by(column(VARIANT), copy=False)
+        .group_by(*(key.copy() for key in keys), copy=False)
     )
 
 
@@ -379,7 +384,7 @@ def _rows_query(
             pickers[name].append("ifs", exp.If(this=number(index), true=column(source)))
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), METRIC_KEYS[0]),
-        alias(column(VARIANT), METRIC_KEYS[1]),
+        alias(shown_variant(plan), METRIC_KEYS[1]),
         alias(column(METRIC_ID), METRIC_KEYS[2]),
         alias(column("n"), "n"),
         *(alias(picker, name) for name, picker in pickers.items()),

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 ATTRIBUTED_EVENTS = "attributed_events"
 #: The goal whose events are the exposures (the plan's first term).
 EXPOSURE = "exposure"
+#: The exposures layout's flag of the rows of units excluded for multiple exposures.
+EXCLUDED = "excluded"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class Relation:
     applied_window: AttributionWindow | None = None
     #: 1 on the events of the unit's pre-exposure period (CUPED covariates), 0 on the others.
     pre_period: str | None = None
+    #: 1 on the rows of units excluded for being exposed to several variants, 0 on the others
+    #: (exposures layout): the builders group by it beside the variant and show such a unit's
+    #: variant as ``@multiple:<variant>`` in the rows (:func:`~expsql.compiler.goal_rows.shown_variant`).
+    excluded: str | None = None
 
 
 class Layout(Protocol):
@@ -138,7 +144,7 @@ class ExposuresLayout:
     def evaluated_units(self, variant: exp.Column, dialect: Dialect) -> exp.Expression | None:
         from expsql.compiler.attribution import not_excluded
 
-        return not_excluded(variant, dialect)
+        return not_excluded(self.relation)
 
 
 def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey]) -> Layout:
@@ -191,6 +197,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         first_exposure="first_exposure" if windowed else None,
         applied_window=window,
         pre_period="pre_period" if lookback else None,
+        excluded=EXCLUDED if experiment.multiple_exposures == "exclude" else None,
     )
     return ExposuresLayout(
         source,

@@ -21,14 +21,12 @@ WITH "experiment_exposures" AS (
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE(
-      "exposed_units"."unit_variant",
-      '@multiple:' || "experiment_exposures"."variant_id"
-    ) AS "variant_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
     "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
     1 AS "cnt",
     CAST(NULL AS DOUBLE PRECISION) AS "value",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
     0 AS "pre_period",
     CAST(NULL AS VARCHAR(MAX)) AS "product"
   FROM "experiment_exposures"
@@ -41,6 +39,7 @@ WITH "experiment_exposures" AS (
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CASE WHEN "events"."timestamp" < "exposed_units"."first_exposure" THEN 1 ELSE 0 END AS "pre_period",
     "events"."product" AS "product"
   FROM "events" AS "events"
@@ -63,6 +62,7 @@ WITH "experiment_exposures" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
@@ -99,6 +99,7 @@ WITH "experiment_exposures" AS (
 ), "unit_goals" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id",
     SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
     SUM(CASE WHEN "term_index" = 1 THEN "event_cnt" ELSE 0 END) AS "count_1",
@@ -110,6 +111,7 @@ WITH "experiment_exposures" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
@@ -126,14 +128,14 @@ WITH "experiment_exposures" AS (
       "value_2") AS "cap_0_0"
   FROM "unit_metrics"
   WHERE
-    NOT "variant_id" LIKE '@multiple:%' ESCAPE '\\'
+    "excluded" = 0
 ), "nominator_caps_1" AS (
   SELECT
     PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY
       "value_5") AS "cap_1_0"
   FROM "unit_metrics"
   WHERE
-    NOT "variant_id" LIKE '@multiple:%' ESCAPE '\\'
+    "excluded" = 0
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,
@@ -145,6 +147,7 @@ WITH "experiment_exposures" AS (
 ), "variant_sums" AS (
   SELECT
     "variant_id",
+    "excluded",
     COUNT(*) AS "n",
     SUM("count_1") AS "sum_0",
     SUM("count_0") AS "sum_1",
@@ -179,11 +182,12 @@ WITH "experiment_exposures" AS (
     SUM("expression_3" * "expression_8") AS "sum_3_8"
   FROM "capped_metrics"
   GROUP BY
-    "variant_id"
+    "variant_id",
+    "excluded"
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   "metric_id" AS "metric_id",
   "n" AS "n",
   CASE "row_index"

@@ -102,8 +102,6 @@ WITH `experiment_exposures` AS (
   SELECT
     PERCENTILE_CONT(`count_1`, 0.99) OVER () AS `cap_0_0`
   FROM `unit_metrics`
-  WHERE
-    NOT STARTS_WITH(`variant_id`, '@multiple:')
   LIMIT 1
 ), `capped_metrics` AS (
   SELECT

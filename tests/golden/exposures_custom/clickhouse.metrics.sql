@@ -105,8 +105,6 @@ WITH "experiment_exposures" AS (
   SELECT
     quantileExactInclusive(0.99)("count_1") AS "cap_0_0"
   FROM "unit_metrics"
-  WHERE
-    NOT startsWith("variant_id", '@multiple:')
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,

@@ -99,8 +99,6 @@ WITH "experiment_exposures" AS (
   SELECT
     QUANTILE_CONT("count_1", 0.99) AS "cap_0_0"
   FROM "unit_metrics"
-  WHERE
-    NOT STARTS_WITH("variant_id", '@multiple:')
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,

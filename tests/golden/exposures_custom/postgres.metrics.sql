@@ -100,8 +100,6 @@ WITH "experiment_exposures" AS (
     PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY
       "count_1") AS "cap_0_0"
   FROM "unit_metrics"
-  WHERE
-    NOT STARTS_WITH("variant_id", '@multiple:')
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,

@@ -100,8 +100,6 @@ WITH "experiment_exposures" AS (
     PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY
       "count_1") AS "cap_0_0"
   FROM "unit_metrics"
-  WHERE
-    NOT "variant_id" LIKE '@multiple:%' ESCAPE '\\'
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,

@@ -102,8 +102,6 @@ WITH `experiment_exposures` AS (
   SELECT
     PERCENTILE(`count_1`, 0.99) AS `cap_0_0`
   FROM `unit_metrics`
-  WHERE
-    NOT STARTSWITH(`variant_id`, '@multiple:')
 ), `capped_metrics` AS (
   SELECT
     `unit_metrics`.*,

@@ -28,14 +28,12 @@ WITH "experiment_exposures" AS (
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE(
-      "exposed_units"."unit_variant",
-      '@multiple:' || "experiment_exposures"."variant_id"
-    ) AS "variant_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
     "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
     1 AS "cnt",
     CAST(NULL AS Nullable(Float64)) AS "value",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
     "experiment_exposures"."platform" AS "platform",
     CAST(NULL AS Nullable(String)) AS "product"
   FROM "experiment_exposures"
@@ -48,6 +46,7 @@ WITH "experiment_exposures" AS (
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CAST(NULL AS Nullable(String)) AS "platform",
     "events"."product" AS "product"
   FROM "events" AS "events"
@@ -67,6 +66,7 @@ WITH "experiment_exposures" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS Nullable(Float64)) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS Nullable(Float64)) AS "event_value",
@@ -92,6 +92,7 @@ WITH "experiment_exposures" AS (
 ), "unit_goals" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id",
     COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
     COALESCE(SUM(CASE WHEN "term_goal_1" THEN "event_cnt" END), 0) AS "count_1",
@@ -100,6 +101,7 @@ WITH "experiment_exposures" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
@@ -112,6 +114,7 @@ WITH "experiment_exposures" AS (
 ), "variant_sums" AS (
   SELECT
     "variant_id",
+    "excluded",
     COUNT(*) AS "n",
     SUM("expression_0") AS "sum_0",
     SUM("count_0") AS "sum_1",
@@ -129,11 +132,12 @@ WITH "experiment_exposures" AS (
     SUM("expression_4" * "count_0") AS "sum_4_1"
   FROM "unit_metrics"
   GROUP BY
-    "variant_id"
+    "variant_id",
+    "excluded"
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   "metric_id" AS "metric_id",
   "n" AS "n",
   CASE "row_index"

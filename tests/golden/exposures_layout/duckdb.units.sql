@@ -22,14 +22,12 @@ WITH "experiment_exposures" AS (
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE(
-      "exposed_units"."unit_variant",
-      '@multiple:' || "experiment_exposures"."variant_id"
-    ) AS "variant_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
     "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
     1 AS "cnt",
     CAST(NULL AS DOUBLE) AS "value",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
     "experiment_exposures"."platform" AS "platform",
     CAST(NULL AS TEXT) AS "product"
   FROM "experiment_exposures"
@@ -42,6 +40,7 @@ WITH "experiment_exposures" AS (
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CAST(NULL AS TEXT) AS "platform",
     "events"."product" AS "product"
   FROM "events" AS "events"
@@ -59,6 +58,7 @@ WITH "experiment_exposures" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     "events"."cnt" AS "event_cnt",
     "events"."value" AS "event_value",
@@ -103,6 +103,7 @@ WITH "experiment_exposures" AS (
 ), "unit_terms" AS (
   SELECT
     "variant_id",
+    "excluded",
     "term_index",
     "unit_id",
     COALESCE(SUM("event_cnt"), 0) AS "unit_count",
@@ -111,21 +112,25 @@ WITH "experiment_exposures" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "term_index",
     "unit_id"
 ), "passing_units" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id"
   FROM "unit_terms"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     MAX("unit_filter_0") = 1
 ), "filtered_unit_terms" AS (
   SELECT
     "unit_terms"."variant_id" AS "variant_id",
+    "unit_terms"."excluded" AS "excluded",
     "term_index",
     "unit_terms"."unit_id" AS "unit_id",
     "unit_count",
@@ -137,7 +142,7 @@ WITH "experiment_exposures" AS (
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   'user' AS "unit_type",
   CASE "term_index"
     WHEN 0

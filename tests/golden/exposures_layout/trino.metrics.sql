@@ -22,17 +22,12 @@ WITH "experiment_exposures" AS (
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE(
-      "exposed_units"."unit_variant",
-      CONCAT(
-        CAST('@multiple:' AS VARCHAR),
-        CAST("experiment_exposures"."variant_id" AS VARCHAR)
-      )
-    ) AS "variant_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
     "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
     1 AS "cnt",
     CAST(NULL AS DOUBLE) AS "value",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
     "experiment_exposures"."platform" AS "platform",
     CAST(NULL AS VARCHAR) AS "product"
   FROM "experiment_exposures"
@@ -45,6 +40,7 @@ WITH "experiment_exposures" AS (
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CAST(NULL AS VARCHAR) AS "platform",
     "events"."product" AS "product"
   FROM "events" AS "events"
@@ -62,6 +58,7 @@ WITH "experiment_exposures" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
@@ -87,6 +84,7 @@ WITH "experiment_exposures" AS (
 ), "unit_goals" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id",
     COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
     COALESCE(SUM(CASE WHEN "term_goal_1" THEN "event_cnt" END), 0) AS "count_1",
@@ -95,6 +93,7 @@ WITH "experiment_exposures" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
@@ -107,6 +106,7 @@ WITH "experiment_exposures" AS (
 ), "variant_sums" AS (
   SELECT
     "variant_id",
+    "excluded",
     COUNT(*) AS "n",
     SUM("expression_0") AS "sum_0",
     SUM("count_0") AS "sum_1",
@@ -124,11 +124,16 @@ WITH "experiment_exposures" AS (
     SUM("expression_4" * "count_0") AS "sum_4_1"
   FROM "unit_metrics"
   GROUP BY
-    "variant_id"
+    "variant_id",
+    "excluded"
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE
+    WHEN "excluded" = 1
+    THEN CONCAT(CAST('@multiple:' AS VARCHAR), CAST("variant_id" AS VARCHAR))
+    ELSE "variant_id"
+  END AS "exp_variant_id",
   "metric_id" AS "metric_id",
   "n" AS "n",
   CASE "row_index"

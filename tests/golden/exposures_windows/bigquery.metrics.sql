@@ -21,14 +21,12 @@ WITH `experiment_exposures` AS (
     `unit_id`
 ), `attributed_events` AS (
   SELECT
-    COALESCE(
-      `exposed_units`.`unit_variant`,
-      '@multiple:' || `experiment_exposures`.`variant_id`
-    ) AS `variant_id`,
+    `experiment_exposures`.`variant_id` AS `variant_id`,
     `experiment_exposures`.`unit_id` AS `unit_id`,
     'exposure' AS `goal`,
     1 AS `cnt`,
     CAST(NULL AS FLOAT64) AS `value`,
+    CASE WHEN `exposed_units`.`unit_variant` IS NULL THEN 1 ELSE 0 END AS `excluded`,
     `experiment_exposures`.`exposure_timestamp` AS `event_timestamp`,
     `exposed_units`.`first_exposure` AS `first_exposure`
   FROM `experiment_exposures`
@@ -41,6 +39,7 @@ WITH `experiment_exposures` AS (
     `events`.`event` AS `goal`,
     1 AS `cnt`,
     CAST(NULL AS FLOAT64) AS `value`,
+    0 AS `excluded`,
     `events`.`timestamp` AS `event_timestamp`,
     `exposed_units`.`first_exposure` AS `first_exposure`
   FROM `events` AS `events`
@@ -55,6 +54,7 @@ WITH `experiment_exposures` AS (
 ), `experiment_events` AS (
   SELECT
     `events`.`variant_id` AS `variant_id`,
+    `events`.`excluded` AS `excluded`,
     `events`.`unit_id` AS `unit_id`,
     CAST(COALESCE(`events`.`cnt`, 0) AS FLOAT64) AS `event_cnt`,
     CAST(COALESCE(`events`.`value`, 0) AS FLOAT64) AS `event_value`,
@@ -69,6 +69,7 @@ WITH `experiment_exposures` AS (
 ), `unit_goals` AS (
   SELECT
     `variant_id`,
+    `excluded`,
     `unit_id`,
     COALESCE(SUM(CASE WHEN `term_goal_0` THEN `event_cnt` END), 0) AS `count_0`,
     COALESCE(SUM(CASE WHEN `term_goal_1` AND `term_filter_0` THEN `event_cnt` END), 0) AS `count_1`,
@@ -77,6 +78,7 @@ WITH `experiment_exposures` AS (
   FROM `experiment_events`
   GROUP BY
     `variant_id`,
+    `excluded`,
     `unit_id`
   HAVING
     COUNT(CASE WHEN `term_goal_0` THEN 1 END) > 0
@@ -87,6 +89,7 @@ WITH `experiment_exposures` AS (
 ), `variant_sums` AS (
   SELECT
     `variant_id`,
+    `excluded`,
     COUNT(*) AS `n`,
     SUM(`count_1`) AS `sum_0`,
     SUM(`count_0`) AS `sum_1`,
@@ -107,11 +110,12 @@ WITH `experiment_exposures` AS (
     SUM(`count_3` * `count_0`) AS `sum_4_5`
   FROM `unit_metrics`
   GROUP BY
-    `variant_id`
+    `variant_id`,
+    `excluded`
 )
 SELECT
   'exp-1' AS `exp_id`,
-  `variant_id` AS `exp_variant_id`,
+  CASE WHEN `excluded` = 1 THEN '@multiple:' || `variant_id` ELSE `variant_id` END AS `exp_variant_id`,
   `metric_id` AS `metric_id`,
   `n` AS `n`,
   CASE `row_index`
