@@ -56,15 +56,7 @@ WITH "experiment_exposures" AS (
     )
   WHERE
     "events"."event" IN ('click', 'purchase', 'view')
-    AND (
-      (
-        "events"."timestamp" >= "exposed_units"."first_exposure"
-      )
-      OR (
-        "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
-        AND "events"."timestamp" < "exposed_units"."first_exposure"
-      )
-    )
+    AND "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
     AND "events"."timestamp" >= CAST('2024-02-16 00:00:00' AS Nullable(DateTime))
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS Nullable(DateTime))
 ), "experiment_events" AS (

@@ -48,15 +48,7 @@ WITH "experiment_exposures" AS (
     AND NOT "exposed_units"."unit_variant" IS NULL
   WHERE
     "events"."event" IN ('click', 'purchase', 'view')
-    AND (
-      (
-        "events"."timestamp" >= "exposed_units"."first_exposure"
-      )
-      OR (
-        "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
-        AND "events"."timestamp" < "exposed_units"."first_exposure"
-      )
-    )
+    AND "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
     AND "events"."timestamp" >= CAST('2024-02-16 00:00:00' AS TIMESTAMP)
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
 ), "experiment_events" AS (
