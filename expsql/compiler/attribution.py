@@ -4,49 +4,50 @@ The exposures-and-events layout (:class:`~expsql.compiler.relation.ExposuresLayo
 CTEs before the builders' scan; the scan then reads ``attributed_events`` as it reads the seed's
 events table::
 
-    exposure_groups AS (    -- the experiment's exposures in the window, counted per unit,
-      SELECT CAST(variant AS TEXT) AS variant_id, unit_id, <exposure dimensions>,   -- variant
-             COUNT(*) AS exposure_count, MIN(timestamp) AS exposure_timestamp      -- and attributes
-      FROM exposures WHERE exp_id = ... AND <window> AND <no NULL key>
-      GROUP BY CAST(variant AS TEXT), unit_id, <exposure dimensions>),
-    exposure_rows AS (      -- each group with its unit's first exposure and evaluated variant
-      SELECT *, MIN(exposure_timestamp) OVER (PARTITION BY unit_id) AS first_exposure,   -- t0
-             CASE WHEN MIN(variant_id) OVER (...) = MAX(variant_id) OVER (...)       -- exclude, or
-                  THEN variant_id END AS unit_variant                                -- FIRST_VALUE
-      FROM exposure_groups),
-    exposed_units AS (      -- one row per unit that is evaluated
-      SELECT unit_variant AS variant_id, unit_id, MIN(first_exposure) AS first_exposure
-      FROM exposure_rows WHERE unit_variant IS NOT NULL GROUP BY unit_variant, unit_id),
-    attributed_events AS (  -- every exposure as an event of goal 'exposure', then the events
-      SELECT COALESCE(unit_variant, '@multiple:' || variant_id) AS variant_id, unit_id,
-             'exposure' AS goal, exposure_count AS cnt, NULL AS value, <dimensions>
-      FROM exposure_rows
+    experiment_exposures AS (   -- the experiment's exposures in the window, no NULL key
+      SELECT CAST(variant AS TEXT) AS variant_id, unit_id, <exposure dimensions>,
+             timestamp AS exposure_timestamp
+      FROM exposures WHERE exp_id = ... AND <window> AND <no NULL key>),
+    exposed_units AS (          -- one row per unit: its first exposure t0 and its variant
+      SELECT unit_id, MIN(exposure_timestamp) AS first_exposure,
+             CASE WHEN MIN(variant_id) = MAX(variant_id) THEN MIN(variant_id) END   -- exclude,
+               AS unit_variant                                 -- or the first exposure's variant
+      FROM experiment_exposures GROUP BY unit_id),
+    attributed_events AS (      -- every exposure as an event of goal 'exposure', then the events
+      SELECT experiment_exposures.variant_id, unit_id, 'exposure' AS goal, 1 AS cnt, NULL AS value,
+             CASE WHEN exposed_units.unit_variant IS NULL THEN 1 ELSE 0 END AS excluded, <dimensions>
+      FROM experiment_exposures JOIN exposed_units ON <same unit>
       UNION ALL
-      SELECT exposed_units.variant_id, events.unit_id, events.event, 1, events.value, <dimensions>
-      FROM events JOIN exposed_units ON events.unit_id = exposed_units.unit_id
+      SELECT exposed_units.unit_variant, events.unit_id, events.event, 1, events.value, 0, <dimensions>
+      FROM events JOIN exposed_units ON <same unit> AND exposed_units.unit_variant IS NOT NULL
       WHERE events.event IN (<goals>) AND <t0 + delay <= timestamp < t0 + delay + window>
         AND <timestamp before the experiment's end> AND <pruning bounds>)
 
-- Exposures are counted per unit, variant and the attributes the query reads, so
+- Each exposure is a row of goal ``exposure`` (``cnt`` 1), with the attributes the query reads, so
   ``count(exposure)`` counts a unit's exposures, an exposure filter keeps a unit when any of its
   exposures matches, and a dimension filter on the exposure goal reads the exposures' own
-  attributes, all through the builders' existing rules. (Grouping before the windows: the windows
-  then see one row per unit and variant instead of every exposure, measured 10-15 % of the query.)
-- A unit exposed to several variants is excluded by default: its exposures are kept under the
-  marker variant ``@multiple:<variant>`` (:data:`~expsql.contracts.MULTIPLE_EXPOSURES_PREFIX`)
-  and none of its events is joined, so every row contract carries, per variant, the units that
-  were excluded (the MultipleExposures check) through the same single pass. With
-  ``multiple_exposures: first`` the unit counts for the variant of its earliest exposure (ties:
-  the smallest variant id), with all its exposures.
-- The exposure log is scanned once (``exposure_rows`` is read twice: engines materialize a CTE
-  read twice, or reuse its exchange) and the events table once.
+  attributes, all through the builders' existing rules. One aggregation of the log (per unit)
+  and a join back: measured on DuckDB (10M events, 1.1M exposures), grouping the exposures per
+  unit and variant first, then windows per unit, took 1.6-2x the time of this chain, and the
+  whole query ~8 % more, though its per-unit step then reads fewer exposure rows.
+- A unit exposed to several variants is excluded by default (``unit_variant`` is NULL): its
+  exposures are kept, flagged ``excluded = 1``, and none of its events is joined. The builders
+  group by the flag beside the variant and show such rows under the marker variant
+  ``@multiple:<variant>`` (:data:`~expsql.contracts.MULTIPLE_EXPOSURES_PREFIX`,
+  :func:`~expsql.compiler.goal_rows.shown_variant`), so every row contract carries, per variant,
+  the units that were excluded (the MultipleExposures check) through the same single pass. (The
+  marker computed here instead made every per-unit group key a computed string: 6-7 % of the
+  metric-rows query on DuckDB.) With ``multiple_exposures: first`` the unit counts for the variant
+  of its earliest exposure (ties: the smallest variant id; ``ROW_NUMBER`` instead of the
+  aggregation), with all its exposures, and no row is flagged.
+- A timeline (``timeline: daily``, :mod:`.timeline`): every row of ``attributed_events`` carries
+  its ``day`` (the date of its timestamp), so ``count(exposure)`` is counted per day.
+- The exposure log is scanned once (``experiment_exposures`` and ``exposed_units`` are read twice:
+  engines materialize a CTE read twice, or reuse its exchange) and the events table once.
 - CUPED (``cuped_lookback_days``): the events branch also keeps each unit's events in
   ``[t0 - lookback, t0)``, flagged ``pre_period = 1``; the builders read them as pre-exposure
   goal terms (:class:`~expsql.compiler.plan.PreKey`) and the pruning bounds start ``lookback``
   before the window.
-- A timeline (``timeline: daily``, :mod:`.timeline`): exposures are grouped per day too, and
-  every row of ``attributed_events`` carries its ``day`` (the date of its timestamp; an exposure
-  group's, of its first exposure that day), so ``count(exposure)`` is counted per day.
 - When metrics set their own windows, the events branch keeps the loosest window and carries
   ``event_timestamp`` and ``first_exposure``, so each goal term tests its own
   (:func:`~expsql.compiler.scan.key_conditions`).
@@ -59,7 +60,7 @@ import datetime as dt
 from sqlglot import exp
 
 from expsql.compiler.plan import Plan
-from expsql.compiler.relation import ATTRIBUTED_EVENTS, DAY, EXPOSURE, ExposuresLayout
+from expsql.compiler.relation import ATTRIBUTED_EVENTS, DAY, EXPOSURE, ExposuresLayout, Relation
 from expsql.compiler.scan import (
     alias,
     column,
@@ -69,19 +70,17 @@ from expsql.compiler.scan import (
     identifier,
     literal,
     number,
-    prefix_match,
     shifted,
     table,
     window_conditions,
 )
-from expsql.contracts import MULTIPLE_EXPOSURES_PREFIX
 from expsql.dialects.base import Dialect
 from expsql.source import DimensionType
 
-EXPOSURE_GROUPS = "exposure_groups"
-EXPOSURE_ROWS = "exposure_rows"
-EXPOSURE_COUNT = "exposure_count"
+EXPERIMENT_EXPOSURES = "experiment_exposures"
 EXPOSED_UNITS = "exposed_units"
+RANKED_EXPOSURES = "ranked_exposures"
+EXPOSURE_RANK = "exposure_rank"
 EXPOSURES = "exposures"
 EVENTS = "events"
 UNIT_VARIANT = "unit_variant"
@@ -99,15 +98,13 @@ _SQL_TYPES: dict[DimensionType, str] = {
 
 
 def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> list[exp.CTE]:
-    """``exposure_groups``, ``exposure_rows``, ``exposed_units`` (when events are read) and
-    ``attributed_events``."""
+    """``experiment_exposures``, ``exposed_units`` and ``attributed_events``."""
     branches = [_exposure_branch(plan, layout)]
     ctes = [
-        cte(EXPOSURE_GROUPS, _exposure_groups(plan, layout, dialect)),
-        cte(EXPOSURE_ROWS, _exposure_rows(plan, layout)),
+        cte(EXPERIMENT_EXPOSURES, _experiment_exposures(plan, layout, dialect)),
+        cte(EXPOSED_UNITS, _exposed_units(plan)),
     ]
     if layout.event_goals:
-        ctes.append(cte(EXPOSED_UNITS, _exposed_units()))
         branches.append(_event_branch(plan, layout, dialect))
     union: exp.Query = branches[0]
     for branch in branches[1:]:
@@ -116,10 +113,12 @@ def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> l
     return ctes
 
 
-def not_excluded(variant: exp.Column, dialect: Dialect) -> exp.Expression:
-    """The rows whose ``variant`` is not a marker variant of units excluded for being exposed to
-    several variants (none are marked with ``multiple_exposures: first``, and this is still true)."""
-    return exp.Not(this=prefix_match(variant, MULTIPLE_EXPOSURES_PREFIX, dialect))
+def not_excluded(relation: Relation) -> exp.Expression | None:
+    """The per-unit rows of units not excluded for being exposed to several variants (``None``:
+    none is, with ``multiple_exposures: first``)."""
+    if relation.excluded is None:
+        return None
+    return exp.EQ(this=column(relation.excluded), expression=number(0))
 
 
 def _exposures_column(layout: ExposuresLayout, field: str) -> exp.Column:
@@ -150,24 +149,21 @@ def _experiment_end(plan: Plan) -> dt.datetime | None:
     return None if day is None else _midnight(day + dt.timedelta(days=1))
 
 
-def _exposure_groups(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.Select:
-    """The experiment's exposures in the window, with no NULL key, counted per unit, variant and
-    exposure attributes the query reads, with the earliest of each group."""
+def _experiment_exposures(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.Select:
+    """The experiment's exposures in the window, with no NULL key, each with its variant as text and
+    the exposure attributes the query reads."""
     unit, variant = _exposures_column(layout, "unit_id"), _exposures_column(layout, "variant")
     timestamp = _exposures_column(layout, "timestamp")
     names = [*layout.exposure_dimensions, *layout.segment_dimensions]
     dimensions = [column(name, EXPOSURES) for name in names]
-    keys: list[exp.Expression] = [_text(variant), unit, *dimensions]
-    days = [day_of(timestamp.copy())] if layout.relation.day is not None else []
-    keys += days
     projections = [
-        alias(keys[0].copy(), "variant_id"),
-        alias(unit.copy(), "unit_id"),
-        *(alias(d.copy(), d.name) for d in dimensions),
-        *(alias(d.copy(), DAY) for d in days),
-        alias(exp.Count(this=exp.Star()), EXPOSURE_COUNT),
-        alias(exp.Min(this=timestamp.copy()), EXPOSURE_TIMESTAMP),
+        alias(_text(variant), "variant_id"),
+        alias(unit, "unit_id"),
+        *(alias(d, d.name) for d in dimensions),
+        alias(timestamp, EXPOSURE_TIMESTAMP),
     ]
+    if layout.relation.day is not None:
+        projections.append(alias(day_of(timestamp.copy()), DAY))
     conditions: list[exp.Expression] = [
         exp.EQ(this=_exposures_column(layout, "exp_id"), expression=exp.Literal.string(plan.experiment.id)),
         *(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())) for c in (unit, variant, timestamp)),
@@ -182,55 +178,42 @@ def _exposure_groups(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> e
         .select(*projections, copy=False)
         .from_(table(tuple(layout.source.exposures.table.split(".")), EXPOSURES), copy=False)
         .where(conjunction(conditions), copy=False)
-        .group_by(*(key.copy() for key in keys), copy=False)
     )
 
 
-def _exposure_rows(plan: Plan, layout: ExposuresLayout) -> exp.Select:
-    """Each group of exposures with its unit's first exposure ``t0`` and the variant the unit is
-    evaluated in (NULL when it is excluded for being exposed to several)."""
+def _exposed_units(plan: Plan) -> exp.Select:
+    """One row per exposed unit: its first exposure ``t0`` and the variant it is evaluated in
+    (NULL when it is excluded for being exposed to several)."""
     unit, variant, timestamp = column("unit_id"), column("variant_id"), column(EXPOSURE_TIMESTAMP)
-
-    def over_unit(function: exp.Expression, order: list[exp.Expression] | None = None) -> exp.Window:
-        ordered = exp.Order(expressions=[exp.Ordered(this=o) for o in order]) if order else None
-        return exp.Window(this=function, partition_by=[unit.copy()], order=ordered)
-
     if plan.experiment.multiple_exposures == "first":
-        first = exp.FirstValue(this=variant.copy())
-        unit_variant: exp.Expression = over_unit(first, [timestamp.copy(), variant.copy()])
-    else:
-        one_variant = exp.EQ(
-            this=over_unit(exp.Min(this=variant.copy())), expression=over_unit(exp.Max(this=variant.copy()))
+        # The earliest exposure's variant (ties: the smallest variant id) and timestamp.
+        order = exp.Order(expressions=[exp.Ordered(this=timestamp.copy()), exp.Ordered(this=variant.copy())])
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[unit.copy()], order=order)
+        ranked = (
+            exp.Select()
+            .select(unit.copy(), variant.copy(), timestamp.copy(), alias(rank, EXPOSURE_RANK), copy=False)
+            .from_(exp.Table(this=identifier(EXPERIMENT_EXPOSURES)), copy=False)
         )
-        unit_variant = exp.Case(ifs=[exp.If(this=one_variant, true=variant.copy())])
-    names = ["variant_id", "unit_id", *layout.exposure_dimensions, EXPOSURE_COUNT, EXPOSURE_TIMESTAMP]
-    names += [DAY] if layout.relation.day is not None else []
-    projections = [
-        *(column(name) for name in names),
-        alias(over_unit(exp.Min(this=timestamp.copy())), FIRST_EXPOSURE),
-        alias(unit_variant, UNIT_VARIANT),
-    ]
-    return (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(EXPOSURE_GROUPS)), copy=False)
-    )
-
-
-def _exposed_units() -> exp.Select:
-    """One row per evaluated unit: its variant and first exposure."""
-    keys = [column(UNIT_VARIANT), column("unit_id")]
+        return (
+            exp.Select()
+            .select(unit, alias(variant, UNIT_VARIANT), alias(timestamp, FIRST_EXPOSURE), copy=False)
+            .from_(
+                exp.Subquery(this=ranked, alias=exp.TableAlias(this=identifier(RANKED_EXPOSURES))), copy=False
+            )
+            .where(exp.EQ(this=column(EXPOSURE_RANK), expression=number(1)), copy=False)
+        )
+    one_variant = exp.EQ(this=exp.Min(this=variant.copy()), expression=exp.Max(this=variant.copy()))
+    unit_variant = exp.Case(ifs=[exp.If(this=one_variant, true=exp.Min(this=variant))])
     return (
         exp.Select()
         .select(
-            alias(column(UNIT_VARIANT), "variant_id"),
-            column("unit_id"),
-            alias(exp.Min(this=column(FIRST_EXPOSURE)), FIRST_EXPOSURE),
+            unit,
+            alias(unit_variant, UNIT_VARIANT),
+            alias(exp.Min(this=timestamp), FIRST_EXPOSURE),
             copy=False,
         )
-        .from_(exp.Table(this=identifier(EXPOSURE_ROWS)), copy=False)
-        .where(exp.Not(this=exp.Is(this=column(UNIT_VARIANT), expression=exp.Null())), copy=False)
-        .group_by(*keys, copy=False)
+        .from_(exp.Table(this=identifier(EXPERIMENT_EXPOSURES)), copy=False)
+        .group_by(unit.copy(), copy=False)
     )
 
 
@@ -244,35 +227,44 @@ def _null_of(plan: Plan, name: str) -> exp.Expression:
 
 def _exposure_branch(plan: Plan, layout: ExposuresLayout) -> exp.Select:
     """Every exposure as an event of goal ``exposure``; an excluded unit's under its marker variant."""
-    own = column(UNIT_VARIANT)
-    if plan.experiment.multiple_exposures == "exclude":
-        marked = exp.DPipe(
-            this=exp.Literal.string(MULTIPLE_EXPOSURES_PREFIX), expression=column("variant_id"), safe=True
-        )
-        variant: exp.Expression = exp.Coalesce(this=own, expressions=[marked])
-    else:
-        variant = own
+
+    def exposure(name: str) -> exp.Column:
+        return column(name, EXPERIMENT_EXPOSURES)
+
+    own = column(UNIT_VARIANT, EXPOSED_UNITS)
+    excluded = layout.relation.excluded
+    # Excluded units (no variant of their own) keep each exposure's variant, flagged.
     projections = [
-        alias(variant, "variant_id"),
-        column("unit_id"),
+        alias(own if excluded is None else exposure("variant_id"), "variant_id"),
+        alias(exposure("unit_id"), "unit_id"),
         alias(exp.Literal.string(EXPOSURE), "goal"),
-        alias(column(EXPOSURE_COUNT), "cnt"),
+        alias(number(1), "cnt"),
         alias(exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE")), "value"),
     ]
+    if excluded is not None:
+        no_variant = exp.Is(this=own.copy(), expression=exp.Null())
+        flag = exp.Case(ifs=[exp.If(this=no_variant, true=number(1))], default=number(0))
+        projections.append(alias(flag, excluded))
     if plan.windowed:
-        projections += [alias(column(EXPOSURE_TIMESTAMP), "event_timestamp"), column(FIRST_EXPOSURE)]
+        projections += [
+            alias(exposure(EXPOSURE_TIMESTAMP), "event_timestamp"),
+            alias(column(FIRST_EXPOSURE, EXPOSED_UNITS), FIRST_EXPOSURE),
+        ]
     if layout.lookback_seconds:
         projections.append(alias(number(0), PRE_PERIOD))
     if layout.relation.day is not None:
-        projections.append(column(DAY))
+        projections.append(alias(exposure(DAY), DAY))
     for name in _dimensions(plan, layout):
         own_column = name in layout.exposure_dimensions
-        projections.append(column(name) if own_column else alias(_null_of(plan, name), name))
-    return (
+        projections.append(alias(exposure(name) if own_column else _null_of(plan, name), name))
+    same_unit = exp.EQ(this=exposure("unit_id"), expression=column("unit_id", EXPOSED_UNITS))
+    query = (
         exp.Select()
         .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(EXPOSURE_ROWS)), copy=False)
+        .from_(exp.Table(this=identifier(EXPERIMENT_EXPOSURES)), copy=False)
     )
+    query.set("joins", [exp.Join(this=exp.Table(this=identifier(EXPOSED_UNITS)), on=same_unit)])
+    return query
 
 
 def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.Select:
@@ -292,12 +284,14 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
         else event(names.value)
     )
     projections = [
-        alias(column("variant_id", EXPOSED_UNITS), "variant_id"),
+        alias(column(UNIT_VARIANT, EXPOSED_UNITS), "variant_id"),
         alias(column("unit_id", EXPOSED_UNITS), "unit_id"),
         alias(event(names.goal), "goal"),
         alias(cnt, "cnt"),
         alias(value, "value"),
     ]
+    if layout.relation.excluded is not None:
+        projections.append(alias(number(0), layout.relation.excluded))
     if plan.windowed:
         projections += [
             alias(timestamp.copy(), "event_timestamp"),
@@ -308,9 +302,14 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
         # CUPED: the same events before the first exposure, [t0 - lookback, t0), flagged.
         before = exp.LT(this=timestamp.copy(), expression=first_exposure.copy())
         lookback = shifted(first_exposure.copy(), -layout.lookback_seconds)
-        pre = conjunction([exp.GTE(this=timestamp.copy(), expression=lookback), before])
-        either = exp.or_(exp.Paren(this=conjunction(attribution)), exp.Paren(this=pre), copy=False)
-        attribution = [exp.Paren(this=either)]
+        if layout.window.delay_seconds == 0:
+            # The period ends where the window starts: one range, [t0 - lookback, window's end)
+            # (measured on DuckDB, 10M events: ~5 % of the CUPED query against the OR below).
+            attribution = [exp.GTE(this=timestamp.copy(), expression=lookback), *attribution[1:]]
+        else:
+            pre = conjunction([exp.GTE(this=timestamp.copy(), expression=lookback), before])
+            either = exp.or_(exp.Paren(this=conjunction(attribution)), exp.Paren(this=pre), copy=False)
+            attribution = [exp.Paren(this=either)]
         flag = exp.Case(ifs=[exp.If(this=before.copy(), true=number(1))], default=number(0))
         projections.append(alias(flag, PRE_PERIOD))
     if layout.relation.day is not None:
@@ -326,7 +325,10 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
         *attribution,
         *_pruning(plan, layout, dialect),
     ]
-    same_unit = exp.EQ(this=event(names.unit_id), expression=column("unit_id", EXPOSED_UNITS))
+    same_unit: exp.Expression = exp.EQ(this=event(names.unit_id), expression=column("unit_id", EXPOSED_UNITS))
+    if plan.experiment.multiple_exposures == "exclude":  # excluded units: their exposures only
+        evaluated = exp.Not(this=exp.Is(this=column(UNIT_VARIANT, EXPOSED_UNITS), expression=exp.Null()))
+        same_unit = conjunction([same_unit, evaluated])
     query = (
         exp.Select()
         .select(*projections, copy=False)

@@ -46,7 +46,16 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import SCAN, TERM, UNIT, VARIANT, scan_query, unit_filter_flag
+from expsql.compiler.goal_rows import (
+    SCAN,
+    TERM,
+    UNIT,
+    VARIANT,
+    scan_query,
+    shown_variant,
+    unit_filter_flag,
+    variant_keys,
+)
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import alias, column, conjunction, cte, identifier, number, source_ctes, with_ctes
 from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan, segmented_units
@@ -125,7 +134,7 @@ def covariate_id(metric_id: str) -> str:
 
 def _unit_goals_query(plan: Plan) -> exp.Select:
     """Per exposed unit, from the scan's term index: ``SUM(cnt)`` and ``SUM(value)`` of each term."""
-    keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
+    keys: list[exp.Expression] = [*variant_keys(plan), column(UNIT)]
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, _is_term, column, flags)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
@@ -136,7 +145,7 @@ def _unit_goals_query(plan: Plan) -> exp.Select:
 def _unit_goals_from_codes(plan: Plan, matches: Callable[[int], exp.Expression]) -> exp.Select:
     """Per exposed unit, from the coded scan (:mod:`.term_codes`): each term's sums test its goal
     code and condition columns, so an event counts in every overlapping term it matches."""
-    keys: list[exp.Expression] = [column(VARIANT), column(UNIT)]
+    keys: list[exp.Expression] = [*variant_keys(plan), column(UNIT)]
     flags: list[exp.Expression] = [column(unit_filter_flag(item.index)) for item in plan.unit_filters]
     query = _conditional_sums(plan, keys, matches, column, flags, null_default=True)
     return query.from_(exp.Table(this=identifier(SCAN)), copy=False).group_by(
@@ -192,7 +201,7 @@ def variant_sums_query(
     """Per variant (and segment): ``n`` and the sums of the columns the metric rows read (a
     winsorized nominator's uncapped column may be read by none)."""
     used = sorted({i for pair in products for i in pair})
-    keys = [column(VARIANT), *segment_columns(plan)]
+    keys = [*variant_keys(plan), *segment_columns(plan)]
     projections: list[exp.Expression] = [*keys, alias(exp.Count(this=exp.Star()), "n")]
     projections += [alias(exp.Sum(this=column(names[i])), sum_column(i)) for i in used]
     squares = {(i, i) for i in used}
@@ -243,7 +252,7 @@ def rows_query(
             pickers[name].append("ifs", exp.If(this=number(index), true=column(source)))
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), METRIC_KEYS[0]),
-        alias(column(VARIANT), METRIC_KEYS[1]),
+        alias(shown_variant(plan), METRIC_KEYS[1]),
         alias(column(METRIC_ID), METRIC_KEYS[2]),
         *segment_outputs(plan),
         alias(column("n"), "n"),

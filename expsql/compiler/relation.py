@@ -36,6 +36,8 @@ ATTRIBUTED_EVENTS = "attributed_events"
 EXPOSURE = "exposure"
 #: The exposures layout's column of each event's day, with a timeline.
 DAY = "day"
+#: The exposures layout's flag of the rows of units excluded for multiple exposures.
+EXCLUDED = "excluded"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class Relation:
     #: The day of each event (``timeline: daily``, :mod:`.timeline`): the date column of the
     #: attributed layout, the day of the event's timestamp in the exposures layout.
     day: str | None = None
+    #: 1 on the rows of units excluded for being exposed to several variants, 0 on the others
+    #: (exposures layout): the builders group by it beside the variant and show such a unit's
+    #: variant as ``@multiple:<variant>`` in the rows (:func:`~expsql.compiler.goal_rows.shown_variant`).
+    excluded: str | None = None
 
 
 class Layout(Protocol):
@@ -174,7 +180,7 @@ class ExposuresLayout:
     def evaluated_units(self, variant: exp.Column, dialect: Dialect) -> exp.Expression | None:
         from expsql.compiler.attribution import not_excluded
 
-        return not_excluded(variant, dialect)
+        return not_excluded(self.relation)
 
     @property
     def segment_keys(self) -> tuple[str, ...]:
@@ -185,10 +191,10 @@ class ExposuresLayout:
         return []
 
     def unit_segments(self, plan: Plan, dialect: Dialect, scanned: str) -> exp.Select:
-        from expsql.compiler.attribution import EXPOSURE_GROUPS, EXPOSURE_TIMESTAMP
+        from expsql.compiler.attribution import EXPERIMENT_EXPOSURES, EXPOSURE_TIMESTAMP
         from expsql.compiler.segments import exposures_unit_segments
 
-        return exposures_unit_segments(plan, EXPOSURE_GROUPS, EXPOSURE_TIMESTAMP)
+        return exposures_unit_segments(plan, EXPERIMENT_EXPOSURES, EXPOSURE_TIMESTAMP)
 
 
 def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey]) -> Layout:
@@ -242,6 +248,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         applied_window=window,
         pre_period="pre_period" if lookback else None,
         day=DAY if experiment.timeline is not None else None,
+        excluded=EXCLUDED if experiment.multiple_exposures == "exclude" else None,
     )
     return ExposuresLayout(
         source,

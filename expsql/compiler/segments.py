@@ -172,11 +172,11 @@ def attributed_unit_segments(plan: Plan, table: str) -> exp.Select:
 # --- the exposures layout: the unit's first exposure in the exposure log -----------------------
 
 
-def exposures_unit_segments(plan: Plan, groups: str, timestamp: str) -> exp.Select:
-    """Per unit: the breakdown attributes of its first exposure, from the exposure groups (one row
-    per unit, variant and attributes, with the group's first ``timestamp``)."""
+def exposures_unit_segments(plan: Plan, exposures: str, timestamp: str) -> exp.Select:
+    """Per unit: the breakdown attributes of its first exposure, from the experiment's
+    ``exposures`` (one row per exposure: unit, variant, attributes and ``timestamp``)."""
     keys = [UNIT]
     attributes: list[exp.Expression] = [column(segment.name) for segment in plan.segments]
     order: list[exp.Expression] = [column(timestamp)]
-    inner, names = first_of(plan, keys, attributes, order, groups, tie_breaks=(column(VARIANT),))
+    inner, names = first_of(plan, keys, attributes, order, exposures, tie_breaks=(column(VARIANT),))
     return ranked_first(inner, keys, names)

@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import CNT, UNIT, VALUE, VARIANT, unit_filter_flag
+from expsql.compiler.goal_rows import CNT, UNIT, VALUE, scanned_variant, unit_filter_flag
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import (
     alias,
@@ -66,7 +66,7 @@ def coded_scan(plan: Plan, dialect: Dialect) -> tuple[exp.Select, Callable[[int]
     the predicate over those columns that picks the term's events."""
     relation = plan.relation
     projections: list[exp.Expression] = [
-        alias(event_column(relation.exp_variant_id), VARIANT),
+        *scanned_variant(plan),
         alias(event_column(relation.unit_id), UNIT),
         alias(double_or_zero(event_column(relation.cnt)), CNT),
         alias(double_or_zero(event_column(relation.value)), VALUE),

@@ -54,7 +54,7 @@ from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import SCAN, TERM, UNIT, VARIANT, scan_query, unit_filter_flag
+from expsql.compiler.goal_rows import SCAN, TERM, UNIT, VARIANT, scan_query, unit_filter_flag, variant_keys
 from expsql.compiler.metric_rows import (
     UNIT_METRICS,
     VARIANT_SUMS,
@@ -118,7 +118,10 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         cte(UNIT_DAYS, _unit_days(plan, sums, matches)),
         cte(UNIT_CUMULATIVE, _unit_cumulative(plan, terms, dialect, last_day=winsorized)),
         cte(UNIT_ENTRIES, _unit_entries(plan)),
-        cte(UNIT_METRICS, _unit_metrics(planned.built, planned.doubles, used, terms, last_day=winsorized)),
+        cte(
+            UNIT_METRICS,
+            _unit_metrics(plan, planned.built, planned.doubles, used, terms, last_day=winsorized),
+        ),
     ]
     names = {i: _current(i) for i in used}
     # Winsorization: caps over each unit's value as of its last day, clipping both days' values.
@@ -145,8 +148,8 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     products = products_of(capped_pairs, capped_covariates)
     ctes += [
         *capped.ctes,
-        cte(VARIANT_DAYS, _variant_days(names, products, capped.table)),
-        cte(VARIANT_SUMS, _variant_sums(products, dialect)),
+        cte(VARIANT_DAYS, _variant_days(plan, names, products, capped.table)),
+        cte(VARIANT_SUMS, _variant_sums(plan, products, dialect)),
     ]
     query = rows_query(plan, metric_ids, capped_pairs, capped_covariates)
     query.select(column(DAY), append=True, copy=False)
@@ -157,8 +160,8 @@ def _is_term(term: int) -> exp.Expression:
     return exp.EQ(this=column(TERM), expression=number(term))
 
 
-def _unit_partition() -> list[exp.Expression]:
-    return [column(VARIANT), column(UNIT)]
+def _unit_partition(plan: Plan) -> list[exp.Expression]:
+    return [*variant_keys(plan), column(UNIT)]
 
 
 def _running(function: exp.Expression, partition: Sequence[exp.Expression], dialect: Dialect) -> exp.Window:
@@ -172,7 +175,7 @@ def _unit_days(
     plan: Plan, sums: list[exp.Expression], matches: Callable[[int], exp.Expression]
 ) -> exp.Select:
     """Per unit and day: the goal-term sums, its exposure events and each unit filter's flag."""
-    keys = [*_unit_partition(), column(DAY)]
+    keys = [*_unit_partition(plan), column(DAY)]
     projections = [
         *keys,
         *sums,
@@ -211,10 +214,10 @@ def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect, *, last_day
     partitioning and sort of the unit-days), and with ``last_day`` the unit's last day."""
     projections: list[exp.Expression] = [exp.Star()]
     for name in [*terms, *_entries(plan)]:
-        running = _running(exp.Sum(this=column(name)), _unit_partition(), dialect)
+        running = _running(exp.Sum(this=column(name)), _unit_partition(plan), dialect)
         projections.append(alias(running, _cumulative(name)))
     if last_day:
-        whole = _running(exp.Max(this=column(DAY)), _unit_partition(), dialect)
+        whole = _running(exp.Max(this=column(DAY)), _unit_partition(plan), dialect)
         whole.args["spec"].set("end", "UNBOUNDED")
         whole.args["spec"].set("end_side", "FOLLOWING")
         projections.append(alias(whole, LAST_DAY))
@@ -268,11 +271,17 @@ def _not_entered(expression: exp.Expression) -> exp.Expression:
 
 
 def _unit_metrics(
-    built: list[exp.Expression], doubles: list[bool], used: list[int], terms: list[str], *, last_day: bool
+    plan: Plan,
+    built: list[exp.Expression],
+    doubles: list[bool],
+    used: list[int],
+    terms: list[str],
+    *,
+    last_day: bool,
 ) -> exp.Select:
     """Per unit-day: each per-unit expression the metric rows read, as of the day and the day
     before (and the unit's last day, whose values winsorization's caps are taken over)."""
-    keys = [VARIANT, DAY, *([LAST_DAY] if last_day else []), ENTERED]
+    keys = [*(key.name for key in variant_keys(plan)), DAY, *([LAST_DAY] if last_day else []), ENTERED]
     projections: list[exp.Expression] = [column(name) for name in keys]
     for i in used:
         current = as_double(_as_of(built[i], terms, before=False), doubles[i])
@@ -298,14 +307,13 @@ def _clip_previous(capped: exp.Select, names: list[str], width: int) -> None:
         capped.select(alias(_not_entered(clipped), _previous(projection.alias)), append=True, copy=False)
 
 
-def _variant_days(names: dict[int, str], products: list[tuple[int, int]], table: str) -> exp.Select:
+def _variant_days(
+    plan: Plan, names: dict[int, str], products: list[tuple[int, int]], table: str
+) -> exp.Select:
     """Per variant and day: the increments of ``n`` and of the sums the metric rows read."""
     used = sorted({i for pair in products for i in pair})
-    projections: list[exp.Expression] = [
-        column(VARIANT),
-        column(DAY),
-        alias(exp.Sum(this=column(ENTERED)), "n"),
-    ]
+    keys = [*variant_keys(plan), column(DAY)]
+    projections: list[exp.Expression] = [*keys, alias(exp.Sum(this=column(ENTERED)), "n")]
     for i in used:
         change = exp.Sub(this=column(names[i]), expression=column(_previous(names[i])))
         projections.append(alias(exp.Sum(this=change), sum_column(i)))
@@ -319,7 +327,7 @@ def _variant_days(names: dict[int, str], products: list[tuple[int, int]], table:
         exp.Select()
         .select(*projections, copy=False)
         .from_(exp.Table(this=identifier(table)), copy=False)
-        .group_by(column(VARIANT), column(DAY), copy=False)
+        .group_by(*(key.copy() for key in keys), copy=False)
     )
 
 
@@ -330,13 +338,13 @@ def _product_order(products: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [*sorted(squares), *(p for p in products if p not in squares)]
 
 
-def _variant_sums(products: list[tuple[int, int]], dialect: Dialect) -> exp.Select:
+def _variant_sums(plan: Plan, products: list[tuple[int, int]], dialect: Dialect) -> exp.Select:
     """Per variant and day: the running sums over days, the metric rows as of that day."""
     used = sorted({i for pair in products for i in pair})
-    partition = [column(VARIANT)]
+    partition = variant_keys(plan)
     running = _running(exp.Sum(this=column("n")), partition, dialect)
     count = exp.Cast(this=running, to=exp.DataType.build("BIGINT"))
-    projections: list[exp.Expression] = [column(VARIANT), column(DAY), alias(count, "n")]
+    projections: list[exp.Expression] = [*(key.copy() for key in partition), column(DAY), alias(count, "n")]
     names = [sum_column(i) for i in used] + [product_column(a, b) for a, b in _product_order(products)]
     projections += [alias(_running(exp.Sum(this=column(name)), partition, dialect), name) for name in names]
     return (

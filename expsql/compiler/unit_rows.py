@@ -25,11 +25,11 @@ from expsql.compiler.goal_rows import (
     UNIT,
     UNIT_COUNT,
     UNIT_VALUE,
-    VARIANT,
     dimension_labels,
     goal_labels,
     scan_query,
     select_from_unit_sums,
+    shown_variant,
 )
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import alias, column, source_ctes, with_ctes
@@ -42,7 +42,7 @@ def unit_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     """The unit-rows query of :mod:`expsql.contracts`."""
     projections: list[exp.Expression] = [
         alias(exp.Literal.string(plan.experiment.id), UNIT_KEYS[0]),
-        alias(column(VARIANT), UNIT_KEYS[1]),
+        alias(shown_variant(plan), UNIT_KEYS[1]),
         *goal_labels(plan),
         alias(column(UNIT), UNIT_KEYS[5]),
         *dimension_labels(plan),

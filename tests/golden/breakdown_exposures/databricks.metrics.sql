@@ -1,11 +1,10 @@
-WITH `exposure_groups` AS (
+WITH `experiment_exposures` AS (
   SELECT
     CAST(`exposures`.`variant_id` AS STRING) AS `variant_id`,
     `exposures`.`unit_id` AS `unit_id`,
     `exposures`.`country` AS `country`,
     `exposures`.`platform` AS `platform`,
-    COUNT(*) AS `exposure_count`,
-    MIN(`exposures`.`timestamp`) AS `exposure_timestamp`
+    `exposures`.`timestamp` AS `exposure_timestamp`
   FROM `exposures` AS `exposures`
   WHERE
     `exposures`.`exp_id` = 'exp-1'
@@ -14,52 +13,37 @@ WITH `exposure_groups` AS (
     AND NOT `exposures`.`timestamp` IS NULL
     AND `exposures`.`timestamp` >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND `exposures`.`timestamp` < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-  GROUP BY
-    CAST(`exposures`.`variant_id` AS STRING),
-    `exposures`.`unit_id`,
-    `exposures`.`country`,
-    `exposures`.`platform`
-), `exposure_rows` AS (
-  SELECT
-    `variant_id`,
-    `unit_id`,
-    `exposure_count`,
-    `exposure_timestamp`,
-    MIN(`exposure_timestamp`) OVER (PARTITION BY `unit_id`) AS `first_exposure`,
-    CASE
-      WHEN MIN(`variant_id`) OVER (PARTITION BY `unit_id`) = MAX(`variant_id`) OVER (PARTITION BY `unit_id`)
-      THEN `variant_id`
-    END AS `unit_variant`
-  FROM `exposure_groups`
 ), `exposed_units` AS (
   SELECT
-    `unit_variant` AS `variant_id`,
     `unit_id`,
-    MIN(`first_exposure`) AS `first_exposure`
-  FROM `exposure_rows`
-  WHERE
-    NOT `unit_variant` IS NULL
+    CASE WHEN MIN(`variant_id`) = MAX(`variant_id`) THEN MIN(`variant_id`) END AS `unit_variant`,
+    MIN(`exposure_timestamp`) AS `first_exposure`
+  FROM `experiment_exposures`
   GROUP BY
-    `unit_variant`,
     `unit_id`
 ), `attributed_events` AS (
   SELECT
-    COALESCE(`unit_variant`, '@multiple:' || `variant_id`) AS `variant_id`,
-    `unit_id`,
+    `experiment_exposures`.`variant_id` AS `variant_id`,
+    `experiment_exposures`.`unit_id` AS `unit_id`,
     'exposure' AS `goal`,
-    `exposure_count` AS `cnt`,
-    CAST(NULL AS DOUBLE) AS `value`
-  FROM `exposure_rows`
+    1 AS `cnt`,
+    CAST(NULL AS DOUBLE) AS `value`,
+    CASE WHEN `exposed_units`.`unit_variant` IS NULL THEN 1 ELSE 0 END AS `excluded`
+  FROM `experiment_exposures`
+  JOIN `exposed_units`
+    ON `experiment_exposures`.`unit_id` = `exposed_units`.`unit_id`
   UNION ALL
   SELECT
-    `exposed_units`.`variant_id` AS `variant_id`,
+    `exposed_units`.`unit_variant` AS `variant_id`,
     `exposed_units`.`unit_id` AS `unit_id`,
     `events`.`event` AS `goal`,
     1 AS `cnt`,
-    `events`.`value` AS `value`
+    `events`.`value` AS `value`,
+    0 AS `excluded`
   FROM `events` AS `events`
   JOIN `exposed_units`
     ON `events`.`unit_id` = `exposed_units`.`unit_id`
+    AND NOT `exposed_units`.`unit_variant` IS NULL
   WHERE
     `events`.`event` IN ('click', 'purchase')
     AND `events`.`timestamp` >= `exposed_units`.`first_exposure`
@@ -69,6 +53,7 @@ WITH `exposure_groups` AS (
 ), `experiment_events` AS (
   SELECT
     `events`.`variant_id` AS `variant_id`,
+    `events`.`excluded` AS `excluded`,
     `events`.`unit_id` AS `unit_id`,
     CAST(COALESCE(`events`.`cnt`, 0) AS DOUBLE) AS `event_cnt`,
     CAST(COALESCE(`events`.`value`, 0) AS DOUBLE) AS `event_value`,
@@ -97,13 +82,14 @@ WITH `exposure_groups` AS (
         PARTITION BY `unit_id`
         ORDER BY `exposure_timestamp` NULLS LAST, `country` NULLS LAST, `platform` NULLS LAST, `variant_id` NULLS LAST
       ) AS `segment_rank`
-    FROM `exposure_groups`
+    FROM `experiment_exposures`
   ) AS `ranked_segments`
   WHERE
     `segment_rank` = 1
 ), `unit_goals` AS (
   SELECT
     `variant_id`,
+    `excluded`,
     `unit_id`,
     SUM(CASE WHEN `term_index` = 0 THEN `event_cnt` ELSE 0 END) AS `count_0`,
     SUM(CASE WHEN `term_index` = 1 THEN `event_cnt` ELSE 0 END) AS `count_1`,
@@ -111,6 +97,7 @@ WITH `exposure_groups` AS (
   FROM `experiment_events`
   GROUP BY
     `variant_id`,
+    `excluded`,
     `unit_id`
   HAVING
     COUNT(CASE WHEN `term_index` = 0 THEN 1 END) > 0
@@ -131,7 +118,7 @@ WITH `exposure_groups` AS (
     PERCENTILE(`count_1`, 0.99) AS `cap_0_0`
   FROM `unit_metrics`
   WHERE
-    NOT STARTSWITH(`variant_id`, '@multiple:')
+    `excluded` = 0
 ), `capped_metrics` AS (
   SELECT
     `unit_metrics`.*,
@@ -141,6 +128,7 @@ WITH `exposure_groups` AS (
 ), `variant_sums` AS (
   SELECT
     `variant_id`,
+    `excluded`,
     `segment_0`,
     `segment_1`,
     COUNT(*) AS `n`,
@@ -155,12 +143,13 @@ WITH `exposure_groups` AS (
   FROM `capped_metrics`
   GROUP BY
     `variant_id`,
+    `excluded`,
     `segment_0`,
     `segment_1`
 )
 SELECT
   'exp-1' AS `exp_id`,
-  `variant_id` AS `exp_variant_id`,
+  CASE WHEN `excluded` = 1 THEN '@multiple:' || `variant_id` ELSE `variant_id` END AS `exp_variant_id`,
   `metric_id` AS `metric_id`,
   `segment_0` AS `country`,
   `segment_1` AS `platform`,

@@ -1,9 +1,8 @@
-WITH "exposure_groups" AS (
+WITH "experiment_exposures" AS (
   SELECT
     CAST("exposures"."variant_id" AS TEXT) AS "variant_id",
     "exposures"."unit_id" AS "unit_id",
-    COUNT(*) AS "exposure_count",
-    MIN("exposures"."timestamp") AS "exposure_timestamp"
+    "exposures"."timestamp" AS "exposure_timestamp"
   FROM "exposures" AS "exposures"
   WHERE
     "exposures"."exp_id" = 'exp-1'
@@ -12,70 +11,50 @@ WITH "exposure_groups" AS (
     AND NOT "exposures"."timestamp" IS NULL
     AND "exposures"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "exposures"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-  GROUP BY
-    CAST("exposures"."variant_id" AS TEXT),
-    "exposures"."unit_id"
-), "exposure_rows" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    "exposure_count",
-    "exposure_timestamp",
-    MIN("exposure_timestamp") OVER (PARTITION BY "unit_id") AS "first_exposure",
-    CASE
-      WHEN MIN("variant_id") OVER (PARTITION BY "unit_id") = MAX("variant_id") OVER (PARTITION BY "unit_id")
-      THEN "variant_id"
-    END AS "unit_variant"
-  FROM "exposure_groups"
 ), "exposed_units" AS (
   SELECT
-    "unit_variant" AS "variant_id",
     "unit_id",
-    MIN("first_exposure") AS "first_exposure"
-  FROM "exposure_rows"
-  WHERE
-    NOT "unit_variant" IS NULL
+    CASE WHEN MIN("variant_id") = MAX("variant_id") THEN MIN("variant_id") END AS "unit_variant",
+    MIN("exposure_timestamp") AS "first_exposure"
+  FROM "experiment_exposures"
   GROUP BY
-    "unit_variant",
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE("unit_variant", '@multiple:' || "variant_id") AS "variant_id",
-    "unit_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
+    "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
-    "exposure_count" AS "cnt",
+    1 AS "cnt",
     CAST(NULL AS DOUBLE) AS "value",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
     0 AS "pre_period",
     CAST(NULL AS TEXT) AS "product"
-  FROM "exposure_rows"
+  FROM "experiment_exposures"
+  JOIN "exposed_units"
+    ON "experiment_exposures"."unit_id" = "exposed_units"."unit_id"
   UNION ALL
   SELECT
-    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_variant" AS "variant_id",
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CASE WHEN "events"."timestamp" < "exposed_units"."first_exposure" THEN 1 ELSE 0 END AS "pre_period",
     "events"."product" AS "product"
   FROM "events" AS "events"
   JOIN "exposed_units"
     ON "events"."unit_id" = "exposed_units"."unit_id"
+    AND NOT "exposed_units"."unit_variant" IS NULL
   WHERE
     "events"."event" IN ('click', 'purchase', 'view')
-    AND (
-      (
-        "events"."timestamp" >= "exposed_units"."first_exposure"
-      )
-      OR (
-        "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
-        AND "events"."timestamp" < "exposed_units"."first_exposure"
-      )
-    )
+    AND "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
     AND "events"."timestamp" >= CAST('2024-02-16 00:00:00' AS TIMESTAMP)
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
@@ -112,6 +91,7 @@ WITH "exposure_groups" AS (
 ), "unit_goals" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id",
     SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
     SUM(CASE WHEN "term_index" = 1 THEN "event_cnt" ELSE 0 END) AS "count_1",
@@ -123,6 +103,7 @@ WITH "exposure_groups" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     COUNT(CASE WHEN "term_index" = 0 THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
@@ -138,13 +119,13 @@ WITH "exposure_groups" AS (
     QUANTILE_CONT("value_2", 0.99) AS "cap_0_0"
   FROM "unit_metrics"
   WHERE
-    NOT STARTS_WITH("variant_id", '@multiple:')
+    "excluded" = 0
 ), "nominator_caps_1" AS (
   SELECT
     QUANTILE_CONT("value_5", 0.99) AS "cap_1_0"
   FROM "unit_metrics"
   WHERE
-    NOT STARTS_WITH("variant_id", '@multiple:')
+    "excluded" = 0
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,
@@ -156,6 +137,7 @@ WITH "exposure_groups" AS (
 ), "variant_sums" AS (
   SELECT
     "variant_id",
+    "excluded",
     COUNT(*) AS "n",
     SUM("count_1") AS "sum_0",
     SUM("count_0") AS "sum_1",
@@ -190,11 +172,12 @@ WITH "exposure_groups" AS (
     SUM("expression_3" * "expression_8") AS "sum_3_8"
   FROM "capped_metrics"
   GROUP BY
-    "variant_id"
+    "variant_id",
+    "excluded"
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   "metric_id" AS "metric_id",
   "n" AS "n",
   CASE "row_index"

@@ -1,9 +1,8 @@
-WITH "exposure_groups" AS (
+WITH "experiment_exposures" AS (
   SELECT
     CAST("exposures"."variant_id" AS TEXT) AS "variant_id",
     "exposures"."unit_id" AS "unit_id",
-    COUNT(*) AS "exposure_count",
-    MIN("exposures"."timestamp") AS "exposure_timestamp"
+    "exposures"."timestamp" AS "exposure_timestamp"
   FROM "exposures" AS "exposures"
   WHERE
     "exposures"."exp_id" = 'exp-1'
@@ -12,70 +11,50 @@ WITH "exposure_groups" AS (
     AND NOT "exposures"."timestamp" IS NULL
     AND "exposures"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "exposures"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-  GROUP BY
-    CAST("exposures"."variant_id" AS TEXT),
-    "exposures"."unit_id"
-), "exposure_rows" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    "exposure_count",
-    "exposure_timestamp",
-    MIN("exposure_timestamp") OVER (PARTITION BY "unit_id") AS "first_exposure",
-    CASE
-      WHEN MIN("variant_id") OVER (PARTITION BY "unit_id") = MAX("variant_id") OVER (PARTITION BY "unit_id")
-      THEN "variant_id"
-    END AS "unit_variant"
-  FROM "exposure_groups"
 ), "exposed_units" AS (
   SELECT
-    "unit_variant" AS "variant_id",
     "unit_id",
-    MIN("first_exposure") AS "first_exposure"
-  FROM "exposure_rows"
-  WHERE
-    NOT "unit_variant" IS NULL
+    CASE WHEN MIN("variant_id") = MAX("variant_id") THEN MIN("variant_id") END AS "unit_variant",
+    MIN("exposure_timestamp") AS "first_exposure"
+  FROM "experiment_exposures"
   GROUP BY
-    "unit_variant",
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE("unit_variant", '@multiple:' || "variant_id") AS "variant_id",
-    "unit_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
+    "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
-    "exposure_count" AS "cnt",
+    1 AS "cnt",
     CAST(NULL AS DOUBLE) AS "value",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
     0 AS "pre_period",
     CAST(NULL AS TEXT) AS "product"
-  FROM "exposure_rows"
+  FROM "experiment_exposures"
+  JOIN "exposed_units"
+    ON "experiment_exposures"."unit_id" = "exposed_units"."unit_id"
   UNION ALL
   SELECT
-    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_variant" AS "variant_id",
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CASE WHEN "events"."timestamp" < "exposed_units"."first_exposure" THEN 1 ELSE 0 END AS "pre_period",
     "events"."product" AS "product"
   FROM "events" AS "events"
   JOIN "exposed_units"
     ON "events"."unit_id" = "exposed_units"."unit_id"
+    AND NOT "exposed_units"."unit_variant" IS NULL
   WHERE
     "events"."event" IN ('click', 'purchase', 'view')
-    AND (
-      (
-        "events"."timestamp" >= "exposed_units"."first_exposure"
-      )
-      OR (
-        "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
-        AND "events"."timestamp" < "exposed_units"."first_exposure"
-      )
-    )
+    AND "events"."timestamp" >= "exposed_units"."first_exposure" - INTERVAL 1209600 SECOND
     AND "events"."timestamp" >= CAST('2024-02-16 00:00:00' AS TIMESTAMP)
     AND "events"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     "events"."cnt" AS "event_cnt",
     "events"."value" AS "event_value",
@@ -107,6 +86,7 @@ WITH "exposure_groups" AS (
 ), "unit_terms" AS (
   SELECT
     "variant_id",
+    "excluded",
     "term_index",
     "unit_id",
     COALESCE(SUM(CASE WHEN "pre_period" = 0 THEN "event_cnt" END), 0) AS "unit_count",
@@ -117,21 +97,25 @@ WITH "exposure_groups" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "term_index",
     "unit_id"
 ), "passing_units" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id"
   FROM "unit_terms"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     MAX("unit_filter_0") = 1
 ), "filtered_unit_terms" AS (
   SELECT
     "unit_terms"."variant_id" AS "variant_id",
+    "unit_terms"."excluded" AS "excluded",
     "term_index",
     "unit_terms"."unit_id" AS "unit_id",
     "unit_count",
@@ -145,7 +129,7 @@ WITH "exposure_groups" AS (
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   'user' AS "unit_type",
   CASE "term_index"
     WHEN 0

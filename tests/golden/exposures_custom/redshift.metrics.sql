@@ -1,50 +1,43 @@
-WITH "exposure_groups" AS (
+WITH "experiment_exposures" AS (
   SELECT
     CAST("exposures"."arm" AS VARCHAR(MAX)) AS "variant_id",
     "exposures"."account_id" AS "unit_id",
-    COUNT(*) AS "exposure_count",
-    MIN("exposures"."assigned_at") AS "exposure_timestamp"
+    "exposures"."assigned_at" AS "exposure_timestamp"
   FROM "analytics-prod"."experiments"."assignments" AS "exposures"
   WHERE
     "exposures"."experiment" = 'checkout-2024'
     AND NOT "exposures"."account_id" IS NULL
     AND NOT "exposures"."arm" IS NULL
     AND NOT "exposures"."assigned_at" IS NULL
-  GROUP BY
-    CAST("exposures"."arm" AS VARCHAR(MAX)),
-    "exposures"."account_id"
-), "exposure_rows" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    "exposure_count",
-    "exposure_timestamp",
-    MIN("exposure_timestamp") OVER (PARTITION BY "unit_id") AS "first_exposure",
-    FIRST_VALUE("variant_id") OVER (PARTITION BY "unit_id" ORDER BY "exposure_timestamp", "variant_id") AS "unit_variant"
-  FROM "exposure_groups"
 ), "exposed_units" AS (
   SELECT
-    "unit_variant" AS "variant_id",
     "unit_id",
-    MIN("first_exposure") AS "first_exposure"
-  FROM "exposure_rows"
+    "variant_id" AS "unit_variant",
+    "exposure_timestamp" AS "first_exposure"
+  FROM (
+    SELECT
+      "unit_id",
+      "variant_id",
+      "exposure_timestamp",
+      ROW_NUMBER() OVER (PARTITION BY "unit_id" ORDER BY "exposure_timestamp", "variant_id") AS "exposure_rank"
+    FROM "experiment_exposures"
+  ) AS "ranked_exposures"
   WHERE
-    NOT "unit_variant" IS NULL
-  GROUP BY
-    "unit_variant",
-    "unit_id"
+    "exposure_rank" = 1
 ), "attributed_events" AS (
   SELECT
-    "unit_variant" AS "variant_id",
-    "unit_id",
+    "exposed_units"."unit_variant" AS "variant_id",
+    "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
-    "exposure_count" AS "cnt",
+    1 AS "cnt",
     CAST(NULL AS DOUBLE PRECISION) AS "value",
     CAST(NULL AS VARCHAR(MAX)) AS "country"
-  FROM "exposure_rows"
+  FROM "experiment_exposures"
+  JOIN "exposed_units"
+    ON "experiment_exposures"."unit_id" = "exposed_units"."unit_id"
   UNION ALL
   SELECT
-    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_variant" AS "variant_id",
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event_name" AS "goal",
     "events"."quantity" AS "cnt",
@@ -107,8 +100,6 @@ WITH "exposure_groups" AS (
     PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY
       "count_1") AS "cap_0_0"
   FROM "unit_metrics"
-  WHERE
-    NOT "variant_id" LIKE '@multiple:%' ESCAPE '\\'
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,

@@ -1,10 +1,9 @@
-WITH "exposure_groups" AS (
+WITH "experiment_exposures" AS (
   SELECT
     CAST("exposures"."variant_id" AS TEXT) AS "variant_id",
     "exposures"."unit_id" AS "unit_id",
     "exposures"."platform" AS "platform",
-    COUNT(*) AS "exposure_count",
-    MIN("exposures"."timestamp") AS "exposure_timestamp"
+    "exposures"."timestamp" AS "exposure_timestamp"
   FROM "exposures" AS "exposures"
   WHERE
     "exposures"."exp_id" = 'exp-1'
@@ -13,56 +12,41 @@ WITH "exposure_groups" AS (
     AND NOT "exposures"."timestamp" IS NULL
     AND "exposures"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "exposures"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-  GROUP BY
-    CAST("exposures"."variant_id" AS TEXT),
-    "exposures"."unit_id",
-    "exposures"."platform"
-), "exposure_rows" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    "platform",
-    "exposure_count",
-    "exposure_timestamp",
-    MIN("exposure_timestamp") OVER (PARTITION BY "unit_id") AS "first_exposure",
-    CASE
-      WHEN MIN("variant_id") OVER (PARTITION BY "unit_id") = MAX("variant_id") OVER (PARTITION BY "unit_id")
-      THEN "variant_id"
-    END AS "unit_variant"
-  FROM "exposure_groups"
 ), "exposed_units" AS (
   SELECT
-    "unit_variant" AS "variant_id",
     "unit_id",
-    MIN("first_exposure") AS "first_exposure"
-  FROM "exposure_rows"
-  WHERE
-    NOT "unit_variant" IS NULL
+    CASE WHEN MIN("variant_id") = MAX("variant_id") THEN MIN("variant_id") END AS "unit_variant",
+    MIN("exposure_timestamp") AS "first_exposure"
+  FROM "experiment_exposures"
   GROUP BY
-    "unit_variant",
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE("unit_variant", '@multiple:' || "variant_id") AS "variant_id",
-    "unit_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
+    "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
-    "exposure_count" AS "cnt",
+    1 AS "cnt",
     CAST(NULL AS DOUBLE) AS "value",
-    "platform",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
+    "experiment_exposures"."platform" AS "platform",
     CAST(NULL AS TEXT) AS "product"
-  FROM "exposure_rows"
+  FROM "experiment_exposures"
+  JOIN "exposed_units"
+    ON "experiment_exposures"."unit_id" = "exposed_units"."unit_id"
   UNION ALL
   SELECT
-    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_variant" AS "variant_id",
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CAST(NULL AS TEXT) AS "platform",
     "events"."product" AS "product"
   FROM "events" AS "events"
   JOIN "exposed_units"
     ON "events"."unit_id" = "exposed_units"."unit_id"
+    AND NOT "exposed_units"."unit_variant" IS NULL
   WHERE
     "events"."event" = 'conversion'
     AND "events"."timestamp" >= "exposed_units"."first_exposure" + INTERVAL 3600 SECOND
@@ -74,6 +58,7 @@ WITH "exposure_groups" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     "events"."cnt" AS "event_cnt",
     "events"."value" AS "event_value",
@@ -118,6 +103,7 @@ WITH "exposure_groups" AS (
 ), "unit_terms" AS (
   SELECT
     "variant_id",
+    "excluded",
     "term_index",
     "unit_id",
     COALESCE(SUM("event_cnt"), 0) AS "unit_count",
@@ -126,21 +112,25 @@ WITH "exposure_groups" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "term_index",
     "unit_id"
 ), "passing_units" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id"
   FROM "unit_terms"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     MAX("unit_filter_0") = 1
 ), "filtered_unit_terms" AS (
   SELECT
     "unit_terms"."variant_id" AS "variant_id",
+    "unit_terms"."excluded" AS "excluded",
     "term_index",
     "unit_terms"."unit_id" AS "unit_id",
     "unit_count",
@@ -152,7 +142,7 @@ WITH "exposure_groups" AS (
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   'user' AS "unit_type",
   CASE "term_index"
     WHEN 0
@@ -185,4 +175,5 @@ WHERE
   NOT "term_index" IS NULL
 GROUP BY
   "variant_id",
+  "excluded",
   "term_index"

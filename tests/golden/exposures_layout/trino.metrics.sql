@@ -1,10 +1,9 @@
-WITH "exposure_groups" AS (
+WITH "experiment_exposures" AS (
   SELECT
     CAST("exposures"."variant_id" AS VARCHAR) AS "variant_id",
     "exposures"."unit_id" AS "unit_id",
     "exposures"."platform" AS "platform",
-    COUNT(*) AS "exposure_count",
-    MIN("exposures"."timestamp") AS "exposure_timestamp"
+    "exposures"."timestamp" AS "exposure_timestamp"
   FROM "exposures" AS "exposures"
   WHERE
     "exposures"."exp_id" = 'exp-1'
@@ -13,59 +12,41 @@ WITH "exposure_groups" AS (
     AND NOT "exposures"."timestamp" IS NULL
     AND "exposures"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "exposures"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-  GROUP BY
-    CAST("exposures"."variant_id" AS VARCHAR),
-    "exposures"."unit_id",
-    "exposures"."platform"
-), "exposure_rows" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    "platform",
-    "exposure_count",
-    "exposure_timestamp",
-    MIN("exposure_timestamp") OVER (PARTITION BY "unit_id") AS "first_exposure",
-    CASE
-      WHEN MIN("variant_id") OVER (PARTITION BY "unit_id") = MAX("variant_id") OVER (PARTITION BY "unit_id")
-      THEN "variant_id"
-    END AS "unit_variant"
-  FROM "exposure_groups"
 ), "exposed_units" AS (
   SELECT
-    "unit_variant" AS "variant_id",
     "unit_id",
-    MIN("first_exposure") AS "first_exposure"
-  FROM "exposure_rows"
-  WHERE
-    NOT "unit_variant" IS NULL
+    CASE WHEN MIN("variant_id") = MAX("variant_id") THEN MIN("variant_id") END AS "unit_variant",
+    MIN("exposure_timestamp") AS "first_exposure"
+  FROM "experiment_exposures"
   GROUP BY
-    "unit_variant",
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE(
-      "unit_variant",
-      CONCAT(CAST('@multiple:' AS VARCHAR), CAST("variant_id" AS VARCHAR))
-    ) AS "variant_id",
-    "unit_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
+    "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
-    "exposure_count" AS "cnt",
+    1 AS "cnt",
     CAST(NULL AS DOUBLE) AS "value",
-    "platform",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
+    "experiment_exposures"."platform" AS "platform",
     CAST(NULL AS VARCHAR) AS "product"
-  FROM "exposure_rows"
+  FROM "experiment_exposures"
+  JOIN "exposed_units"
+    ON "experiment_exposures"."unit_id" = "exposed_units"."unit_id"
   UNION ALL
   SELECT
-    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_variant" AS "variant_id",
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CAST(NULL AS VARCHAR) AS "platform",
     "events"."product" AS "product"
   FROM "events" AS "events"
   JOIN "exposed_units"
     ON "events"."unit_id" = "exposed_units"."unit_id"
+    AND NOT "exposed_units"."unit_variant" IS NULL
   WHERE
     "events"."event" = 'conversion'
     AND "events"."timestamp" >= "exposed_units"."first_exposure" + INTERVAL 3600 SECOND
@@ -77,6 +58,7 @@ WITH "exposure_groups" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
@@ -102,6 +84,7 @@ WITH "exposure_groups" AS (
 ), "unit_goals" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id",
     COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
     COALESCE(SUM(CASE WHEN "term_goal_1" THEN "event_cnt" END), 0) AS "count_1",
@@ -110,6 +93,7 @@ WITH "exposure_groups" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0 AND MAX("unit_filter_0") = 1
@@ -122,6 +106,7 @@ WITH "exposure_groups" AS (
 ), "variant_sums" AS (
   SELECT
     "variant_id",
+    "excluded",
     COUNT(*) AS "n",
     SUM("expression_0") AS "sum_0",
     SUM("count_0") AS "sum_1",
@@ -139,11 +124,16 @@ WITH "exposure_groups" AS (
     SUM("expression_4" * "count_0") AS "sum_4_1"
   FROM "unit_metrics"
   GROUP BY
-    "variant_id"
+    "variant_id",
+    "excluded"
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE
+    WHEN "excluded" = 1
+    THEN CONCAT(CAST('@multiple:' AS VARCHAR), CAST("variant_id" AS VARCHAR))
+    ELSE "variant_id"
+  END AS "exp_variant_id",
   "metric_id" AS "metric_id",
   "n" AS "n",
   CASE "row_index"

@@ -1,9 +1,8 @@
-WITH "exposure_groups" AS (
+WITH "experiment_exposures" AS (
   SELECT
     CAST("exposures"."variant_id" AS VARCHAR(MAX)) AS "variant_id",
     "exposures"."unit_id" AS "unit_id",
-    COUNT(*) AS "exposure_count",
-    MIN("exposures"."timestamp") AS "exposure_timestamp"
+    "exposures"."timestamp" AS "exposure_timestamp"
   FROM "exposures" AS "exposures"
   WHERE
     "exposures"."exp_id" = 'exp-1'
@@ -12,54 +11,41 @@ WITH "exposure_groups" AS (
     AND NOT "exposures"."timestamp" IS NULL
     AND "exposures"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "exposures"."timestamp" < CAST('2024-03-08 00:00:00' AS TIMESTAMP)
-  GROUP BY
-    CAST("exposures"."variant_id" AS VARCHAR(MAX)),
-    "exposures"."unit_id"
-), "exposure_rows" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    "exposure_count",
-    "exposure_timestamp",
-    MIN("exposure_timestamp") OVER (PARTITION BY "unit_id") AS "first_exposure",
-    CASE
-      WHEN MIN("variant_id") OVER (PARTITION BY "unit_id") = MAX("variant_id") OVER (PARTITION BY "unit_id")
-      THEN "variant_id"
-    END AS "unit_variant"
-  FROM "exposure_groups"
 ), "exposed_units" AS (
   SELECT
-    "unit_variant" AS "variant_id",
     "unit_id",
-    MIN("first_exposure") AS "first_exposure"
-  FROM "exposure_rows"
-  WHERE
-    NOT "unit_variant" IS NULL
+    CASE WHEN MIN("variant_id") = MAX("variant_id") THEN MIN("variant_id") END AS "unit_variant",
+    MIN("exposure_timestamp") AS "first_exposure"
+  FROM "experiment_exposures"
   GROUP BY
-    "unit_variant",
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE("unit_variant", '@multiple:' || "variant_id") AS "variant_id",
-    "unit_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
+    "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
-    "exposure_count" AS "cnt",
+    1 AS "cnt",
     CAST(NULL AS DOUBLE PRECISION) AS "value",
-    "exposure_timestamp" AS "event_timestamp",
-    "first_exposure"
-  FROM "exposure_rows"
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
+    "experiment_exposures"."exposure_timestamp" AS "event_timestamp",
+    "exposed_units"."first_exposure" AS "first_exposure"
+  FROM "experiment_exposures"
+  JOIN "exposed_units"
+    ON "experiment_exposures"."unit_id" = "exposed_units"."unit_id"
   UNION ALL
   SELECT
-    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_variant" AS "variant_id",
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event" AS "goal",
     1 AS "cnt",
     CAST(NULL AS DOUBLE PRECISION) AS "value",
+    0 AS "excluded",
     "events"."timestamp" AS "event_timestamp",
     "exposed_units"."first_exposure" AS "first_exposure"
   FROM "events" AS "events"
   JOIN "exposed_units"
     ON "events"."unit_id" = "exposed_units"."unit_id"
+    AND NOT "exposed_units"."unit_variant" IS NULL
   WHERE
     "events"."event" IN ('click', 'view')
     AND "events"."timestamp" >= "exposed_units"."first_exposure"
@@ -68,6 +54,7 @@ WITH "exposure_groups" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE PRECISION) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE PRECISION) AS "event_value",
@@ -82,6 +69,7 @@ WITH "exposure_groups" AS (
 ), "unit_goals" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id",
     COALESCE(SUM(CASE WHEN "term_goal_0" THEN "event_cnt" END), 0) AS "count_0",
     COALESCE(SUM(CASE WHEN "term_goal_1" AND "term_filter_0" THEN "event_cnt" END), 0) AS "count_1",
@@ -90,6 +78,7 @@ WITH "exposure_groups" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id"
   HAVING
     COUNT(CASE WHEN "term_goal_0" THEN 1 END) > 0
@@ -100,6 +89,7 @@ WITH "exposure_groups" AS (
 ), "variant_sums" AS (
   SELECT
     "variant_id",
+    "excluded",
     COUNT(*) AS "n",
     SUM("count_1") AS "sum_0",
     SUM("count_0") AS "sum_1",
@@ -120,11 +110,12 @@ WITH "exposure_groups" AS (
     SUM("count_3" * "count_0") AS "sum_4_5"
   FROM "unit_metrics"
   GROUP BY
-    "variant_id"
+    "variant_id",
+    "excluded"
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   "metric_id" AS "metric_id",
   "n" AS "n",
   CASE "row_index"

@@ -1,11 +1,10 @@
-WITH "exposure_groups" AS (
+WITH "experiment_exposures" AS (
   SELECT
     CAST("exposures"."variant_id" AS TEXT) AS "variant_id",
     "exposures"."unit_id" AS "unit_id",
     "exposures"."platform" AS "platform",
-    CAST("exposures"."timestamp" AS DATE) AS "day",
-    COUNT(*) AS "exposure_count",
-    MIN("exposures"."timestamp") AS "exposure_timestamp"
+    "exposures"."timestamp" AS "exposure_timestamp",
+    CAST("exposures"."timestamp" AS DATE) AS "day"
   FROM "exposures" AS "exposures"
   WHERE
     "exposures"."exp_id" = 'exp-1'
@@ -14,60 +13,43 @@ WITH "exposure_groups" AS (
     AND NOT "exposures"."timestamp" IS NULL
     AND "exposures"."timestamp" >= CAST('2024-03-01 00:00:00' AS TIMESTAMP)
     AND "exposures"."timestamp" < CAST('2024-03-15 00:00:00' AS TIMESTAMP)
-  GROUP BY
-    CAST("exposures"."variant_id" AS TEXT),
-    "exposures"."unit_id",
-    "exposures"."platform",
-    CAST("exposures"."timestamp" AS DATE)
-), "exposure_rows" AS (
-  SELECT
-    "variant_id",
-    "unit_id",
-    "platform",
-    "exposure_count",
-    "exposure_timestamp",
-    "day",
-    MIN("exposure_timestamp") OVER (PARTITION BY "unit_id") AS "first_exposure",
-    CASE
-      WHEN MIN("variant_id") OVER (PARTITION BY "unit_id") = MAX("variant_id") OVER (PARTITION BY "unit_id")
-      THEN "variant_id"
-    END AS "unit_variant"
-  FROM "exposure_groups"
 ), "exposed_units" AS (
   SELECT
-    "unit_variant" AS "variant_id",
     "unit_id",
-    MIN("first_exposure") AS "first_exposure"
-  FROM "exposure_rows"
-  WHERE
-    NOT "unit_variant" IS NULL
+    CASE WHEN MIN("variant_id") = MAX("variant_id") THEN MIN("variant_id") END AS "unit_variant",
+    MIN("exposure_timestamp") AS "first_exposure"
+  FROM "experiment_exposures"
   GROUP BY
-    "unit_variant",
     "unit_id"
 ), "attributed_events" AS (
   SELECT
-    COALESCE("unit_variant", '@multiple:' || "variant_id") AS "variant_id",
-    "unit_id",
+    "experiment_exposures"."variant_id" AS "variant_id",
+    "experiment_exposures"."unit_id" AS "unit_id",
     'exposure' AS "goal",
-    "exposure_count" AS "cnt",
+    1 AS "cnt",
     CAST(NULL AS DOUBLE) AS "value",
+    CASE WHEN "exposed_units"."unit_variant" IS NULL THEN 1 ELSE 0 END AS "excluded",
     0 AS "pre_period",
-    "day",
-    "platform"
-  FROM "exposure_rows"
+    "experiment_exposures"."day" AS "day",
+    "experiment_exposures"."platform" AS "platform"
+  FROM "experiment_exposures"
+  JOIN "exposed_units"
+    ON "experiment_exposures"."unit_id" = "exposed_units"."unit_id"
   UNION ALL
   SELECT
-    "exposed_units"."variant_id" AS "variant_id",
+    "exposed_units"."unit_variant" AS "variant_id",
     "exposed_units"."unit_id" AS "unit_id",
     "events"."event" AS "goal",
     1 AS "cnt",
     "events"."value" AS "value",
+    0 AS "excluded",
     CASE WHEN "events"."timestamp" < "exposed_units"."first_exposure" THEN 1 ELSE 0 END AS "pre_period",
     CAST("events"."timestamp" AS DATE) AS "day",
     CAST(NULL AS TEXT) AS "platform"
   FROM "events" AS "events"
   JOIN "exposed_units"
     ON "events"."unit_id" = "exposed_units"."unit_id"
+    AND NOT "exposed_units"."unit_variant" IS NULL
   WHERE
     "events"."event" = 'conversion'
     AND (
@@ -85,6 +67,7 @@ WITH "exposure_groups" AS (
 ), "experiment_events" AS (
   SELECT
     "events"."variant_id" AS "variant_id",
+    "events"."excluded" AS "excluded",
     "events"."unit_id" AS "unit_id",
     CAST(COALESCE("events"."cnt", 0) AS DOUBLE) AS "event_cnt",
     CAST(COALESCE("events"."value", 0) AS DOUBLE) AS "event_value",
@@ -114,6 +97,7 @@ WITH "exposure_groups" AS (
 ), "unit_days" AS (
   SELECT
     "variant_id",
+    "excluded",
     "unit_id",
     "day",
     SUM(CASE WHEN "term_index" = 0 THEN "event_cnt" ELSE 0 END) AS "count_0",
@@ -126,48 +110,49 @@ WITH "exposure_groups" AS (
   FROM "experiment_events"
   GROUP BY
     "variant_id",
+    "excluded",
     "unit_id",
     "day"
 ), "unit_cumulative" AS (
   SELECT
     *,
     SUM("count_0") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_count_0",
     SUM("count_1") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_count_1",
     SUM("count_2") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_count_2",
     SUM("value_1") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_value_1",
     SUM("value_2") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_value_2",
     SUM("exposure_events") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_exposure_events",
     SUM("passed_unit_filter_0") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "cumulative_passed_unit_filter_0",
     MAX("day") OVER (
-      PARTITION BY "variant_id", "unit_id"
+      PARTITION BY "variant_id", "excluded", "unit_id"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     ) AS "last_day"
@@ -187,6 +172,7 @@ WITH "exposure_groups" AS (
 ), "unit_metrics" AS (
   SELECT
     "variant_id",
+    "excluded",
     "day",
     "last_day",
     "entered",
@@ -226,13 +212,13 @@ WITH "exposure_groups" AS (
     QUANTILE_CONT("current_2", 0.99) AS "cap_0_0"
   FROM "unit_metrics"
   WHERE
-    NOT STARTS_WITH("variant_id", '@multiple:') AND "day" = "last_day"
+    "excluded" = 0 AND "day" = "last_day"
 ), "nominator_caps_1" AS (
   SELECT
     QUANTILE_CONT("current_5", 0.99) AS "cap_1_0"
   FROM "unit_metrics"
   WHERE
-    NOT STARTS_WITH("variant_id", '@multiple:') AND "day" = "last_day"
+    "excluded" = 0 AND "day" = "last_day"
 ), "capped_metrics" AS (
   SELECT
     "unit_metrics".*,
@@ -262,6 +248,7 @@ WITH "exposure_groups" AS (
 ), "variant_days" AS (
   SELECT
     "variant_id",
+    "excluded",
     "day",
     SUM("entered") AS "n",
     SUM("current_0" - "previous_current_0") AS "sum_0",
@@ -290,128 +277,130 @@ WITH "exposure_groups" AS (
   FROM "capped_metrics"
   GROUP BY
     "variant_id",
+    "excluded",
     "day"
 ), "variant_sums" AS (
   SELECT
     "variant_id",
+    "excluded",
     "day",
     CAST(SUM("n") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS BIGINT) AS "n",
     SUM("sum_0") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_0",
     SUM("sum_1") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_1",
     SUM("sum_3") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_3",
     SUM("sum_4") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_4",
     SUM("sum_6") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_6",
     SUM("sum_7") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_7",
     SUM("sum_0_0") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_0_0",
     SUM("sum_1_1") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_1_1",
     SUM("sum_3_3") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_3_3",
     SUM("sum_4_4") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_4_4",
     SUM("sum_6_6") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_6_6",
     SUM("sum_7_7") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_7_7",
     SUM("sum_0_1") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_0_1",
     SUM("sum_6_1") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_6_1",
     SUM("sum_3_4") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_3_4",
     SUM("sum_0_3") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_0_3",
     SUM("sum_0_4") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_0_4",
     SUM("sum_1_3") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_1_3",
     SUM("sum_1_4") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_1_4",
     SUM("sum_7_4") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_7_4",
     SUM("sum_6_7") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_6_7",
     SUM("sum_6_4") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_6_4",
     SUM("sum_1_7") OVER (
-      PARTITION BY "variant_id"
+      PARTITION BY "variant_id", "excluded"
       ORDER BY "day"
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "sum_1_7"
@@ -419,7 +408,7 @@ WITH "exposure_groups" AS (
 )
 SELECT
   'exp-1' AS "exp_id",
-  "variant_id" AS "exp_variant_id",
+  CASE WHEN "excluded" = 1 THEN '@multiple:' || "variant_id" ELSE "variant_id" END AS "exp_variant_id",
   "metric_id" AS "metric_id",
   "n" AS "n",
   CASE "row_index" WHEN 0 THEN "sum_0" WHEN 1 THEN "sum_6" WHEN 2 THEN "sum_1" END AS "sum_x",
