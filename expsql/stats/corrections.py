@@ -19,6 +19,12 @@ Correction = Literal["holm", "bonferroni", "benjamini-hochberg", "none"]
 CORRECTIONS: tuple[str, ...] = get_args(Correction)
 
 
+def check_correction(method: str) -> None:
+    """:raises ValueError: ``method`` is not one of :data:`CORRECTIONS`."""
+    if method not in CORRECTIONS:
+        raise ValueError(f"unknown correction {method!r}; choose one of {', '.join(CORRECTIONS)}")
+
+
 def adjust_p_values(p_values: np.ndarray, method: Correction) -> np.ndarray:
     """Adjusted p-values, row by row; each row is one family.
 
@@ -29,8 +35,7 @@ def adjust_p_values(p_values: np.ndarray, method: Correction) -> np.ndarray:
 
     ``m`` is the number of non-NaN p-values in the row.
     """
-    if method not in CORRECTIONS:
-        raise ValueError(f"unknown correction {method!r}; choose one of {', '.join(CORRECTIONS)}")
+    check_correction(method)
     p_values = np.asarray(p_values, dtype=float)
     if method == "none" or p_values.size == 0:
         return p_values.copy()

@@ -26,7 +26,12 @@ from expsql.stats.bad_rows import (
 )
 from expsql.stats.breakdowns import evaluate_breakdowns
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
-from expsql.stats.corrections import CORRECTIONS, Correction, adjust_p_values, widened_confidence_intervals
+from expsql.stats.corrections import (
+    Correction,
+    adjust_p_values,
+    check_correction,
+    widened_confidence_intervals,
+)
 from expsql.stats.cuped import CupedResult, metric_cuped
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
@@ -44,7 +49,7 @@ from expsql.stats.rows import (
     validate_rows,
     variant_order,
 )
-from expsql.stats.sequential import SEQUENTIAL_MODES, Sequential, sequential_level
+from expsql.stats.sequential import Sequential, check_sequential_mode, sequential_level
 from expsql.stats.timeline import evaluate_timeline
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
 from expsql.stats.unit_rows import sum_unit_rows, validate_unit_rows
@@ -119,18 +124,11 @@ def evaluate(
         def evaluate_one(plain: Experiment, frame: pd.DataFrame, chosen: Correction) -> Evaluation:
             return _evaluate(plain, frame, chosen, sequential, multiple_exposures)
 
-        _check_options(correction, sequential)
+        # Before the segments' evaluations, so a bad option fails once and at once.
+        check_correction(correction)
+        check_sequential_mode(sequential)
         frame = load_rows(rows).reset_index(drop=True)
         return evaluate_breakdowns(experiment, frame, correction, evaluate_one)
-
-
-def _check_options(correction: Correction, sequential: Sequential) -> None:
-    if correction not in CORRECTIONS:
-        raise ValueError(f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
-    if sequential not in SEQUENTIAL_MODES:
-        raise ValueError(
-            f"unknown sequential mode {sequential!r}; choose one of {', '.join(SEQUENTIAL_MODES)}"
-        )
 
 
 def _evaluate(
@@ -140,7 +138,8 @@ def _evaluate(
     sequential: Sequential,
     multiple_exposures: bool | None,
 ) -> Evaluation:
-    _check_options(correction, sequential)
+    check_correction(correction)
+    check_sequential_mode(sequential)
     frame = load_rows(rows).reset_index(drop=True)  # validation builds columns on a RangeIndex
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)

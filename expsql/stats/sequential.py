@@ -128,6 +128,12 @@ def look(date_from: dt.date, date_to: dt.date, date_for: dt.date) -> tuple[int, 
     return max(day, 1), length
 
 
+def check_sequential_mode(mode: str) -> None:
+    """:raises ValueError: ``mode`` is not one of :data:`SEQUENTIAL_MODES`."""
+    if mode not in SEQUENTIAL_MODES:
+        raise ValueError(f"unknown sequential mode {mode!r}; choose one of {', '.join(SEQUENTIAL_MODES)}")
+
+
 def sequential_level(
     mode: Sequential,
     confidence_level: float,
@@ -136,8 +142,7 @@ def sequential_level(
     date_for: dt.date | None,
 ) -> float:
     """The confidence level to test at today: adjusted only when the planned window is known."""
-    if mode not in SEQUENTIAL_MODES:
-        raise ValueError(f"unknown sequential mode {mode!r}; choose one of {', '.join(SEQUENTIAL_MODES)}")
+    check_sequential_mode(mode)
     if mode == "none" or date_from is None or date_to is None:
         return confidence_level
     day, length = look(date_from, date_to, date_for or dt.date.today())
