@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from expsql.dialects.percentiles import PercentileBuilder, percentile_cont
+from expsql.dialects.rendering import fast_generator
 from expsql.errors import DialectError
 
 
@@ -121,7 +122,12 @@ class Dialect:
         ``copy=False`` lets the generator rewrite ``tree`` in place: for a tree built just for
         this call it saves a deep copy of thousands of nodes.
         """
-        return self.sqlglot.generate(tree, copy=copy, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        dialect = self.sqlglot
+        fast = fast_generator(dialect, tree)
+        if fast is None:
+            return dialect.generate(tree, copy=copy, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        generator = fast(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        return generator.generate(tree, copy=copy)
 
     def connector_factory(self) -> ConnectorFactory:
         if self.connector is None:
