@@ -1,6 +1,7 @@
 """Running the app under uvicorn: its logs, and a graceful shutdown on SIGTERM.
 
-On SIGTERM (or Ctrl-C) uvicorn stops accepting connections and closes the idle ones; the
+On SIGTERM (or Ctrl-C), after half a second in which the connections already queued are
+accepted and read, uvicorn stops accepting connections and closes the idle ones; the
 evaluations in flight get ``[server] shutdown_timeout`` seconds to finish and answer. Those
 still running then are cancelled in the warehouse and answered 503 (``error: "shutting_down"``,
 ``Retry-After``), so no accepted request goes without an answer, and the process exits 0.
@@ -8,6 +9,7 @@ still running then are cancelled in the warehouse and answered 503 (``error: "sh
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import signal
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 
 #: Seconds uvicorn waits beyond ``shutdown_timeout``: for the cancels and the 503s to go out.
 ANSWER_GRACE: Final = 10.0
+#: Seconds the server still accepts after SIGTERM: a connection the kernel queued before the
+#: signal, or one accepted whose request is not read yet, would otherwise be reset unanswered
+#: when uvicorn closes its socket and its idle connections (seen under load in the SIGTERM test).
+ACCEPT_DRAIN: Final = 0.5
 
 
 class GracefulServer(uvicorn.Server):
@@ -36,6 +42,7 @@ class GracefulServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.service.begin_shutdown(self.service.settings.shutdown_timeout)
+        await asyncio.sleep(ACCEPT_DRAIN)
         await super().shutdown(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
