@@ -55,11 +55,17 @@ def choose_rows(experiment: Experiment, requested: Rows | None, default: Rows) -
 
 def compile_experiment(
     experiment: Experiment, dialect: str, rows: Rows, source: AnySource | None = None
-) -> str:
-    """The experiment's one query for ``dialect``."""
-    from expsql.compiler import compile_sql
+) -> list[str]:
+    """The experiment's one query for ``dialect``, or the fewest statements its query-length
+    limit allows (:func:`~expsql.compiler.compile_statements`)."""
+    from expsql.compiler import compile_statements
 
-    return compile_sql(experiment, dialect=dialect, rows=rows, source=source)
+    return compile_statements(experiment, dialect=dialect, rows=rows, source=source)
+
+
+def script(statements: list[str]) -> str:
+    """Statements as one text: the one query as it is, several each ended by a semicolon."""
+    return statements[0] if len(statements) == 1 else "\n\n".join(f"{s};" for s in statements)
 
 
 def connect(dialect: str, target: str | None, options: dict[str, Any] | None = None) -> Dao:
@@ -109,18 +115,24 @@ def run(
 ) -> Run:
     """Compile for ``dialect``, execute on ``dao`` (closed afterwards unless ``close=False``), evaluate.
 
+    An experiment too large for the warehouse's query-length limit runs as several statements,
+    one after another; :attr:`Run.sql` holds them all and :attr:`Run.query_seconds` their sum.
+
     :param on_query: called with the SQL just before it runs (the CLI shows it).
     """
     from expsql.stats import evaluate
 
     try:
-        sql = compile_experiment(experiment, dialect, rows, source)
+        statements = compile_experiment(experiment, dialect, rows, source)
+        sql = script(statements)
         if on_query is not None:
             on_query(sql)
-        frame, seconds = execute(dao, sql)
+        results = [execute(dao, statement) for statement in statements]
     finally:
         if close:
             dao.close()
+    frame = results[0][0] if len(results) == 1 else pd.concat([f for f, _ in results], ignore_index=True)
+    seconds = sum(s for _, s in results)
     started = time.perf_counter()
     # The exposures layout excludes units exposed to several variants: say how many, even none.
     excluding = isinstance(source, ExposuresSource) and experiment.multiple_exposures == "exclude"

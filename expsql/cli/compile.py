@@ -27,11 +27,23 @@ def compile_command(
         Path | None, typer.Option(help="Source file mapping the events table and its columns.")
     ] = None,
 ) -> None:
-    """Print the one SQL query that pre-aggregates EXPERIMENT for a warehouse."""
-    from expsql.compiler import compile_sql
-    from expsql.runner import choose_rows
+    """Print the one SQL query that pre-aggregates EXPERIMENT for a warehouse.
+
+    Metric rows too long for the warehouse's query-length limit (BigQuery, Snowflake) are printed
+    as the fewest statements that fit, each ended by a semicolon: run each and concatenate their
+    rows (the first carries the checks' and the exposure's rows).
+    """
+    from expsql.compiler import compile_statements
+    from expsql.runner import choose_rows, script
 
     definition = load_experiment(experiment)
     table = load_source(source) if source else Source()
     contract = choose_rows(definition, rows, "goals")  # type: ignore[arg-type]
-    typer.echo(compile_sql(definition, dialect=dialect, rows=contract, source=table))
+    statements = compile_statements(definition, dialect=dialect, rows=contract, source=table)
+    if len(statements) > 1:
+        typer.echo(
+            f"-- {len(statements)} statements: the query is longer than {dialect} takes; "
+            "run each and concatenate their rows",
+            err=True,
+        )
+    typer.echo(script(statements))

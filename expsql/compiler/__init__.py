@@ -10,6 +10,7 @@
 - :mod:`.unit_columns` — the per-unit step metric rows and the timeline share
 - :mod:`.timeline`    — ``timeline: daily``: the metric rows as of each day, in the one query
 - :mod:`.build`       — :func:`compile_tree` and :func:`compile_sql`
+- :mod:`.statements`  — :func:`compile_statements`: several where a query-length limit forces it
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from expsql.compiler.build import ROWS, compile_sql, compile_tree
+    from expsql.compiler.statements import compile_statements
 
-__all__ = ["ROWS", "compile_sql", "compile_tree"]
+__all__ = ["ROWS", "compile_sql", "compile_statements", "compile_tree"]
 
 
 def __getattr__(name: str) -> Any:
     # sqlglot loads on first use, so parsing an expression (the AST lives here) stays light.
+    if name == "compile_statements":
+        from expsql.compiler import statements
+
+        return statements.compile_statements
     if name in __all__:
         from expsql.compiler import build
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Final
 
 from sqlglot import exp
@@ -75,10 +76,15 @@ def compile_tree(
     rows: str = "goals",
     source: AnySource | None = None,
     dialect: str | Dialect = "duckdb",
+    *,
+    shared_rows: bool = True,
 ) -> exp.Select:
     """The one query, as a sqlglot tree, that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 
     With ``experiment.timeline``, the metric rows cumulative as of each day (:mod:`.timeline`).
+
+    :param shared_rows: ``False`` leaves the checks' and the exposure's metric rows out: the
+        second and later statements of a split experiment (:mod:`.statements`).
 
     :raises ExperimentError: unknown ``rows``, goal rows of a winsorized metric
         (:class:`~expsql.errors.MetricRowsRequired`), a timeline that cannot be built
@@ -89,7 +95,7 @@ def compile_tree(
     resolved = resolve_dialect(dialect)
     with _collector_paused():
         check_timeline(experiment, rows)
-        plan = build_plan(experiment, source or Source())
+        plan = replace(build_plan(experiment, source or Source()), shared_rows=shared_rows)
         check_identifier_lengths(plan, resolved)
         if experiment.timeline is not None:
             return timeline_rows_tree(plan, resolved)
@@ -107,8 +113,13 @@ def compile_sql(
     dialect: str | Dialect = "duckdb",
     rows: str = "goals",
     source: AnySource | None = None,
+    *,
+    shared_rows: bool = True,
 ) -> str:
     """SQL text for ``dialect`` of the one query that returns ``rows`` (``goals``, ``metrics`` or ``units``).
+
+    A warehouse's query-length limit is not checked here: :func:`~.statements.compile_statements`
+    splits the metric rows of an experiment too large for it (``shared_rows``: :func:`compile_tree`).
 
     :raises ExperimentError: unknown ``rows``, goal rows of a winsorized metric
         (:class:`~expsql.errors.MetricRowsRequired`), or the experiment does not fit the source.
@@ -116,5 +127,5 @@ def compile_sql(
     """
     resolved = resolve_dialect(dialect)
     with _collector_paused():
-        tree = compile_tree(experiment, rows=rows, source=source, dialect=resolved)
+        tree = compile_tree(experiment, rows=rows, source=source, dialect=resolved, shared_rows=shared_rows)
         return resolved.render(tree, copy=False)

@@ -107,6 +107,9 @@ class Plan:
     reads_value: bool = True
     #: The breakdown's dimensions (exposure attributes, constant per unit) as key columns.
     segments: tuple[KeyColumn, ...] = ()
+    #: The metric rows include the checks' and the exposure's rows (``@`` ids); not in the second
+    #: and later statements of an experiment split by the warehouse's query-length limit.
+    shared_rows: bool = True
 
     @property
     def key_columns(self) -> tuple[KeyColumn, ...]:
@@ -137,7 +140,8 @@ class Plan:
         )
 
     def metric_rows(self) -> list[MetricRow]:
-        """The metric rows: metrics, then checks (x = 0 without a nominator), then the exposure row."""
+        """The metric rows: metrics, then checks (x = 0 without a nominator), then the exposure row
+        (those two only with :attr:`shared_rows`)."""
         experiment = self.experiment
 
         def window(item: Metric | Check) -> AttributionWindow | None:
@@ -148,6 +152,8 @@ class Plan:
             MetricRow(metric_row_id(m.id), m.nominator_expr, m.denominator_expr, window(m), m.id in adjusted)
             for m in experiment.metrics
         ]
+        if not self.shared_rows:
+            return rows
         for check in experiment.checks:
             nominator = check.nominator_expr if check.nominator_expr is not None else Number(0)
             rows.append(MetricRow(check_row_id(check.id), nominator, check.denominator_expr, window(check)))

@@ -81,6 +81,9 @@ class Dialect:
     :param timestamp_type: the sqlglot type of the timestamp literals the exposures layout
         compares its timestamp columns with (BigQuery's ``TIMESTAMP`` is sqlglot's
         ``TIMESTAMPTZ``; its ``DATETIME`` does not compare with a ``TIMESTAMP`` column).
+    :param max_query_bytes: the longest query text the warehouse takes, in UTF-8 bytes (BigQuery:
+        1,024 KB); the metric rows of a larger experiment are compiled to several statements, each
+        for a share of the metrics (:func:`expsql.compiler.compile_statements`).
     :param can_cancel: its Dao has ``cancel()`` (see :class:`Dao`): the service stops a query in
         the warehouse when its evaluation times out, its client leaves or the server shuts down.
     :param options: default keyword options passed to the connector.
@@ -99,6 +102,7 @@ class Dialect:
     percentile_window: bool = False
     max_identifier_bytes: int | None = None
     timestamp_type: str = "TIMESTAMP"
+    max_query_bytes: int | None = None
     can_cancel: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None

@@ -62,6 +62,7 @@ DIALECT = Dialect(
     percentile_function=percentile_cont_over,
     percentile_window=True,
     timestamp_type="TIMESTAMPTZ",
+    max_query_bytes=1024 * 1024,  # "maximum unresolved GoogleSQL query length: 1,024 KB"
 )
 
 

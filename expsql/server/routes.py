@@ -212,8 +212,8 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
 def compile_experiment(body: CompileRequest, request: Request) -> CompileResponse:
     """The SQL the experiment compiles to, for one dialect or for every registered one."""
     from expsql import dialects
-    from expsql.compiler import compile_sql
-    from expsql.runner import choose_rows
+    from expsql.compiler import compile_statements
+    from expsql.runner import choose_rows, script
 
     record = record_of(request.scope)
     if record is not None:
@@ -229,7 +229,7 @@ def compile_experiment(body: CompileRequest, request: Request) -> CompileRespons
     errors: dict[str, str] = {}
     for name in names:
         try:
-            sql[name] = compile_sql(body, dialect=name, rows=rows, source=body.source)
+            sql[name] = script(compile_statements(body, dialect=name, rows=rows, source=body.source))
         except ExpsqlError:
             raise
         except Exception as error:  # sqlglot refusing a construct for one dialect

@@ -83,7 +83,10 @@ class CompileRequest(Experiment):
 class CompileResponse(BaseModel):
     experiment_id: str
     rows: RowsContract
-    sql: dict[str, str] = Field(description="SQL text by dialect.")
+    sql: dict[str, str] = Field(
+        description="SQL text by dialect: one query, or, where the dialect's query-length limit "
+        "forces it, several statements each ended by a semicolon (concatenate their rows)."
+    )
     errors: dict[str, str] = Field(
         default_factory=dict, description="Dialects that cannot express the query."
     )
