@@ -133,6 +133,11 @@ CASES: dict[str, Case] = {
         "metrics",
         {ATTRIBUTED: SEED - {"value"} | {"product", "platform"}},
     ),
+    "a breakdown with overlapping terms (the coded scan)": Case(
+        experiment(CLICKS, OVERLAPPING, window=DAYS, breakdown=["platform"]),
+        "metrics",
+        {ATTRIBUTED: SEED - {"value"} | {"product", "platform"}},
+    ),
     "a daily timeline without value()": Case(
         experiment(CLICKS, OVERLAPPING, window=DAYS, timeline="daily"),
         "metrics",
