@@ -17,7 +17,9 @@ table must equal the case's needed set exactly, so a column the compiler starts 
 - Spark: the tables are Parquet files, so each ``Scan parquet`` of ``EXPLAIN FORMATTED`` shows
   the ``ReadSchema`` it reads from the files (filter columns included).
 
-A table scanned twice (a CTE an engine inlines) reads the union of its scans' columns.
+A table scanned twice (a CTE an engine inlines) reads the union of its scans' columns. A CTE
+read twice is one PostgreSQL materializes with every column it names, used or not: the breakdown
+cases hold the scan to the columns its readers use (:func:`expsql.compiler.goal_rows.scanned_value`).
 """
 
 from __future__ import annotations
@@ -138,6 +140,11 @@ CASES: dict[str, Case] = {
         "metrics",
         {ATTRIBUTED: SEED - {"value"} | {"product", "platform"}},
     ),
+    "a winsorized metric without value()": Case(
+        experiment({**CLICKS, "outlier_upper_percentile": 5}, window=DAYS),
+        "metrics",
+        {ATTRIBUTED: SEED - {"value"} | {"product"}},
+    ),
     "a daily timeline without value()": Case(
         experiment(CLICKS, OVERLAPPING, window=DAYS, timeline="daily"),
         "metrics",
@@ -179,6 +186,21 @@ CASES: dict[str, Case] = {
     ),
     "exposures, a daily timeline without value()": Case(
         experiment(PURCHASES, window=WEEK, timeline="daily"),
+        "metrics",
+        {EXPOSURES: EXPOSURE_LOG, EVENTS: EVENT_LOG | {"product"}},
+    ),
+    "exposures, CUPED without value()": Case(
+        experiment(PURCHASES, window=WEEK, cuped_lookback_days=7),
+        "metrics",
+        {EXPOSURES: EXPOSURE_LOG, EVENTS: EVENT_LOG | {"product"}},
+    ),
+    "exposures, metrics with their own windows": Case(
+        experiment(PURCHASES, {**REVENUE, "conversion_window_hours": 24}, window=WEEK),
+        "metrics",
+        {EXPOSURES: EXPOSURE_LOG | {"platform"}, EVENTS: EVENT_LOG | {"product", "value"}},
+    ),
+    "exposures, the first exposure's variant, winsorized": Case(
+        experiment({**PURCHASES, "outlier_upper_percentile": 5}, window=WEEK, multiple_exposures="first"),
         "metrics",
         {EXPOSURES: EXPOSURE_LOG, EVENTS: EVENT_LOG | {"product"}},
     ),
