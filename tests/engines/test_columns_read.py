@@ -316,7 +316,7 @@ def _expressions(node: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
 
 def postgres_plan_columns(plan: dict[str, Any], table: str, every: set[str]) -> set[str]:
     """The columns of ``table`` (whose columns are ``every``) that any node of ``plan`` names,
-    except a scan's ``Output`` that is the physical row: every column, each bare."""
+    except a scan's ``Output`` that is the physical row: one entry per column of the table."""
     nodes = list(walk(plan, "Plans"))
     scans = [n for n in nodes if n["Node Type"] == "Seq Scan" and n["Relation Name"] == table]
     assert scans, f"no Seq Scan of {table} in the plan"
