@@ -90,6 +90,16 @@ def scanned_variant(plan: Plan) -> list[exp.Expression]:
     return projections
 
 
+def scanned_value(plan: Plan, value: exp.Expression) -> list[exp.Expression]:
+    """The scan's ``value`` column, left out when no metric reads ``value()`` and a breakdown reads
+    the scan a second time (``unit_segments``): PostgreSQL materializes a CTE read twice with every
+    column it names, so it would read the events' value for nothing. A scan read once is inlined,
+    and every planner drops the unread column (``tests/engines/test_columns_read.py``)."""
+    if plan.reads_value or not plan.segments:
+        return [alias(value, VALUE)]
+    return []
+
+
 def variant_keys(plan: Plan) -> list[exp.Column]:
     """What a unit's rows are grouped by beside the unit: the variant, and the exclusion flag.
 
@@ -134,7 +144,7 @@ def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Se
         *scanned_variant(plan),
         alias(event_column(columns.unit_id), UNIT),
         alias(cnt, CNT),
-        alias(value, VALUE),
+        *scanned_value(plan, value),
     ]
     query = exp.Select().from_(events_table(plan), copy=False)
     if len(plan.layers) == 1:

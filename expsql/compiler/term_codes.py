@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import CNT, UNIT, VALUE, scanned_variant, unit_filter_flag
+from expsql.compiler.goal_rows import CNT, UNIT, scanned_value, scanned_variant, unit_filter_flag
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import (
     alias,
@@ -69,7 +69,7 @@ def coded_scan(plan: Plan, dialect: Dialect) -> tuple[exp.Select, Callable[[int]
         *scanned_variant(plan),
         alias(event_column(relation.unit_id), UNIT),
         alias(double_or_zero(event_column(relation.cnt)), CNT),
-        alias(double_or_zero(event_column(relation.value)), VALUE),
+        *scanned_value(plan, double_or_zero(event_column(relation.value))),
     ]
     # A unit or aggregation type shared by every term is already pinned by the WHERE; testing it
     # again costs where an engine inlines these columns into each sum (PostgreSQL). Events unit

@@ -145,6 +145,8 @@ def test_hostile_dimension_names_stay_identifiers() -> None:
 
 SEED_CASES = {
     "plain": experiment(METRICS, breakdown=["platform"]),
+    # No value(): the metric rows' scan, read twice, leaves the value out (both scan shapes).
+    "counts only": experiment([METRICS[0], METRICS[2]], breakdown=["platform"]),
     "dated, filtered, two dimensions": experiment(
         METRICS,
         breakdown=["platform", "price"],

@@ -92,6 +92,20 @@ def to_spark(session: SparkSession, events: pd.DataFrame, table: str = "events")
     frame.createOrReplaceTempView(table)
 
 
+def to_spark_parquet(
+    session: SparkSession, events: pd.DataFrame, directory: Path, table: str = "events"
+) -> None:
+    """Write the events as Parquet files under ``directory / table`` and register them as the
+    temporary view ``table``: Spark then plans a file scan whose ``ReadSchema`` shows the
+    columns it reads (a cached DataFrame, :func:`to_spark`, shows none)."""
+    import pyarrow.parquet as pq
+
+    files = directory / table
+    files.mkdir(parents=True)
+    pq.write_table(arrow_table(events), files / "part-0.parquet")
+    session.read.parquet(str(files)).createOrReplaceTempView(table)
+
+
 def to_clickhouse(session: Any, events: pd.DataFrame, parquet: Path, table: str = "events") -> None:
     """``CREATE TABLE table ENGINE = Memory`` in a chdb session, through a Parquet file."""
     import pyarrow.parquet as pq
