@@ -4,10 +4,12 @@
 - :mod:`.terms`       — term keys, typed filter values, layers of disjoint terms
 - :mod:`.relation`    — the source layout behind one interface (:mod:`.attribution`: exposures)
 - :mod:`.segments`    — breakdown dimensions as key columns of every row
-- :mod:`.scan`        — the one scan of the events table: names, predicates, WHERE
+- :mod:`.nodes`       — sqlglot nodes built from names and values, never from text
+- :mod:`.scan`        — the one scan of the events table: names, predicates, WHERE, its query
 - :mod:`.goal_rows`   — the goal-rows query (ep-stats compatible)
 - :mod:`.metric_rows` — the metric-rows query (per-unit nominators and denominators)
 - :mod:`.unit_columns` — the per-unit step metric rows and the timeline share
+- :mod:`.unpivot`     — their last step: per-variant sums → one row per metric
 - :mod:`.timeline`    — ``timeline: daily``: the metric rows as of each day, in the one query
 - :mod:`.build`       — :func:`compile_tree` and :func:`compile_sql`
 - :mod:`.statements`  — :func:`compile_statements`: several where a query-length limit forces it

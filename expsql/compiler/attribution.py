@@ -34,7 +34,7 @@ events table::
   exposures are kept, flagged ``excluded = 1``, and none of its events is joined. The builders
   group by the flag beside the variant and show such rows under the marker variant
   ``@multiple:<variant>`` (:data:`~expsql.contracts.MULTIPLE_EXPOSURES_PREFIX`,
-  :func:`~expsql.compiler.goal_rows.shown_variant`), so every row contract carries, per variant,
+  :func:`~expsql.compiler.scan.shown_variant`), so every row contract carries, per variant,
   the units that were excluded (the MultipleExposures check) through the same single pass. (The
   marker computed here instead made every per-unit group key a computed string: 6-7 % of the
   metric-rows query on DuckDB.) With ``multiple_exposures: first`` the unit counts for the variant
@@ -59,21 +59,10 @@ import datetime as dt
 
 from sqlglot import exp
 
+from expsql.compiler.nodes import alias, column, conjunction, cte, day_of, identifier, literal, number, table
 from expsql.compiler.plan import Plan
 from expsql.compiler.relation import ATTRIBUTED_EVENTS, DAY, EXPOSURE, ExposuresLayout, Relation
-from expsql.compiler.scan import (
-    alias,
-    column,
-    conjunction,
-    cte,
-    day_of,
-    identifier,
-    literal,
-    number,
-    shifted,
-    table,
-    window_conditions,
-)
+from expsql.compiler.scan import shifted, window_conditions
 from expsql.dialects.base import Dialect
 from expsql.source import DimensionType
 

@@ -39,133 +39,42 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from expsql.compiler.plan import Plan
-from expsql.compiler.scan import (
+from expsql.compiler.nodes import (
     alias,
     column,
     conjunction,
     cte,
-    double_or_zero,
-    event_column,
-    events_table,
     identifier,
     number,
-    scan_filter,
-    source_ctes,
-    term_case,
-    unit_filter_indicator,
     with_ctes,
 )
+from expsql.compiler.plan import Plan
+from expsql.compiler.scan import (
+    CNT,
+    PRE_PERIOD,
+    SCAN,
+    TERM,
+    UNIT,
+    VALUE,
+    VARIANT,
+    scan_query,
+    shown_variant,
+    source_ctes,
+    unit_filter_flag,
+    variant_keys,
+)
 from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan, segmented_units
-from expsql.contracts import GOAL_KEYS, GOAL_VALUES, MULTIPLE_EXPOSURES_PREFIX
+from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects.base import Dialect
 
-SCAN = "experiment_events"
 UNIT_TERMS = "unit_terms"
 PASSING_UNITS = "passing_units"
 FILTERED_UNIT_TERMS = "filtered_unit_terms"
 SEGMENTED_UNIT_TERMS = "segmented_unit_terms"
-LAYERS = "term_layers"
-LAYER = "layer_index"
-VARIANT = "variant_id"
-UNIT = "unit_id"
-CNT = "event_cnt"
-VALUE = "event_value"
-TERM = "term_index"
 UNIT_COUNT = "unit_count"
 UNIT_VALUE = "unit_value"
-PRE_PERIOD = "pre_period"
 PRE_COUNT = "pre_count"
 PRE_VALUE = "pre_value"
-EXCLUDED = "excluded"
-
-
-def scanned_variant(plan: Plan) -> list[exp.Expression]:
-    """The scan's variant column and, in a relation that flags units excluded for multiple
-    exposures (:attr:`~expsql.compiler.relation.Relation.excluded`), the flag."""
-    columns = plan.relation
-    projections: list[exp.Expression] = [alias(event_column(columns.exp_variant_id), VARIANT)]
-    if columns.excluded is not None:
-        projections.append(alias(event_column(columns.excluded), EXCLUDED))
-    return projections
-
-
-def scanned_value(plan: Plan, value: exp.Expression) -> list[exp.Expression]:
-    """The scan's ``value`` column, left out when no metric reads ``value()`` and a breakdown reads
-    the scan a second time (``unit_segments``): PostgreSQL materializes a CTE read twice with every
-    column it names, so it would read the events' value for nothing. A scan read once is inlined,
-    and every planner drops the unread column (``tests/engines/test_columns_read.py``)."""
-    if plan.reads_value or not plan.segments:
-        return [alias(value, VALUE)]
-    return []
-
-
-def variant_keys(plan: Plan) -> list[exp.Column]:
-    """What a unit's rows are grouped by beside the unit: the variant, and the exclusion flag.
-
-    The flag rather than a marker variant computed per row: the groups then stay keyed by the
-    variant column as stored, which engines group faster (DuckDB, 10M events: the whole
-    exposures-layout metric-rows query 6-7 % faster)."""
-    keys = [column(VARIANT)]
-    if plan.relation.excluded is not None:
-        keys.append(column(EXCLUDED))
-    return keys
-
-
-def shown_variant(plan: Plan) -> exp.Expression:
-    """The variant a row shows: an excluded unit's as ``@multiple:<variant>``
-    (:data:`~expsql.contracts.MULTIPLE_EXPOSURES_PREFIX`)."""
-    if plan.relation.excluded is None:
-        return column(VARIANT)
-    marked = exp.DPipe(
-        this=exp.Literal.string(MULTIPLE_EXPOSURES_PREFIX), expression=column(VARIANT), safe=True
-    )
-    excluded = exp.EQ(this=column(EXCLUDED), expression=number(1))
-    return exp.Case(ifs=[exp.If(this=excluded, true=marked)], default=column(VARIANT))
-
-
-def unit_filter_flag(index: int) -> str:
-    """The scan's 0/1 column: the event lets its unit pass the filter ``Experiment.filters[index]``."""
-    return f"unit_filter_{index}"
-
-
-def scan_query(plan: Plan, dialect: Dialect, *, doubles: bool = False) -> exp.Select:
-    """The only read of the events table: each matching event with the index of its goal term.
-
-    :param doubles: read ``cnt`` and ``value`` as DOUBLE with NULL as 0, so that every per-unit
-        expression built from them is a double (no integer overflow, no integer division).
-    """
-    columns = plan.relation
-    cnt: exp.Expression = event_column(columns.cnt)
-    value: exp.Expression = event_column(columns.value)
-    if doubles:
-        cnt, value = double_or_zero(cnt), double_or_zero(value)
-    projections = [
-        *scanned_variant(plan),
-        alias(event_column(columns.unit_id), UNIT),
-        alias(cnt, CNT),
-        *scanned_value(plan, value),
-    ]
-    query = exp.Select().from_(events_table(plan), copy=False)
-    if len(plan.layers) == 1:
-        term: exp.Expression = term_case(plan, plan.layers[0], dialect)
-    else:
-        term = exp.Case(this=column(LAYER, LAYERS))
-        for depth, layer in enumerate(plan.layers):
-            term.append("ifs", exp.If(this=number(depth), true=term_case(plan, layer, dialect)))
-        layers = exp.Values(
-            expressions=[exp.Tuple(expressions=[number(depth)]) for depth in range(len(plan.layers))],
-            alias=exp.TableAlias(this=identifier(LAYERS), columns=[identifier(LAYER)]),
-        )
-        query = query.join(layers, join_type="cross", copy=False)
-    projections.append(alias(term, TERM))
-    if plan.relation.pre_period is not None:
-        projections.append(alias(event_column(plan.relation.pre_period), PRE_PERIOD))
-    projections += [
-        alias(unit_filter_indicator(plan, item, dialect), unit_filter_flag(item.index))
-        for item in plan.unit_filters
-    ]
-    return query.select(*projections, copy=False).where(scan_filter(plan, dialect), copy=False)
 
 
 def unit_terms_query(plan: Plan) -> exp.Select:

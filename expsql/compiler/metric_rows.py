@@ -11,7 +11,7 @@ Shape when no two goal terms can match the same event, after the scan shared wit
     variant_sums AS (   -- n, Σe, Σe², Σe·e' per variant
       SELECT variant, COUNT(*) AS n, SUM(expression_0) ... FROM unit_metrics GROUP BY variant)
     SELECT ..., CASE row_index WHEN 0 THEN sum_0 ... END AS sum_x, ...
-    FROM variant_sums CROSS JOIN (VALUES (0, 'metric id'), ...) AS metric_rows   -- one row per metric
+    FROM variant_sums CROSS JOIN (VALUES (0, 'metric id'), ...) AS metric_rows   -- :mod:`.unpivot`
 
 When terms overlap (``product=p_1`` and ``product=^p_``), one term index per event cannot say
 every term it matches, so the scan computes instead, once per event, one boolean per goal and
@@ -46,39 +46,36 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import (
+from expsql.compiler.nodes import alias, column, conjunction, cte, identifier, number, with_ctes
+from expsql.compiler.plan import Plan
+from expsql.compiler.scan import (
     SCAN,
     TERM,
     UNIT,
     VARIANT,
     scan_query,
-    shown_variant,
+    source_ctes,
     unit_filter_flag,
     variant_keys,
 )
-from expsql.compiler.plan import Plan
-from expsql.compiler.scan import alias, column, conjunction, cte, identifier, number, source_ctes, with_ctes
-from expsql.compiler.segments import segment_columns, segment_outputs, segmented_scan, segmented_units
+from expsql.compiler.segments import segment_columns, segmented_scan, segmented_units
 from expsql.compiler.term_codes import coded_scan
 from expsql.compiler.unit_columns import (
+    UNIT_METRICS,
     as_double,
+    covariate_id,
     exposure_events,
     expression_column,
     products_of,
     term_sums,
     unit_columns,
 )
+from expsql.compiler.unpivot import VARIANT_SUMS, product_column, rows_query, sum_column
 from expsql.compiler.winsorize import winsorize, winsorized_quantiles
-from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES
 from expsql.dialects.base import Dialect
 
 UNIT_GOALS = "unit_goals"
-UNIT_METRICS = "unit_metrics"
 SEGMENTED_UNIT_GOALS = "segmented_unit_goals"
-VARIANT_SUMS = "variant_sums"
-ROWS = "metric_rows"
-ROW_INDEX = "row_index"
-METRIC_ID = "metric_id"
 
 
 def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
@@ -125,11 +122,6 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         cte(VARIANT_SUMS, variant_sums_query(plan, capped.names, products, capped.table)),
     ]
     return with_ctes(rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
-
-
-def covariate_id(metric_id: str) -> str:
-    """The name of a metric row's covariate among the rows winsorization caps."""
-    return f"{metric_id} before the first exposure"
 
 
 def _unit_goals_query(plan: Plan) -> exp.Select:
@@ -187,14 +179,6 @@ def _unit_metrics_query(
     return exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(table)), copy=False)
 
 
-def sum_column(index: int) -> str:
-    return f"sum_{index}"
-
-
-def product_column(left: int, right: int) -> str:
-    return f"sum_{left}_{right}"
-
-
 def variant_sums_query(
     plan: Plan, names: list[str], products: list[tuple[int, int]], table: str
 ) -> exp.Select:
@@ -213,61 +197,4 @@ def variant_sums_query(
         .select(*projections, copy=False)
         .from_(exp.Table(this=identifier(table)), copy=False)
         .group_by(*(key.copy() for key in keys), copy=False)
-    )
-
-
-def rows_query(
-    plan: Plan,
-    metric_ids: list[str],
-    pairs: list[tuple[int, int]],
-    covariates: dict[int, tuple[int, int]],
-) -> exp.Select:
-    """Unpivot: one row per variant and metric row, each value picked by ``CASE row_index``; with
-    CUPED, the covariate sums too (NULL on the rows that are not adjusted)."""
-    # Unqualified names: the two sides of the cross join share none.
-    values = [*METRIC_VALUES[1:], *(METRIC_COVARIATE_VALUES if covariates else ())]
-    pickers = {name: exp.Case(this=column(ROW_INDEX)) for name in values}
-    for index, (x, y) in enumerate(pairs):
-        sources = {
-            "sum_x": sum_column(x),
-            "sum_x2": product_column(x, x),
-            "sum_y": sum_column(y),
-            "sum_y2": product_column(y, y),
-            "sum_xy": product_column(x, y),
-        }
-        if index in covariates:
-            xc, yc = covariates[index]
-            sources |= {
-                "sum_xc": sum_column(xc),
-                "sum_xc2": product_column(xc, xc),
-                "sum_yc": sum_column(yc),
-                "sum_yc2": product_column(yc, yc),
-                "sum_xc_yc": product_column(xc, yc),
-                "sum_x_xc": product_column(x, xc),
-                "sum_x_yc": product_column(x, yc),
-                "sum_y_xc": product_column(y, xc),
-                "sum_y_yc": product_column(y, yc),
-            }
-        for name, source in sources.items():
-            pickers[name].append("ifs", exp.If(this=number(index), true=column(source)))
-    projections: list[exp.Expression] = [
-        alias(exp.Literal.string(plan.experiment.id), METRIC_KEYS[0]),
-        alias(shown_variant(plan), METRIC_KEYS[1]),
-        alias(column(METRIC_ID), METRIC_KEYS[2]),
-        *segment_outputs(plan),
-        alias(column("n"), "n"),
-        *(alias(picker, name) for name, picker in pickers.items()),
-    ]
-    rows = exp.Values(
-        expressions=[
-            exp.Tuple(expressions=[number(i), exp.Literal.string(metric_id)])
-            for i, metric_id in enumerate(metric_ids)
-        ],
-        alias=exp.TableAlias(this=identifier(ROWS), columns=[identifier(ROW_INDEX), identifier(METRIC_ID)]),
-    )
-    return (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(VARIANT_SUMS)), copy=False)
-        .join(rows, join_type="cross", copy=False)
     )

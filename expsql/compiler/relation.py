@@ -68,7 +68,7 @@ class Relation:
     day: str | None = None
     #: 1 on the rows of units excluded for being exposed to several variants, 0 on the others
     #: (exposures layout): the builders group by it beside the variant and show such a unit's
-    #: variant as ``@multiple:<variant>`` in the rows (:func:`~expsql.compiler.goal_rows.shown_variant`).
+    #: variant as ``@multiple:<variant>`` in the rows (:func:`~expsql.compiler.scan.shown_variant`).
     excluded: str | None = None
 
 

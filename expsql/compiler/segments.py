@@ -35,17 +35,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from expsql.compiler.nodes import alias, column, conjunction, cte, identifier, number
 from expsql.compiler.plan import Plan
-from expsql.compiler.scan import (
-    alias,
-    column,
-    conjunction,
-    cte,
-    event_column,
-    goal_predicate,
-    identifier,
-    number,
-)
+from expsql.compiler.scan import event_column, goal_predicate
 from expsql.dialects.base import Dialect
 
 UNIT_SEGMENTS = "unit_segments"

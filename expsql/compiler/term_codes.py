@@ -32,19 +32,20 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import CNT, UNIT, scanned_value, scanned_variant, unit_filter_flag
+from expsql.compiler.nodes import alias, column, conjunction, double_or_zero
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import (
-    alias,
-    column,
-    conjunction,
-    double_or_zero,
+    CNT,
+    UNIT,
     event_column,
     events_table,
     goal_predicate,
     key_conditions,
     scan_filter,
+    scanned_value,
+    scanned_variant,
     terms_by_goal,
+    unit_filter_flag,
     unit_filter_indicator,
 )
 from expsql.dialects.base import Dialect

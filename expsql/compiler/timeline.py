@@ -54,17 +54,7 @@ from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
-from expsql.compiler.goal_rows import SCAN, TERM, UNIT, VARIANT, scan_query, unit_filter_flag, variant_keys
-from expsql.compiler.metric_rows import (
-    UNIT_METRICS,
-    VARIANT_SUMS,
-    covariate_id,
-    product_column,
-    rows_query,
-    sum_column,
-)
-from expsql.compiler.plan import Plan
-from expsql.compiler.scan import (
+from expsql.compiler.nodes import (
     alias,
     ascending,
     column,
@@ -72,14 +62,33 @@ from expsql.compiler.scan import (
     cte,
     day_of,
     disjunction,
-    event_column,
     identifier,
     number,
-    source_ctes,
     with_ctes,
 )
+from expsql.compiler.plan import Plan
+from expsql.compiler.scan import (
+    SCAN,
+    TERM,
+    UNIT,
+    VARIANT,
+    event_column,
+    scan_query,
+    source_ctes,
+    unit_filter_flag,
+    variant_keys,
+)
 from expsql.compiler.term_codes import coded_scan
-from expsql.compiler.unit_columns import as_double, exposure_events, products_of, term_sums, unit_columns
+from expsql.compiler.unit_columns import (
+    UNIT_METRICS,
+    as_double,
+    covariate_id,
+    exposure_events,
+    products_of,
+    term_sums,
+    unit_columns,
+)
+from expsql.compiler.unpivot import VARIANT_SUMS, product_column, rows_query, sum_column
 from expsql.compiler.winsorize import winsorize, winsorized_quantiles
 from expsql.dialects.base import Dialect
 from expsql.timeline import DAY

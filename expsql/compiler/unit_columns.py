@@ -23,14 +23,16 @@ from decimal import Decimal
 from sqlglot import exp
 
 from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number, goals
-from expsql.compiler.goal_rows import CNT, VALUE
+from expsql.compiler.nodes import alias, column, number
 from expsql.compiler.plan import MetricRow, Plan, goals_of, with_covariates
 from expsql.compiler.relation import EXPOSURE
-from expsql.compiler.scan import alias, column, number
+from expsql.compiler.scan import CNT, VALUE
 from expsql.compiler.terms import pre_key
 from expsql.models import AttributionWindow
 
 EXPOSURE_TERM = 0  # the plan puts the exposure goal first
+#: The per-unit expressions' CTE (metric rows and the timeline alike).
+UNIT_METRICS = "unit_metrics"
 
 
 @dataclass(frozen=True)
@@ -225,3 +227,8 @@ def operand(node: exp.Expression) -> exp.Expression:
 def as_double(expression: exp.Expression, double: bool) -> exp.Expression:
     """A per-unit expression as a double (numbers and ``unique`` alone are integers)."""
     return expression if double else exp.Cast(this=expression, to=exp.DataType.build("DOUBLE"))
+
+
+def covariate_id(metric_id: str) -> str:
+    """The name of a metric row's covariate among the rows winsorization caps."""
+    return f"{metric_id} before the first exposure"

@@ -21,18 +21,15 @@ from sqlglot import exp
 from expsql.compiler.goal_rows import (
     PRE_COUNT,
     PRE_VALUE,
-    SCAN,
-    UNIT,
     UNIT_COUNT,
     UNIT_VALUE,
     dimension_labels,
     goal_labels,
-    scan_query,
     select_from_unit_sums,
-    shown_variant,
 )
+from expsql.compiler.nodes import alias, column, with_ctes
 from expsql.compiler.plan import Plan
-from expsql.compiler.scan import alias, column, source_ctes, with_ctes
+from expsql.compiler.scan import SCAN, UNIT, scan_query, shown_variant, source_ctes
 from expsql.compiler.segments import segment_outputs, segmented_scan
 from expsql.contracts import UNIT_COVARIATE_VALUES, UNIT_KEYS, UNIT_VALUES
 from expsql.dialects.base import Dialect

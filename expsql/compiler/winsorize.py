@@ -39,7 +39,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from expsql.compiler.scan import alias, column, cte, identifier, number
+from expsql.compiler.nodes import alias, column, cte, identifier, number
 from expsql.contracts import metric_row_id
 from expsql.dialects.base import Dialect
 from expsql.models import Experiment

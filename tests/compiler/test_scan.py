@@ -16,9 +16,9 @@ import sqlglot
 from sqlglot import exp
 
 from expsql.compiler import compile_sql, compile_tree
-from expsql.compiler.goal_rows import FILTERED_UNIT_TERMS, scan_query
+from expsql.compiler.goal_rows import FILTERED_UNIT_TERMS
 from expsql.compiler.plan import build_plan
-from expsql.compiler.scan import goal_filter_condition, scan_filter, unit_filter_predicate
+from expsql.compiler.scan import goal_filter_condition, scan_filter, scan_query, unit_filter_predicate
 from expsql.dialects import available, get
 from expsql.dialects.registry import default_registry
 from expsql.models import Experiment

@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from expsql.compiler import compile_sql
-from expsql.compiler.scan import column
+from expsql.compiler.nodes import column
 from expsql.dialects import Dialect, get
 from expsql.errors import DialectError
 from expsql.models import Experiment

@@ -1,0 +1,91 @@
+"""The metric rows' last step, shared by :mod:`.metric_rows` and :mod:`.timeline`: per-variant
+sums unpivoted into one row per variant and metric row.
+
+``variant_sums`` holds per variant (and segment, or day) ``n``, ``sum_<i>`` for each per-unit
+column ``i`` and ``sum_<i>_<j>`` for each product; the rows pick theirs by ``CASE row_index``
+from a ``VALUES`` table of the metric rows::
+
+    SELECT exp_id, variant, metric_id, n,
+           CASE row_index WHEN 0 THEN sum_0 WHEN 1 THEN sum_2 ... END AS sum_x, ...
+    FROM variant_sums CROSS JOIN (VALUES (0, '1'), (1, '2'), ...) AS metric_rows(row_index, metric_id)
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from expsql.compiler.nodes import alias, column, identifier, number
+from expsql.compiler.plan import Plan
+from expsql.compiler.scan import shown_variant
+from expsql.compiler.segments import segment_outputs
+from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES
+
+VARIANT_SUMS = "variant_sums"
+ROWS = "metric_rows"
+ROW_INDEX = "row_index"
+METRIC_ID = "metric_id"
+
+
+def sum_column(index: int) -> str:
+    return f"sum_{index}"
+
+
+def product_column(left: int, right: int) -> str:
+    return f"sum_{left}_{right}"
+
+
+def rows_query(
+    plan: Plan,
+    metric_ids: list[str],
+    pairs: list[tuple[int, int]],
+    covariates: dict[int, tuple[int, int]],
+) -> exp.Select:
+    """Unpivot: one row per variant and metric row, each value picked by ``CASE row_index``; with
+    CUPED, the covariate sums too (NULL on the rows that are not adjusted)."""
+    # Unqualified names: the two sides of the cross join share none.
+    values = [*METRIC_VALUES[1:], *(METRIC_COVARIATE_VALUES if covariates else ())]
+    pickers = {name: exp.Case(this=column(ROW_INDEX)) for name in values}
+    for index, (x, y) in enumerate(pairs):
+        sources = {
+            "sum_x": sum_column(x),
+            "sum_x2": product_column(x, x),
+            "sum_y": sum_column(y),
+            "sum_y2": product_column(y, y),
+            "sum_xy": product_column(x, y),
+        }
+        if index in covariates:
+            xc, yc = covariates[index]
+            sources |= {
+                "sum_xc": sum_column(xc),
+                "sum_xc2": product_column(xc, xc),
+                "sum_yc": sum_column(yc),
+                "sum_yc2": product_column(yc, yc),
+                "sum_xc_yc": product_column(xc, yc),
+                "sum_x_xc": product_column(x, xc),
+                "sum_x_yc": product_column(x, yc),
+                "sum_y_xc": product_column(y, xc),
+                "sum_y_yc": product_column(y, yc),
+            }
+        for name, source in sources.items():
+            pickers[name].append("ifs", exp.If(this=number(index), true=column(source)))
+    projections: list[exp.Expression] = [
+        alias(exp.Literal.string(plan.experiment.id), METRIC_KEYS[0]),
+        alias(shown_variant(plan), METRIC_KEYS[1]),
+        alias(column(METRIC_ID), METRIC_KEYS[2]),
+        *segment_outputs(plan),
+        alias(column("n"), "n"),
+        *(alias(picker, name) for name, picker in pickers.items()),
+    ]
+    rows = exp.Values(
+        expressions=[
+            exp.Tuple(expressions=[number(i), exp.Literal.string(metric_id)])
+            for i, metric_id in enumerate(metric_ids)
+        ],
+        alias=exp.TableAlias(this=identifier(ROWS), columns=[identifier(ROW_INDEX), identifier(METRIC_ID)]),
+    )
+    return (
+        exp.Select()
+        .select(*projections, copy=False)
+        .from_(exp.Table(this=identifier(VARIANT_SUMS)), copy=False)
+        .join(rows, join_type="cross", copy=False)
+    )
