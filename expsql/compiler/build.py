@@ -59,8 +59,8 @@ def _collector_paused() -> Iterator[None]:
 
     sqlglot nodes point to their parents, so a 1,000-metric tree is ~100,000 objects in cycles;
     the collector's repeated full passes over them while they are being allocated cost more
-    than building the tree itself (measured: 0.6 s → 0.3 s). Nothing is freed late: the cycles
-    are collected at the next pass after the collector is resumed.
+    than building the tree itself (measured: 0.6 s → 0.3 s). :func:`compile_sql` then unlinks
+    the tree it rendered (:func:`_release`); a tree :func:`compile_tree` returns is the caller's.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -128,4 +128,14 @@ def compile_sql(
     resolved = resolve_dialect(dialect)
     with _collector_paused():
         tree = compile_tree(experiment, rows=rows, source=source, dialect=resolved, shared_rows=shared_rows)
-        return resolved.render(tree, copy=False)
+        sql = resolved.render(tree, copy=False)
+        _release(tree)
+        return sql
+
+
+def _release(tree: exp.Expression) -> None:
+    """Unlink every node of a rendered tree from its parent, so that dropping the tree frees it at
+    once by reference counting rather than leaving ~100,000 objects in cycles to the collector,
+    whose pass over them (~0.2 s for 1,000 metrics) would fall on whatever runs next."""
+    for node in tree.walk(bfs=False):
+        node.parent = None
