@@ -79,7 +79,15 @@ from expsql.compiler.scan import (
     with_ctes,
 )
 from expsql.compiler.term_codes import coded_scan
-from expsql.compiler.unit_columns import as_double, exposure_events, products_of, term_sums, unit_columns
+from expsql.compiler.unit_columns import (
+    EXPOSURE_TERM,
+    as_double,
+    count_column,
+    exposure_events,
+    products_of,
+    term_sums,
+    unit_columns,
+)
 from expsql.compiler.winsorize import winsorize, winsorized_quantiles
 from expsql.dialects.base import Dialect
 from expsql.timeline import DAY
@@ -164,6 +172,12 @@ def _unit_partition(plan: Plan) -> list[exp.Expression]:
     return [*variant_keys(plan), column(UNIT)]
 
 
+def _unit_window(plan: Plan) -> list[exp.Expression]:
+    """The running sums' partition: the unit's, the unit first (DuckDB sorts the unit-days by
+    the partition's columns in their order, and the unit decides almost every comparison)."""
+    return [column(UNIT), *variant_keys(plan)]
+
+
 def _running(function: exp.Expression, partition: Sequence[exp.Expression], dialect: Dialect) -> exp.Window:
     """``function`` over the partition's rows up to this one, by day."""
     spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
@@ -176,10 +190,11 @@ def _unit_days(
 ) -> exp.Select:
     """Per unit and day: the goal-term sums, its exposure events and each unit filter's flag."""
     keys = [*_unit_partition(plan), column(DAY)]
+    exposures = [] if plan.relation.exposure_cnt_one else [alias(exposure_events(matches), EXPOSURE_EVENTS)]
     projections = [
         *keys,
         *sums,
-        alias(exposure_events(matches), EXPOSURE_EVENTS),
+        *exposures,
         *(
             alias(exp.Max(this=column(unit_filter_flag(item.index))), _passed(item.index))
             for item in plan.unit_filters
@@ -195,8 +210,11 @@ def _unit_days(
 
 def _entries(plan: Plan) -> list[str]:
     """The per unit-day columns of what a unit must have had to be counted: its exposure events,
-    and for each unit filter an event passing it (0 or 1)."""
-    return [EXPOSURE_EVENTS, *(_passed(item.index) for item in plan.unit_filters)]
+    and for each unit filter an event passing it (0 or 1). Where every exposure counts 1 (the
+    exposures layout), the exposure term's count is the exposure events: its running sum serves,
+    one window aggregate fewer."""
+    exposures = count_column(EXPOSURE_TERM) if plan.relation.exposure_cnt_one else EXPOSURE_EVENTS
+    return [exposures, *(_passed(item.index) for item in plan.unit_filters)]
 
 
 def _passed(index: int) -> str:
@@ -213,11 +231,11 @@ def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect, *, last_day
     """Each unit-day with its running term sums and entry columns, all in one window (one
     partitioning and sort of the unit-days), and with ``last_day`` the unit's last day."""
     projections: list[exp.Expression] = [exp.Star()]
-    for name in [*terms, *_entries(plan)]:
-        running = _running(exp.Sum(this=column(name)), _unit_partition(plan), dialect)
+    for name in dict.fromkeys([*terms, *_entries(plan)]):
+        running = _running(exp.Sum(this=column(name)), _unit_window(plan), dialect)
         projections.append(alias(running, _cumulative(name)))
     if last_day:
-        whole = _running(exp.Max(this=column(DAY)), _unit_partition(plan), dialect)
+        whole = _running(exp.Max(this=column(DAY)), _unit_window(plan), dialect)
         whole.args["spec"].set("end", "UNBOUNDED")
         whole.args["spec"].set("end_side", "FOLLOWING")
         projections.append(alias(whole, LAST_DAY))
