@@ -70,6 +70,9 @@ class Relation:
     #: (exposures layout): the builders group by it beside the variant and show such a unit's
     #: variant as ``@multiple:<variant>`` in the rows (:func:`~expsql.compiler.scan.shown_variant`).
     excluded: str | None = None
+    #: Every row of the exposure goal has ``cnt`` 1 (exposures layout: one row per exposure), so a
+    #: unit's count of the exposure term is its number of exposure events.
+    exposure_cnt_one: bool = False
 
 
 class Layout(Protocol):
@@ -249,6 +252,7 @@ def plan_layout(experiment: Experiment, source: AnySource, terms: list[GoalKey])
         pre_period="pre_period" if lookback else None,
         day=DAY if experiment.timeline is not None else None,
         excluded=EXCLUDED if experiment.multiple_exposures == "exclude" else None,
+        exposure_cnt_one=True,
     )
     return ExposuresLayout(
         source,

@@ -60,32 +60,32 @@ WITH `experiment_events` AS (
   SELECT
     *,
     SUM(`count_0`) OVER (
-      PARTITION BY `variant_id`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_count_0`,
     SUM(`count_1`) OVER (
-      PARTITION BY `variant_id`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_count_1`,
     SUM(`count_3`) OVER (
-      PARTITION BY `variant_id`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_count_3`,
     SUM(`value_2`) OVER (
-      PARTITION BY `variant_id`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_value_2`,
     SUM(`exposure_events`) OVER (
-      PARTITION BY `variant_id`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_exposure_events`,
     SUM(`passed_unit_filter_0`) OVER (
-      PARTITION BY `variant_id`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_passed_unit_filter_0`

@@ -105,7 +105,6 @@ WITH `experiment_exposures` AS (
     SUM(CASE WHEN `term_index` = 2 THEN `event_cnt` ELSE 0 END) AS `count_2`,
     SUM(CASE WHEN `term_index` = 1 THEN `event_value` ELSE 0 END) AS `value_1`,
     SUM(CASE WHEN `term_index` = 2 THEN `event_value` ELSE 0 END) AS `value_2`,
-    COUNT(CASE WHEN `term_index` = 0 THEN 1 END) AS `exposure_events`,
     MAX(`unit_filter_0`) AS `passed_unit_filter_0`
   FROM `experiment_events`
   GROUP BY
@@ -117,42 +116,37 @@ WITH `experiment_exposures` AS (
   SELECT
     *,
     SUM(`count_0`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`, `excluded`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_count_0`,
     SUM(`count_1`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`, `excluded`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_count_1`,
     SUM(`count_2`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`, `excluded`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_count_2`,
     SUM(`value_1`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`, `excluded`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_value_1`,
     SUM(`value_2`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`, `excluded`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_value_2`,
-    SUM(`exposure_events`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
-      ORDER BY `day`
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS `cumulative_exposure_events`,
     SUM(`passed_unit_filter_0`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`, `excluded`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `cumulative_passed_unit_filter_0`,
     MAX(`day`) OVER (
-      PARTITION BY `variant_id`, `excluded`, `unit_id`
+      PARTITION BY `unit_id`, `variant_id`, `excluded`
       ORDER BY `day`
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     ) AS `last_day`
@@ -161,14 +155,14 @@ WITH `experiment_exposures` AS (
   SELECT
     *,
     CASE
-      WHEN `cumulative_exposure_events` = `exposure_events`
+      WHEN `cumulative_count_0` = `count_0`
       OR `cumulative_passed_unit_filter_0` = `passed_unit_filter_0`
       THEN 1
       ELSE 0
     END AS `entered`
   FROM `unit_cumulative`
   WHERE
-    `cumulative_exposure_events` > 0 AND `cumulative_passed_unit_filter_0` > 0
+    `cumulative_count_0` > 0 AND `cumulative_passed_unit_filter_0` > 0
 ), `unit_metrics` AS (
   SELECT
     `variant_id`,
