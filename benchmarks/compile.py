@@ -6,21 +6,31 @@ the best of ``--repeat`` runs of :func:`expsql.compiler.compile_sql` (plan, tree
 the column ``cpu@1000`` is the process CPU time of the 1,000-metric compile (a fairer figure on a
 busy machine), the last column the ratio 1000/100, which stays near 10 when compiling is linear.
 
+``--rendering`` prints instead, per dialect, the 1,000-metric metric-rows tree rendered by expsql's
+fast path (:mod:`expsql.dialects.rendering`) and by sqlglot's full generator, alternated on the same
+tree, and their ratio: a figure a busy machine slows on both sides.
+
 ``--overlapping`` gives every other metric a ``price>i`` term instead, so terms overlap and metric
 rows take the coded scan (:mod:`expsql.compiler.term_codes`); ``--sizes`` adds sizes (10,000:
 linear when the last ratio stays near 10).
 
 Run: ``python benchmarks/compile.py [--repeat 3] [--rows goals metrics] [--overlapping]
-[--sizes 10 100 1000 10000] [--dialects duckdb snowflake]``.
+[--sizes 10 100 1000 10000] [--dialects duckdb snowflake] [--rendering]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
+from functools import partial
 
-from expsql.compiler import ROWS, compile_sql
-from expsql.dialects import available
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
+
+from expsql.compiler import ROWS, compile_sql, compile_tree
+from expsql.dialects import available, get
 from expsql.models import Experiment
 from expsql.source import Source
 
@@ -65,6 +75,28 @@ def best_of(definition: Experiment, dialect: str, rows: str, repeat: int) -> tup
     return min(wall), min(cpu)
 
 
+def generate(dialect: sqlglot.Dialect, tree: exp.Expression) -> str:
+    return dialect.generate(tree, copy=True, pretty=True, unsupported_level=ErrorLevel.RAISE)
+
+
+def rendering(definition: Experiment, dialects: list[str], repeat: int) -> None:
+    """Best CPU seconds rendering one metric-rows tree, fast path against sqlglot's generator."""
+    print(f"{'dialect':12s}{'fast':>9s}{'sqlglot':>9s}{'ratio':>8s}")
+    for name in dialects:
+        dialect = get(name)
+        tree = compile_tree(definition, rows="metrics", source=SOURCE, dialect=dialect)
+        fast, full = [], []
+        for _ in range(repeat):
+            for times, render in ((fast, dialect.render), (full, partial(generate, dialect.sqlglot))):
+                gc.collect()
+                gc.disable()  # as compile_sql does, and each side copies the tree
+                start = time.process_time()
+                render(tree)
+                times.append(time.process_time() - start)
+                gc.enable()
+        print(f"{name:12s}{min(fast):8.3f}s{min(full):8.3f}s{min(fast) / min(full):8.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -72,7 +104,12 @@ def main() -> None:
     parser.add_argument("--dialects", nargs="+", default=None, help="default: every registered one")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--overlapping", action="store_true")
+    parser.add_argument("--rendering", action="store_true", help="fast path vs sqlglot's generator")
     arguments = parser.parse_args()
+    if arguments.rendering:
+        dialects = arguments.dialects or available()
+        rendering(experiment(1000, arguments.overlapping), dialects, arguments.repeat)
+        return
     sizes = sorted(arguments.sizes)
     experiments = {size: experiment(size, arguments.overlapping) for size in sizes}
     header = f"{'dialect':12s} {'rows':8s}" + "".join(f"{size:>9d}" for size in sizes)
