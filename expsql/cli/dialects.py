@@ -17,7 +17,7 @@ def dialects_command() -> None:
 
     registry = default_registry()
     table = Table(title="expsql dialects", title_justify="left")
-    for header in ("name", "origin", "sqlglot dialect", "connector", "percentile", "cancel"):
+    for header in ("name", "origin", "sqlglot dialect", "connector", "percentile", "cancel", "query limit"):
         table.add_column(header, no_wrap=True)
     table.add_column("description", overflow="fold")
     for name in registry.available():
@@ -40,11 +40,21 @@ def dialects_command() -> None:
             dialect.percentile,
             # Whether a timed-out or abandoned evaluation stops in the warehouse or runs to its end.
             "yes" if dialect.can_cancel else "no",
+            # Beyond it, metric rows compile to several statements (compile_statements).
+            _size(dialect.max_query_bytes),
             dialect.description,
         )
         table.add_row(*(escape(cell) for cell in cells))
-    # Piped output keeps whole rows on one line up to 120 columns instead of rich's default 80.
-    console = Console(width=max(Console().width, 120))
+    # Piped output keeps whole rows on one line up to 136 columns instead of rich's default 80.
+    console = Console(width=max(Console().width, 136))
     console.print(table)
     for failure in registry.failures:
         typer.echo(f"not loaded: {failure}", err=True)
+
+
+def _size(limit: int | None) -> str:
+    if limit is None:
+        return "none"
+    if limit % 1024**2 == 0:
+        return f"{limit // 1024**2:,} MiB"
+    return f"{limit / 1000**2:g} MB" if limit % 1000**2 == 0 else f"{limit:,} B"

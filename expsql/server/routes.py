@@ -90,6 +90,7 @@ def list_dialects(request: Request) -> list[DialectInfo]:
             default=name == service.default_dialect,
             percentile=registry.get(name).percentile,
             cancel=registry.get(name).can_cancel,
+            max_query_bytes=registry.get(name).max_query_bytes,
         )
         for name in registry.available()
     ]

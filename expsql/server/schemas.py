@@ -239,6 +239,11 @@ class DialectInfo(BaseModel):
         description="Its connector can cancel a query in the warehouse: an evaluation that times out, "
         "whose client leaves or that a shutdown interrupts stops there too (else it runs to its end)."
     )
+    max_query_bytes: int | None = Field(
+        default=None,
+        description="The longest query text the warehouse takes (bytes); metric rows of a larger "
+        "experiment are compiled to several statements, each for a share of the metrics.",
+    )
 
 
 class Health(BaseModel):

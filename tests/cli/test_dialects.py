@@ -44,6 +44,8 @@ def test_lists_every_built_in_with_origin_and_connector(invoke: Invoke) -> None:
     assert rows["duckdb"][3] == "exact" and rows["trino"][3] == "approximate"  # outlier caps' percentile
     cancel = [rows[name][4] for name in ("duckdb", "postgres", "spark", "bigquery")]
     assert cancel == ["yes", "yes", "yes", "no"]  # whether a query is stopped in the warehouse
+    limits = [rows[name][5] for name in ("bigquery", "snowflake", "duckdb")]
+    assert limits == ["1 MiB", "1 MB", "none"]  # beyond it, several statements
     assert rows["bigquery"][1] == "bigquery"
     assert rows["bigquery"][2] in {"installed", "missing: expsql[bigquery]"}
 
