@@ -12,7 +12,7 @@ from sqlglot.generators.snowflake import SnowflakeGenerator
 
 from expsql.compiler import compile_tree
 from expsql.dialects import get
-from expsql.dialects.rendering import fast_generator, needs_select_rewrites
+from expsql.dialects.rendering import fast_generator, needs_select_rewrites, tree_nodes
 from tests.test_golden import BUILT_IN, CASES, _compiles, load_case
 
 
@@ -74,3 +74,9 @@ def test_a_dialect_whose_rewrites_only_read_clauses_renders_with_its_own_generat
 @pytest.mark.parametrize("name", ["snowflake", "bigquery", "redshift", "trino", "spark"])
 def test_a_dialect_whose_rewrites_walk_the_tree_skips_them(name: str) -> None:
     assert fast_generator(sqlglot.Dialect.get_or_raise(name), exp.select("a").from_("t")) is not None
+
+
+def test_tree_nodes_are_the_nodes_walk_finds() -> None:
+    experiment, source = load_case(CASES[0])
+    tree = compile_tree(experiment, rows="metrics", source=source, dialect="duckdb")
+    assert sorted(map(id, tree_nodes(tree))) == sorted(map(id, tree.walk()))
