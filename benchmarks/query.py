@@ -4,7 +4,9 @@ Compares, in the same run and on the same table:
 
 - the compiled goal-rows query against the seed's hand-written two-level query (the one in
   ``ep-stats-integration-guide.txt``, restricted to the experiment): target ratio ≤ 1.15;
-- the compiled metric-rows query for 20 metrics against 1 metric: target ratio ≤ 2 (one scan);
+- the compiled metric-rows query for 20 metrics against 1 metric, printed with no target: the
+  first wave's yardstick (≤ 2), which issue 14 replaced because one metric reads a fraction of
+  the rows the twenty read;
 - issue 14, the per-unit step's cost however many metrics: 20 metrics over 20 goal terms (half
   with overlapping dimension filters) and 200 metrics over 100 terms, against two hand-written
   baselines over the same rows: the **seed-style** goal rows grouped by goal and the referenced
@@ -195,10 +197,11 @@ SEED_STYLE = "seed-style goal rows (goal, product, price)"
 FLOOR = "per-unit floor"
 TWENTY_TERMS = "metric rows, 20 metrics over 20 terms"
 HUNDRED_TERMS = "metric rows, 200 metrics over 100 terms"
-RATIOS = [
+#: (numerator, denominator, target); ``None``: printed for comparison with earlier runs only.
+RATIOS: list[tuple[str, str, float | None]] = [
     (COMPILED, HAND_WRITTEN, 1.15),
-    (TWENTY_PLAIN, ONE_METRIC, 2),
-    (TWENTY_METRICS, ONE_METRIC, 2),
+    (TWENTY_PLAIN, ONE_METRIC, None),
+    (TWENTY_METRICS, ONE_METRIC, None),
     (TWENTY_TERMS, SEED_STYLE, 1.0),
     (TWENTY_TERMS, FLOOR, 3),
     (HUNDRED_TERMS, SEED_STYLE, 1.2),
@@ -279,7 +282,8 @@ def report(title: str, timings: Timings) -> None:
     for numerator, denominator, target in RATIOS:
         ratio = statistics.median(r[numerator] / r[denominator] for r in rounds)
         cpu_ratio = statistics.median(r[numerator] / max(r[denominator], 1e-9) for r in cpu)
-        measured = f"{ratio:8.2f}   (target ≤ {target}; cpu {cpu_ratio:.2f})"
+        goal = "no target" if target is None else f"target ≤ {target}"
+        measured = f"{ratio:8.2f}   ({goal}; cpu {cpu_ratio:.2f})"
         print(f"  {numerator} / {denominator}\n  {'':<50} {measured}")
 
 
