@@ -20,6 +20,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/query.py                 # 1M and 10M rows, then Spark on 1M
     .venv/bin/python benchmarks/query.py --sizes 1000000 --no-spark
     .venv/bin/python benchmarks/query.py --sizes 5000000 --threads 2 --no-spark --postgres postgresql://...
+    .venv/bin/python benchmarks/query.py --sizes 1000000 --no-spark --postgres auto --postgres-rows 200000
 
 Each query runs once to warm up, then ``--repeat`` rounds in which the queries alternate; the
 report gives each query's median and the median over rounds of each ratio, so a machine that is
@@ -31,8 +32,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -272,18 +276,23 @@ def time_queries(dao: Dao, dialect: str, repeat: int) -> Timings:
     return wall, cpu
 
 
-def report(title: str, timings: Timings) -> None:
-    """Median seconds per query, and the median over rounds of each ratio (wall-clock, then CPU)."""
+def report(title: str, timings: Timings, *, in_process: bool = True) -> None:
+    """Median seconds per query, and the median over rounds of each ratio (wall-clock, then CPU).
+
+    :param in_process: whether the engine runs in this process; if not (PostgreSQL's server,
+        Spark's JVM), this process's CPU time says nothing about the query and is not printed.
+    """
     rounds, cpu = timings
     print(f"\n{title}")
     for name in rounds[0]:
         seconds = statistics.median(r[name] for r in rounds)
-        print(f"  {name:<50} {seconds:8.3f} s  (cpu {statistics.median(r[name] for r in cpu):7.3f} s)")
+        cpu_seconds = f"  (cpu {statistics.median(r[name] for r in cpu):7.3f} s)" if in_process else ""
+        print(f"  {name:<50} {seconds:8.3f} s{cpu_seconds}")
     for numerator, denominator, target in RATIOS:
         ratio = statistics.median(r[numerator] / r[denominator] for r in rounds)
         cpu_ratio = statistics.median(r[numerator] / max(r[denominator], 1e-9) for r in cpu)
         goal = "no target" if target is None else f"target ≤ {target}"
-        measured = f"{ratio:8.2f}   ({goal}; cpu {cpu_ratio:.2f})"
+        measured = f"{ratio:8.2f}   ({goal}{f'; cpu {cpu_ratio:.2f}' if in_process else ''})"
         print(f"  {numerator} / {denominator}\n  {'':<50} {measured}")
 
 
@@ -318,7 +327,8 @@ def bench_spark(rows: int, repeat: int) -> None:
     frame.createOrReplaceTempView("events")
     loaded = time.perf_counter() - start
     dao = get("spark").connect(session=session)
-    report(f"Spark local[2], {rows:,} events (loaded in {loaded:.1f} s)", time_queries(dao, "spark", repeat))
+    title = f"Spark local[2], {rows:,} events (loaded in {loaded:.1f} s)"
+    report(title, time_queries(dao, "spark", repeat), in_process=False)
     session.stop()
 
 
@@ -345,8 +355,24 @@ def bench_postgres(rows: int, repeat: int, dsn: str) -> None:
         cursor.execute("ANALYZE events")
     loaded = time.perf_counter() - start
     dao = get("postgres").connect(connection=connection)
-    report(f"PostgreSQL, {rows:,} events (loaded in {loaded:.1f} s)", time_queries(dao, "postgres", repeat))
+    title = f"PostgreSQL, {rows:,} events (loaded in {loaded:.1f} s)"
+    report(title, time_queries(dao, "postgres", repeat), in_process=False)
     connection.close()
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """The DSN of a PostgreSQL server started for this run in a temporary directory (the test
+    suite's, :class:`tests.conftest.PostgresServer`), stopped and removed afterwards."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.conftest import PostgresServer, _postgres_bindir
+
+    server = PostgresServer(_postgres_bindir())
+    try:
+        server.start()
+        yield server.dsn
+    finally:
+        server.stop()
 
 
 def main() -> None:
@@ -358,12 +384,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--spark-rows", type=int, default=1_000_000)
     parser.add_argument("--no-spark", action="store_true")
-    parser.add_argument("--postgres", metavar="DSN", help="also time PostgreSQL at DSN (replaces its events)")
+    parser.add_argument(
+        "--postgres",
+        metavar="DSN",
+        help="also time PostgreSQL at DSN (replaces its events table); 'auto' starts a throwaway "
+        "server from `pg_config --bindir`'s binaries, as the tests do",
+    )
     parser.add_argument("--postgres-rows", type=int, default=1_000_000)
     arguments = parser.parse_args()
     for rows in arguments.sizes:
         bench_duckdb(rows, arguments.repeat, arguments.threads)
-    if arguments.postgres:
+    if arguments.postgres == "auto":
+        with throwaway_postgres() as dsn:
+            bench_postgres(arguments.postgres_rows, arguments.repeat, dsn)
+    elif arguments.postgres:
         bench_postgres(arguments.postgres_rows, arguments.repeat, arguments.postgres)
     if not arguments.no_spark:
         bench_spark(arguments.spark_rows, arguments.repeat)
