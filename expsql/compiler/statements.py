@@ -1,6 +1,6 @@
 """Several statements where a warehouse's query-length limit forces it: the metrics split evenly.
 
-The metric-rows query grows by about 500 bytes a metric (1,000 metrics: ~515 KB of BigQuery SQL),
+The metric-rows query grows by about 450 bytes a metric (1,000 metrics: ~453 KB of BigQuery SQL),
 and some warehouses refuse or mishandle long query text (:attr:`Dialect.max_query_bytes`:
 BigQuery's limit is 1,024 KB, Snowflake's 1 MB). An experiment whose query is longer is compiled
 to the fewest statements that each fit: the same query for an even, ordered share of the metrics.

@@ -89,26 +89,8 @@ SELECT
     WHEN 3
     THEN "sum_1_1"
   END AS "sum_x2",
-  CASE "row_index"
-    WHEN 0
-    THEN "sum_1"
-    WHEN 1
-    THEN "sum_1"
-    WHEN 2
-    THEN "sum_1"
-    WHEN 3
-    THEN "sum_1"
-  END AS "sum_y",
-  CASE "row_index"
-    WHEN 0
-    THEN "sum_1_1"
-    WHEN 1
-    THEN "sum_1_1"
-    WHEN 2
-    THEN "sum_1_1"
-    WHEN 3
-    THEN "sum_1_1"
-  END AS "sum_y2",
+  "sum_1" AS "sum_y",
+  "sum_1_1" AS "sum_y2",
   CASE "row_index"
     WHEN 0
     THEN "sum_0_1"

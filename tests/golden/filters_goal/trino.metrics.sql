@@ -73,8 +73,8 @@ SELECT
   "n" AS "n",
   CASE "row_index" WHEN 0 THEN "sum_0" WHEN 1 THEN "sum_2" WHEN 2 THEN "sum_1" END AS "sum_x",
   CASE "row_index" WHEN 0 THEN "sum_0_0" WHEN 1 THEN "sum_2_2" WHEN 2 THEN "sum_1_1" END AS "sum_x2",
-  CASE "row_index" WHEN 0 THEN "sum_1" WHEN 1 THEN "sum_1" WHEN 2 THEN "sum_1" END AS "sum_y",
-  CASE "row_index" WHEN 0 THEN "sum_1_1" WHEN 1 THEN "sum_1_1" WHEN 2 THEN "sum_1_1" END AS "sum_y2",
+  "sum_1" AS "sum_y",
+  "sum_1_1" AS "sum_y2",
   CASE "row_index" WHEN 0 THEN "sum_0_1" WHEN 1 THEN "sum_2_1" WHEN 2 THEN "sum_1_1" END AS "sum_xy"
 FROM "variant_sums"
 CROSS JOIN (VALUES
