@@ -79,21 +79,23 @@ def list_dialects(request: Request) -> list[DialectInfo]:
 
     service = _service(request)
     registry = default_registry()
-    return [
-        DialectInfo(
+
+    def info(name: str) -> DialectInfo:
+        dialect = registry.get(name)
+        return DialectInfo(
             name=name,
-            description=registry.get(name).description,
+            description=dialect.description,
             origin=registry.origin(name),
-            connector=registry.get(name).connector is not None,
-            installed=registry.get(name).connector_installed(),
+            connector=dialect.connector is not None,
+            installed=dialect.connector_installed(),
             served=name in service.factories,
             default=name == service.default_dialect,
-            percentile=registry.get(name).percentile,
-            cancel=registry.get(name).can_cancel,
-            max_query_bytes=registry.get(name).max_query_bytes,
+            percentile=dialect.percentile,
+            cancel=dialect.can_cancel,
+            max_query_bytes=dialect.max_query_bytes,
         )
-        for name in registry.available()
-    ]
+
+    return [info(name) for name in registry.available()]
 
 
 def check_size(experiment: Experiment, settings: ServerSettings) -> None:
