@@ -2,8 +2,8 @@
 
 The pipeline, one stage per subpackage:
 
-- :mod:`expsql.grammar`  — the metric language (``metric.lark``)
-- :mod:`expsql.compiler` — text → AST (:func:`parse_expression`) → one sqlglot tree (:func:`compile_sql`)
+- :mod:`expsql.grammar`  — the metric language: ``metric.lark``, text → AST (:func:`parse_expression`)
+- :mod:`expsql.compiler` — AST → plan → one sqlglot tree (:func:`compile_sql`)
 - :mod:`expsql.dialects` — pluggy-registered warehouses that render and run the tree
 - :mod:`expsql.stats`    — rows → scorecard (:func:`evaluate`), planning (:func:`sample_size`)
 
@@ -16,8 +16,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from expsql.compiler.ast import BinaryOp, Dimension, Goal, GoalKey, Negate, Number
-from expsql.compiler.parse import parse_expression
 from expsql.errors import (
     ConnectorError,
     DialectError,
@@ -27,6 +25,8 @@ from expsql.errors import (
     RowsError,
     TimelineError,
 )
+from expsql.grammar.ast import BinaryOp, Dimension, Goal, GoalKey, Negate, Number
+from expsql.grammar.parse import parse_expression
 from expsql.models import Check, Experiment, Metric, load_experiment
 from expsql.source import Columns, Source, load_source
 

@@ -102,7 +102,7 @@ class MetricRowsRequired(ExperimentError):
 
 class TimelineError(MetricRowsRequired):
     """A timeline that cannot be built: no date window, a window longer than the timeline allows,
-    or a row contract other than metric rows (:mod:`expsql.timeline`)."""
+    or a row contract other than metric rows (:mod:`expsql.timeline_days`)."""
 
 
 class RowsError(ExpsqlError, ValueError):

@@ -45,11 +45,11 @@ from pydantic import (
     model_validator,
 )
 
-from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, goals
-from expsql.compiler.parse import parse_expression
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
-from expsql.goal_names import expand_goal_names, grammar_name
+from expsql.grammar.ast import Dimension, Expr, Goal, GoalKey, goals
+from expsql.grammar.names import expand_goal_names, grammar_name
+from expsql.grammar.parse import parse_expression
 from expsql.source import unit_type_name
 from expsql.windows import (
     DELAY_FIELD,
@@ -293,7 +293,7 @@ class Experiment(BaseModel):
         default=None,
         description="Also evaluate the cumulative result as of the end of each day of "
         "[date_from, date_to] (each day as that day's sequential look), from the same one query "
-        "(metric rows; :mod:`expsql.timeline`).",
+        "(metric rows; :mod:`expsql.timeline_days`).",
     )
     max_multiple_exposures: float = Field(
         default=0.01,
@@ -423,7 +423,7 @@ class Experiment(BaseModel):
 
     def needs_metric_rows(self) -> bool:
         """Whether only metric rows can serve this experiment (:meth:`require_metric_rows`; a
-        timeline is built over metric rows, :mod:`expsql.timeline`)."""
+        timeline is built over metric rows, :mod:`expsql.timeline_days`)."""
         return bool(
             self.winsorized_metrics() or self.windows_differ() or self.cuped_metrics() or self.timeline
         )

@@ -64,7 +64,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number
 from expsql.contracts import (
     EXPOSURE_ROW_ID,
     METRIC_COVARIATE_VALUES,
@@ -77,6 +76,7 @@ from expsql.contracts import (
     check_row_id,
     metric_row_id,
 )
+from expsql.grammar.ast import BinaryOp, Expr, Goal, Negate, Number
 from expsql.models import AttributionWindow, Check, Experiment, Metric
 from expsql.source import Columns, ExposuresSource, Source
 from tests import reference

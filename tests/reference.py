@@ -30,7 +30,6 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from expsql.compiler.ast import BinaryOp, Dimension, Expr, Goal, GoalKey, Negate, Number
 from expsql.contracts import (
     EXPOSURE_ROW_ID,
     GOAL_KEYS,
@@ -42,6 +41,7 @@ from expsql.contracts import (
     check_row_id,
     metric_row_id,
 )
+from expsql.grammar.ast import BinaryOp, Dimension, Expr, Goal, GoalKey, Negate, Number
 from expsql.models import Experiment, Filter, Metric
 from expsql.source import DimensionType, Source
 

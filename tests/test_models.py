@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from expsql import Experiment, ExperimentError, ExpressionError, Source, load_experiment, load_source
-from expsql.compiler.ast import GoalKey
+from expsql.grammar.ast import GoalKey
 from expsql.models import AttributionWindow, Filter, expression_error_in, validate_experiment
 
 EP_STATS_BODY = {

@@ -132,7 +132,7 @@ def run_command(
     from expsql.models import load_experiment
     from expsql.report import RunContext, present
     from expsql.source import load_source
-    from expsql.timeline import check_timeline
+    from expsql.timeline_days import check_timeline
 
     quiet_degenerate_warnings()
     settings = load_config(config)

@@ -1,4 +1,4 @@
-"""The compiler: metric text → AST (:mod:`.parse`) → plan (:mod:`.plan`) → one sqlglot tree.
+"""The compiler: the AST (:mod:`expsql.grammar`) → plan (:mod:`.plan`) → one sqlglot tree.
 
 - :mod:`.plan`        — the goal terms, filters, metric rows and breakdown one query computes
 - :mod:`.terms`       — term keys, typed filter values, layers of disjoint terms
@@ -27,7 +27,7 @@ __all__ = ["ROWS", "compile_sql", "compile_statements", "compile_tree"]
 
 
 def __getattr__(name: str) -> Any:
-    # sqlglot loads on first use, so parsing an expression (the AST lives here) stays light.
+    # sqlglot loads on first use, so importing the package for its names stays light.
     if name == "compile_statements":
         from expsql.compiler import statements
 

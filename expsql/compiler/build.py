@@ -20,7 +20,7 @@ from expsql.dialects.rendering import tree_nodes
 from expsql.errors import ExperimentError
 from expsql.models import Experiment
 from expsql.source import AnySource, Source
-from expsql.timeline import check_timeline
+from expsql.timeline_days import check_timeline
 
 #: The row contracts a query can produce (:mod:`expsql.contracts`).
 ROWS: Final = ("goals", "metrics", "units")

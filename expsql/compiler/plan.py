@@ -16,7 +16,6 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from expsql.compiler.ast import Dimension, Expr, Goal, GoalKey, Number, goals
 from expsql.compiler.relation import EXPOSURE, Layout, Relation, plan_layout
 from expsql.compiler.terms import (
     GoalIdentity,
@@ -38,6 +37,7 @@ from expsql.contracts import (
     metric_row_id,
 )
 from expsql.errors import ExperimentError
+from expsql.grammar.ast import Dimension, Expr, Goal, GoalKey, Number, goals
 from expsql.models import AttributionWindow, Check, Experiment, Filter, FilterValue, Metric
 from expsql.source import AnySource, DimensionType, ExposuresSource
 

@@ -18,17 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from expsql.compiler.ast import goals
 from expsql.errors import ExperimentError
+from expsql.grammar.ast import goals
 from expsql.models import AttributionWindow, Check, Experiment, Metric
 from expsql.source import AnySource, ExposuresSource, Source
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from expsql.compiler.ast import GoalKey
     from expsql.compiler.plan import Plan
     from expsql.dialects.base import Dialect
+    from expsql.grammar.ast import GoalKey
 
 #: The name of the exposures layout's relation of attributed events.
 ATTRIBUTED_EVENTS = "attributed_events"

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from expsql.compiler.ast import Dimension, GoalKey
 from expsql.compiler.nodes import (
     alias,
     column,
@@ -28,6 +27,7 @@ from expsql.compiler.relation import EXPOSURE
 from expsql.compiler.terms import GoalIdentity, PreKey, WindowedKey
 from expsql.contracts import MULTIPLE_EXPOSURES_PREFIX
 from expsql.dialects.base import Dialect
+from expsql.grammar.ast import Dimension, GoalKey
 from expsql.models import AttributionWindow, Experiment
 
 #: The alias of the events table inside the scan.

@@ -1,6 +1,6 @@
 """Goal terms: their keys, their filter values typed, and their layers of disjoint terms.
 
-A term is a goal with its dimension filters (:class:`~expsql.compiler.ast.GoalKey`), counted in
+A term is a goal with its dimension filters (:class:`~expsql.grammar.ast.GoalKey`), counted in
 a metric's own attribution window (:class:`WindowedKey`) or before the exposure (:class:`PreKey`,
 CUPED). An event matches at most one term of a layer, so one layer is one ``CASE`` that assigns
 an event its term (:mod:`.scan`); overlapping terms (``product=p_1`` and ``product=^p_``) land in
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from expsql.compiler.ast import Dimension, GoalKey
 from expsql.errors import ExperimentError
+from expsql.grammar.ast import Dimension, GoalKey
 from expsql.models import AttributionWindow
 from expsql.source import DimensionType
 

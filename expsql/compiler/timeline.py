@@ -109,7 +109,7 @@ from expsql.compiler.unit_columns import (
 from expsql.compiler.unpivot import VARIANT_SUMS, product_column, rows_query, sum_column
 from expsql.compiler.winsorize import winsorize, winsorized_quantiles
 from expsql.dialects.base import Dialect
-from expsql.timeline import DAY
+from expsql.timeline_days import DAY
 
 UNIT_DAYS = "unit_days"
 UNIT_CUMULATIVE = "unit_cumulative"

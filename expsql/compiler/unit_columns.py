@@ -22,12 +22,12 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from expsql.compiler.ast import BinaryOp, Expr, Goal, Negate, Number, goals
 from expsql.compiler.nodes import alias, column, number
 from expsql.compiler.plan import MetricRow, Plan, goals_of, with_covariates
 from expsql.compiler.relation import EXPOSURE
 from expsql.compiler.scan import CNT, VALUE
 from expsql.compiler.terms import pre_key
+from expsql.grammar.ast import BinaryOp, Expr, Goal, Negate, Number, goals
 from expsql.models import AttributionWindow
 
 EXPOSURE_TERM = 0  # the plan puts the exposure goal first

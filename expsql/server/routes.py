@@ -30,7 +30,7 @@ from expsql.server.schemas import (
     SampleSizeRequest,
     SampleSizeResponse,
 )
-from expsql.timeline import check_timeline
+from expsql.timeline_days import check_timeline
 
 if TYPE_CHECKING:
     from starlette.types import Receive

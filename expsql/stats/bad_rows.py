@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from expsql.compiler.ast import Expr, GoalKey, goals
 from expsql.contracts import EXPOSURE_ROW_ID, GOAL_VALUES, check_row_id, metric_row_id
+from expsql.grammar.ast import Expr, GoalKey, goals
 from expsql.models import Experiment
 from expsql.stats.goal_rows import GoalTotals, exposure_rows
 from expsql.stats.metric_rows import MetricSums

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from expsql.compiler.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
 from expsql.contracts import GOAL_VALUES
+from expsql.grammar.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
 from expsql.models import Experiment
 from expsql.stats.rows import codes, dimension_names
 

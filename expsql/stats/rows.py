@@ -22,7 +22,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from expsql.compiler.ast import GoalKey
 from expsql.contracts import (
     GOAL_KEYS,
     GOAL_VALUES,
@@ -33,6 +32,7 @@ from expsql.contracts import (
     UNIT_VALUES,
 )
 from expsql.errors import RowsError
+from expsql.grammar.ast import GoalKey
 from expsql.models import Experiment
 
 Contract = Literal["goal rows", "metric rows", "unit rows", "wide rows"]

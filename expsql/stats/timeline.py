@@ -26,7 +26,7 @@ from expsql.contracts import METRIC_KEYS
 from expsql.errors import RowsError
 from expsql.models import Experiment
 from expsql.stats.evaluation import Evaluation, Table
-from expsql.timeline import DAY, timeline_days
+from expsql.timeline_days import DAY, timeline_days
 
 #: The timeline frame's columns: the day and its look, then the metrics frame's own columns.
 TIMELINE_COLUMNS: tuple[str, ...] = (

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from expsql.compiler.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
 from expsql.contracts import (
     EXPOSURE_ROW_ID,
     METRIC_COVARIATE_VALUES,
@@ -38,6 +37,7 @@ from expsql.contracts import (
     metric_row_id,
 )
 from expsql.errors import RowsError
+from expsql.grammar.ast import BinaryOp, Expr, Goal, GoalKey, Negate, Number
 from expsql.models import Experiment
 from expsql.stats.goal_rows import goal_key_codes
 from expsql.stats.metric_rows import MetricSums

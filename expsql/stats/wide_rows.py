@@ -23,9 +23,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from expsql.compiler.ast import Expr, goals
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, UNIT_KEYS
 from expsql.errors import RowsError
+from expsql.grammar.ast import Expr, goals
 from expsql.models import Experiment
 from expsql.stats.rows import as_text, strict_numbers
 

@@ -29,10 +29,10 @@ from hypothesis import strategies as st
 
 from expsql import ExpressionError, parse_expression
 from expsql.compiler import ROWS, compile_sql
-from expsql.compiler.ast import BinaryOp, Dimension, Expr, Goal, Negate, Number, goals
-from expsql.compiler.parse import MAX_DIVISOR_NESTING, MAX_NESTING
 from expsql.dialects import Dao, available, get
 from expsql.errors import MetricRowsRequired
+from expsql.grammar.ast import BinaryOp, Dimension, Expr, Goal, Negate, Number, goals
+from expsql.grammar.parse import MAX_DIVISOR_NESTING, MAX_NESTING
 from expsql.models import Experiment
 from expsql.source import Source
 from tests.engines import load

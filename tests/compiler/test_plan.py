@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from expsql.compiler.ast import GoalKey, Number
-from expsql.compiler.parse import parse_expression
 from expsql.compiler.plan import build_plan
 from expsql.compiler.terms import disjoint
 from expsql.errors import ExperimentError
+from expsql.grammar.ast import GoalKey, Number
+from expsql.grammar.parse import parse_expression
 from expsql.models import Experiment, Filter
 from expsql.source import Columns, Source
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from expsql.compiler.ast import GoalKey
-from expsql.compiler.parse import parse_expression
 from expsql.compiler.terms import MAX_LAYER_TRIES, disjoint, layer_terms
+from expsql.grammar.ast import GoalKey
+from expsql.grammar.parse import parse_expression
 
 TYPES = {"product": "string", "price": "integer", "score": "float", "flag": "boolean", "day": "date"}
 

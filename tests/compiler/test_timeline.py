@@ -18,7 +18,7 @@ from expsql.compiler import compile_sql, compile_tree
 from expsql.errors import TimelineError
 from expsql.source import Source, validate_source
 from expsql.stats.timeline import row_days, rows_as_of
-from expsql.timeline import MAX_TIMELINE_DAYS
+from expsql.timeline_days import MAX_TIMELINE_DAYS
 from tests import timeline_reference
 from tests.attribution_reference import assert_rows_equal
 from tests.events import DIMENSION_TYPES, generate_events

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expsql.compiler.parse import parse_expression
+from expsql.grammar.parse import parse_expression
 from expsql.models import Experiment
 from expsql.stats.goal_rows import GoalTotals, evaluate_all, metric_sums, sum_goal_rows
 from expsql.stats.rows import validate

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from expsql.compiler.parse import parser
+from expsql.grammar.parse import parser
 
 
 def is_grammar_name(text: str, terminal: str) -> bool:

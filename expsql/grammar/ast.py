@@ -1,4 +1,4 @@
-"""The metric AST: small frozen dataclasses built by :mod:`expsql.compiler.parse`.
+"""The metric AST: small frozen dataclasses built by :mod:`expsql.grammar.parse`.
 
 Every node keeps the :class:`~expsql.errors.Span` it came from, for error messages; spans do not
 take part in equality, so ``parse(str(ast)) == ast`` holds. ``str(node)`` is canonical text with

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from expsql import parse_expression
-from expsql.compiler.ast import BinaryOp, Dimension, Expr, Goal, Negate, Number, goals, walk
+from expsql.grammar.ast import BinaryOp, Dimension, Expr, Goal, Negate, Number, goals, walk
 
 NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
 GOAL_NAME = st.from_regex(r"[A-Za-z0-9_]{1,8}", fullmatch=True)

@@ -27,7 +27,8 @@ from lark.exceptions import (
 )
 from lark.tree import Meta
 
-from expsql.compiler.ast import (
+from expsql.errors import ExpressionError, Span
+from expsql.grammar.ast import (
     AGG_TYPES,
     FUNCTIONS,
     BinaryOp,
@@ -38,7 +39,6 @@ from expsql.compiler.ast import (
     Negate,
     Number,
 )
-from expsql.errors import ExpressionError, Span
 
 #: What each terminal is called in "expected one of: ..." lists.
 TERMINAL_NAMES: dict[str, str] = {

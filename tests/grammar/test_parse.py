@@ -8,8 +8,8 @@ import pytest
 from lark import Lark
 
 from expsql import ExpressionError, parse_expression
-from expsql.compiler.ast import BinaryOp, Dimension, Goal, Negate, Number
-from expsql.compiler.parse import MAX_DIVISOR_NESTING, MAX_LENGTH, MAX_NESTING, parser
+from expsql.grammar.ast import BinaryOp, Dimension, Goal, Negate, Number
+from expsql.grammar.parse import MAX_DIVISOR_NESTING, MAX_LENGTH, MAX_NESTING, parser
 
 EXPOSURE = Goal("count", "user", "global", "exposure")
 
