@@ -1,7 +1,7 @@
 """What the exposures-and-events layout costs on DuckDB: the same metric rows from both layouts.
 
 Issue 11: metric rows from an exposure log and a raw events table (the query attributes the
-events, :mod:`expsql.compiler.attribution`) should take at most 1.5x the time of metric rows from
+events, :mod:`expsql.compiler.layouts.exposures`) should take at most 1.5x the time of metric rows from
 the seed's attributed events table holding the same rows. The script builds, in one DuckDB
 database (default 10M events, ~1M units):
 

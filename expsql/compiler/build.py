@@ -11,8 +11,9 @@ from typing import Final
 from sqlglot import exp
 
 from expsql.compiler.goal_rows import goal_rows_tree
+from expsql.compiler.layouts import plan_query
 from expsql.compiler.metric_rows import metric_rows_tree
-from expsql.compiler.plan import Plan, build_plan
+from expsql.compiler.plan import Plan
 from expsql.compiler.timeline import timeline_rows_tree
 from expsql.compiler.unit_rows import unit_rows_tree
 from expsql.dialects import Dialect, get
@@ -96,7 +97,7 @@ def compile_tree(
     resolved = resolve_dialect(dialect)
     with _collector_paused():
         check_timeline(experiment, rows)
-        plan = replace(build_plan(experiment, source or Source()), shared_rows=shared_rows)
+        plan = replace(plan_query(experiment, source or Source()), shared_rows=shared_rows)
         check_identifier_lengths(plan, resolved)
         if experiment.timeline is not None:
             return timeline_rows_tree(plan, resolved)

@@ -46,13 +46,13 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from expsql.compiler.layouts import layout_of
 from expsql.compiler.nodes import alias, column, conjunction, cte, identifier, number, with_ctes
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import (
     SCAN,
     TERM,
     UNIT,
-    VARIANT,
     scan_query,
     source_ctes,
     unit_filter_flag,
@@ -88,7 +88,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     quantiles = winsorized_quantiles(plan.experiment)
     covariate_ids = [covariate_id(metric_ids[i]) for i in covariates]
     quantiles.update({covariate_id(i): quantiles[i] for i in metric_ids if i in quantiles})
-    pool = plan.layout.evaluated_units(column(VARIANT), dialect)
+    pool = layout_of(plan).evaluated_units()
     capped = winsorize(
         quantiles,
         dialect,

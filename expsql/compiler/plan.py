@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from expsql.compiler.relation import EXPOSURE, Layout, Relation, plan_layout
+from expsql.compiler.relation import EXPOSURE, Relation
 from expsql.compiler.terms import (
     GoalIdentity,
     TypedValue,
@@ -96,7 +96,8 @@ class Plan:
     dimension_names: tuple[str, ...]
     dimension_types: dict[str, DimensionType]
     indexes: dict[GoalKey, int]
-    layout: Layout
+    #: Where the events come from (planned by the source's layout, :mod:`.layouts`).
+    relation: Relation
     goal_filters: tuple[PlannedFilter, ...] = ()
     unit_filters: tuple[PlannedFilter, ...] = ()
     #: The terms include the pre-exposure terms of CUPED covariates (:func:`with_covariates`),
@@ -115,11 +116,6 @@ class Plan:
     def key_columns(self) -> tuple[KeyColumn, ...]:
         """The extra key columns of every row, after the contract's own keys."""
         return self.segments
-
-    @property
-    def relation(self) -> Relation:
-        """The relation the scan reads and its column names."""
-        return self.layout.relation
 
     @property
     def windowed(self) -> bool:
@@ -162,16 +158,16 @@ class Plan:
         return rows
 
 
-def build_plan(experiment: Experiment, source: AnySource) -> Plan:
-    """Check the experiment against the source and lay out its goal terms.
+def build_plan(experiment: Experiment, source: AnySource, relation: Relation) -> Plan:
+    """Check the experiment against the source and lay out its goal terms, read from ``relation``
+    (planned by the source's layout: :func:`expsql.compiler.layouts.plan_query` plans both).
 
     :raises ExperimentError: a dimension name collides with a row-contract column, a value does
         not fit its column's declared type, or ``=^`` is used on a column that is not a string.
     """
     _reject_nul(experiment, source)
     keys = experiment.goal_keys()
-    layout = plan_layout(experiment, source, keys)
-    terms = tuple(windowed_terms(experiment) if layout.relation.first_exposure is not None else keys)
+    terms = tuple(windowed_terms(experiment) if relation.first_exposure is not None else keys)
     names = tuple(experiment.dimension_names())
     reserved = set(GOAL_KEYS) | set(GOAL_VALUES)
     clashes = [name for name in names if name in reserved]
@@ -186,7 +182,7 @@ def build_plan(experiment: Experiment, source: AnySource) -> Plan:
             for value in dimension.values:
                 typed_value(value, dimension, types[dimension.name])
     indexes = {key: index for index, key in enumerate(terms)}
-    layers = layer_terms(terms, types, by_agg_type=layout.relation.agg_type is not None)
+    layers = layer_terms(terms, types, by_agg_type=relation.agg_type is not None)
     filters = [plan_filter(index, f, source, types) for index, f in enumerate(experiment.filters)]
     segments = plan_segments(experiment, source, names)
     for segment in segments:
@@ -199,7 +195,7 @@ def build_plan(experiment: Experiment, source: AnySource) -> Plan:
         names,
         types,
         indexes,
-        layout,
+        relation,
         goal_filters=tuple(f for f in filters if f.scope == "goal"),
         unit_filters=tuple(f for f in filters if f.scope != "goal"),
         segments=segments,

@@ -34,19 +34,16 @@ from sqlglot import exp
 
 from expsql.compiler.nodes import alias, column, conjunction, double_or_zero
 from expsql.compiler.plan import Plan
+from expsql.compiler.predicates import event_column, goal_predicate, key_conditions, unit_filter_indicator
 from expsql.compiler.scan import (
     CNT,
     UNIT,
-    event_column,
     events_table,
-    goal_predicate,
-    key_conditions,
     scan_filter,
     scanned_value,
     scanned_variant,
     terms_by_goal,
     unit_filter_flag,
-    unit_filter_indicator,
 )
 from expsql.dialects.base import Dialect
 

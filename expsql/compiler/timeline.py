@@ -70,6 +70,7 @@ from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
+from expsql.compiler.layouts import layout_of
 from expsql.compiler.nodes import (
     alias,
     ascending,
@@ -83,12 +84,11 @@ from expsql.compiler.nodes import (
     with_ctes,
 )
 from expsql.compiler.plan import Plan
+from expsql.compiler.predicates import event_column
 from expsql.compiler.scan import (
     SCAN,
     TERM,
     UNIT,
-    VARIANT,
-    event_column,
     scan_query,
     source_ctes,
     unit_filter_flag,
@@ -155,7 +155,7 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     metric_ids = planned.metric_ids
     quantiles.update({covariate_id(i): quantiles[i] for i in metric_ids if i in quantiles})
     final = exp.EQ(this=column(DAY), expression=column(LAST_DAY))
-    pool = plan.layout.evaluated_units(column(VARIANT), dialect)
+    pool = layout_of(plan).evaluated_units()
     pool = final if pool is None else conjunction([pool, final])
     width = len(planned.built)
     capped = winsorize(

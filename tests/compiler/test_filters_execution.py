@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from expsql.compiler import compile_sql
-from expsql.compiler.plan import build_plan
+from expsql.compiler.layouts import plan_query
 from expsql.models import Experiment
 from expsql.source import Columns, Source
 from tests.events import DIMENSION_TYPES
@@ -106,7 +106,7 @@ def test_filters_beside_overlapping_terms(
     database: duckdb.DuckDBPyConnection, events: pd.DataFrame, case: str, rows: str
 ) -> None:
     definition = experiment(OVERLAPPING, FILTERS[case])
-    assert len(build_plan(definition, SOURCE).layers) > 1
+    assert len(plan_query(definition, SOURCE).layers) > 1
     run(database, events, definition, rows)
 
 

@@ -8,8 +8,8 @@ import sqlglot
 from sqlglot import exp
 
 from expsql.compiler import compile_sql, compile_tree
-from expsql.compiler.plan import build_plan
-from expsql.compiler.scan import LIKE_ESCAPE, dimension_predicate, prefix_match
+from expsql.compiler.layouts import plan_query
+from expsql.compiler.predicates import LIKE_ESCAPE, dimension_predicate, prefix_match
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES
 from expsql.dialects import Dialect, available, get
 from expsql.dialects.registry import default_registry
@@ -100,7 +100,7 @@ def test_overlapping_terms_repeat_events_once_per_layer() -> None:
 
 def _predicate(dimension: str, source: Source = SOURCE, dialect: Dialect | None = None) -> exp.Expression:
     definition = experiment(f"count(user.unit.click({dimension}))")
-    plan = build_plan(definition, source)
+    plan = plan_query(definition, source)
     (key,) = [k for k in plan.terms if k.dimensions]
     return dimension_predicate(plan, key.dimensions[0], dialect or get("duckdb"))
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from expsql.compiler.plan import build_plan
+from expsql.compiler.layouts import plan_query
 from expsql.compiler.terms import disjoint
 from expsql.errors import ExperimentError
 from expsql.grammar.ast import GoalKey, Number
@@ -41,12 +41,12 @@ def experiment(*nominators: str, checks: list[dict] | None = None) -> Experiment
 def test_unit_and_global_goals_overlap_without_an_agg_type_column() -> None:
     assert disjoint(key("user.unit.click"), key("user.global.click"), TYPES, by_agg_type=False) is False
     source = Source(columns=Columns(agg_type=None))
-    plan = build_plan(experiment("count(user.unit.click)", "count(user.global.click)"), source)
+    plan = plan_query(experiment("count(user.unit.click)", "count(user.global.click)"), source)
     assert len(plan.layers) == 2
 
 
 def test_plan_lists_each_goal_term_once_exposure_first() -> None:
-    plan = build_plan(
+    plan = plan_query(
         experiment("count(user.unit.click) + value(user.unit.click)", "unique(user.unit.click(product=p_1))"),
         SOURCE,
     )
@@ -72,7 +72,7 @@ def test_plan_lists_each_goal_term_once_exposure_first() -> None:
 )
 def test_filter_values_take_the_declared_column_type(dimension: str, values: tuple) -> None:
     goal = key(f"user.unit.click({dimension})")
-    plan = build_plan(experiment(f"count({goal})"), SOURCE)
+    plan = plan_query(experiment(f"count({goal})"), SOURCE)
     assert plan.typed_values(goal.dimensions[0]) == values
 
 
@@ -91,12 +91,12 @@ def test_filter_values_take_the_declared_column_type(dimension: str, values: tup
 )
 def test_values_that_do_not_fit_the_column_type_are_refused(dimension: str, message: str) -> None:
     with pytest.raises(ExperimentError, match=re.escape(message)):
-        build_plan(experiment(f"count(user.unit.click({dimension}))"), SOURCE)
+        plan_query(experiment(f"count(user.unit.click({dimension}))"), SOURCE)
 
 
 def test_dimension_named_like_a_goal_rows_column_is_refused() -> None:
     with pytest.raises(ExperimentError, match="dimension 'count' has the name of a goal-rows column"):
-        build_plan(experiment("count(user.unit.click(count=1))"), SOURCE)
+        plan_query(experiment("count(user.unit.click(count=1))"), SOURCE)
 
 
 def test_metric_rows_are_metrics_then_checks_then_exposure() -> None:
@@ -110,7 +110,7 @@ def test_metric_rows_are_metrics_then_checks_then_exposure() -> None:
             "denominator": "count(user.unit.y)",
         },
     ]
-    rows = build_plan(experiment("count(user.unit.click)", checks=checks), SOURCE).metric_rows()
+    rows = plan_query(experiment("count(user.unit.click)", checks=checks), SOURCE).metric_rows()
     assert [r.metric_id for r in rows] == ["0", "@check:srm", "@check:3", "@exposure"]
     assert rows[1].nominator == Number(0)
     assert str(rows[2].nominator) == "count(user.unit.x)"
@@ -127,7 +127,7 @@ def filtered(*filters: dict) -> Experiment:
 
 
 def test_filters_split_into_goal_and_unit_filters_keeping_their_index() -> None:
-    plan = build_plan(
+    plan = plan_query(
         filtered(
             {"scope": "trigger", "goal": "view"},
             {"scope": "goal", "dimension": "price", "value": [1, 2]},
@@ -158,7 +158,7 @@ def test_filters_split_into_goal_and_unit_filters_keeping_their_index() -> None:
     ],
 )
 def test_filter_values_are_typed_by_the_source(dimension: str, values: list, typed: tuple) -> None:
-    plan = build_plan(filtered({"scope": "goal", "dimension": dimension, "value": values}), SOURCE)
+    plan = plan_query(filtered({"scope": "goal", "dimension": dimension, "value": values}), SOURCE)
     assert plan.typed_values(plan.goal_filters[0].dimension) == typed  # type: ignore[arg-type]
 
 
@@ -183,4 +183,4 @@ def test_filter_values_are_typed_by_the_source(dimension: str, values: list, typ
 )
 def test_filter_values_that_do_not_fit_the_type_name_the_filter(item: dict, message: str) -> None:
     with pytest.raises(ExperimentError, match=re.escape(message)):
-        build_plan(filtered({"scope": "trigger", "goal": "view"}, item), SOURCE)
+        plan_query(filtered({"scope": "trigger", "goal": "view"}, item), SOURCE)

@@ -17,8 +17,9 @@ from sqlglot import exp
 
 from expsql.compiler import compile_sql, compile_tree
 from expsql.compiler.goal_rows import FILTERED_UNIT_TERMS
-from expsql.compiler.plan import build_plan
-from expsql.compiler.scan import goal_filter_condition, scan_filter, scan_query, unit_filter_predicate
+from expsql.compiler.layouts import plan_query
+from expsql.compiler.predicates import goal_filter_condition, unit_filter_predicate
+from expsql.compiler.scan import scan_filter, scan_query
 from expsql.dialects import available, get
 from expsql.dialects.registry import default_registry
 from expsql.models import Experiment
@@ -49,7 +50,7 @@ def sql(node: exp.Expression) -> str:
 
 
 def test_goal_filter_conditions_exempt_what_the_filter_is_not_about() -> None:
-    plan = build_plan(
+    plan = plan_query(
         experiment(
             {"scope": "goal", "dimension": "product", "value": ["p_1", "p_2"]},
             {"scope": "goal", "dimension": "price", "value": [3], "goal": "click"},
@@ -69,7 +70,7 @@ def test_goal_filter_conditions_exempt_what_the_filter_is_not_about() -> None:
 
 
 def test_unit_filter_predicates_ignore_the_aggregation_type() -> None:
-    plan = build_plan(
+    plan = plan_query(
         experiment(
             {"scope": "exposure", "dimension": "platform", "value": ["web", "ios"]},
             {"scope": "trigger", "goal": "view"},
@@ -85,8 +86,8 @@ def test_unit_filter_predicates_ignore_the_aggregation_type() -> None:
 
 
 def test_without_unit_filters_the_where_keeps_its_flat_shape() -> None:
-    plain = build_plan(experiment(), SOURCE)
-    goal_only = build_plan(experiment({"scope": "goal", "dimension": "product", "value": ["p_1"]}), SOURCE)
+    plain = plan_query(experiment(), SOURCE)
+    goal_only = plan_query(experiment({"scope": "goal", "dimension": "product", "value": ["p_1"]}), SOURCE)
     assert sql(scan_filter(goal_only, DUCKDB)).startswith(sql(scan_filter(plain, DUCKDB)) + " AND (")
     assert not list(scan_query(goal_only, DUCKDB).find_all(exp.Case))[1:], (
         "no flag column without unit filters"
@@ -200,7 +201,7 @@ def test_a_trigger_goal_of_another_aggregation_type_is_no_term_event(
         }
     )
     definition = Experiment.model_validate(definition.model_dump())
-    assert len(build_plan(definition, SOURCE).layers) == 2
+    assert len(plan_query(definition, SOURCE).layers) == 2
     assert metric_1(database, definition) == {"a": (2, 0.0), "b": (1, 1.0)}
 
 

@@ -1,8 +1,8 @@
-"""Attribution in SQL: an exposure log and a raw events table → the relation of attributed events.
+"""The exposures-and-events layout: an exposure log and a raw events table → the relation of
+attributed events, with attribution in SQL.
 
-The exposures-and-events layout (:class:`~expsql.compiler.relation.ExposuresLayout`) puts three
-CTEs before the builders' scan; the scan then reads ``attributed_events`` as it reads the seed's
-events table::
+:class:`ExposuresLayout` puts three CTEs before the builders' scan; the scan then reads
+``attributed_events`` as it reads the seed's events table::
 
     experiment_exposures AS (   -- the experiment's exposures in the window, no NULL key
       SELECT CAST(variant AS TEXT) AS variant_id, unit_id, <exposure dimensions>,
@@ -46,11 +46,11 @@ events table::
   engines materialize a CTE read twice, or reuse its exchange) and the events table once.
 - CUPED (``cuped_lookback_days``): the events branch also keeps each unit's events in
   ``[t0 - lookback, t0)``, flagged ``pre_period = 1``; the builders read them as pre-exposure
-  goal terms (:class:`~expsql.compiler.plan.PreKey`) and the pruning bounds start ``lookback``
+  goal terms (:class:`~expsql.compiler.terms.PreKey`) and the pruning bounds start ``lookback``
   before the window.
 - When metrics set their own windows, the events branch keeps the loosest window and carries
   ``event_timestamp`` and ``first_exposure``, so each goal term tests its own
-  (:func:`~expsql.compiler.scan.key_conditions`).
+  (:func:`~expsql.compiler.predicates.key_conditions`).
 """
 
 from __future__ import annotations
@@ -59,13 +59,20 @@ import datetime as dt
 
 from sqlglot import exp
 
+from expsql.compiler.first_rows import first_of, ranked_first
+from expsql.compiler.layouts.base import Layout
 from expsql.compiler.nodes import alias, column, conjunction, cte, day_of, identifier, literal, number, table
 from expsql.compiler.plan import Plan
-from expsql.compiler.relation import ATTRIBUTED_EVENTS, DAY, EXPOSURE, ExposuresLayout, Relation
-from expsql.compiler.scan import shifted, window_conditions
+from expsql.compiler.predicates import shifted, window_conditions
+from expsql.compiler.relation import DAY, EXCLUDED, EXPOSURE, Relation
 from expsql.dialects.base import Dialect
-from expsql.source import DimensionType
+from expsql.errors import ExperimentError
+from expsql.grammar.ast import GoalKey, goals
+from expsql.models import AttributionWindow, Check, Experiment, Metric
+from expsql.source import AnySource, DimensionType, ExposuresSource
 
+#: The name of the layout's relation of attributed events.
+ATTRIBUTED_EVENTS = "attributed_events"
 EXPERIMENT_EXPOSURES = "experiment_exposures"
 EXPOSED_UNITS = "exposed_units"
 RANKED_EXPOSURES = "ranked_exposures"
@@ -84,6 +91,126 @@ _SQL_TYPES: dict[DimensionType, str] = {
     "boolean": "BOOLEAN",
     "date": "DATE",
 }
+
+
+class ExposuresLayout(Layout):
+    """The exposures-and-events layout: the scan reads ``attributed_events``.
+
+    What the CTEs read, from the plan's experiment:
+
+    - ``window``: the window the events branch applies, the loosest of all metrics' windows (each
+      goal term tests its own when they differ, :attr:`~expsql.compiler.plan.Plan.windowed`);
+    - ``event_goals``: the goals read from the events table (never ``exposure``), trigger
+      filters' goals included;
+    - ``event_dimensions`` and ``exposure_dimensions``: the dimension columns read from the events
+      table and from the exposure log; ``segment_dimensions``: the breakdown's, from the log;
+    - ``lookback_seconds``: CUPED's pre-exposure period ``[t0 - lookback, t0)``, read too.
+    """
+
+    source_type = ExposuresSource
+    #: A unit's segment is its first exposure's, whatever variant(s) its rows carry.
+    segment_keys = ("unit_id",)
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan)
+        assert isinstance(plan.source, ExposuresSource) and plan.relation.applied_window is not None
+        experiment = plan.experiment
+        self.source = plan.source
+        self.window: AttributionWindow = plan.relation.applied_window
+        terms = experiment.goal_keys()
+        goal_names = (key.goal for key in terms if key.goal != EXPOSURE)
+        trigger_goals = (f.goal for f in experiment.filters if f.scope == "trigger" and f.goal != EXPOSURE)
+        self.event_goals = tuple(dict.fromkeys((*goal_names, *(g for g in trigger_goals if g))))
+        event_dimensions: dict[str, None] = {}
+        exposure_dimensions: dict[str, None] = {}
+        for key in terms:
+            for dimension in key.dimensions:
+                (exposure_dimensions if key.goal == EXPOSURE else event_dimensions).setdefault(dimension.name)
+        for item in experiment.filters:
+            if item.dimension is not None:
+                wanted = exposure_dimensions if item.scope == "exposure" else event_dimensions
+                wanted.setdefault(item.dimension)
+        self.event_dimensions = tuple(event_dimensions)
+        self.exposure_dimensions = tuple(exposure_dimensions)
+        self.segment_dimensions = tuple(d for d in experiment.breakdown if d not in exposure_dimensions)
+        self.lookback_seconds = _lookback_seconds(experiment)
+
+    @classmethod
+    def plan_relation(cls, experiment: Experiment, source: AnySource, terms: list[GoalKey]) -> Relation:
+        """``attributed_events``: one experiment, one unit type, no dates; with a timeline each
+        event's ``day``, with CUPED its ``pre_period`` flag, under ``multiple_exposures: exclude``
+        the ``excluded`` flag, and when metrics' windows differ each event's timestamp and ``t0``.
+
+        :raises ExperimentError: a goal of another unit type than the exposure log's.
+        """
+        assert isinstance(source, ExposuresSource)
+        unit_type = source.exposures.unit_type
+        for key in terms:
+            if key.unit_type != unit_type:
+                raise ExperimentError(
+                    f"goal {key} is of unit type {key.unit_type!r}, but the exposure log's units are "
+                    f"{unit_type!r} (exposures.unit_type): the exposures layout evaluates one unit type"
+                )
+        windows = tuple(
+            dict.fromkeys(experiment.attribution_window(item) for item in _windowed_items(experiment))
+        )
+        windowed = len(windows) > 1
+        return Relation(
+            (ATTRIBUTED_EVENTS,),
+            exp_variant_id="variant_id",
+            unit_id="unit_id",
+            goal="goal",
+            cnt="cnt",
+            value="value",
+            event_timestamp="event_timestamp" if windowed else None,
+            first_exposure="first_exposure" if windowed else None,
+            applied_window=_loosest(windows) if windows else experiment.attribution_window(),
+            pre_period=PRE_PERIOD if experiment.cuped_metrics() and experiment.cuped_lookback_days else None,
+            day=DAY if experiment.timeline is not None else None,
+            excluded=EXCLUDED if experiment.multiple_exposures == "exclude" else None,
+            exposure_cnt_one=True,
+        )
+
+    def ctes(self, dialect: Dialect) -> list[exp.CTE]:
+        return attribution_ctes(self.plan, self, dialect)
+
+    def evaluated_units(self) -> exp.Expression | None:
+        return not_excluded(self.relation)
+
+    def unit_segments(self, dialect: Dialect, scanned: str) -> exp.Select:
+        """Per unit: the breakdown attributes of its first exposure in the exposure log (ties: the
+        smallest attributes, NULL last, then the smallest variant)."""
+        keys = ["unit_id"]
+        attributes: list[exp.Expression] = [column(segment.name) for segment in self.plan.segments]
+        order: list[exp.Expression] = [column(EXPOSURE_TIMESTAMP)]
+        tie_breaks = (column("variant_id"),)
+        inner, names = first_of(self.plan, keys, attributes, order, EXPERIMENT_EXPOSURES, tie_breaks)
+        return ranked_first(inner, keys, names)
+
+
+def _lookback_seconds(experiment: Experiment) -> int | None:
+    """CUPED's pre-exposure period in seconds (``None``: no CUPED metric)."""
+    lookback = experiment.cuped_lookback_days if experiment.cuped_metrics() else None
+    return round(lookback * 86_400) if lookback else None
+
+
+def _windowed_items(experiment: Experiment) -> list[Metric | Check]:
+    """The metrics and checks whose goals read events (not only the exposure)."""
+    items: list[Metric | Check] = []
+    every: list[Metric | Check] = [*experiment.metrics, *experiment.checks]
+    for item in every:
+        sides = [item.nominator_expr, item.denominator_expr]
+        if any(goal.goal != EXPOSURE for side in sides if side is not None for goal in goals(side)):
+            items.append(item)
+    return items
+
+
+def _loosest(windows: tuple[AttributionWindow, ...]) -> AttributionWindow:
+    """The smallest window holding all of ``windows``: the earliest start to the latest end."""
+    delay = min(w.delay_seconds for w in windows)
+    ends = [None if w.length_seconds is None else w.delay_seconds + w.length_seconds for w in windows]
+    end = None if None in ends else max(e for e in ends if e is not None)
+    return AttributionWindow(delay, None if end is None else end - delay)
 
 
 def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> list[exp.CTE]:
@@ -306,11 +433,11 @@ def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.
     for name in _dimensions(plan, layout):
         own_column = name in layout.event_dimensions
         projections.append(alias(event(name) if own_column else _null_of(plan, name), name))
-    goals = [exp.Literal.string(goal) for goal in layout.event_goals]
+    wanted = [exp.Literal.string(goal) for goal in layout.event_goals]
     conditions: list[exp.Expression] = [
-        exp.In(this=event(names.goal), expressions=goals)
-        if len(goals) > 1
-        else exp.EQ(this=event(names.goal), expression=goals[0]),
+        exp.In(this=event(names.goal), expressions=wanted)
+        if len(wanted) > 1
+        else exp.EQ(this=event(names.goal), expression=wanted[0]),
         *attribution,
         *_pruning(plan, layout, dialect),
     ]
