@@ -29,6 +29,7 @@ from expsql.grammar.ast import BinaryOp, Dimension, Goal, GoalKey, Negate, Numbe
 from expsql.grammar.parse import parse_expression
 from expsql.models import Check, Experiment, Metric, load_experiment
 from expsql.source import Columns, Source, load_source
+from expsql.version import __version__
 
 if TYPE_CHECKING:
     from expsql.compiler import compile_sql, compile_tree
@@ -47,7 +48,6 @@ _LAZY = {
     "sample_size": "expsql.stats",
 }
 
-__version__ = "0.1.0"
 
 __all__ = [
     "BinaryOp",
@@ -69,6 +69,7 @@ __all__ = [
     "RowsError",
     "Source",
     "TimelineError",
+    "__version__",
     "compile_sql",
     "compile_tree",
     "evaluate",
@@ -81,7 +82,15 @@ __all__ = [
 ]
 
 
+#: Names whose first use also attaches the report's notebook renderings to every evaluation.
+_RENDERED = frozenset({"Evaluation", "evaluate"})
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        if name in _RENDERED:
+            from expsql.report.notebook import attach_renderings
+
+            attach_renderings()
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'expsql' has no attribute {name!r}")

@@ -27,14 +27,11 @@ not fit the type is an error when the query is planned.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import tomllib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -47,6 +44,7 @@ from pydantic import (
 
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
+from expsql.files import read_mapping
 from expsql.grammar.ast import Dimension, Expr, Goal, GoalKey, goals
 from expsql.grammar.names import expand_goal_names, grammar_name
 from expsql.grammar.parse import parse_expression
@@ -491,27 +489,6 @@ class Experiment(BaseModel):
         if self.date_to and self.date_for:
             return min(self.date_to, self.date_for)
         return self.date_to
-
-
-def read_mapping(path: str | Path) -> dict[str, Any]:
-    """Read a YAML, TOML or JSON file into a dict, chosen by the file's suffix."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        elif suffix == ".toml":
-            data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise ExperimentError(f"{path}: unknown file type {suffix!r} (use .yaml, .toml or .json)")
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
-        raise ExperimentError(f"{path}: cannot read {suffix[1:].upper()}: {error}") from None
-    if not isinstance(data, dict):
-        raise ExperimentError(f"{path}: expected a mapping at the top level")
-    return data
 
 
 def load_experiment(path: str | Path) -> Experiment:

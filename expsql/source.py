@@ -5,7 +5,7 @@
   unit_type, agg_type, goal, unit_id, cnt, value, date``).
 - :class:`ExposuresSource`, the exposures-and-events layout: an exposure log (``unit_id, exp_id,
   variant_id, timestamp``) and a raw events table (``unit_id, event, value, timestamp``); the
-  query attributes the events (:mod:`expsql.compiler.attribution`).
+  query attributes the events (:mod:`expsql.compiler.layouts.exposures`).
 
 Every name can be changed, because every company's tables differ.
 """
@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from expsql.errors import ExperimentError
+from expsql.files import read_mapping
 
 DimensionType = Literal["string", "integer", "float", "boolean", "date"]
 
@@ -213,16 +216,12 @@ def load_source(path: str | Path) -> AnySource:
     :raises ExperimentError: an unknown key, a missing section, a column named twice, a bad value;
         the message names the key.
     """
-    from expsql.models import read_mapping
-
     return validate_source(read_mapping(path), origin=str(path))
 
 
 def validate_source(data: dict[str, Any], *, origin: str = "source") -> AnySource:
     """A source from its mapping, the layout chosen by its keys (``exposures`` or ``events`` mean
     the exposures-and-events layout), pydantic's errors turned into an :class:`ExperimentError`."""
-    from expsql.errors import ExperimentError
-
     model: type[Source] | type[ExposuresSource] = (
         ExposuresSource if {"exposures", "events"} & set(data) else Source
     )

@@ -1,6 +1,6 @@
 """Attribution windows: when an event counts for a unit, relative to its first exposure.
 
-The exposures-and-events layout (:mod:`expsql.compiler.attribution`) counts an event from
+The exposures-and-events layout (:mod:`expsql.compiler.layouts.exposures`) counts an event from
 ``t0 + delay`` to ``t0 + delay + window``; an experiment sets both, and a metric or a check may set
 its own. Hours are kept as whole seconds, the precision timestamps are compared at.
 """

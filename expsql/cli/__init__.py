@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import sys
 
-import typer
-from rich.console import Console
 from rich.markup import escape
 
+from expsql.cli.app import app, stderr
 from expsql.errors import ExpsqlError
-
-app = typer.Typer(
-    name="expsql",
-    help="Evaluate A/B tests where the data lives: compile metrics to SQL, run, score.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 USAGE_ERROR = 2
 
 
 def _register_commands() -> None:
     # Imported for their @app.command() registrations; each module is one command.
-    from expsql.cli import commands  # noqa: F401
+    import expsql.cli.commands  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from expsql.cli import app
+from expsql.cli.app import app
 from expsql.models import load_experiment
 from expsql.source import Source, load_source
 

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from expsql.cli import app
+from expsql.cli.app import app
 
 
 @app.command("dialects")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from expsql.cli import app, stderr
+from expsql.cli.app import app, stderr
 from expsql.cli.run import (
     FormatOption,
     OutputOption,

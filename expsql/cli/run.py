@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from expsql.cli import app, stderr
+from expsql.cli.app import app, stderr
 from expsql.errors import ExpsqlError
 from expsql.models import Experiment
 

@@ -1,18 +1,23 @@
 """The compiler: the AST (:mod:`expsql.grammar`) → plan (:mod:`.plan`) → one sqlglot tree.
 
-- :mod:`.plan`        — the goal terms, filters, metric rows and breakdown one query computes
-- :mod:`.terms`       — term keys, typed filter values, layers of disjoint terms
-- :mod:`.relation`    — the source layout behind one interface (:mod:`.attribution`: exposures)
-- :mod:`.segments`    — breakdown dimensions as key columns of every row
-- :mod:`.nodes`       — sqlglot nodes built from names and values, never from text
-- :mod:`.scan`        — the one scan of the events table: names, predicates, WHERE, its query
-- :mod:`.goal_rows`   — the goal-rows query (ep-stats compatible)
-- :mod:`.metric_rows` — the metric-rows query (per-unit nominators and denominators)
-- :mod:`.unit_columns` — the per-unit step metric rows and the timeline share
-- :mod:`.unpivot`     — their last step: per-variant sums → one row per metric
-- :mod:`.timeline`    — ``timeline: daily``: the metric rows as of each day, in the one query
-- :mod:`.build`       — :func:`compile_tree` and :func:`compile_sql`
+One direction, top to bottom (``docs/development.md`` draws the map, import-linter keeps it):
+
 - :mod:`.statements`  — :func:`compile_statements`: several where a query-length limit forces it
+- :mod:`.build`       — :func:`compile_tree` and :func:`compile_sql`
+- :mod:`.timeline`    — ``timeline: daily``: the metric rows as of each day, in the one query
+- :mod:`.metric_rows` — the metric-rows query (per-unit nominators and denominators)
+- :mod:`.unit_rows`   — one row per unit and goal term
+- :mod:`.goal_rows`   — the goal-rows query (ep-stats compatible)
+- :mod:`.unit_columns`, :mod:`.unpivot`, :mod:`.term_codes`, :mod:`.winsorize` — the steps metric
+  rows and the timeline share: per-unit columns, per-variant sums → rows, coded scans, caps
+- :mod:`.segments`    — breakdown dimensions as key columns of every row
+- :mod:`.scan`        — the one scan of the events table: names, WHERE, term ``CASE``, its query
+- :mod:`.layouts`     — where the events come from: one module per source layout, one interface
+- :mod:`.predicates`  — goal, dimension, window and filter predicates; :mod:`.first_rows`, a
+  unit's first row
+- :mod:`.plan`        — the goal terms, filters, metric rows and breakdown one query computes
+- :mod:`.relation`    — the relation the scan reads; :mod:`.nodes`, sqlglot nodes built from
+  names and values, never from text; :mod:`.terms`, term keys, typed values, layers
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def term_predicate(plan: Plan, key: GoalKey, dialect: Dialect) -> exp.Expression
 
 def key_conditions(plan: Plan, key: GoalKey, dialect: Dialect) -> list[exp.Expression]:
     """What picks a term's events among its goal's: its dimension filters and, for a
-    :class:`~expsql.compiler.plan.WindowedKey`, its metric's attribution window."""
+    :class:`~expsql.compiler.terms.WindowedKey`, its metric's attribution window."""
     conditions = [dimension_predicate(plan, d, dialect) for d in key.dimensions]
     window = key.window if isinstance(key, WindowedKey) else None
     relation = plan.relation

@@ -1,6 +1,6 @@
 """Scorecards people can read: a terminal table (rich), one self-contained HTML file, JSON and CSV.
 
-- :mod:`.view`     — the numbers and verdicts every format shows, computed once (:func:`scorecard`)
+- :mod:`.scorecard` — the numbers and verdicts every format shows, computed once (:mod:`.view`)
 - :mod:`.terminal` — the rich scorecard, readable at 100 columns
 - :mod:`.html`     — the offline HTML report with inline SVG forest plots (:mod:`.forest`)
   and timeline charts (:mod:`.timeline`, :mod:`.timeline_chart`)
@@ -18,8 +18,9 @@ from rich.console import Console
 from expsql.models import Experiment
 from expsql.report.epstats import epstats_result, json_safe
 from expsql.report.html import render_html
+from expsql.report.scorecard import scorecard
 from expsql.report.terminal import print_scorecard, render_text
-from expsql.report.view import EvaluationFrames, RunContext, Scorecard, scorecard
+from expsql.report.view import EvaluationFrames, RunContext, Scorecard
 
 Format = Literal["table", "json", "csv", "html"]
 FORMATS: Final = ("table", "json", "csv", "html")

@@ -14,12 +14,12 @@ import re
 from dataclasses import replace
 from html import escape
 
-from expsql import __version__
 from expsql.report.forest import COLOURS, forest_svg
-from expsql.report.segments import DimensionView, correction_text, srm_text
+from expsql.report.segments import correction_text, srm_text
 from expsql.report.timeline import by_metric, first_significant_note
 from expsql.report.timeline_chart import timeline_svg
 from expsql.report.view import (
+    DimensionView,
     Scorecard,
     VariantLine,
     check_values,
@@ -33,6 +33,7 @@ from expsql.report.view import (
     format_reduction,
     levels_text,
 )
+from expsql.version import __version__
 
 CSS = """
 :root { color-scheme: light; --fg: #1f2328; --muted: #57606a; --line: #d0d7de; --bg: #ffffff;

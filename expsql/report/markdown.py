@@ -1,6 +1,6 @@
 """The scorecard as Markdown: what ``Evaluation._repr_markdown_`` shows in notebooks and chat tools.
 
-The same numbers and verdicts as the terminal and the HTML report (:func:`~.view.scorecard`), laid
+The same numbers and verdicts as the terminal and the HTML report (:func:`~.scorecard.scorecard`), laid
 out as a short summary and two pipe tables. User text is escaped so that it cannot break a table.
 """
 

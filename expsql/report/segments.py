@@ -1,6 +1,6 @@
 """The breakdown part of every report: per dimension and metric, one line per segment × variant.
 
-Each segment's numbers are the scorecard's own (:func:`~expsql.report.view.scorecard` over the
+Each segment's numbers are the scorecard's own (:func:`~expsql.report.view.plain_scorecard` over the
 segment's frames), so a segment reads exactly like the overall result; here they are regrouped
 by metric, the segment named in each line (``cz · b``), so one table and one forest plot per
 metric compare the segments.
@@ -14,7 +14,15 @@ from typing import Any
 import pandas as pd
 
 from expsql.models import Experiment
-from expsql.report.view import CheckLine, MetricBlock, Scorecard, VariantLine
+from expsql.report.view import (
+    CheckLine,
+    DimensionView,
+    MetricBlock,
+    Scorecard,
+    Segment,
+    VariantLine,
+    plain_scorecard,
+)
 
 
 @dataclass(frozen=True)
@@ -27,40 +35,19 @@ class SegmentFrames:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Segment:
-    name: str
-    units: int
-    #: The segment's SRM checks (one per SRM check of the experiment).
-    srm: tuple[CheckLine, ...]
-
-
-@dataclass(frozen=True)
-class DimensionView:
-    """One breakdown dimension: its segments (largest first) and one block per metric whose lines
-    are the segments' variants, labelled ``segment · variant``."""
-
-    dimension: str
-    segments: tuple[Segment, ...]
-    metrics: tuple[MetricBlock, ...]
-    correction: str
-
-
 def segment_label(segment: str, variant: str) -> str:
     return f"{segment} · {variant}"
 
 
 def dimension_views(experiment: Experiment, breakdowns: Any) -> tuple[DimensionView, ...]:
     """The views of an evaluation's :class:`~expsql.stats.breakdowns.Breakdowns`."""
-    from expsql.report.view import scorecard
-
     views = []
     for dimension in breakdowns.dimensions:
         segments: list[Segment] = []
         lines: dict[str, list[VariantLine]] = {str(m.id): [] for m in experiment.metrics}
         for name in breakdowns.segments(dimension):
             frames = segment_frames(breakdowns, dimension, name)
-            card = scorecard(experiment, frames)
+            card = plain_scorecard(experiment, frames)
             srm = tuple(c for c in card.checks if _is_srm(experiment, c))
             segments.append(Segment(name, sum(card.exposures.values()), srm))
             for block in card.metrics:

@@ -10,9 +10,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from expsql.report.segments import DimensionView, correction_text, srm_summary
+from expsql.report.segments import correction_text, srm_summary
 from expsql.report.timeline import by_metric, first_significant_note, timeline_table
 from expsql.report.view import (
+    DimensionView,
     Scorecard,
     VariantLine,
     check_values,

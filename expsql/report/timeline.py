@@ -9,9 +9,7 @@ compact table per metric (:func:`timeline_table`), the HTML report as a chart
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -20,27 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from expsql.models import Experiment
-from expsql.report.view import format_interval, format_level, format_percent
-
-
-@dataclass(frozen=True)
-class TimelineSeries:
-    """One treatment variant of one metric over the window's days (the control is the zero line)."""
-
-    metric_id: str
-    name: str
-    variant: str
-    days: tuple[dt.date, ...]
-    diffs: tuple[float, ...]
-    lowers: tuple[float, ...]
-    uppers: tuple[float, ...]
-    levels: tuple[float, ...]
-    significant: tuple[bool, ...]
-
-    @property
-    def first_significant(self) -> dt.date | None:
-        """The first day whose look was significant (``None``: none was)."""
-        return next((day for day, flag in zip(self.days, self.significant, strict=True) if flag), None)
+from expsql.report.view import TimelineSeries, format_interval, format_level, format_percent
 
 
 def _float(value: Any) -> float:

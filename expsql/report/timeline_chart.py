@@ -17,8 +17,7 @@ import math
 from html import escape
 
 from expsql.report.forest import nice_step
-from expsql.report.timeline import TimelineSeries
-from expsql.report.view import format_interval, format_percent
+from expsql.report.view import TimelineSeries, format_interval, format_percent
 
 WIDTH = 720
 HEIGHT = 260

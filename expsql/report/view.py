@@ -1,6 +1,7 @@
 """What every report shows, computed once: the rows of the scorecard, the checks' verdicts, the context.
 
-The renderers (:mod:`.terminal`, :mod:`.html`) only lay out what :func:`scorecard` returns, so
+The renderers (:mod:`.terminal`, :mod:`.html`) only lay out what
+:func:`~expsql.report.scorecard.scorecard` returns, built of these parts, so
 the terminal and the HTML report can never disagree about a number or a verdict.
 """
 
@@ -10,16 +11,12 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.models import Experiment
-
-if TYPE_CHECKING:
-    from expsql.report.segments import DimensionView
-    from expsql.report.timeline import TimelineSeries
 
 
 class EvaluationFrames(Protocol):
@@ -93,6 +90,45 @@ class CheckLine:
 
 
 @dataclass(frozen=True)
+class Segment:
+    name: str
+    units: int
+    #: The segment's SRM checks (one per SRM check of the experiment).
+    srm: tuple[CheckLine, ...]
+
+
+@dataclass(frozen=True)
+class DimensionView:
+    """One breakdown dimension: its segments (largest first) and one block per metric whose lines
+    are the segments' variants, labelled ``segment · variant``."""
+
+    dimension: str
+    segments: tuple[Segment, ...]
+    metrics: tuple[MetricBlock, ...]
+    correction: str
+
+
+@dataclass(frozen=True)
+class TimelineSeries:
+    """One treatment variant of one metric over the window's days (the control is the zero line)."""
+
+    metric_id: str
+    name: str
+    variant: str
+    days: tuple[dt.date, ...]
+    diffs: tuple[float, ...]
+    lowers: tuple[float, ...]
+    uppers: tuple[float, ...]
+    levels: tuple[float, ...]
+    significant: tuple[bool, ...]
+
+    @property
+    def first_significant(self) -> dt.date | None:
+        """The first day whose look was significant (``None``: none was)."""
+        return next((day for day, flag in zip(self.days, self.significant, strict=True) if flag), None)
+
+
+@dataclass(frozen=True)
 class Scorecard:
     experiment: Experiment
     exposures: dict[str, int]
@@ -101,7 +137,7 @@ class Scorecard:
     confidence_levels: tuple[float, ...]
     context: RunContext
     warnings: tuple[str, ...] = ()
-    #: One view per breakdown dimension (:mod:`expsql.report.segments`), none without a breakdown.
+    #: One view per breakdown dimension (:mod:`.segments`), none without a breakdown.
     breakdowns: tuple[DimensionView, ...] = ()
     #: ``timeline: daily``: each metric's treatment variants over the days (:mod:`.timeline`).
     timeline: tuple[TimelineSeries, ...] = ()
@@ -132,12 +168,12 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def scorecard(
+def plain_scorecard(
     experiment: Experiment, evaluation: EvaluationFrames, context: RunContext | None = None
 ) -> Scorecard:
-    """The scorecard of ``evaluation``: metrics in definition order, variants in the frame's order."""
-    from expsql.report.timeline import timeline_series  # it formats with this module's helpers
-
+    """The scorecard of ``evaluation`` without its timeline and breakdowns (a segment's, or the
+    start of :func:`expsql.report.scorecard.scorecard`): metrics in definition order, variants in
+    the frame's order."""
     metrics = evaluation.metrics
     blocks = []
     for metric in experiment.metrics:
@@ -169,9 +205,7 @@ def scorecard(
         for _, row in evaluation.exposures.iterrows()
     }
     levels = sorted({round(level, 6) for level in pd.to_numeric(metrics["confidence_level"]).dropna()})
-    from expsql.report.segments import with_breakdowns
-
-    card = Scorecard(
+    return Scorecard(
         experiment=experiment,
         exposures=exposures,
         metrics=tuple(blocks),
@@ -179,9 +213,7 @@ def scorecard(
         confidence_levels=tuple(levels),
         context=context or RunContext(rows=_contract_name(evaluation)),
         warnings=tuple(str(w) for w in getattr(evaluation, "warnings", ())),
-        timeline=timeline_series(experiment, getattr(evaluation, "timeline", None)),
     )
-    return with_breakdowns(card, experiment, evaluation)
 
 
 def _contract_name(evaluation: EvaluationFrames) -> str | None:

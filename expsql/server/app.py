@@ -23,9 +23,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from expsql import __version__
 from expsql.config import Config, ConfigError, ServerSettings
-from expsql.errors import ConnectorError, DialectError, ExpressionError, ExpsqlError
+from expsql.errors import ConnectorError, ExpressionError, ExpsqlError
 from expsql.report.epstats import json_safe
 from expsql.server import routes
 from expsql.server.auth import TokenAuthMiddleware, declare_bearer_scheme, load_tokens, public_paths
@@ -33,17 +32,10 @@ from expsql.server.factory import DaoFactory, check_factory, factory_from_config
 from expsql.server.limits import BodyLimitMiddleware
 from expsql.server.metrics import Metrics, MetricsMiddleware
 from expsql.server.requests import RequestContextMiddleware, record_of
-from expsql.server.service import ClientGone, EvaluationTimeout, Service, ShuttingDown
+from expsql.server.service import ClientGone, EvaluationTimeout, NotServedError, Service, ShuttingDown
+from expsql.version import __version__
 
 log = logging.getLogger("expsql.server")
-
-
-class NotServedError(DialectError):
-    """A registered dialect this server has no warehouse for."""
-
-    def __init__(self, name: str, served: Sequence[str]) -> None:
-        self.served = tuple(served)
-        super().__init__(f"this server evaluates on {', '.join(served)}, not on {name!r}")
 
 
 def _as_factories(dao_factory: DaoFactory | Sequence[DaoFactory] | None, config: Config) -> list[DaoFactory]:

@@ -15,7 +15,7 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from expsql import __version__
+from expsql.version import __version__
 
 #: Seconds: from a cached DuckDB answer (milliseconds) to the default 60 s timeout and beyond.
 BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)

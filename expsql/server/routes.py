@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from expsql import __version__
 from expsql.config import ServerSettings
 from expsql.errors import ExperimentError, ExpsqlError
 from expsql.models import Experiment
@@ -31,6 +30,7 @@ from expsql.server.schemas import (
     SampleSizeResponse,
 )
 from expsql.timeline_days import check_timeline
+from expsql.version import __version__
 
 if TYPE_CHECKING:
     from starlette.types import Receive

@@ -15,14 +15,14 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeVar
 
 from expsql.config import ServerSettings
 from expsql.dialects.base import canceller
-from expsql.errors import ExpsqlError
+from expsql.errors import DialectError, ExpsqlError
 from expsql.server.factory import DaoFactory
 from expsql.server.metrics import Metrics
 
@@ -32,6 +32,14 @@ StopReason = Literal["timeout", "disconnect", "shutdown"]
 #: Seconds between two cancels of one query, and how many are sent before giving up on it.
 CANCEL_RETRY_SECONDS: Final = 0.5
 CANCEL_ATTEMPTS: Final = 40
+
+
+class NotServedError(DialectError):
+    """A registered dialect this server has no warehouse for."""
+
+    def __init__(self, name: str, served: Sequence[str]) -> None:
+        self.served = tuple(served)
+        super().__init__(f"this server evaluates on {', '.join(served)}, not on {name!r}")
 
 
 class EvaluationTimeout(ExpsqlError):
@@ -106,7 +114,6 @@ class Service:
     def factory_for(self, dialect: str | None) -> DaoFactory:
         """The factory serving ``dialect`` (the default one for ``None``)."""
         from expsql import dialects
-        from expsql.server.app import NotServedError
 
         if dialect is None:
             return self.factories[self.default_dialect]

@@ -62,9 +62,10 @@ Where expsql deliberately differs from ep-stats (2.5.x), everything else followi
     (tea-tasting's estimator); ``cuped`` and ``variance_reduction`` say where and by how much.
 """
 
-from expsql.stats.evaluation import Evaluation, Table
+from expsql.stats.evaluation import Evaluation
 from expsql.stats.planning import minimum_detectable_effect, power, sample_size
 from expsql.stats.scorecard import CupedWarning, DegenerateInputWarning, RowsWarning, evaluate
+from expsql.stats.tables import Table
 
 __all__ = [
     "CupedWarning",

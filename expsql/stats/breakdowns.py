@@ -24,8 +24,7 @@ segment × treatment variant of a dimension, per metric, with the experiment's c
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,10 +40,13 @@ from expsql.contracts import (
 from expsql.errors import RowsError
 from expsql.models import Experiment
 from expsql.stats.corrections import Correction, adjust_p_values, widened_confidence_intervals
-from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
+from expsql.stats.detection import detect_contract
+from expsql.stats.evaluation import Evaluation
 from expsql.stats.multiple_exposures import exposed_units, split_marked
 from expsql.stats.planning import false_positive_risk
-from expsql.stats.rows import detect_contract, dimension_names
+from expsql.stats.rows import dimension_names
+from expsql.stats.segment_results import Breakdowns
+from expsql.stats.tables import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Table
 
 #: The segment of rows whose attribute is NULL, and of the segments beyond the top N.
 NULL_SEGMENT = "(null)"
@@ -56,77 +58,6 @@ _VALUE_COLUMNS = frozenset(
 
 #: ``evaluate`` for rows without a breakdown: (experiment, rows, correction) → Evaluation.
 EvaluateOne = Callable[[Experiment, pd.DataFrame, Correction], Evaluation]
-
-
-@dataclass(frozen=True)
-class Breakdowns:
-    """The per-segment results: each table is the overall one's with ``dimension, segment`` first."""
-
-    dimensions: tuple[str, ...]
-    top: int
-    correction: str
-    exposure_table: Table = field(repr=False)
-    metric_table: Table = field(repr=False)
-    check_table: Table = field(repr=False)
-    #: Warnings of the segments' evaluations, each prefixed with its segment.
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def exposures(self) -> pd.DataFrame:
-        return self.exposure_table.to_pandas()
-
-    @property
-    def metrics(self) -> pd.DataFrame:
-        return self.metric_table.to_pandas()
-
-    @property
-    def checks(self) -> pd.DataFrame:
-        return self.check_table.to_pandas()
-
-    def segments(self, dimension: str) -> list[str]:
-        """The evaluated segments of ``dimension``, largest first, ``(other)`` last."""
-        exposures = self.exposure_table.to_dicts()
-        return list(dict.fromkeys(r["segment"] for r in exposures if r["dimension"] == dimension))
-
-    def lines(self, control_variant: str) -> Iterator[str]:
-        """Per dimension, one line per metric, segment and treatment variant (``str()`` of the
-        evaluation)."""
-        from expsql.stats.evaluation import aligned, number_text, percent_text
-
-        for dimension in self.dimensions:
-            yield ""
-            within = "across segments" if self.correction == "segments" else "within each segment"
-            yield f"By {dimension} (correction {within}):"
-            header = ("metric", "segment", "variant", "count", "diff", "CI of diff", "p-value", "")
-            rows: list[tuple[str, ...]] = [header]
-            for row in self.metric_table.to_dicts():
-                if row["dimension"] != dimension or row["exp_variant_id"] == control_variant:
-                    continue
-                interval = f"[{percent_text(row['ci_lower'])}, {percent_text(row['ci_upper'])}]"
-                rows.append(
-                    (
-                        str(row["metric_name"]),
-                        str(row["segment"]),
-                        str(row["exp_variant_id"]),
-                        number_text(row["count"]),
-                        percent_text(row["diff"]),
-                        interval,
-                        number_text(row["p_value"]),
-                        "significant" if row["significant"] else "",
-                    )
-                )
-            yield from aligned(rows, right=(3, 4, 5, 6))
-
-    def to_dicts(self) -> dict[str, Any]:
-        return {
-            "dimensions": list(self.dimensions),
-            "top": self.top,
-            "correction": self.correction,
-            "exposures": self.exposure_table.to_dicts(),
-            "metrics": self.metric_table.to_dicts(),
-            "checks": self.check_table.to_dicts(),
-            "warnings": list(self.warnings),
-        }
 
 
 def segment_labels(column: pd.Series) -> pd.Series:

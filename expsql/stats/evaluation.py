@@ -8,61 +8,32 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from expsql.models import Experiment
-    from expsql.stats.breakdowns import Breakdowns
+from expsql.models import Experiment
+from expsql.stats.segment_results import Breakdowns
+from expsql.stats.tables import Table, aligned, count_text, number_text, percent_text
 
-EXPOSURE_COLUMNS: tuple[str, ...] = ("exp_variant_id", "exposures", "exp_id")
-METRIC_COLUMNS: tuple[str, ...] = (
-    "exp_id", "metric_id", "metric_name", "exp_variant_id", "count", "mean", "std", "sum_value",
-    "confidence_level", "diff", "test_stat", "p_value", "confidence_interval", "standard_error",
-    "degrees_of_freedom", "minimum_effect", "sample_size", "required_sample_size", "power",
-    "false_positive_risk", "absolute_diff", "ci_lower", "ci_upper", "significant", "cuped",
-    "variance_reduction",
-)  # fmt: skip
-CHECK_COLUMNS: tuple[str, ...] = ("exp_id", "check_id", "check_name", "variable_id", "value", "passed")
+RenderingKind = Literal["html", "markdown"]
+#: How an evaluation renders in a notebook: (its experiment, the evaluation) → HTML or Markdown.
+Rendering: TypeAlias = Callable[[Experiment, "Evaluation"], str]
+_RENDERINGS: dict[RenderingKind, Rendering] = {}
 
 
-@dataclass(frozen=True)
-class Table:
-    """Named, equally long, read-only columns."""
+def attach_rendering(kind: RenderingKind, rendering: Rendering) -> None:
+    """Let notebooks show every :class:`Evaluation` through ``rendering``.
 
-    columns: tuple[str, ...]
-    data: tuple[np.ndarray, ...]
-
-    @classmethod
-    def build(cls, columns: tuple[str, ...], values: Mapping[str, Any]) -> Table:
-        length = max((np.size(v) for v in values.values() if np.ndim(v)), default=0)
-        arrays = []
-        for name in columns:
-            array = np.array(values[name], copy=True)
-            if array.ndim == 0:
-                array = np.full(length, array.item(), dtype=object if array.dtype.kind in "OUS" else None)
-            if array.dtype.kind in "US":
-                array = array.astype(object)
-            array.setflags(write=False)
-            arrays.append(array)
-        return cls(columns, tuple(arrays))
-
-    def __len__(self) -> int:
-        return len(self.data[0]) if self.data else 0
-
-    def column(self, name: str) -> np.ndarray:
-        return self.data[self.columns.index(name)]
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        lists = [array.tolist() for array in self.data]
-        return [dict(zip(self.columns, row, strict=True)) for row in zip(*lists, strict=True)]
-
-    def to_pandas(self) -> pd.DataFrame:
-        return pd.DataFrame({name: array.copy() for name, array in zip(self.columns, self.data, strict=True)})
+    The numbers sit below the pictures: :mod:`expsql.report` attaches its HTML fragment and
+    Markdown tables from above (:func:`expsql.report.notebook.attach_renderings`, which
+    ``import expsql`` calls when :func:`expsql.evaluate` is first used), and this module never
+    imports the report.
+    """
+    _RENDERINGS[kind] = rendering
 
 
 @dataclass(frozen=True)
@@ -154,23 +125,20 @@ class Evaluation:
     def _repr_html_(self) -> str | None:
         """The HTML report's summary, tables and forest plots, for Jupyter (no page, no SQL).
 
-        ``None`` (Jupyter then shows ``str()``) for an evaluation built without its experiment.
+        ``None`` (Jupyter then shows ``str()``) for an evaluation built without its experiment,
+        or before :mod:`expsql.report` attached its renderings (:func:`attach_rendering`).
         """
-        if self.experiment is None:
-            return None
-        from expsql.report.html import render_fragment
-        from expsql.report.view import scorecard
-
-        return render_fragment(scorecard(self.experiment, self))
+        return self._rendered("html")
 
     def _repr_markdown_(self) -> str | None:
-        """The scorecard as Markdown tables; ``None`` for an evaluation built without its experiment."""
-        if self.experiment is None:
-            return None
-        from expsql.report.markdown import render_markdown
-        from expsql.report.view import scorecard
+        """The scorecard as Markdown tables; ``None`` as for :meth:`_repr_html_`."""
+        return self._rendered("markdown")
 
-        return render_markdown(scorecard(self.experiment, self))
+    def _rendered(self, kind: RenderingKind) -> str | None:
+        rendering = _RENDERINGS.get(kind)
+        if self.experiment is None or rendering is None:
+            return None
+        return rendering(self.experiment, self)
 
     def _lines(self) -> Iterator[str]:
         yield (
@@ -179,7 +147,7 @@ class Evaluation:
         )
         exposures = self.exposure_table.to_dicts()
         yield "Exposures: " + ", ".join(
-            f"{row['exp_variant_id']} {_count(row['exposures'])}" for row in exposures
+            f"{row['exp_variant_id']} {count_text(row['exposures'])}" for row in exposures
         )
         yield ""
         metric_rows = self.metric_table.to_dicts()
@@ -233,32 +201,6 @@ class Evaluation:
             yield from self.breakdowns.lines(self.control_variant)
         for message in self.warnings:
             yield f"warning: {message}"
-
-
-def aligned(rows: Sequence[tuple[str, ...]], right: tuple[int, ...]) -> Iterator[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = [
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        yield "  ".join(cells).rstrip()
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
-def number_text(value: Any) -> str:
-    return f"{value:.4g}" if _finite(value) else "n/a"
-
-
-def percent_text(value: Any) -> str:
-    return f"{value:+.2%}" if _finite(value) else "n/a"
-
-
-def _count(value: Any) -> str:
-    return f"{value:,.0f}" if _finite(value) else "n/a"
 
 
 def _json_safe(value: Any) -> Any:

@@ -1,13 +1,12 @@
-"""Load rows from anywhere, recognise their contract and validate them once.
+"""Load rows from anywhere and validate them once.
 
 Rows may be a pandas DataFrame, a list of dicts, a pyarrow Table or a path to a CSV, Parquet, JSON
-or JSON-lines file. The contract (:mod:`expsql.contracts`) is recognised from the columns; a frame
-that fits neither gets a :class:`~expsql.errors.RowsError` listing what each contract misses.
-Validation refuses a frame that is not the contract (missing or non-numeric columns, text in a
-value column, rows of another experiment) with a RowsError. Single bad cells are reported, not
-fatal (:class:`CellIssue`): a missing value counts as 0 (SQL's ``SUM`` of NULLs is NULL, and pandas
-cannot tell NULL from NaN), a negative count or an infinity makes the sums that read it NaN.
-Variants and goals without rows count as zeros, as in ep-stats.
+or JSON-lines file; their contract is recognised from the columns (:mod:`.detection`). Validation
+refuses a frame that is not the contract (missing or non-numeric columns, text in a value column,
+rows of another experiment) with a RowsError. Single bad cells are reported, not fatal
+(:class:`CellIssue`): a missing value counts as 0 (SQL's ``SUM`` of NULLs is NULL, and pandas cannot
+tell NULL from NaN), a negative count or an infinity makes the sums that read it NaN. Variants and
+goals without rows count as zeros, as in ep-stats.
 """
 
 from __future__ import annotations
@@ -28,8 +27,6 @@ from expsql.contracts import (
     METRIC_COVARIATE_VALUES,
     METRIC_KEYS,
     METRIC_VALUES,
-    UNIT_KEYS,
-    UNIT_VALUES,
 )
 from expsql.errors import RowsError
 from expsql.grammar.ast import GoalKey
@@ -109,56 +106,6 @@ def _read_by_suffix(path: Path) -> pd.DataFrame:
 def dimension_names(keys: Sequence[GoalKey]) -> list[str]:
     """The dimension columns goal rows carry for these goal keys, in first-seen order."""
     return list(dict.fromkeys(d.name for key in keys for d in key.dimensions))
-
-
-def detect_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract:
-    """Which row contract the frame follows; a RowsError naming the missing columns otherwise."""
-    columns = set(frame.columns)
-    metric_missing = [c for c in (*METRIC_KEYS, *METRIC_VALUES) if c not in columns]
-    goal_missing = [c for c in (*GOAL_KEYS, *GOAL_VALUES) if c not in columns]
-    if not metric_missing:
-        return "metric rows"
-    if not goal_missing:
-        _require_dimensions("goal rows", columns, dimensions)
-        return "goal rows"
-    recognised = _detect_other_contract(frame, dimensions)
-    if recognised is not None:
-        return recognised
-    raise RowsError(
-        "the rows fit no row contract; goal rows miss columns "
-        + ", ".join(goal_missing)
-        + "; metric rows miss columns "
-        + ", ".join(metric_missing)
-        + _other_contracts_missing(frame)
-    )
-
-
-def _require_dimensions(contract: str, columns: set[str], dimensions: Sequence[str]) -> None:
-    missing = [d for d in dimensions if d not in columns]
-    if missing:
-        raise RowsError(
-            f"{contract} lack the dimension columns the experiment filters on: " + ", ".join(missing)
-        )
-
-
-def _detect_other_contract(frame: pd.DataFrame, dimensions: Sequence[str]) -> Contract | None:
-    """Unit rows (all their columns present) or wide rows (:func:`wide_misfit` finds no fault)."""
-    from expsql.stats.wide_rows import wide_misfit
-
-    columns = set(frame.columns)
-    if all(c in columns for c in (*UNIT_KEYS, *UNIT_VALUES)):
-        _require_dimensions("unit rows", columns, dimensions)
-        return "unit rows"
-    if "goal" not in columns and "metric_id" not in columns and wide_misfit(frame) is None:
-        return "wide rows"
-    return None
-
-
-def _other_contracts_missing(frame: pd.DataFrame) -> str:
-    from expsql.stats.wide_rows import wide_misfit
-
-    unit_missing = [c for c in (*UNIT_KEYS, *UNIT_VALUES) if c not in set(frame.columns)]
-    return f"; unit rows miss columns {', '.join(unit_missing)}; wide rows need {wide_misfit(frame)}"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from expsql.stats.corrections import (
     widened_confidence_intervals,
 )
 from expsql.stats.cuped import CupedResult, metric_cuped
-from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
+from expsql.stats.detection import detect_contract
+from expsql.stats.evaluation import Evaluation
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
 from expsql.stats.multiple_exposures import exposed_units, multiple_exposures_check, split_marked
@@ -42,7 +43,6 @@ from expsql.stats.rows import (
     Contract,
     RowsLike,
     ValidRows,
-    detect_contract,
     dimension_names,
     load_rows,
     unknown_variants,
@@ -50,6 +50,7 @@ from expsql.stats.rows import (
     variant_order,
 )
 from expsql.stats.sequential import Sequential, check_sequential_mode, sequential_level
+from expsql.stats.tables import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Table
 from expsql.stats.timeline import evaluate_timeline
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
 from expsql.stats.unit_rows import sum_unit_rows, validate_unit_rows

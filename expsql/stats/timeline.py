@@ -25,7 +25,8 @@ import pandas as pd
 from expsql.contracts import METRIC_KEYS
 from expsql.errors import RowsError
 from expsql.models import Experiment
-from expsql.stats.evaluation import Evaluation, Table
+from expsql.stats.evaluation import Evaluation
+from expsql.stats.tables import Table
 from expsql.timeline_days import DAY, timeline_days
 
 #: The timeline frame's columns: the day and its look, then the metrics frame's own columns.

@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 from expsql.report.html import render_html
-from expsql.report.view import RunContext, scorecard
+from expsql.report.scorecard import scorecard
+from expsql.report.view import RunContext
 from tests.report.frames import Frames, experiment_named, frames_for, with_cuped
 
 HOSTILE = "<script>alert('x')</script> & \"quoted\""

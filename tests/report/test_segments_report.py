@@ -14,8 +14,8 @@ import pytest
 from expsql.compiler import compile_sql
 from expsql.models import Experiment
 from expsql.report.html import render_html
+from expsql.report.scorecard import scorecard
 from expsql.report.terminal import render_text
-from expsql.report.view import scorecard
 from expsql.source import validate_source
 from expsql.stats import Evaluation, evaluate
 from tests.exposure_events import SOURCE

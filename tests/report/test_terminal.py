@@ -6,8 +6,9 @@ import io
 
 from rich.console import Console
 
+from expsql.report.scorecard import scorecard
 from expsql.report.terminal import print_scorecard, render_text
-from expsql.report.view import RunContext, scorecard
+from expsql.report.view import RunContext
 from tests.report.frames import Frames, experiment_named, frames_for, with_cuped
 
 

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from expsql.report import render
-from expsql.report.timeline import TimelineSeries, by_metric, timeline_series
+from expsql.report.timeline import by_metric, timeline_series
 from expsql.report.timeline_chart import HEIGHT, LEFT, RIGHT, WIDTH, domain, timeline_svg
+from expsql.report.view import TimelineSeries
 from expsql.stats import Evaluation, evaluate
 from tests.stats.frames import experiment, metric
 from tests.stats.timeline_frames import WINDOW, timeline_rows, units

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from expsql.stats import Evaluation, evaluate
-from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Table
+from expsql.stats.tables import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Table
 from tests.stats.frames import EXPOSURES, experiment, exposure_row, goal_row, metric
 
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 
 from expsql.errors import RowsError
+from expsql.stats.detection import detect_contract
 from expsql.stats.rows import (
     codes,
-    detect_contract,
     load_rows,
     unknown_variants,
     validate,

@@ -13,8 +13,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from expsql.stats import DegenerateInputWarning, evaluate, sample_size
-from expsql.stats.evaluation import METRIC_COLUMNS
 from expsql.stats.metric_rows import ratio_statistics
+from expsql.stats.tables import METRIC_COLUMNS
 from tests.stats.frames import EXPOSURES, experiment, exposure_row, goal_row, metric, metric_row
 
 CTR = metric(1, "count(user.unit.click)")

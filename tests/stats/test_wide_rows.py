@@ -12,7 +12,7 @@ from scipy import stats
 from expsql.errors import MetricRowsRequired, RowsError
 from expsql.models import Experiment
 from expsql.stats import evaluate
-from expsql.stats.rows import detect_contract
+from expsql.stats.detection import detect_contract
 from expsql.stats.wide_rows import wide_goal_rows, wide_misfit
 
 BOOKING_RATE = {"id": 1, "name": "Booking rate", "numerator": "bookings", "denominator": "views"}

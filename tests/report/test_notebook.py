@@ -1,13 +1,22 @@
-"""``Evaluation`` in notebooks: ``_repr_html_`` and ``_repr_markdown_`` hold every metric and check."""
+"""``Evaluation`` in notebooks: ``_repr_html_`` and ``_repr_markdown_`` hold every metric and check.
+
+The renderings are the report's, attached from above (:mod:`expsql.report.notebook`) when
+:func:`expsql.evaluate` is first used; the stats never import the report."""
 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+import textwrap
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
-from expsql.stats import Evaluation, evaluate
+import expsql
+from expsql.models import Experiment
+from expsql.stats import Evaluation
 from tests.stats.frames import EXPOSURES, experiment, exposure_row, goal_row, metric
 
 METRIC_NAMES = ("Buyers <b>&amp; co</b>", "Revenue | per user", "Clicks")
@@ -46,6 +55,10 @@ class _Collector(HTMLParser):
 
 
 def _evaluation() -> Evaluation:
+    return expsql.evaluate(*_evaluation_rows())
+
+
+def _evaluation_rows() -> tuple[Experiment, list[dict[str, Any]]]:
     rows = [exposure_row("a", 1000), exposure_row("b", 1000)]
     rows += [
         goal_row("a", "buy", count=100, sum_value=900, sum_sqr_value=9000),
@@ -60,7 +73,7 @@ def _evaluation() -> Evaluation:
         ],
         checks=[{"id": 1, "name": "SRM <check>", "denominator": EXPOSURES}],
     )
-    return evaluate(definition, rows)
+    return definition, rows
 
 
 def _parsed(html: str) -> _Collector:
@@ -117,3 +130,22 @@ def test_an_evaluation_without_its_experiment_falls_back_to_text(method: str) ->
     bare = dataclasses.replace(_evaluation(), experiment=None)
     assert getattr(bare, method)() is None
     assert "Experiment" in str(bare)
+
+
+def test_the_stats_alone_render_text_until_the_package_attaches_the_report() -> None:
+    # A fresh interpreter: in this one, an earlier test has attached the renderings already.
+    script = textwrap.dedent(
+        """
+        import sys
+        from expsql.stats import evaluate
+        from tests.report.test_notebook import _evaluation_rows
+        definition, rows = _evaluation_rows()
+        bare = evaluate(definition, rows)
+        assert bare._repr_html_() is None and "expsql.report" not in sys.modules
+        import expsql
+        assert expsql.evaluate is evaluate
+        assert bare._repr_html_().startswith('<div class="expsql-evaluation">')
+        assert bare._repr_markdown_().startswith("**")
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
