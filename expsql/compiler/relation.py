@@ -19,6 +19,9 @@ EXPOSURE = "exposure"
 DAY = "day"
 #: The exposures layout's flag of the rows of units excluded for multiple exposures.
 EXCLUDED = "excluded"
+#: The exposures layout's flag of the row on which a unit leaves its variant (a timeline under
+#: ``multiple_exposures: exclude``).
+LEAVES = "leaves"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class Relation:
     #: (exposures layout): the builders group by it beside the variant and show such a unit's
     #: variant as ``@multiple:<variant>`` in the rows (:func:`~expsql.compiler.scan.shown_variant`).
     excluded: str | None = None
-    #: Every row of the exposure goal has ``cnt`` 1 (exposures layout: one row per exposure), so a
-    #: unit's count of the exposure term is its number of exposure events.
+    #: A unit's count of the exposure term is its number of exposure events (exposures layout: a
+    #: row per exposure, ``cnt`` 1; a row that is no exposure has ``cnt`` 0).
     exposure_cnt_one: bool = False
+    #: 1 on the one row of a unit excluded for multiple exposures, on the day its second variant is
+    #: first seen, that takes it out of its first variant; 0 on the others (a timeline under
+    #: ``multiple_exposures: exclude``, exposures layout: each day excludes the units it should).
+    leaves: str | None = None

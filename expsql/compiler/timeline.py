@@ -60,8 +60,12 @@ day as a whole-partition ``MIN`` in the same window, ``SUM(CASE ... ELSE 0 END)`
   (the single look's caps), applied on every day, so the last day equals the single look. A
   reader on an earlier day would have capped at that day's percentiles; the timeline keeps one
   set of caps so that a day's change is the data's, not the caps'.
-- The exposures layout excludes a unit exposed to several variants on every day once it is so
-  as of the last day (a reader before its second exposure would have counted it).
+- Multiple exposures under ``exclude`` (exposures layout): a unit counts in its first variant
+  until the day its second variant is first seen, then leaves it: the layout adds one ``leaves``
+  row that day (:mod:`.layouts.exclusion_by_day`), on which the unit's values count as 0, so the
+  day's increments take its whole contribution out and ``n`` one down (``SUM(entered) -
+  SUM(leaves)``); its exposures count under the markers from that day on. Each day then equals
+  the single look of the window cut there.
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ VARIANT_DAYS = "variant_days"
 EXPOSURE_EVENTS = "exposure_events"
 ENTERED = "entered"
 LAST_DAY = "last_day"
+LEAVES = "leaves"
 
 
 def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
@@ -135,6 +140,8 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         scan, matches = coded_scan(plan, dialect)
         sums = term_sums(plan, matches, column, null_default=True)
     scan.select(alias(day_of(event_column(plan.relation.day)), DAY), append=True, copy=False)
+    if plan.relation.leaves is not None:
+        scan.select(alias(event_column(plan.relation.leaves), LEAVES), append=True, copy=False)
     terms = [projection.alias for projection in sums]
     quantiles = winsorized_quantiles(plan.experiment)
     winsorized = bool(quantiles)
@@ -155,8 +162,9 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     metric_ids = planned.metric_ids
     quantiles.update({covariate_id(i): quantiles[i] for i in metric_ids if i in quantiles})
     final = exp.EQ(this=column(DAY), expression=column(LAST_DAY))
-    pool = layout_of(plan).evaluated_units()
-    pool = final if pool is None else conjunction([pool, final])
+    pool = conjunction(
+        [c for c in (layout_of(plan).evaluated_units(), final, _staying(plan)) if c is not None]
+    )
     width = len(planned.built)
     capped = winsorize(
         quantiles,
@@ -181,6 +189,13 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     query = rows_query(plan, metric_ids, capped_pairs, capped_covariates)
     query.select(column(DAY), append=True, copy=False)
     return with_ctes(query, ctes)
+
+
+def _staying(plan: Plan) -> exp.Expression | None:
+    """The unit-day is not the one its unit leaves its variant on (``None``: no unit leaves)."""
+    if plan.relation.leaves is None:
+        return None
+    return exp.EQ(this=column(LEAVES), expression=number(0))
 
 
 def _is_term(term: int) -> exp.Expression:
@@ -210,6 +225,7 @@ def _unit_days(
     """Per unit and day: the goal-term sums, its exposure events and each unit filter's flag."""
     keys = [*_unit_partition(plan), column(DAY)]
     exposures = [] if plan.relation.exposure_cnt_one else [alias(exposure_events(matches), EXPOSURE_EVENTS)]
+    leaves = [] if plan.relation.leaves is None else [alias(exp.Max(this=column(LEAVES)), LEAVES)]
     projections = [
         *keys,
         *sums,
@@ -218,6 +234,7 @@ def _unit_days(
             alias(exp.Max(this=column(unit_filter_flag(item.index))), _passed(item.index))
             for item in plan.unit_filters
         ),
+        *leaves,
     ]
     return (
         exp.Select()
@@ -319,6 +336,7 @@ def _unit_metrics(
     """Per unit-day: each per-unit expression the metric rows read, as of the day and the day
     before (and the unit's last day, whose values winsorization's caps are taken over)."""
     keys = [*(key.name for key in variant_keys(plan)), DAY, *([LAST_DAY] if last_day else []), ENTERED]
+    keys += [] if plan.relation.leaves is None else [LEAVES]
     projections: list[exp.Expression] = [column(name) for name in keys]
     for i in used:
         current = as_double(_as_of(built[i], terms, before=False), doubles[i])
@@ -350,15 +368,26 @@ def _variant_days(
     """Per variant and day: the increments of ``n`` and of the sums the metric rows read."""
     used = sorted({i for pair in products for i in pair})
     keys = [*variant_keys(plan), column(DAY)]
-    projections: list[exp.Expression] = [*keys, alias(exp.Sum(this=column(ENTERED)), "n")]
+    entries: exp.Expression = exp.Sum(this=column(ENTERED))
+    if plan.relation.leaves is not None:  # a unit leaving its variant counts out of it
+        entries = exp.Sub(this=entries, expression=exp.Sum(this=column(LEAVES)))
+    projections: list[exp.Expression] = [*keys, alias(entries, "n")]
+
+    def now(value: exp.Expression) -> exp.Expression:
+        """A value as of the day; 0 on the day the unit leaves its variant."""
+        staying = _staying(plan)
+        return (
+            value if staying is None else exp.Case(ifs=[exp.If(this=staying, true=value)], default=number(0))
+        )
+
     for i in used:
-        change = exp.Sub(this=column(names[i]), expression=column(_previous(names[i])))
+        change = exp.Sub(this=now(column(names[i])), expression=column(_previous(names[i])))
         projections.append(alias(exp.Sum(this=change), sum_column(i)))
     for left, right in _product_order(products):
-        now = exp.Mul(this=column(names[left]), expression=column(names[right]))
+        current = now(exp.Mul(this=column(names[left]), expression=column(names[right])))
         before = exp.Mul(this=column(_previous(names[left])), expression=column(_previous(names[right])))
         projections.append(
-            alias(exp.Sum(this=exp.Sub(this=now, expression=before)), product_column(left, right))
+            alias(exp.Sum(this=exp.Sub(this=current, expression=before)), product_column(left, right))
         )
     return (
         exp.Select()

@@ -55,42 +55,37 @@ attributed events, with attribution in SQL.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlglot import exp
 
 from expsql.compiler.first_rows import first_of, ranked_first
+from expsql.compiler.layouts.attribution import (
+    EXPERIMENT_EXPOSURES,
+    EXPOSED_UNITS,
+    EXPOSURE_TIMESTAMP,
+    PRE_PERIOD,
+    event_branch,
+    experiment_exposures,
+    exposed_units,
+    exposure_branch,
+    not_excluded,
+)
 from expsql.compiler.layouts.base import Layout
-from expsql.compiler.nodes import alias, column, conjunction, cte, day_of, identifier, literal, number, table
+from expsql.compiler.layouts.exclusion_by_day import (
+    exposed_units_by_day,
+    exposure_branch_by_day,
+    leave_branch,
+)
+from expsql.compiler.nodes import column, cte, identifier
 from expsql.compiler.plan import Plan
-from expsql.compiler.predicates import shifted, window_conditions
-from expsql.compiler.relation import DAY, EXCLUDED, EXPOSURE, Relation
+from expsql.compiler.relation import DAY, EXCLUDED, EXPOSURE, LEAVES, Relation
 from expsql.dialects.base import Dialect
 from expsql.errors import ExperimentError
 from expsql.grammar.ast import GoalKey, goals
 from expsql.models import AttributionWindow, Check, Experiment, Metric
-from expsql.source import AnySource, DimensionType, ExposuresSource
+from expsql.source import AnySource, ExposuresSource
 
 #: The name of the layout's relation of attributed events.
 ATTRIBUTED_EVENTS = "attributed_events"
-EXPERIMENT_EXPOSURES = "experiment_exposures"
-EXPOSED_UNITS = "exposed_units"
-RANKED_EXPOSURES = "ranked_exposures"
-EXPOSURE_RANK = "exposure_rank"
-EXPOSURES = "exposures"
-EVENTS = "events"
-UNIT_VARIANT = "unit_variant"
-EXPOSURE_TIMESTAMP = "exposure_timestamp"
-FIRST_EXPOSURE = "first_exposure"
-PRE_PERIOD = "pre_period"
-
-_SQL_TYPES: dict[DimensionType, str] = {
-    "string": "TEXT",
-    "integer": "BIGINT",
-    "float": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-}
 
 
 class ExposuresLayout(Layout):
@@ -155,6 +150,7 @@ class ExposuresLayout(Layout):
             dict.fromkeys(experiment.attribution_window(item) for item in _windowed_items(experiment))
         )
         windowed = len(windows) > 1
+        excluding = experiment.multiple_exposures == "exclude"
         return Relation(
             (ATTRIBUTED_EVENTS,),
             exp_variant_id="variant_id",
@@ -167,8 +163,9 @@ class ExposuresLayout(Layout):
             applied_window=_loosest(windows) if windows else experiment.attribution_window(),
             pre_period=PRE_PERIOD if experiment.cuped_metrics() and experiment.cuped_lookback_days else None,
             day=DAY if experiment.timeline is not None else None,
-            excluded=EXCLUDED if experiment.multiple_exposures == "exclude" else None,
+            excluded=EXCLUDED if excluding else None,
             exposure_cnt_one=True,
+            leaves=LEAVES if experiment.timeline is not None and excluding else None,
         )
 
     def ctes(self, dialect: Dialect) -> list[exp.CTE]:
@@ -215,13 +212,16 @@ def _loosest(windows: tuple[AttributionWindow, ...]) -> AttributionWindow:
 
 def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> list[exp.CTE]:
     """``experiment_exposures``, ``exposed_units`` and ``attributed_events``."""
-    branches = [_exposure_branch(plan, layout)]
+    by_day = layout.relation.leaves is not None  # a timeline excluding units day by day
     ctes = [
-        cte(EXPERIMENT_EXPOSURES, _experiment_exposures(plan, layout, dialect)),
-        cte(EXPOSED_UNITS, _exposed_units(plan)),
+        cte(EXPERIMENT_EXPOSURES, experiment_exposures(plan, layout, dialect)),
+        cte(EXPOSED_UNITS, exposed_units_by_day() if by_day else exposed_units(plan)),
     ]
+    branches = [exposure_branch_by_day(plan, layout) if by_day else exposure_branch(plan, layout)]
+    if by_day:
+        branches.append(leave_branch(plan, layout))
     if layout.event_goals:
-        branches.append(_event_branch(plan, layout, dialect))
+        branches.append(event_branch(plan, layout, dialect))
     union: exp.Query = branches[0]
     for branch in branches[1:]:
         union = exp.Union(this=union, expression=branch, distinct=False)
@@ -229,250 +229,10 @@ def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> l
     return ctes
 
 
-def not_excluded(relation: Relation) -> exp.Expression | None:
-    """The per-unit rows of units not excluded for being exposed to several variants (``None``:
-    none is, with ``multiple_exposures: first``)."""
-    if relation.excluded is None:
-        return None
-    return exp.EQ(this=column(relation.excluded), expression=number(0))
-
-
-def _exposures_column(layout: ExposuresLayout, field: str) -> exp.Column:
-    return column(getattr(layout.source.exposures.columns, field), EXPOSURES)
-
-
-def _text(target: exp.Expression) -> exp.Expression:
-    return exp.Cast(this=target, to=exp.DataType.build("TEXT"))
-
-
-def timestamp_literal(moment: dt.datetime, dialect: Dialect) -> exp.Expression:
-    """A timestamp literal of the dialect's timestamp type (:attr:`Dialect.timestamp_type`)."""
-    text = exp.Literal.string(moment.isoformat(sep=" "))
-    return exp.Cast(this=text, to=exp.DataType.build(dialect.timestamp_type))
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
-def _experiment_start(plan: Plan) -> dt.datetime | None:
-    day = plan.experiment.date_from
-    return None if day is None else _midnight(day)
-
-
-def _experiment_end(plan: Plan) -> dt.datetime | None:
-    day = plan.experiment.date_until
-    return None if day is None else _midnight(day + dt.timedelta(days=1))
-
-
-def _experiment_exposures(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.Select:
-    """The experiment's exposures in the window, with no NULL key, each with its variant as text and
-    the exposure attributes the query reads."""
-    unit, variant = _exposures_column(layout, "unit_id"), _exposures_column(layout, "variant")
-    timestamp = _exposures_column(layout, "timestamp")
-    names = [*layout.exposure_dimensions, *layout.segment_dimensions]
-    dimensions = [column(name, EXPOSURES) for name in names]
-    projections = [
-        alias(_text(variant), "variant_id"),
-        alias(unit, "unit_id"),
-        *(alias(d, d.name) for d in dimensions),
-        alias(timestamp, EXPOSURE_TIMESTAMP),
-    ]
-    if layout.relation.day is not None:
-        projections.append(alias(day_of(timestamp.copy()), DAY))
-    conditions: list[exp.Expression] = [
-        exp.EQ(this=_exposures_column(layout, "exp_id"), expression=exp.Literal.string(plan.experiment.id)),
-        *(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())) for c in (unit, variant, timestamp)),
-    ]
-    start, end = _experiment_start(plan), _experiment_end(plan)
-    if start is not None:
-        conditions.append(exp.GTE(this=timestamp.copy(), expression=timestamp_literal(start, dialect)))
-    if end is not None:
-        conditions.append(exp.LT(this=timestamp.copy(), expression=timestamp_literal(end, dialect)))
-    return (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(table(tuple(layout.source.exposures.table.split(".")), EXPOSURES), copy=False)
-        .where(conjunction(conditions), copy=False)
-    )
-
-
-def _exposed_units(plan: Plan) -> exp.Select:
-    """One row per exposed unit: its first exposure ``t0`` and the variant it is evaluated in
-    (NULL when it is excluded for being exposed to several)."""
-    unit, variant, timestamp = column("unit_id"), column("variant_id"), column(EXPOSURE_TIMESTAMP)
-    if plan.experiment.multiple_exposures == "first":
-        # The earliest exposure's variant (ties: the smallest variant id) and timestamp.
-        order = exp.Order(expressions=[exp.Ordered(this=timestamp.copy()), exp.Ordered(this=variant.copy())])
-        rank = exp.Window(this=exp.RowNumber(), partition_by=[unit.copy()], order=order)
-        ranked = (
-            exp.Select()
-            .select(unit.copy(), variant.copy(), timestamp.copy(), alias(rank, EXPOSURE_RANK), copy=False)
-            .from_(exp.Table(this=identifier(EXPERIMENT_EXPOSURES)), copy=False)
-        )
-        return (
-            exp.Select()
-            .select(unit, alias(variant, UNIT_VARIANT), alias(timestamp, FIRST_EXPOSURE), copy=False)
-            .from_(
-                exp.Subquery(this=ranked, alias=exp.TableAlias(this=identifier(RANKED_EXPOSURES))), copy=False
-            )
-            .where(exp.EQ(this=column(EXPOSURE_RANK), expression=number(1)), copy=False)
-        )
-    one_variant = exp.EQ(this=exp.Min(this=variant.copy()), expression=exp.Max(this=variant.copy()))
-    unit_variant = exp.Case(ifs=[exp.If(this=one_variant, true=exp.Min(this=variant))])
-    return (
-        exp.Select()
-        .select(
-            unit,
-            alias(unit_variant, UNIT_VARIANT),
-            alias(exp.Min(this=timestamp), FIRST_EXPOSURE),
-            copy=False,
-        )
-        .from_(exp.Table(this=identifier(EXPERIMENT_EXPOSURES)), copy=False)
-        .group_by(unit.copy(), copy=False)
-    )
-
-
-def _dimensions(plan: Plan, layout: ExposuresLayout) -> list[str]:
-    return list(dict.fromkeys((*layout.exposure_dimensions, *layout.event_dimensions)))
-
-
-def _null_of(plan: Plan, name: str) -> exp.Expression:
-    return exp.Cast(this=exp.Null(), to=exp.DataType.build(_SQL_TYPES[plan.source.dimension_type(name)]))
-
-
-def _exposure_branch(plan: Plan, layout: ExposuresLayout) -> exp.Select:
-    """Every exposure as an event of goal ``exposure``; an excluded unit's under its marker variant."""
-
-    def exposure(name: str) -> exp.Column:
-        return column(name, EXPERIMENT_EXPOSURES)
-
-    own = column(UNIT_VARIANT, EXPOSED_UNITS)
-    excluded = layout.relation.excluded
-    # Excluded units (no variant of their own) keep each exposure's variant, flagged.
-    projections = [
-        alias(own if excluded is None else exposure("variant_id"), "variant_id"),
-        alias(exposure("unit_id"), "unit_id"),
-        alias(exp.Literal.string(EXPOSURE), "goal"),
-        alias(number(1), "cnt"),
-        alias(exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE")), "value"),
-    ]
-    if excluded is not None:
-        no_variant = exp.Is(this=own.copy(), expression=exp.Null())
-        flag = exp.Case(ifs=[exp.If(this=no_variant, true=number(1))], default=number(0))
-        projections.append(alias(flag, excluded))
-    if plan.windowed:
-        projections += [
-            alias(exposure(EXPOSURE_TIMESTAMP), "event_timestamp"),
-            alias(column(FIRST_EXPOSURE, EXPOSED_UNITS), FIRST_EXPOSURE),
-        ]
-    if layout.lookback_seconds:
-        projections.append(alias(number(0), PRE_PERIOD))
-    if layout.relation.day is not None:
-        projections.append(alias(exposure(DAY), DAY))
-    for name in _dimensions(plan, layout):
-        own_column = name in layout.exposure_dimensions
-        projections.append(alias(exposure(name) if own_column else _null_of(plan, name), name))
-    same_unit = exp.EQ(this=exposure("unit_id"), expression=column("unit_id", EXPOSED_UNITS))
-    query = (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(EXPERIMENT_EXPOSURES)), copy=False)
-    )
-    query.set("joins", [exp.Join(this=exp.Table(this=identifier(EXPOSED_UNITS)), on=same_unit)])
-    return query
-
-
-def _event_branch(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> exp.Select:
-    """The events of the evaluated units that the attribution rules count, with their variant."""
-    events = layout.source.events
-    names = events.columns
-
-    def event(name: str) -> exp.Column:
-        return column(name, EVENTS)
-
-    timestamp = event(names.timestamp)
-    first_exposure = column(FIRST_EXPOSURE, EXPOSED_UNITS)
-    cnt: exp.Expression = number(1) if names.count is None else event(names.count)
-    value: exp.Expression = (
-        exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE"))
-        if names.value is None or not plan.reads_value
-        else event(names.value)
-    )
-    projections = [
-        alias(column(UNIT_VARIANT, EXPOSED_UNITS), "variant_id"),
-        alias(column("unit_id", EXPOSED_UNITS), "unit_id"),
-        alias(event(names.goal), "goal"),
-        alias(cnt, "cnt"),
-        alias(value, "value"),
-    ]
-    if layout.relation.excluded is not None:
-        projections.append(alias(number(0), layout.relation.excluded))
-    if plan.windowed:
-        projections += [
-            alias(timestamp.copy(), "event_timestamp"),
-            alias(first_exposure.copy(), FIRST_EXPOSURE),
-        ]
-    attribution = window_conditions(timestamp, first_exposure, layout.window)
-    if layout.lookback_seconds:
-        # CUPED: the same events before the first exposure, [t0 - lookback, t0), flagged.
-        before = exp.LT(this=timestamp.copy(), expression=first_exposure.copy())
-        lookback = shifted(first_exposure.copy(), -layout.lookback_seconds)
-        if layout.window.delay_seconds == 0:
-            # The period ends where the window starts: one range, [t0 - lookback, window's end)
-            # (measured on DuckDB, 10M events: ~5 % of the CUPED query against the OR below).
-            attribution = [exp.GTE(this=timestamp.copy(), expression=lookback), *attribution[1:]]
-        else:
-            pre = conjunction([exp.GTE(this=timestamp.copy(), expression=lookback), before])
-            either = exp.or_(exp.Paren(this=conjunction(attribution)), exp.Paren(this=pre), copy=False)
-            attribution = [exp.Paren(this=either)]
-        flag = exp.Case(ifs=[exp.If(this=before.copy(), true=number(1))], default=number(0))
-        projections.append(alias(flag, PRE_PERIOD))
-    if layout.relation.day is not None:
-        projections.append(alias(day_of(timestamp.copy()), DAY))
-    for name in _dimensions(plan, layout):
-        own_column = name in layout.event_dimensions
-        projections.append(alias(event(name) if own_column else _null_of(plan, name), name))
-    wanted = [exp.Literal.string(goal) for goal in layout.event_goals]
-    conditions: list[exp.Expression] = [
-        exp.In(this=event(names.goal), expressions=wanted)
-        if len(wanted) > 1
-        else exp.EQ(this=event(names.goal), expression=wanted[0]),
-        *attribution,
-        *_pruning(plan, layout, dialect),
-    ]
-    same_unit: exp.Expression = exp.EQ(this=event(names.unit_id), expression=column("unit_id", EXPOSED_UNITS))
-    if plan.experiment.multiple_exposures == "exclude":  # excluded units: their exposures only
-        evaluated = exp.Not(this=exp.Is(this=column(UNIT_VARIANT, EXPOSED_UNITS), expression=exp.Null()))
-        same_unit = conjunction([same_unit, evaluated])
-    query = (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(table(tuple(events.table.split(".")), EVENTS), copy=False)
-        .where(conjunction(conditions), copy=False)
-    )
-    query.set("joins", [exp.Join(this=exp.Table(this=identifier(EXPOSED_UNITS)), on=same_unit)])
-    return query
-
-
-def _pruning(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> list[exp.Expression]:
-    """Bounds on the events' timestamp (and partition date) alone, so a partitioned table is read
-    only where some metric can count: from the window's first day plus the smallest delay (minus
-    the CUPED lookback) to the experiment's end."""
-    events = layout.source.events
-    timestamp = column(events.columns.timestamp, EVENTS)
-    start, end = _experiment_start(plan), _experiment_end(plan)
-    first_second = -layout.lookback_seconds if layout.lookback_seconds else layout.window.delay_seconds
-    earliest = None if start is None else start + dt.timedelta(seconds=first_second)
-    bounds: list[exp.Expression] = []
-    if earliest is not None:
-        bounds.append(exp.GTE(this=timestamp, expression=timestamp_literal(earliest, dialect)))
-    if end is not None:
-        bounds.append(exp.LT(this=timestamp.copy(), expression=timestamp_literal(end, dialect)))
-    if events.partition_date is not None:
-        partition = column(events.partition_date, EVENTS)
-        if earliest is not None:
-            bounds.append(exp.GTE(this=partition, expression=literal(earliest.date())))
-        if end is not None:
-            bounds.append(exp.LT(this=partition.copy(), expression=literal(end.date())))
-    return bounds
+#
+# A reader at the end of day d excludes the units exposed to several variants by d and counts
+# each other unit in its variant. So a unit whose second variant is first seen on day D counts in
+# its first variant on the days before D, then leaves it: its exposures before D are rows of its
+# first variant, each of its exposures is also a row of its marker variant (``excluded`` 1) from D
+# on, one ``leaves`` row on D takes it out of its first variant (the timeline counts it out), and
+# its events before D are joined. Exposures of a unit seen in one variant are rows as before.

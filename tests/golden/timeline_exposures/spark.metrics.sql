@@ -16,25 +16,76 @@ WITH `experiment_exposures` AS (
 ), `exposed_units` AS (
   SELECT
     `unit_id`,
-    CASE WHEN MIN(`variant_id`) = MAX(`variant_id`) THEN MIN(`variant_id`) END AS `unit_variant`,
-    MIN(`exposure_timestamp`) AS `first_exposure`
-  FROM `experiment_exposures`
+    MIN(`first_variant`) AS `unit_variant`,
+    MIN(`exposure_timestamp`) AS `first_exposure`,
+    CAST(MIN(CASE WHEN `variant_id` <> `first_variant` THEN `exposure_timestamp` END) AS DATE) AS `excluded_day`
+  FROM (
+    SELECT
+      `unit_id`,
+      `variant_id`,
+      `exposure_timestamp`,
+      FIRST_VALUE(`variant_id`) OVER (
+        PARTITION BY `unit_id`
+        ORDER BY `exposure_timestamp` NULLS LAST, `variant_id` NULLS LAST
+      ) AS `first_variant`
+    FROM `experiment_exposures`
+  ) AS `first_variants`
   GROUP BY
     `unit_id`
 ), `attributed_events` AS (
   SELECT
-    `experiment_exposures`.`variant_id` AS `variant_id`,
+    CASE
+      WHEN `exposure_roles`.`exposure_role` = 0
+      THEN `exposed_units`.`unit_variant`
+      ELSE `experiment_exposures`.`variant_id`
+    END AS `variant_id`,
     `experiment_exposures`.`unit_id` AS `unit_id`,
     'exposure' AS `goal`,
     1 AS `cnt`,
     CAST(NULL AS DOUBLE) AS `value`,
-    CASE WHEN `exposed_units`.`unit_variant` IS NULL THEN 1 ELSE 0 END AS `excluded`,
+    `exposure_roles`.`exposure_role` AS `excluded`,
+    0 AS `leaves`,
     0 AS `pre_period`,
-    `experiment_exposures`.`day` AS `day`,
+    CASE
+      WHEN NOT `exposure_roles`.`exposure_role` = 0
+      AND `experiment_exposures`.`day` < `exposed_units`.`excluded_day`
+      THEN `exposed_units`.`excluded_day`
+      ELSE `experiment_exposures`.`day`
+    END AS `day`,
     `experiment_exposures`.`platform` AS `platform`
   FROM `experiment_exposures`
   JOIN `exposed_units`
     ON `experiment_exposures`.`unit_id` = `exposed_units`.`unit_id`
+  CROSS JOIN VALUES
+    (0),
+    (1) AS `exposure_roles`(`exposure_role`)
+  WHERE
+    (
+      `exposure_roles`.`exposure_role` = 0
+      AND (
+        `exposed_units`.`excluded_day` IS NULL
+        OR `experiment_exposures`.`day` < `exposed_units`.`excluded_day`
+      )
+    )
+    OR (
+      `exposure_roles`.`exposure_role` = 1
+      AND NOT `exposed_units`.`excluded_day` IS NULL
+    )
+  UNION ALL
+  SELECT
+    `exposed_units`.`unit_variant` AS `variant_id`,
+    `exposed_units`.`unit_id` AS `unit_id`,
+    'exposure' AS `goal`,
+    0 AS `cnt`,
+    CAST(NULL AS DOUBLE) AS `value`,
+    0 AS `excluded`,
+    1 AS `leaves`,
+    0 AS `pre_period`,
+    `exposed_units`.`excluded_day` AS `day`,
+    CAST(NULL AS STRING) AS `platform`
+  FROM `exposed_units`
+  WHERE
+    NOT `exposed_units`.`excluded_day` IS NULL
   UNION ALL
   SELECT
     `exposed_units`.`unit_variant` AS `variant_id`,
@@ -43,13 +94,17 @@ WITH `experiment_exposures` AS (
     1 AS `cnt`,
     `events`.`value` AS `value`,
     0 AS `excluded`,
+    0 AS `leaves`,
     CASE WHEN `events`.`timestamp` < `exposed_units`.`first_exposure` THEN 1 ELSE 0 END AS `pre_period`,
     CAST(`events`.`timestamp` AS DATE) AS `day`,
     CAST(NULL AS STRING) AS `platform`
   FROM `events` AS `events`
   JOIN `exposed_units`
     ON `events`.`unit_id` = `exposed_units`.`unit_id`
-    AND NOT `exposed_units`.`unit_variant` IS NULL
+    AND (
+      `exposed_units`.`excluded_day` IS NULL
+      OR CAST(`events`.`timestamp` AS DATE) < `exposed_units`.`excluded_day`
+    )
   WHERE
     `events`.`event` = 'conversion'
     AND (
@@ -83,7 +138,8 @@ WITH `experiment_exposures` AS (
       THEN 1
       ELSE 0
     END AS `unit_filter_0`,
-    CAST(`events`.`day` AS DATE) AS `day`
+    CAST(`events`.`day` AS DATE) AS `day`,
+    `events`.`leaves` AS `leaves`
   FROM `attributed_events` AS `events`
   WHERE
     (
@@ -105,7 +161,8 @@ WITH `experiment_exposures` AS (
     SUM(CASE WHEN `term_index` = 2 THEN `event_cnt` ELSE 0 END) AS `count_2`,
     SUM(CASE WHEN `term_index` = 1 THEN `event_value` ELSE 0 END) AS `value_1`,
     SUM(CASE WHEN `term_index` = 2 THEN `event_value` ELSE 0 END) AS `value_2`,
-    MAX(`unit_filter_0`) AS `passed_unit_filter_0`
+    MAX(`unit_filter_0`) AS `passed_unit_filter_0`,
+    MAX(`leaves`) AS `leaves`
   FROM `experiment_events`
   GROUP BY
     `variant_id`,
@@ -170,6 +227,7 @@ WITH `experiment_exposures` AS (
     `day`,
     `last_day`,
     `entered`,
+    `leaves`,
     CAST(CASE WHEN `cumulative_count_1` > 0 THEN 1 ELSE 0 END AS DOUBLE) AS `current_0`,
     CASE
       WHEN `entered` = 1
@@ -206,13 +264,13 @@ WITH `experiment_exposures` AS (
     PERCENTILE(`current_2`, 0.99) AS `cap_0_0`
   FROM `unit_metrics`
   WHERE
-    `excluded` = 0 AND `day` = `last_day`
+    `excluded` = 0 AND `day` = `last_day` AND `leaves` = 0
 ), `nominator_caps_1` AS (
   SELECT
     PERCENTILE(`current_5`, 0.99) AS `cap_1_0`
   FROM `unit_metrics`
   WHERE
-    `excluded` = 0 AND `day` = `last_day`
+    `excluded` = 0 AND `day` = `last_day` AND `leaves` = 0
 ), `capped_metrics` AS (
   SELECT
     `unit_metrics`.*,
@@ -244,30 +302,64 @@ WITH `experiment_exposures` AS (
     `variant_id`,
     `excluded`,
     `day`,
-    SUM(`entered`) AS `n`,
-    SUM(`current_0` - `previous_current_0`) AS `sum_0`,
-    SUM(`current_1` - `previous_current_1`) AS `sum_1`,
-    SUM(`current_3` - `previous_current_3`) AS `sum_3`,
-    SUM(`current_4` - `previous_current_4`) AS `sum_4`,
-    SUM(`capped_6` - `previous_capped_6`) AS `sum_6`,
-    SUM(`capped_7` - `previous_capped_7`) AS `sum_7`,
-    SUM(`current_0` * `current_0` - `previous_current_0` * `previous_current_0`) AS `sum_0_0`,
-    SUM(`current_1` * `current_1` - `previous_current_1` * `previous_current_1`) AS `sum_1_1`,
-    SUM(`current_3` * `current_3` - `previous_current_3` * `previous_current_3`) AS `sum_3_3`,
-    SUM(`current_4` * `current_4` - `previous_current_4` * `previous_current_4`) AS `sum_4_4`,
-    SUM(`capped_6` * `capped_6` - `previous_capped_6` * `previous_capped_6`) AS `sum_6_6`,
-    SUM(`capped_7` * `capped_7` - `previous_capped_7` * `previous_capped_7`) AS `sum_7_7`,
-    SUM(`current_0` * `current_1` - `previous_current_0` * `previous_current_1`) AS `sum_0_1`,
-    SUM(`capped_6` * `current_1` - `previous_capped_6` * `previous_current_1`) AS `sum_6_1`,
-    SUM(`current_3` * `current_4` - `previous_current_3` * `previous_current_4`) AS `sum_3_4`,
-    SUM(`current_0` * `current_3` - `previous_current_0` * `previous_current_3`) AS `sum_0_3`,
-    SUM(`current_0` * `current_4` - `previous_current_0` * `previous_current_4`) AS `sum_0_4`,
-    SUM(`current_1` * `current_3` - `previous_current_1` * `previous_current_3`) AS `sum_1_3`,
-    SUM(`current_1` * `current_4` - `previous_current_1` * `previous_current_4`) AS `sum_1_4`,
-    SUM(`capped_7` * `current_4` - `previous_capped_7` * `previous_current_4`) AS `sum_7_4`,
-    SUM(`capped_6` * `capped_7` - `previous_capped_6` * `previous_capped_7`) AS `sum_6_7`,
-    SUM(`capped_6` * `current_4` - `previous_capped_6` * `previous_current_4`) AS `sum_6_4`,
-    SUM(`current_1` * `capped_7` - `previous_current_1` * `previous_capped_7`) AS `sum_1_7`
+    SUM(`entered`) - SUM(`leaves`) AS `n`,
+    SUM(CASE WHEN `leaves` = 0 THEN `current_0` ELSE 0 END - `previous_current_0`) AS `sum_0`,
+    SUM(CASE WHEN `leaves` = 0 THEN `current_1` ELSE 0 END - `previous_current_1`) AS `sum_1`,
+    SUM(CASE WHEN `leaves` = 0 THEN `current_3` ELSE 0 END - `previous_current_3`) AS `sum_3`,
+    SUM(CASE WHEN `leaves` = 0 THEN `current_4` ELSE 0 END - `previous_current_4`) AS `sum_4`,
+    SUM(CASE WHEN `leaves` = 0 THEN `capped_6` ELSE 0 END - `previous_capped_6`) AS `sum_6`,
+    SUM(CASE WHEN `leaves` = 0 THEN `capped_7` ELSE 0 END - `previous_capped_7`) AS `sum_7`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_0` * `current_0` ELSE 0 END - `previous_current_0` * `previous_current_0`
+    ) AS `sum_0_0`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_1` * `current_1` ELSE 0 END - `previous_current_1` * `previous_current_1`
+    ) AS `sum_1_1`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_3` * `current_3` ELSE 0 END - `previous_current_3` * `previous_current_3`
+    ) AS `sum_3_3`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_4` * `current_4` ELSE 0 END - `previous_current_4` * `previous_current_4`
+    ) AS `sum_4_4`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `capped_6` * `capped_6` ELSE 0 END - `previous_capped_6` * `previous_capped_6`
+    ) AS `sum_6_6`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `capped_7` * `capped_7` ELSE 0 END - `previous_capped_7` * `previous_capped_7`
+    ) AS `sum_7_7`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_0` * `current_1` ELSE 0 END - `previous_current_0` * `previous_current_1`
+    ) AS `sum_0_1`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `capped_6` * `current_1` ELSE 0 END - `previous_capped_6` * `previous_current_1`
+    ) AS `sum_6_1`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_3` * `current_4` ELSE 0 END - `previous_current_3` * `previous_current_4`
+    ) AS `sum_3_4`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_0` * `current_3` ELSE 0 END - `previous_current_0` * `previous_current_3`
+    ) AS `sum_0_3`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_0` * `current_4` ELSE 0 END - `previous_current_0` * `previous_current_4`
+    ) AS `sum_0_4`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_1` * `current_3` ELSE 0 END - `previous_current_1` * `previous_current_3`
+    ) AS `sum_1_3`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_1` * `current_4` ELSE 0 END - `previous_current_1` * `previous_current_4`
+    ) AS `sum_1_4`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `capped_7` * `current_4` ELSE 0 END - `previous_capped_7` * `previous_current_4`
+    ) AS `sum_7_4`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `capped_6` * `capped_7` ELSE 0 END - `previous_capped_6` * `previous_capped_7`
+    ) AS `sum_6_7`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `capped_6` * `current_4` ELSE 0 END - `previous_capped_6` * `previous_current_4`
+    ) AS `sum_6_4`,
+    SUM(
+      CASE WHEN `leaves` = 0 THEN `current_1` * `capped_7` ELSE 0 END - `previous_current_1` * `previous_capped_7`
+    ) AS `sum_1_7`
   FROM `capped_metrics`
   GROUP BY
     `variant_id`,
