@@ -120,7 +120,10 @@ def run(
 
     :param on_query: called with the SQL just before it runs (the CLI shows it).
     """
+    from expsql.report.notebook import attach_renderings
     from expsql.stats import evaluate
+
+    attach_renderings()  # a run's evaluation shows as the report in a notebook
 
     try:
         statements = compile_experiment(experiment, dialect, rows, source)

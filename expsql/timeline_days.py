@@ -57,18 +57,11 @@ def timeline_days(experiment: Experiment, *, max_days: int = MAX_TIMELINE_DAYS) 
 def check_timeline(experiment: Experiment, rows: str) -> list[dt.date]:
     """The timeline's days, when the experiment asks for one and ``rows`` can carry it.
 
-    :raises TimelineError: as :func:`timeline_days`, ``rows`` is not metric rows, or the
-        experiment also has a breakdown.
+    :raises TimelineError: as :func:`timeline_days`, or ``rows`` is not metric rows.
     """
     if experiment.timeline is None:
         return []
     days = timeline_days(experiment)
-    if experiment.breakdown:
-        raise TimelineError(
-            f"timeline: daily of experiment {experiment.id} cannot be combined with a breakdown "
-            f"({', '.join(experiment.breakdown)}) yet: evaluate the timeline and the breakdown in two "
-            "runs, or remove one of them"
-        )
     if rows != TIMELINE_ROWS:
         raise TimelineError(
             f"timeline: daily of experiment {experiment.id} is built over metric rows, not {rows} rows "

@@ -119,6 +119,6 @@ def test_duckdb_golden_returns_the_reference_rows(duckdb_events: tuple, case: st
         expected = oracle(events, experiment.model_copy(update={"timeline": None}), source)
     if experiment.timeline is not None:  # the last day's rows: every day's are in test_timeline
         assert experiment.date_to is not None
-        actual = rows_as_of(actual, row_days(actual), experiment.date_to)
+        actual = rows_as_of(actual, row_days(actual), experiment.date_to, segments=experiment.breakdown)
     assert len(expected) > 0
     assert_rows_equal(actual, expected)

@@ -98,6 +98,7 @@ from expsql.compiler.scan import (
     unit_filter_flag,
     variant_keys,
 )
+from expsql.compiler.segments import segment_columns, segmented_scan, segmented_units
 from expsql.compiler.term_codes import coded_scan
 from expsql.compiler.unit_columns import (
     EXPOSURE_TERM,
@@ -123,6 +124,7 @@ EXPOSURE_EVENTS = "exposure_events"
 ENTERED = "entered"
 LAST_DAY = "last_day"
 LEAVES = "leaves"
+SEGMENTED_UNIT_DAYS = "segmented_unit_days"
 
 
 def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
@@ -146,11 +148,18 @@ def timeline_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     quantiles = winsorized_quantiles(plan.experiment)
     winsorized = bool(quantiles)
     used = sorted({i for pair in [*pairs, *covariates.values()] for i in pair})
+    segmented = segmented_units(plan, UNIT_DAYS, SEGMENTED_UNIT_DAYS)
     ctes = [
         *source_ctes(plan, dialect),
-        cte(SCAN, scan),
+        *segmented_scan(plan, dialect, scan, SCAN),
         cte(UNIT_DAYS, _unit_days(plan, sums, matches)),
-        cte(UNIT_CUMULATIVE, _unit_cumulative(plan, terms, dialect, last_day=winsorized)),
+        *segmented,
+        cte(
+            UNIT_CUMULATIVE,
+            _unit_cumulative(
+                plan, terms, dialect, SEGMENTED_UNIT_DAYS if segmented else UNIT_DAYS, last_day=winsorized
+            ),
+        ),
         cte(UNIT_ENTRIES, _unit_entries(plan)),
         cte(
             UNIT_METRICS,
@@ -263,9 +272,11 @@ def _cumulative(term: str) -> str:
     return f"cumulative_{term}"
 
 
-def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect, *, last_day: bool) -> exp.Select:
-    """Each unit-day with its running term sums and entry columns, all in one window (one
-    partitioning and sort of the unit-days), and with ``last_day`` the unit's last day."""
+def _unit_cumulative(
+    plan: Plan, terms: list[str], dialect: Dialect, unit_days: str, *, last_day: bool
+) -> exp.Select:
+    """Each unit-day of ``unit_days`` with its running term sums and entry columns, all in one
+    window (one partitioning and sort of the unit-days), and with ``last_day`` the unit's last day."""
     projections: list[exp.Expression] = [exp.Star()]
     for name in dict.fromkeys([*terms, *_entries(plan)]):
         running = _running(exp.Sum(this=column(name)), _unit_window(plan), dialect)
@@ -276,7 +287,7 @@ def _unit_cumulative(plan: Plan, terms: list[str], dialect: Dialect, *, last_day
         whole.args["spec"].set("end_side", "FOLLOWING")
         projections.append(alias(whole, LAST_DAY))
     return (
-        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(UNIT_DAYS)), copy=False)
+        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(unit_days)), copy=False)
     )
 
 
@@ -337,6 +348,7 @@ def _unit_metrics(
     before (and the unit's last day, whose values winsorization's caps are taken over)."""
     keys = [*(key.name for key in variant_keys(plan)), DAY, *([LAST_DAY] if last_day else []), ENTERED]
     keys += [] if plan.relation.leaves is None else [LEAVES]
+    keys += [segment.name for segment in segment_columns(plan)]
     projections: list[exp.Expression] = [column(name) for name in keys]
     for i in used:
         current = as_double(_as_of(built[i], terms, before=False), doubles[i])
@@ -367,7 +379,7 @@ def _variant_days(
 ) -> exp.Select:
     """Per variant and day: the increments of ``n`` and of the sums the metric rows read."""
     used = sorted({i for pair in products for i in pair})
-    keys = [*variant_keys(plan), column(DAY)]
+    keys = [*variant_keys(plan), *segment_columns(plan), column(DAY)]
     entries: exp.Expression = exp.Sum(this=column(ENTERED))
     if plan.relation.leaves is not None:  # a unit leaving its variant counts out of it
         entries = exp.Sub(this=entries, expression=exp.Sum(this=column(LEAVES)))
@@ -407,7 +419,7 @@ def _product_order(products: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _variant_sums(plan: Plan, products: list[tuple[int, int]], dialect: Dialect) -> exp.Select:
     """Per variant and day: the running sums over days, the metric rows as of that day."""
     used = sorted({i for pair in products for i in pair})
-    partition = variant_keys(plan)
+    partition = [*variant_keys(plan), *segment_columns(plan)]
     running = _running(exp.Sum(this=column("n")), partition, dialect)
     count = exp.Cast(this=running, to=exp.DataType.build("BIGINT"))
     projections: list[exp.Expression] = [*(key.copy() for key in partition), column(DAY), alias(count, "n")]

@@ -45,13 +45,12 @@ from expsql.stats.evaluation import Evaluation
 from expsql.stats.multiple_exposures import exposed_units, split_marked
 from expsql.stats.planning import false_positive_risk
 from expsql.stats.rows import dimension_names
-from expsql.stats.segment_results import Breakdowns
+from expsql.stats.segment_results import SEGMENT_KEYS, Breakdowns
 from expsql.stats.tables import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Table
 
 #: The segment of rows whose attribute is NULL, and of the segments beyond the top N.
 NULL_SEGMENT = "(null)"
 OTHER_SEGMENT = "(other)"
-SEGMENT_KEYS: tuple[str, ...] = ("dimension", "segment")
 _VALUE_COLUMNS = frozenset(
     (*GOAL_VALUES, *METRIC_VALUES, *METRIC_COVARIATE_VALUES, *UNIT_VALUES, *UNIT_COVARIATE_VALUES)
 )

@@ -111,25 +111,26 @@ def evaluate(
     """
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
-        if experiment.timeline is not None:
-
-            def look(as_of: Experiment, frame: pd.DataFrame) -> Evaluation:
-                return _evaluate(as_of, frame, correction, sequential, multiple_exposures)
-
-            last, timeline = evaluate_timeline(experiment, load_rows(rows), look)
-            evaluation = _evaluate(experiment, last, correction, sequential, multiple_exposures)
-            return replace(evaluation, timeline_table=timeline)
-        if not experiment.breakdown:
-            return _evaluate(experiment, rows, correction, sequential, multiple_exposures)
 
         def evaluate_one(plain: Experiment, frame: pd.DataFrame, chosen: Correction) -> Evaluation:
             return _evaluate(plain, frame, chosen, sequential, multiple_exposures)
 
-        # Before the segments' evaluations, so a bad option fails once and at once.
+        def look(as_of: Experiment, frame: pd.DataFrame) -> Evaluation:
+            """One look at the rows: the segments' too, with a breakdown."""
+            if not as_of.breakdown:
+                return evaluate_one(as_of, frame, correction)
+            return evaluate_breakdowns(as_of, frame.reset_index(drop=True), correction, evaluate_one)
+
+        # Before the segments' and days' evaluations, so a bad option fails once and at once.
         check_correction(correction)
         check_sequential_mode(sequential)
-        frame = load_rows(rows).reset_index(drop=True)
-        return evaluate_breakdowns(experiment, frame, correction, evaluate_one)
+        if experiment.timeline is None:
+            return look(experiment, load_rows(rows))
+        last, timeline, segment_timeline = evaluate_timeline(experiment, load_rows(rows), look)
+        evaluation = replace(look(experiment, last), timeline_table=timeline)
+        if evaluation.breakdowns is None:
+            return evaluation
+        return replace(evaluation, breakdowns=replace(evaluation.breakdowns, timeline_table=segment_timeline))
 
 
 def _evaluate(

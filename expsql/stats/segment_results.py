@@ -11,6 +11,9 @@ import pandas as pd
 
 from expsql.stats.tables import Table, aligned, number_text, percent_text
 
+#: The key columns a breakdown's tables put first.
+SEGMENT_KEYS: tuple[str, ...] = ("dimension", "segment")
+
 
 @dataclass(frozen=True)
 class Breakdowns:
@@ -24,6 +27,9 @@ class Breakdowns:
     check_table: Table = field(repr=False)
     #: Warnings of the segments' evaluations, each prefixed with its segment.
     warnings: tuple[str, ...] = ()
+    #: ``timeline: daily``: each segment's daily looks, ``dimension, segment`` then the timeline's
+    #: columns (:data:`expsql.stats.timeline.TIMELINE_COLUMNS`); ``None`` without a timeline.
+    timeline_table: Table | None = field(default=None, repr=False)
 
     @property
     def exposures(self) -> pd.DataFrame:
@@ -36,6 +42,11 @@ class Breakdowns:
     @property
     def checks(self) -> pd.DataFrame:
         return self.check_table.to_pandas()
+
+    @property
+    def timeline(self) -> pd.DataFrame | None:
+        """Each segment's daily looks; ``None`` without ``timeline``."""
+        return None if self.timeline_table is None else self.timeline_table.to_pandas()
 
     def segments(self, dimension: str) -> list[str]:
         """The evaluated segments of ``dimension``, largest first, ``(other)`` last."""
@@ -78,4 +89,4 @@ class Breakdowns:
             "metrics": self.metric_table.to_dicts(),
             "checks": self.check_table.to_dicts(),
             "warnings": list(self.warnings),
-        }
+        } | ({} if self.timeline_table is None else {"timeline": self.timeline_table.to_dicts()})

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from expsql.contracts import METRIC_KEYS
 from expsql.errors import RowsError
 from expsql.models import Experiment
 from expsql.stats.evaluation import Evaluation
+from expsql.stats.segment_results import SEGMENT_KEYS
 from expsql.stats.tables import Table
 from expsql.timeline_days import DAY, timeline_days
 
@@ -57,12 +58,15 @@ def row_days(frame: pd.DataFrame) -> pd.Series:
     return days.dt.date
 
 
-def rows_as_of(frame: pd.DataFrame, days: pd.Series, day: dt.date) -> pd.DataFrame:
-    """The metric rows as of ``day``: per variant and metric row, its latest row up to that day,
-    without the ``day`` column."""
+def rows_as_of(
+    frame: pd.DataFrame, days: pd.Series, day: dt.date, segments: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The metric rows as of ``day``: per variant, metric row (and breakdown ``segments``), its
+    latest row up to that day, without the ``day`` column."""
     upto = frame[(days <= day).to_numpy(dtype=bool)]
     order = days[upto.index].to_numpy()
-    latest = upto.iloc[np.argsort(order, kind="stable")].groupby(list(METRIC_KEYS), sort=False).tail(1)
+    keys = [*METRIC_KEYS, *segments]
+    latest = upto.iloc[np.argsort(order, kind="stable")].groupby(keys, sort=False, dropna=False).tail(1)
     return latest.drop(columns=[DAY]).reset_index(drop=True)
 
 
@@ -70,10 +74,10 @@ def evaluate_timeline(
     experiment: Experiment,
     frame: pd.DataFrame,
     evaluate_look: Callable[[Experiment, pd.DataFrame], Evaluation],
-) -> tuple[pd.DataFrame, Table]:
-    """The rows as of the window's last day and the timeline: each day's look evaluated by
-    ``evaluate_look`` (the single-look evaluation, its warnings silenced: the last day's are the
-    evaluation's own).
+) -> tuple[pd.DataFrame, Table, Table | None]:
+    """The rows as of the window's last day, the timeline and, with a breakdown, each segment's
+    timeline: each day's look evaluated by ``evaluate_look`` (the single-look evaluation, with its
+    breakdown; its warnings silenced: the last day's are the evaluation's own).
 
     :raises TimelineError: the experiment has no date window or too long a one.
     :raises RowsError: the rows have no ``day`` column.
@@ -81,23 +85,38 @@ def evaluate_timeline(
     window = timeline_days(experiment)
     days = row_days(frame)
     first = days.min() if len(days) else None
-    records: dict[str, list[Any]] = {name: [] for name in TIMELINE_COLUMNS}
+    segments = list(experiment.breakdown)
+    overall: dict[str, list[Any]] = {name: [] for name in TIMELINE_COLUMNS}
+    by_segment: dict[str, list[Any]] = {name: [] for name in (*SEGMENT_KEYS, *TIMELINE_COLUMNS)}
     for look, day in enumerate(window, start=1):
         if first is None or day < first:
             continue
         as_of = experiment.model_copy(update={"date_for": day, "timeline": None})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            metrics = evaluate_look(as_of, rows_as_of(frame, days, day)).metric_table
-        size = len(metrics)
-        records["day"] += [day] * size
-        records["look"] += [look] * size
-        for name in TIMELINE_COLUMNS[2:]:
+            result = evaluate_look(as_of, rows_as_of(frame, days, day, segments))
+        _collect(overall, result.metric_table, day, look)
+        if result.breakdowns is not None:
+            _collect(by_segment, result.breakdowns.metric_table, day, look)
+    last = rows_as_of(frame, days, window[-1], segments)
+    segment_table = _table(by_segment, (*SEGMENT_KEYS, *TIMELINE_COLUMNS)) if segments else None
+    return last, _table(overall, TIMELINE_COLUMNS), segment_table
+
+
+def _collect(records: dict[str, list[Any]], metrics: Table, day: dt.date, look: int) -> None:
+    """Append one look's metrics table (or a breakdown's) to the timeline's columns."""
+    size = len(metrics)
+    records["day"] += [day] * size
+    records["look"] += [look] * size
+    for name in records:
+        if name not in ("day", "look"):
             records[name] += metrics.column(name).tolist()
-    last = rows_as_of(frame, days, window[-1])
-    values = {name: np.array(records[name], dtype=object) for name in TIMELINE_COLUMNS}
+
+
+def _table(records: dict[str, list[Any]], columns: tuple[str, ...]) -> Table:
+    values = {name: np.array(records[name], dtype=object) for name in columns}
     for name in ("count", "mean", "diff", "ci_lower", "ci_upper", "p_value", "confidence_level"):
         values[name] = np.array(records[name], dtype=float)
     values["look"] = np.array(records["look"], dtype=int)
     values["significant"] = np.array(records["significant"], dtype=bool)
-    return last, Table.build(TIMELINE_COLUMNS, values)
+    return Table.build(columns, values)

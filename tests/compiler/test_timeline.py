@@ -19,11 +19,13 @@ from expsql.errors import TimelineError
 from expsql.source import Source, validate_source
 from expsql.stats.timeline import row_days, rows_as_of
 from expsql.timeline_days import MAX_TIMELINE_DAYS
-from tests import timeline_reference
+from tests import attribution_reference, timeline_reference
+from tests import reference as seed_reference
 from tests.attribution_reference import assert_rows_equal
 from tests.events import DIMENSION_TYPES, generate_events
 from tests.exposure_events import DATE_FROM, DATE_TO, SOURCE
 from tests.exposure_events import generate_exposures_and_events as generate
+from tests.segment_reference import attributed_rows, exposures_rows, labelled
 from tests.timeline_reference import timeline_experiment as experiment
 
 EXPOSURE = "count(user.global.exposure)"
@@ -186,9 +188,33 @@ def test_a_timeline_over_goal_or_unit_rows_is_refused(rows: str) -> None:
         compile_sql(experiment(PLAIN[:1]), rows=rows)
 
 
-def test_a_timeline_with_a_breakdown_is_refused_naming_both() -> None:
-    with pytest.raises(TimelineError, match=r"combined with a breakdown \(country\).*two runs"):
-        compile_sql(experiment(PLAIN[:1], breakdown=["country"]), rows="metrics")
+@pytest.mark.parametrize("case", ["plain", "cuped"])
+def test_exposures_segments_as_of_each_day_equal_the_window_cut_there(case: str, exposures: Any) -> None:
+    """Each segment's daily looks: the breakdown's rows as of each day, units excluded for multiple
+    exposures included, equal the single look's of the window cut there."""
+    connection, log, raw = exposures
+    chosen = EXPOSURES[case].model_copy(update={"breakdown": ["country", "platform"]})
+    rows = connection.execute(compile_sql(chosen, rows="metrics", source=EXPOSURES_SOURCE)).df()
+    days = row_days(rows)
+    assert len(set(days)) == 7
+    for day in sorted(set(days)):
+        as_of = timeline_reference.as_of(chosen, day)
+        expected = exposures_rows(attribution_reference.metric_rows, log, raw, as_of, EXPOSURES_SOURCE)
+        actual = rows_as_of(rows, days, day, segments=chosen.breakdown)
+        assert_rows_equal(labelled(actual, list(chosen.breakdown)), expected)
+
+
+def test_attributed_segments_as_of_each_day_equal_the_window_cut_there(events: Any) -> None:
+    connection, frame = events
+    chosen = ATTRIBUTED["filters"].model_copy(update={"breakdown": ["platform"]})
+    rows = connection.execute(compile_sql(chosen, rows="metrics", source=EVENTS_SOURCE)).df()
+    days = row_days(rows)
+    assert len(set(days)) >= 5
+    for day in sorted(set(days)):
+        as_of = timeline_reference.as_of(chosen, day)
+        expected = attributed_rows(seed_reference.metric_rows, frame, as_of, EVENTS_SOURCE)
+        actual = rows_as_of(rows, days, day, segments=chosen.breakdown)
+        assert_rows_equal(labelled(actual, ["platform"]), expected)
 
 
 def test_the_timeline_adds_the_day_to_the_metric_rows() -> None:

@@ -117,3 +117,47 @@ def test_a_day_that_is_no_date_is_a_rows_error(frame: pd.DataFrame) -> None:
     rows.loc[0, "day"] = "yesterday"
     with pytest.raises(RowsError, match="no date"):
         evaluate(clicks_experiment(), rows)
+
+
+def segmented_timeline_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each platform's timeline rows (its units' own), with the platform: a breakdown's rows."""
+    platform = frame["unit"].str[1:].astype(int).map(lambda unit: "web" if unit % 3 else "ios")
+    parts = [timeline_rows(frame[platform == name]).assign(platform=name) for name in ("web", "ios")]
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_each_segments_day_is_the_single_look_of_its_units_that_day(frame: pd.DataFrame) -> None:
+    chosen = clicks_experiment(breakdown=["platform"])
+    evaluation = evaluate(chosen, segmented_timeline_rows(frame))
+    assert evaluation.breakdowns is not None
+    timeline = evaluation.breakdowns.timeline
+    assert timeline is not None and list(timeline.columns) == ["dimension", "segment", *TIMELINE_COLUMNS]
+    platform = frame["unit"].str[1:].astype(int).map(lambda unit: "web" if unit % 3 else "ios")
+    for segment in ("web", "ios"):
+        own = frame[platform == segment]
+        for look in range(1, DAYS + 1):
+            day = FIRST + dt.timedelta(days=look - 1)
+            single = chosen.model_copy(update={"timeline": None, "breakdown": [], "date_for": day})
+            expected = evaluate(single, metric_rows_as_of(own, day)).metrics
+            got = timeline[(timeline["segment"] == segment) & (timeline["day"] == day)].reset_index(drop=True)
+            assert (got["look"] == look).all() and (got["dimension"] == "platform").all()
+            for column in TIMELINE_COLUMNS[2:]:
+                pd.testing.assert_series_equal(
+                    got[column], expected[column], check_names=False, check_dtype=False
+                )
+
+
+def test_with_a_breakdown_the_overall_timeline_is_the_segments_summed(frame: pd.DataFrame) -> None:
+    segmented = evaluate(clicks_experiment(breakdown=["platform"]), segmented_timeline_rows(frame))
+    plain = evaluate(clicks_experiment(), timeline_rows(frame))
+    assert segmented.timeline is not None and plain.timeline is not None
+    pd.testing.assert_frame_equal(segmented.timeline, plain.timeline)
+    pd.testing.assert_frame_equal(segmented.metrics, plain.metrics)
+    assert segmented.breakdowns is not None
+    last = segmented.breakdowns.timeline
+    assert last is not None
+    final = last[last["day"] == last["day"].max()].reset_index(drop=True)
+    pd.testing.assert_series_equal(
+        final["p_value"], segmented.breakdowns.metrics["p_value"], check_names=False
+    )
+    assert "timeline" in segmented.to_dict()["breakdowns"]
