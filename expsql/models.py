@@ -1,8 +1,10 @@
 """The experiment definition, shared by the library, the CLI and the REST API.
 
 Field names follow ep-stats' ``/evaluate`` request body, so a body an ep-stats client sends is a
-valid :class:`Experiment`. Expressions are parsed when a model is built: a bad one fails there,
-with the metric or check id and the field in the message.
+valid :class:`Experiment`. A key no model declares is refused, with the closest known key
+(:class:`KnownKeysOnly`): a misspelt option must not run as its default. Expressions are parsed
+when a model is built: a bad one fails there, with the metric or check id and the field in the
+message.
 
 Filters (ep-stats' ``Filter``, which ep-stats itself leaves to the DAO) restrict the data an
 experiment is evaluated on. An *exposure event* is an event of the experiment's unit type whose
@@ -27,10 +29,11 @@ not fit the type is an error when the query is planned.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -71,14 +74,49 @@ def _parse(text: str, context: str) -> Expr:
     return expression
 
 
+class KnownKeysOnly(BaseModel):
+    """A model that refuses a key it does not know, naming the closest one it knows.
+
+    pydantic's own ``extra="forbid"`` says only "Extra inputs are not permitted"; a misspelt key
+    (``multple_exposures``) deserves the spelling it missed, in a file and in a Python call alike.
+    """
+
+    #: What the keys belong to, for the message ("unknown metric key ...").
+    keys_of: ClassVar[str] = "model"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys_only(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = list(cls.model_fields)
+        unknown = [key for key in data if key not in known]
+        if unknown:
+            raise ValueError(unknown_keys_message(cls.keys_of, [str(key) for key in unknown], known))
+        return data
+
+
+def unknown_keys_message(keys_of: str, unknown: list[str], known: list[str]) -> str:
+    """``unknown metric key 'minimum_efect' (did you mean 'minimum_effect'?)``; when a key is like
+    none of them, the known keys are listed."""
+    described, unlike = [], False
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1)
+        described.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+        unlike = unlike or not close
+    message = f"unknown {keys_of} key{'s' if len(unknown) > 1 else ''} {', '.join(described)}"
+    return f"{message}; the {keys_of} keys are {', '.join(known)}" if unlike else message
+
+
 #: Documented in the JSON schema; checked in :meth:`Metric.model_post_init`, whose message names the metric.
 _PERCENTILE_RANGE: dict[str, Any] = {"minimum": 0, "exclusiveMaximum": 50}
 
 
-class Metric(BaseModel):
+class Metric(KnownKeysOnly):
     """A metric: ``nominator / denominator``, each a metric expression."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    keys_of = "metric"
 
     id: Identifier
     name: str
@@ -149,10 +187,11 @@ class Metric(BaseModel):
         return self._denominator
 
 
-class Check(BaseModel):
+class Check(KnownKeysOnly):
     """A data-quality check: ``SRM`` on one expression, ``SumRatio`` on two."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    keys_of = "check"
 
     id: Identifier
     name: str
@@ -194,7 +233,7 @@ class Check(BaseModel):
         return self._denominator
 
 
-class Filter(BaseModel):
+class Filter(KnownKeysOnly):
     """ep-stats' ``Filter``: keep the goal events or the units whose ``dimension`` is in ``value``.
 
     Scopes and their semantics are in the module docstring. ``trigger`` needs ``goal`` (and takes
@@ -202,7 +241,8 @@ class Filter(BaseModel):
     non-empty ``value``; only ``goal`` and ``trigger`` take a ``goal``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    keys_of = "filter"
 
     scope: Literal["exposure", "goal", "trigger"] = Field(
         description="goal: drop goal events; exposure: keep units by their exposures; "
@@ -243,10 +283,11 @@ class Filter(BaseModel):
         return self
 
 
-class Experiment(BaseModel):
+class Experiment(KnownKeysOnly):
     """An experiment to evaluate: ep-stats' ``Experiment`` request plus expsql's options."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    keys_of = "experiment"
 
     id: str
     control_variant: str
@@ -534,9 +575,11 @@ __all__ = [
     "Dimension",
     "Experiment",
     "Filter",
+    "KnownKeysOnly",
     "Metric",
     "expression_error_in",
     "load_experiment",
     "read_mapping",
+    "unknown_keys_message",
     "validate_experiment",
 ]

@@ -2,6 +2,9 @@
 
 Every expsql error is printed as its message (an expression error with its caret) on stderr,
 without a traceback, and the process exits with status 2.
+
+Help is plain text (typer's ``rich_markup_mode=None``): with Rich markup, help such as
+``[default: config [run]]`` or ``[date_from, date_to]`` would be read as style tags and vanish.
 """
 
 from __future__ import annotations

@@ -25,6 +25,11 @@ def grammar_name(text: str, terminal: str, what: str) -> str:
     return text
 
 
+#: ep-stats' ``SimpleMetric`` arguments that only format its result for display (ep-stats' evaluation
+#: never reads them): a goal-name metric may carry them, and they are dropped.
+SIMPLE_METRIC_DISPLAY_KEYS = ("metric_format", "metric_value_multiplier")
+
+
 def expand_goal_names(data: Any) -> Any:
     """ep-stats' goal-name metrics and checks as expressions, for wide rows (semantics §2.3).
 
@@ -58,7 +63,8 @@ def _goal_name_metric(metric: Any, unit_type: str) -> Any:
     own_unit_type = metric.get("unit_type", unit_type)
     if not isinstance(own_unit_type, str) or not is_grammar_name(own_unit_type, "UNIT_TYPE"):
         raise ValueError(f"{label}: unit_type {own_unit_type!r} must be a name of letters, digits and '_'")
-    expanded = {k: v for k, v in metric.items() if k not in ("numerator", "unit_type")}
+    dropped = ("numerator", "unit_type", *SIMPLE_METRIC_DISPLAY_KEYS)
+    expanded = {k: v for k, v in metric.items() if k not in dropped}
     expanded["nominator"] = _goal_value(metric["numerator"], own_unit_type, f"{label} numerator")
     expanded["denominator"] = _goal_value(metric["denominator"], own_unit_type, f"{label} denominator")
     return expanded

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from expsql.models import Experiment
+from expsql.models import Experiment, KnownKeysOnly
 from expsql.source import AnySource
 
 RowsContract = Literal["goals", "metrics", "units"]
@@ -47,8 +47,20 @@ DEMO_BODY: dict[str, Any] = {
 }
 
 
+#: Keys an ep-stats client may send in an ``/evaluate`` body that expsql does not use: tolerated there
+#: alone (an experiment file, a Python call and ``/compile`` refuse them as unknown), and ignored.
+EPSTATS_TOLERATED_KEYS: dict[str, str] = {
+    "outlier_detection_algorithm": "ep-stats' experiment field of 2022-2023 (its PR #36), a hint for "
+    "the DAO that ep-stats replaced by query_parameters (PR #55); ignored.",
+}
+
+
 class EvaluateRequest(Experiment):
-    """ep-stats' ``Experiment`` body; ``dialect``, ``rows`` and ``confidence_level`` are expsql's extras."""
+    """ep-stats' ``Experiment`` body; ``dialect``, ``rows`` and ``confidence_level`` are expsql's extras.
+
+    An unknown key is a 422 naming the closest known one, as in an experiment file, except the
+    ep-stats fields expsql does not use (:data:`EPSTATS_TOLERATED_KEYS`), accepted and ignored.
+    """
 
     model_config = ConfigDict(json_schema_extra={"examples": [DEMO_BODY]})
 
@@ -60,6 +72,9 @@ class EvaluateRequest(Experiment):
         description="Row contract: exact per-unit metric rows, ep-stats' goal rows or per-unit goal "
         "sums (units; larger, evaluated exactly) (default: the server's, but metric rows when a "
         "metric caps outliers: goal rows cannot).",
+    )
+    outlier_detection_algorithm: Any = Field(
+        default=None, description=EPSTATS_TOLERATED_KEYS["outlier_detection_algorithm"]
     )
 
 
@@ -92,11 +107,12 @@ class CompileResponse(BaseModel):
     )
 
 
-class SampleSizeRequest(BaseModel):
+class SampleSizeRequest(KnownKeysOnly):
     """ep-stats' sample-size request; ``std`` null means a conversion metric (Bernoulli)."""
 
+    keys_of = "sample-size request"
     model_config = ConfigDict(
-        extra="ignore",
+        extra="forbid",
         json_schema_extra={"examples": [{"n_variants": 2, "minimum_effect": 0.05, "mean": 0.4, "std": None}]},
     )
 

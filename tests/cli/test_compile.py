@@ -1,4 +1,4 @@
-"""``expsql compile`` of an experiment longer than the warehouse's query-length limit."""
+"""``expsql compile`` of an experiment longer than the warehouse's query-length limit; a misspelt key."""
 
 from __future__ import annotations
 
@@ -32,3 +32,15 @@ def test_compile_prints_the_statements_a_limit_forces(
     statements = sqlglot.parse(outcome.out, read="duckdb")
     assert len(statements) == 2
     assert all(statement.sql("duckdb").count('FROM "events"') == 1 for statement in statements if statement)
+
+
+def test_compile_refuses_a_misspelt_key_naming_the_key_it_missed(invoke: Invoke, tmp_path: Path) -> None:
+    # It compiled (exit 0) and ran as ``exclude``, the default, before.
+    experiment = write_experiment(tmp_path, multple_exposures="first")
+    outcome = invoke("compile", experiment)
+    assert outcome.code == 2 and outcome.out == ""
+    assert outcome.err.startswith(
+        f"error: {experiment}: (top level): unknown experiment key 'multple_exposures' "
+        "(did you mean 'multiple_exposures'?)"
+    )
+    assert "Traceback" not in outcome.err

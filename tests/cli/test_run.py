@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.cli.conftest import EXAMPLE, Invoke, broken_experiment, write_experiment
 
@@ -22,6 +23,18 @@ def test_malformed_expression_prints_the_caret_and_exits_2(invoke: Invoke, tmp_p
     assert "  value(user.unit.conversion) +\n" in outcome.err
     assert "\n" + " " * 31 + "^" in outcome.err
     assert "Traceback" not in outcome.err and outcome.out == ""
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_run_refuses_a_misspelt_metric_key_before_connecting(invoke: Invoke, tmp_path: Path) -> None:
+    experiment = write_experiment(tmp_path)
+    data = yaml.safe_load(experiment.read_text())
+    data["metrics"][0]["minimum_efect"] = data["metrics"][0].pop("minimum_effect")
+    experiment.write_text(yaml.safe_dump(data))
+    outcome = invoke("run", experiment, "--dialect", "duckdb", "--connect", tmp_path / "x.duckdb")
+    assert outcome.code == 2 and outcome.out == ""
+    assert "metrics.0: unknown metric key 'minimum_efect' (did you mean 'minimum_effect'?)" in outcome.err
+    assert "Traceback" not in outcome.err
     assert not (tmp_path / "x.duckdb").exists()
 
 

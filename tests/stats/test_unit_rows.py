@@ -54,11 +54,13 @@ COMPARED = (
 
 
 def experiment(metrics: list[tuple[str, str]], **fields: Any) -> Experiment:
+    """The experiment of ``metrics``; ``metric_<i>={...}`` adds fields to metric i, any other
+    keyword is an experiment field."""
+    own = [fields.pop(f"metric_{i}", {}) for i in range(1, len(metrics) + 1)]
     definition: dict[str, Any] = {"id": "exp-1", "control_variant": "a", "unit_type": "user", **fields}
     definition["metrics"] = [
-        {"id": i, "name": f"metric {i}", "nominator": nominator, "denominator": denominator}
-        | fields.pop(f"metric_{i}", {})
-        for i, (nominator, denominator) in enumerate(metrics, start=1)
+        {"id": i, "name": f"metric {i}", "nominator": nominator, "denominator": denominator} | extra
+        for i, ((nominator, denominator), extra) in enumerate(zip(metrics, own, strict=True), start=1)
     ]
     return Experiment.model_validate(definition)
 
