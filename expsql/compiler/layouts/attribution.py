@@ -232,7 +232,7 @@ def event_branch(plan: Plan, layout: Attribution, read: TableRead, dialect: Dial
     cnt: exp.Expression = number(1) if names.count is None else event(names.count)
     value: exp.Expression = (
         exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE"))
-        if names.value is None or not plan.reads_value
+        if names.value is None or not _reads_value(plan, read)
         else event(names.value)
     )
     projections = [
@@ -293,6 +293,13 @@ def event_branch(plan: Plan, layout: Attribution, read: TableRead, dialect: Dial
     )
     query.set("joins", [exp.Join(this=exp.Table(this=identifier(EXPOSED_UNITS)), on=same_unit)])
     return query
+
+
+def _reads_value(plan: Plan, read: TableRead) -> bool:
+    """Some term reads the value of a goal the table holds."""
+    if not plan.reads_value:
+        return False
+    return plan.value_goals is None or not plan.value_goals.isdisjoint(read.goals)
 
 
 def _goal_condition(read: TableRead, event: Callable[[str], exp.Column]) -> list[exp.Expression]:
