@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from expsql.contracts import check_row_id
-from expsql.models import Experiment
+from expsql.models import Experiment, Inference, Prior
 from expsql.stats.bad_rows import (
     goal_row_messages,
     metric_row_messages,
@@ -26,18 +26,23 @@ from expsql.stats.bad_rows import (
 )
 from expsql.stats.breakdowns import evaluate_breakdowns
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
-from expsql.stats.corrections import (
-    Correction,
-    adjust_p_values,
-    check_correction,
-    widened_confidence_intervals,
-)
+from expsql.stats.corrections import Correction, adjust_p_values, check_correction
 from expsql.stats.cuped import CupedResult, metric_cuped
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
 from expsql.stats.multiple_exposures import exposed_units, multiple_exposures_check, split_marked
 from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
+from expsql.stats.readouts import (
+    Readout,
+    ReadoutColumns,
+    comparison_sizes,
+    interval_bounds,
+    metric_directions,
+    readout_columns,
+    resolve_readout,
+    widened_half_widths,
+)
 from expsql.stats.rows import (
     Contract,
     RowsLike,
@@ -49,6 +54,7 @@ from expsql.stats.rows import (
     validate_rows,
     variant_order,
 )
+from expsql.stats.bayesian import decided
 from expsql.stats.sequential import Sequential, check_sequential_mode, sequential_level
 from expsql.stats.timeline import evaluate_timeline
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
@@ -81,8 +87,12 @@ def evaluate(
     rows: RowsLike,
     *,
     correction: Correction = "holm",
-    sequential: Sequential = "obrien-fleming",
+    sequential: Sequential | None = None,
     multiple_exposures: bool | None = None,
+    inference: Inference | None = None,
+    prior: Prior | dict[str, Any] | None = None,
+    sequential_tuning: float | None = None,
+    decision_threshold: float | None = None,
 ) -> Evaluation:
     """Evaluate an experiment from goal, metric, unit or wide rows (recognised from the columns).
 
@@ -95,8 +105,16 @@ def evaluate(
     :param rows: a pandas DataFrame, a list of dicts, a pyarrow Table or a CSV/Parquet/JSON path.
     :param correction: across the treatment variants of each metric: ``holm`` (default),
         ``bonferroni``, ``benjamini-hochberg`` or ``none``.
-    :param sequential: when ``date_from`` and ``date_to`` are set: ``obrien-fleming`` (exact
-        Lan–DeMets boundaries, default), ``ep-stats`` (its nominal per-day rule) or ``none``.
+    :param sequential: ``obrien-fleming`` (exact Lan–DeMets boundaries when ``date_from`` and
+        ``date_to`` are set, the frequentist default), ``ep-stats`` (its nominal per-day rule),
+        ``always-valid`` (a confidence sequence valid at any look, :mod:`expsql.stats.always_valid`)
+        or ``none``; default the experiment's ``sequential``.
+    :param inference: ``frequentist`` or ``bayesian`` (:mod:`expsql.stats.bayesian`: chance to win,
+        risk, a credible interval; no correction); default the experiment's ``inference``.
+    :param prior: Bayesian: the Gaussian prior ``{mean, variance, proper}`` on the relative effect;
+        default the experiment's (flat).
+    :param sequential_tuning: always-valid: the total sample size where the sequence is tightest.
+    :param decision_threshold: Bayesian: the chance to win above which a treatment won.
     :param multiple_exposures: report the MultipleExposures check (units exposed to several
         variants, which the exposures layout excludes and marks in the rows,
         :mod:`expsql.stats.multiple_exposures`): ``None`` when the rows hold such units.
@@ -108,38 +126,45 @@ def evaluate(
     :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows, or a
         metric asks for winsorization on rows without per-unit values (goal or wide rows).
     """
+    readout = resolve_readout(
+        experiment,
+        inference=inference,
+        sequential=sequential,
+        prior=prior,
+        sequential_tuning=sequential_tuning,
+        decision_threshold=decision_threshold,
+    )
+    check_correction(correction)
+    check_sequential_mode(readout.sequential)
+    if readout.bayesian:
+        correction = "none"  # each posterior is read on its own
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
         if experiment.timeline is not None:
 
             def look(as_of: Experiment, frame: pd.DataFrame) -> Evaluation:
-                return _evaluate(as_of, frame, correction, sequential, multiple_exposures)
+                return _evaluate(as_of, frame, correction, readout, multiple_exposures)
 
             last, timeline = evaluate_timeline(experiment, load_rows(rows), look)
-            evaluation = _evaluate(experiment, last, correction, sequential, multiple_exposures)
+            evaluation = _evaluate(experiment, last, correction, readout, multiple_exposures)
             return replace(evaluation, timeline_table=timeline)
         if not experiment.breakdown:
-            return _evaluate(experiment, rows, correction, sequential, multiple_exposures)
+            return _evaluate(experiment, rows, correction, readout, multiple_exposures)
 
         def evaluate_one(plain: Experiment, frame: pd.DataFrame, chosen: Correction) -> Evaluation:
-            return _evaluate(plain, frame, chosen, sequential, multiple_exposures)
+            return _evaluate(plain, frame, chosen, readout, multiple_exposures)
 
-        # Before the segments' evaluations, so a bad option fails once and at once.
-        check_correction(correction)
-        check_sequential_mode(sequential)
         frame = load_rows(rows).reset_index(drop=True)
-        return evaluate_breakdowns(experiment, frame, correction, evaluate_one)
+        return evaluate_breakdowns(experiment, frame, correction, evaluate_one, readout)
 
 
 def _evaluate(
     experiment: Experiment,
     rows: RowsLike,
     correction: Correction,
-    sequential: Sequential,
+    readout: Readout,
     multiple_exposures: bool | None,
 ) -> Evaluation:
-    check_correction(correction)
-    check_sequential_mode(sequential)
     frame = load_rows(rows).reset_index(drop=True)  # validation builds columns on a RangeIndex
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
@@ -153,7 +178,7 @@ def _evaluate(
     variants = variant_order(experiment, clean["exp_variant_id"])
     row_messages = variant_message(experiment, variants, unknown_variants(variants, clean["exp_variant_id"]))
     level = sequential_level(
-        sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
+        readout.sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
     )
     shares = planned_shares(experiment, variants)
     cuped: CupedResult | None = None
@@ -217,7 +242,13 @@ def _evaluate(
     for message in cuped_messages:
         warnings.warn(message, CupedWarning, stacklevel=3)
     metrics, messages = _metric_columns(
-        experiment, variants, level, correction, count, mean, variance, sum_value, sample_size, invalid, cuped
+        experiment,
+        variants,
+        level,
+        correction,
+        readout,
+        (count, mean, variance, sum_value, sample_size, invalid),
+        cuped,
     )
     return Evaluation(
         experiment_id=experiment.id,
@@ -226,7 +257,7 @@ def _evaluate(
         variants=tuple(variants),
         confidence_level=level,
         correction=correction,
-        sequential=sequential,
+        sequential=readout.sequential,
         exposure_table=Table.build(
             EXPOSURE_COLUMNS, {"exp_variant_id": variants, "exposures": exposures, "exp_id": experiment.id}
         ),
@@ -234,6 +265,10 @@ def _evaluate(
         check_table=_check_table(experiment.id, check_results),
         warnings=(*row_messages, *cuped_messages, *messages),
         experiment=experiment,
+        inference=readout.inference,
+        prior=readout.prior.model_dump(),
+        sequential_tuning=readout.sequential_tuning,
+        decision_threshold=readout.decision_threshold,
     )
 
 
@@ -257,14 +292,11 @@ def _metric_columns(
     variants: list[str],
     level: float,
     correction: Correction,
-    count: np.ndarray,
-    mean: np.ndarray,
-    variance: np.ndarray,
-    sum_value: np.ndarray,
-    sample_size: np.ndarray,
-    invalid: np.ndarray,
+    readout: Readout,
+    sums: tuple[np.ndarray, ...],
     cuped: CupedResult | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
+    count, mean, variance, sum_value, sample_size, invalid = sums
     control = variants.index(experiment.control_variant)
     if cuped is None:
         control_mean, control_variance = mean[:, [control]], variance[:, [control]]
@@ -286,6 +318,7 @@ def _metric_columns(
         test.standard_error.copy(),
         test.degrees_of_freedom.copy(),
     )
+    higher, one_sided = metric_directions(experiment)
     reasons = degenerate_reasons(
         count, mean, variance, control, invalid, control_mean=control_mean, control_variance=control_variance
     )
@@ -296,14 +329,38 @@ def _metric_columns(
     messages = _degenerate_messages(experiment, variants, reasons)
     if messages:
         warnings.warn(" ".join(messages), DegenerateInputWarning, stacklevel=3)
+    read = readout_columns(
+        readout,
+        ReadoutColumns(diff, test_stat, p_value, interval, error, freedom, *(diff,) * 3),
+        count,
+        control,
+        level,
+        higher,
+        one_sided,
+    )
+    diff, test_stat, p_value, interval, error, freedom = (
+        read.diff,
+        read.test_stat,
+        read.p_value.copy(),
+        read.confidence_interval.copy(),
+        read.standard_error,
+        read.degrees_of_freedom,
+    )
 
     treatments = np.array([i for i in range(len(variants)) if i != control], dtype=int)
     alpha = 1 - level
     if treatments.size > 1 and correction != "none":
         raw = p_value[:, treatments]
         adjusted = adjust_p_values(raw, correction)
-        interval[:, treatments] = widened_confidence_intervals(
-            raw, adjusted, error[:, treatments], freedom[:, treatments], alpha
+        interval[:, treatments] = widened_half_widths(
+            readout,
+            raw,
+            adjusted,
+            error[:, treatments],
+            freedom[:, treatments],
+            comparison_sizes(count, control)[:, treatments],
+            one_sided,
+            alpha,
         )
         p_value[:, treatments] = adjusted
     is_treatment = np.ones(mean.shape, dtype=bool)
@@ -316,7 +373,8 @@ def _metric_columns(
     required = required_sample_sizes(len(variants), minimum_effect, control_mean, control_std, std, level)
     power = achieved_power(len(variants), sample_size, required, level)
     with np.errstate(invalid="ignore"):
-        significant = is_treatment & (p_value < alpha)
+        significant = is_treatment & (decided(read.chance_to_win, readout.decision_threshold) | (p_value < alpha))
+    ci_lower, ci_upper = interval_bounds(diff, interval, higher, one_sided, readout.bayesian)
     shape = mean.shape
     columns: dict[str, Any] = {
         "exp_id": experiment.id,
@@ -340,11 +398,14 @@ def _metric_columns(
         "power": power,
         "false_positive_risk": false_positive_risk(p_value, power, experiment.null_hypothesis_rate, level),
         "absolute_diff": test.absolute_diff,
-        "ci_lower": diff - interval,
-        "ci_upper": diff + interval,
+        "ci_lower": ci_lower,
+        "ci_upper": ci_upper,
         "significant": significant,
         "cuped": is_cuped,
         "variance_reduction": reduction,
+        "chance_to_win": read.chance_to_win,
+        "risk_control": read.risk_control,
+        "risk_treatment": read.risk_treatment,
     }
     flat = {
         name: (np.ravel(value) if isinstance(value, np.ndarray) and value.shape == shape else value)
