@@ -18,7 +18,7 @@ columns, NaN where it has nothing to say:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ class Readout:
 
     inference: Inference = "frequentist"
     sequential: Sequential = "obrien-fleming"
-    prior: Prior = Prior()
+    prior: Prior = field(default_factory=Prior)
     sequential_tuning: float = always_valid.DEFAULT_TUNING
     decision_threshold: float = 0.95
 
@@ -91,7 +91,7 @@ def resolve_readout(
     threshold = experiment.decision_threshold if decision_threshold is None else float(decision_threshold)
     if not 0.5 < threshold < 1:
         raise ValueError(f"decision_threshold must be above 0.5 and below 1, not {threshold}")
-    return Readout(chosen, mode, gaussian, tuning, threshold)  # type: ignore[arg-type]
+    return Readout(chosen, mode, gaussian, tuning, threshold)
 
 
 @dataclass
@@ -168,7 +168,9 @@ def readout_columns(
     if readout.sequential == "always-valid":
         total = comparison_sizes(count, control)
         interval = always_valid.half_width(columns.standard_error, total, alpha, readout.sequential_tuning)
-        p_value = always_valid.p_value(columns.diff, columns.standard_error, total, alpha, readout.sequential_tuning)
+        p_value = always_valid.p_value(
+            columns.diff, columns.standard_error, total, alpha, readout.sequential_tuning
+        )
         with np.errstate(invalid="ignore"):
             p_value = np.where(one_sided & (sign * columns.diff <= 0) & ~np.isnan(p_value), 1.0, p_value)
     elif one_sided.any():

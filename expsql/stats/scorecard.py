@@ -24,6 +24,7 @@ from expsql.stats.bad_rows import (
     poisoned_metric_rows,
     variant_message,
 )
+from expsql.stats.bayesian import decided
 from expsql.stats.breakdowns import evaluate_breakdowns
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
 from expsql.stats.corrections import Correction, adjust_p_values, check_correction
@@ -54,7 +55,6 @@ from expsql.stats.rows import (
     validate_rows,
     variant_order,
 )
-from expsql.stats.bayesian import decided
 from expsql.stats.sequential import Sequential, check_sequential_mode, sequential_level
 from expsql.stats.timeline import evaluate_timeline
 from expsql.stats.ttest import degenerate_reasons, relative_ttest
@@ -178,7 +178,11 @@ def _evaluate(
     variants = variant_order(experiment, clean["exp_variant_id"])
     row_messages = variant_message(experiment, variants, unknown_variants(variants, clean["exp_variant_id"]))
     level = sequential_level(
-        readout.sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
+        readout.sequential,
+        experiment.confidence_level,
+        experiment.date_from,
+        experiment.date_to,
+        experiment.date_for,
     )
     shares = planned_shares(experiment, variants)
     cuped: CupedResult | None = None
@@ -373,7 +377,9 @@ def _metric_columns(
     required = required_sample_sizes(len(variants), minimum_effect, control_mean, control_std, std, level)
     power = achieved_power(len(variants), sample_size, required, level)
     with np.errstate(invalid="ignore"):
-        significant = is_treatment & (decided(read.chance_to_win, readout.decision_threshold) | (p_value < alpha))
+        significant = is_treatment & (
+            decided(read.chance_to_win, readout.decision_threshold) | (p_value < alpha)
+        )
     ci_lower, ci_upper = interval_bounds(diff, interval, higher, one_sided, readout.bayesian)
     shape = mean.shape
     columns: dict[str, Any] = {

@@ -95,7 +95,16 @@ def evaluate_timeline(
             records[name] += metrics.column(name).tolist()
     last = rows_as_of(frame, days, window[-1])
     values = {name: np.array(records[name], dtype=object) for name in TIMELINE_COLUMNS}
-    for name in ("count", "mean", "diff", "ci_lower", "ci_upper", "p_value", "confidence_level", "chance_to_win"):
+    for name in (
+        "count",
+        "mean",
+        "diff",
+        "ci_lower",
+        "ci_upper",
+        "p_value",
+        "confidence_level",
+        "chance_to_win",
+    ):
         values[name] = np.array(records[name], dtype=float)
     values["look"] = np.array(records["look"], dtype=int)
     values["significant"] = np.array(records["significant"], dtype=bool)

@@ -34,7 +34,9 @@ class Arm:
         )
 
     def mean_statistic(self) -> SampleMeanStatistic:
-        return SampleMeanStatistic(n=len(self.x), sum=float(self.x.sum()), sum_squares=float((self.x**2).sum()))
+        return SampleMeanStatistic(
+            n=len(self.x), sum=float(self.x.sum()), sum_squares=float((self.x**2).sum())
+        )
 
     def ratio_statistic(self) -> RatioStatistic:
         x, y = self.x, self.y

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from gbstats.frequentist.tests import SequentialConfig, SequentialTwoSidedTTest
 
-from expsql.stats import evaluate
 from expsql.stats import always_valid as av
+from expsql.stats import evaluate
 from tests.stats.frames import experiment, metric
-from tests.stats.timeline_frames import WINDOW, timeline_rows, units
 from tests.stats.gbstats_oracle import arms, evaluate_pair, statistics
+from tests.stats.timeline_frames import WINDOW, timeline_rows, units
 
 TOLERANCE = 1e-9
 

@@ -78,9 +78,7 @@ def test_a_treatment_won_or_lost_only_past_the_decision_threshold() -> None:
 def test_bayesian_evaluation_applies_no_correction_and_says_so() -> None:
     control, treatment = arms(4, 0.03)
     other = arms(5, 0.01)[1]
-    rows = pd.DataFrame(
-        [control.row("a", "1"), treatment.row("b", "1"), other.row("c", "1")]
-    )
+    rows = pd.DataFrame([control.row("a", "1"), treatment.row("b", "1"), other.row("c", "1")])
     definition = experiment([metric(1, "value(user.unit.purchase)", "count(user.unit.session)")])
     three = evaluate(definition, rows, inference="bayesian").metrics.set_index("exp_variant_id")
     alone = evaluate(definition, rows.iloc[:2], inference="bayesian").metrics.set_index("exp_variant_id")

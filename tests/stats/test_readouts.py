@@ -78,7 +78,9 @@ def test_one_sided_p_value_halves_the_two_sided_one_in_the_direction_of_improvem
 def test_one_sided_always_valid_keeps_the_sequence_bound_on_the_side_of_harm() -> None:
     control, treatment = arms(35, -0.05)
     two = evaluate_pair("ratio", control, treatment, sequential="always-valid")
-    up = evaluate_pair("ratio", control, treatment, metric_fields={"one_sided": True}, sequential="always-valid")
+    up = evaluate_pair(
+        "ratio", control, treatment, metric_fields={"one_sided": True}, sequential="always-valid"
+    )
     assert up["ci_lower"] == two["ci_lower"] and up["ci_upper"] == np.inf
     assert up["p_value"] == 1.0  # the estimate points away from improvement
 
@@ -108,8 +110,10 @@ def test_options_come_from_evaluate_then_the_experiment_then_the_defaults() -> N
     )
     readout = resolve_readout(chosen)
     assert (readout.inference, readout.prior.proper, readout.decision_threshold) == ("bayesian", True, 0.9)
-    assert resolve_readout(chosen, inference="frequentist", decision_threshold=0.99).decision_threshold == 0.99
-    with pytest.raises(ValueError, match="decision_threshold must be above 0.5"):
+    assert (
+        resolve_readout(chosen, inference="frequentist", decision_threshold=0.99).decision_threshold == 0.99
+    )
+    with pytest.raises(ValueError, match=r"decision_threshold must be above 0\.5"):
         resolve_readout(plain, decision_threshold=0.4)
     with pytest.raises(ValueError, match="unknown inference 'frequentistic'"):
         resolve_readout(plain, inference="frequentistic")  # type: ignore[arg-type]
