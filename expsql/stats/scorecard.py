@@ -2,8 +2,10 @@
 
 Order of operations (ep-stats' §3.10): per metric and variant count, mean, std → CUPED adjustment
 of mean and std (metric and unit rows with covariate sums, :mod:`expsql.stats.cuped`) → sequential
-level → relative t-test for all metrics × variants at once → degenerate rows to NaN (one warning) →
-multiple-comparison correction across treatments → planning columns → checks and exposures.
+level → the metrics table (:mod:`expsql.stats.metric_table`: relative t-test for all metrics ×
+variants at once, degenerate rows to NaN with one warning, the readout of
+:mod:`expsql.stats.readouts`, multiple-comparison correction across treatments, planning columns)
+→ checks and exposures.
 """
 
 from __future__ import annotations
@@ -24,25 +26,18 @@ from expsql.stats.bad_rows import (
     poisoned_metric_rows,
     variant_message,
 )
-from expsql.stats.bayesian import decided
 from expsql.stats.breakdowns import evaluate_breakdowns
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
-from expsql.stats.corrections import Correction, adjust_p_values, check_correction
+from expsql.stats.corrections import Correction, check_correction
 from expsql.stats.cuped import CupedResult, metric_cuped
 from expsql.stats.evaluation import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Evaluation, Table
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
+from expsql.stats.metric_table import DegenerateInputWarning, metric_columns
 from expsql.stats.multiple_exposures import exposed_units, multiple_exposures_check, split_marked
-from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
 from expsql.stats.readouts import (
     Readout,
-    ReadoutColumns,
-    comparison_sizes,
-    interval_bounds,
-    metric_directions,
-    readout_columns,
     resolve_readout,
-    widened_half_widths,
 )
 from expsql.stats.rows import (
     Contract,
@@ -57,16 +52,8 @@ from expsql.stats.rows import (
 )
 from expsql.stats.sequential import Sequential, check_sequential_mode, sequential_level
 from expsql.stats.timeline import evaluate_timeline
-from expsql.stats.ttest import degenerate_reasons, relative_ttest
 from expsql.stats.unit_rows import sum_unit_rows, validate_unit_rows
 from expsql.stats.wide_rows import wide_goal_rows
-
-#: At most this many metric × variant pairs are named in one degenerate-input warning.
-WARNING_EXAMPLES = 20
-
-
-class DegenerateInputWarning(UserWarning):
-    """Some metric × variant could not be tested; its statistics are NaN."""
 
 
 class CupedWarning(DegenerateInputWarning):
@@ -245,7 +232,7 @@ def _evaluate(
     cuped_messages = list(cuped.messages) if cuped is not None else []
     for message in cuped_messages:
         warnings.warn(message, CupedWarning, stacklevel=3)
-    metrics, messages = _metric_columns(
+    metrics, messages = metric_columns(
         experiment,
         variants,
         level,
@@ -289,148 +276,6 @@ def _validated(
         return None, wide_goal_rows(frame, experiment)
     valid = validate_rows(frame, contract, experiment, dimensions)
     return valid, valid.frame
-
-
-def _metric_columns(
-    experiment: Experiment,
-    variants: list[str],
-    level: float,
-    correction: Correction,
-    readout: Readout,
-    sums: tuple[np.ndarray, ...],
-    cuped: CupedResult | None = None,
-) -> tuple[dict[str, Any], list[str]]:
-    count, mean, variance, sum_value, sample_size, invalid = sums
-    control = variants.index(experiment.control_variant)
-    if cuped is None:
-        control_mean, control_variance = mean[:, [control]], variance[:, [control]]
-        is_cuped = np.zeros(mean.shape, dtype=bool)
-        reduction = np.full(mean.shape, np.nan)
-    else:  # each treatment against the control as adjusted in their comparison
-        control_mean, is_cuped, reduction = cuped.control_mean, cuped.cuped, cuped.variance_reduction
-        with np.errstate(invalid="ignore"):
-            control_variance = cuped.control_variance * count[:, [control]]
-    with np.errstate(invalid="ignore"):
-        std = np.sqrt(variance)
-        control_std = np.sqrt(control_variance)
-    test = relative_ttest(
-        mean, std, count, sum_value, control, level, control_mean=control_mean, control_std=control_std
-    )
-    diff, test_stat, p_value = test.diff.copy(), test.test_stat.copy(), test.p_value.copy()
-    interval, error, freedom = (
-        test.confidence_interval.copy(),
-        test.standard_error.copy(),
-        test.degrees_of_freedom.copy(),
-    )
-    higher, one_sided = metric_directions(experiment)
-    reasons = degenerate_reasons(
-        count, mean, variance, control, invalid, control_mean=control_mean, control_variance=control_variance
-    )
-    degenerate = reasons != ""
-    for array in (test_stat, p_value, interval, error, freedom):
-        array[degenerate] = np.nan
-    diff[degenerate & ~np.isfinite(diff)] = np.nan
-    messages = _degenerate_messages(experiment, variants, reasons)
-    if messages:
-        warnings.warn(" ".join(messages), DegenerateInputWarning, stacklevel=3)
-    read = readout_columns(
-        readout,
-        ReadoutColumns(diff, test_stat, p_value, interval, error, freedom, *(diff,) * 3),
-        count,
-        control,
-        level,
-        higher,
-        one_sided,
-    )
-    diff, test_stat, p_value, interval, error, freedom = (
-        read.diff,
-        read.test_stat,
-        read.p_value.copy(),
-        read.confidence_interval.copy(),
-        read.standard_error,
-        read.degrees_of_freedom,
-    )
-
-    treatments = np.array([i for i in range(len(variants)) if i != control], dtype=int)
-    alpha = 1 - level
-    if treatments.size > 1 and correction != "none":
-        raw = p_value[:, treatments]
-        adjusted = adjust_p_values(raw, correction)
-        interval[:, treatments] = widened_half_widths(
-            readout,
-            raw,
-            adjusted,
-            error[:, treatments],
-            freedom[:, treatments],
-            comparison_sizes(count, control)[:, treatments],
-            one_sided,
-            alpha,
-        )
-        p_value[:, treatments] = adjusted
-    is_treatment = np.ones(mean.shape, dtype=bool)
-    is_treatment[:, control] = False
-
-    minimum_effect = np.array(
-        [np.nan if m.minimum_effect is None else m.minimum_effect for m in experiment.metrics], dtype=float
-    )[:, np.newaxis]
-    minimum_effect = np.where(is_treatment, minimum_effect, np.nan)
-    required = required_sample_sizes(len(variants), minimum_effect, control_mean, control_std, std, level)
-    power = achieved_power(len(variants), sample_size, required, level)
-    with np.errstate(invalid="ignore"):
-        significant = is_treatment & (
-            decided(read.chance_to_win, readout.decision_threshold) | (p_value < alpha)
-        )
-    ci_lower, ci_upper = interval_bounds(diff, interval, higher, one_sided, readout.bayesian)
-    shape = mean.shape
-    columns: dict[str, Any] = {
-        "exp_id": experiment.id,
-        "metric_id": np.repeat(np.array([m.id for m in experiment.metrics], dtype=object), len(variants)),
-        "metric_name": np.repeat(np.array([m.name for m in experiment.metrics], dtype=object), len(variants)),
-        "exp_variant_id": np.tile(np.array(variants, dtype=object), len(experiment.metrics)),
-        "count": count,
-        "mean": mean,
-        "std": std,
-        "sum_value": sum_value,
-        "confidence_level": np.full(shape, level),
-        "diff": diff,
-        "test_stat": test_stat,
-        "p_value": p_value,
-        "confidence_interval": interval,
-        "standard_error": error,
-        "degrees_of_freedom": freedom,
-        "minimum_effect": minimum_effect,
-        "sample_size": sample_size,
-        "required_sample_size": required,
-        "power": power,
-        "false_positive_risk": false_positive_risk(p_value, power, experiment.null_hypothesis_rate, level),
-        "absolute_diff": test.absolute_diff,
-        "ci_lower": ci_lower,
-        "ci_upper": ci_upper,
-        "significant": significant,
-        "cuped": is_cuped,
-        "variance_reduction": reduction,
-        "chance_to_win": read.chance_to_win,
-        "risk_control": read.risk_control,
-        "risk_treatment": read.risk_treatment,
-    }
-    flat = {
-        name: (np.ravel(value) if isinstance(value, np.ndarray) and value.shape == shape else value)
-        for name, value in columns.items()
-    }
-    return flat, messages
-
-
-def _degenerate_messages(experiment: Experiment, variants: list[str], reasons: np.ndarray) -> list[str]:
-    rows, cols = np.nonzero(reasons != "")
-    if rows.size == 0:
-        return []
-    metrics = experiment.metrics
-    named = [
-        f"metric {metrics[r].id} ({metrics[r].name}) variant {variants[c]}: {reasons[r, c]}"
-        for r, c in zip(rows[:WARNING_EXAMPLES], cols[:WARNING_EXAMPLES], strict=True)
-    ]
-    more = f"; and {rows.size - WARNING_EXAMPLES} more" if rows.size > WARNING_EXAMPLES else ""
-    return [f"statistics set to NaN where they cannot be computed: {'; '.join(named)}{more}."]
 
 
 def _check_table(experiment_id: str, results: list[CheckResult]) -> Table:
