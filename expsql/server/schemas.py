@@ -146,6 +146,25 @@ class MetricStat(BaseModel):
         default=None,
         description="expsql: 1 − adjusted / unadjusted variance of the mean (CUPED); null without CUPED.",
     )
+    ci_lower: float | None = Field(
+        default=None,
+        description="expsql: lower bound of the interval of diff (confidence interval or sequence, or "
+        "credible interval under Bayesian inference); null for an open one-sided bound.",
+    )
+    ci_upper: float | None = Field(default=None, description="expsql: upper bound of the interval of diff.")
+    chance_to_win: float | None = Field(
+        default=None,
+        description="expsql, Bayesian inference: the posterior probability that the treatment improves "
+        "the metric (higher_is_better decides the direction); null under frequentist inference.",
+    )
+    risk_control: float | None = Field(
+        default=None,
+        description="expsql, Bayesian inference: the expected relative loss of keeping the control.",
+    )
+    risk_treatment: float | None = Field(
+        default=None,
+        description="expsql, Bayesian inference: the expected relative loss of shipping the treatment.",
+    )
 
 
 class MetricResult(BaseModel):
@@ -203,6 +222,28 @@ class TimelinePoint(BaseModel):
     p_value: float | None
     confidence_level: float | None = Field(description="The sequential level of the day's look.")
     significant: bool
+    chance_to_win: float | None = Field(
+        default=None, description="Bayesian inference: the day's chance to win; null under frequentist."
+    )
+
+
+class Prior(BaseModel):
+    mean: float
+    variance: float
+    proper: bool
+
+
+class Readout(BaseModel):
+    """expsql: how the results were read (:mod:`expsql.stats.readouts`)."""
+
+    inference: Literal["frequentist", "bayesian"]
+    sequential: str | None = Field(description="The sequential mode; none under Bayesian inference.")
+    prior: Prior = Field(description="Bayesian inference: the prior on the relative effect.")
+    sequential_tuning: float | None = None
+    decision_threshold: float | None = None
+    correction: str | None = Field(
+        default=None, description="The multiple-comparison correction; none under Bayesian inference."
+    )
 
 
 class Result(BaseModel):
@@ -215,6 +256,11 @@ class Result(BaseModel):
     exposure: Exposure
     breakdowns: list[SegmentResult] | None = Field(
         default=None, description="One result per segment of each breakdown dimension."
+    )
+    readout: Readout | None = Field(
+        default=None,
+        description="expsql: the inference, sequential mode and prior the results used; absent for "
+        "the default (frequentist, obrien-fleming).",
     )
     timeline: list[TimelinePoint] | None = Field(
         default=None,

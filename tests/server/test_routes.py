@@ -212,11 +212,13 @@ def test_evaluate_answers_in_ep_stats_result_shape(client: TestClient) -> None:
         "exp_variant_id", "diff", "mean", "std", "sum_value", "p_value", "confidence_interval",
         "confidence_level", "sample_size", "required_sample_size", "power", "false_positive_risk",
         "cuped", "variance_reduction",  # expsql's additions (CUPED)
+        "ci_lower", "ci_upper", "chance_to_win", "risk_control", "risk_treatment",  # (readouts)
     }  # fmt: skip
     for metric in result["metrics"]:
         assert [s["exp_variant_id"] for s in metric["stats"]] == ["a", "b", "c"]
         assert all(set(stat) == stat_fields for stat in metric["stats"])
         assert not any(stat["cuped"] or stat["variance_reduction"] for stat in metric["stats"])
+        assert all(stat["chance_to_win"] is None for stat in metric["stats"])  # frequentist
         assert metric["stats"][0]["diff"] == 0
     srm = result["checks"][0]
     assert srm["id"] == 1 and {s["variable_id"] for s in srm["stats"]} >= {"p_value", "test_stat"}
