@@ -54,17 +54,16 @@ def half_width(
 
 
 def p_value(
-    estimate: np.ndarray,
-    standard_error: np.ndarray,
+    statistic: np.ndarray,
     total: np.ndarray,
     alpha: float,
     tuning: float = DEFAULT_TUNING,
 ) -> np.ndarray:
-    """The always-valid p-value ``min(1, 1/E)`` of the null "no effect" (eq. 155), NaN where
-    either input is."""
+    """The always-valid p-value ``min(1, 1/E)`` of the null "no effect" (eq. 155) from the
+    statistic ``z = d / se``, NaN where it is NaN."""
     rho2 = tuning_rho_squared(alpha, tuning)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         spread = total * rho2 + 1
         # log(1/E), so that a huge e-value is a p-value of 0 rather than an overflow.
-        log_inverse = np.log(spread) / 2 - rho2 * total * (estimate / standard_error) ** 2 / (2 * spread)
+        log_inverse = np.log(spread) / 2 - rho2 * total * statistic**2 / (2 * spread)
         return np.asarray(np.minimum(np.exp(log_inverse), 1.0), dtype=float)

@@ -73,6 +73,10 @@ def metric_columns(
     reasons = degenerate_reasons(
         count, mean, variance, control, invalid, control_mean=control_mean, control_variance=control_variance
     )
+    if readout.bayesian:  # a point-mass posterior: the difference has no spread to read
+        flat = (error == 0) & (reasons == "")
+        flat[:, control] = False
+        reasons[flat] = "zero standard error of the difference (no variance in the variant): no posterior"
     degenerate = reasons != ""
     for array in (test_stat, p_value, interval, error, freedom):
         array[degenerate] = np.nan

@@ -151,7 +151,8 @@ def readout_columns(
         )
         is_control = np.zeros(shape, dtype=bool)
         is_control[:, control] = True
-        undecided = is_control | ~np.isfinite(variance)
+        with np.errstate(invalid="ignore"):
+            undecided = is_control | ~(variance > 0)
         mean = np.where(is_control, 0.0, np.where(undecided, np.nan, post.mean))
         return ReadoutColumns(
             diff=mean,
@@ -168,9 +169,8 @@ def readout_columns(
     if readout.sequential == "always-valid":
         total = comparison_sizes(count, control)
         interval = always_valid.half_width(columns.standard_error, total, alpha, readout.sequential_tuning)
-        p_value = always_valid.p_value(
-            columns.diff, columns.standard_error, total, alpha, readout.sequential_tuning
-        )
+        # The statistic after ep-stats' sparse rule, as the fixed-horizon test reads it.
+        p_value = always_valid.p_value(columns.test_stat, total, alpha, readout.sequential_tuning)
         with np.errstate(invalid="ignore"):
             p_value = np.where(one_sided & (sign * columns.diff <= 0) & ~np.isnan(p_value), 1.0, p_value)
     elif one_sided.any():

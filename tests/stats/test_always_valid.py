@@ -5,6 +5,7 @@ through :func:`expsql.evaluate` on every look without α spending."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from gbstats.frequentist.tests import SequentialConfig, SequentialTwoSidedTTest
 
@@ -47,7 +48,7 @@ def test_the_p_value_is_below_alpha_exactly_when_the_sequence_excludes_zero() ->
     error = rng.uniform(0.005, 0.02, 2000)
     total = rng.integers(100, 100_000, 2000).astype(float)
     width = av.half_width(error, total, 0.05)
-    p = av.p_value(estimate, error, total, 0.05)
+    p = av.p_value(estimate / error, total, 0.05)
     excludes = np.abs(estimate) > width
     near = np.isclose(np.abs(estimate), width, rtol=1e-9)
     assert ((p < 0.05) == excludes)[~near].all()
@@ -64,7 +65,7 @@ def test_the_sequence_is_tightest_near_the_tuning_sample_size() -> None:
 
 
 def test_a_huge_e_value_is_a_p_value_of_zero_not_an_overflow() -> None:
-    p = av.p_value(np.array([1.0]), np.array([1e-4]), np.array([1e6]), 0.05)
+    p = av.p_value(np.array([1e4]), np.array([1e6]), 0.05)
     assert p[0] == 0.0
 
 
@@ -79,3 +80,15 @@ def test_always_valid_timeline_reads_every_day_at_the_nominal_level() -> None:
     last = timeline[timeline["day"] == timeline["day"].max()].reset_index(drop=True)
     np.testing.assert_array_equal(last["ci_lower"].to_numpy(), result.metrics["ci_lower"].to_numpy())
     np.testing.assert_array_equal(last["p_value"].to_numpy(), result.metrics["p_value"].to_numpy())
+
+
+def test_a_sparse_treatment_keeps_ep_stats_rule_rather_than_an_infinite_statistic() -> None:
+    from tests.stats.frames import metric_row
+
+    definition = experiment([metric(1, "value(user.unit.purchase)", "count(user.unit.session)")])
+    control = arms(14, 0.0)[0]
+    rows = pd.DataFrame([control.row("a", "1"), metric_row("b", "1", 100, 0, 0, 100, 100, 0)])
+    fixed = evaluate(definition, rows, sequential="none").metrics
+    sequence = evaluate(definition, rows, sequential="always-valid").metrics
+    assert fixed.loc[1, "test_stat"] == 0 and fixed.loc[1, "p_value"] == 1
+    assert sequence.loc[1, "p_value"] == 1 and not sequence.loc[1, "significant"]

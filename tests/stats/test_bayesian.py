@@ -132,3 +132,12 @@ def test_a_bayesian_readout_refuses_a_sequential_mode() -> None:
     rows = pd.DataFrame([arms(8, 0)[0].row("a", "1"), arms(8, 0)[1].row("b", "1")])
     with pytest.raises(ValueError, match="a Bayesian readout has none"):
         evaluate(definition, rows, inference="bayesian", sequential="always-valid")
+
+
+def test_a_treatment_without_variance_has_no_posterior_and_says_so() -> None:
+    definition = experiment([metric(1, "value(user.unit.purchase)", "count(user.unit.session)")])
+    control = arms(9, 0.0)[0]
+    rows = pd.DataFrame([control.row("a", "1"), metric_row("b", "1", 100, 0, 0, 100, 100, 0)])
+    with pytest.warns(DegenerateInputWarning, match="variant b: zero standard error of the difference"):
+        metrics = evaluate(definition, rows, inference="bayesian").metrics
+    assert metrics.loc[1, ["chance_to_win", "risk_control", "ci_lower"]].isna().all()
