@@ -120,6 +120,17 @@ class SampleSizeRequest(BaseModel):
         description="expsql: correlation of the metric with its pre-exposure value (CUPED); "
         "the same as variance_reduction = rho². Not with variance_reduction.",
     )
+    sequential: Literal["none", "always-valid"] | None = Field(
+        default=None,
+        description="expsql: always-valid plans for the confidence sequence read at the end (more units "
+        "than the fixed-horizon test, null or none); the group-sequential modes have no planning.",
+    )
+    sequential_tuning: float = Field(
+        default=5000,
+        gt=0,
+        allow_inf_nan=False,
+        description="expsql, always-valid: the total sample size at which the sequence is tightest.",
+    )
 
 
 class SampleSizeResponse(BaseModel):
