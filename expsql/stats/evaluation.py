@@ -111,7 +111,8 @@ class Evaluation:
     def timeline(self) -> pd.DataFrame | None:
         """One row per day × metric × variant, each day evaluated as that day's sequential look:
         ``day, look, metric_id, metric_name, exp_variant_id, count, mean, diff, ci_lower, ci_upper,
-        p_value, confidence_level, significant``; ``None`` without ``timeline``."""
+        p_value, confidence_level, significant, chance_to_win`` (NaN under frequentist inference);
+        ``None`` without ``timeline``."""
         return None if self.timeline_table is None else self.timeline_table.to_pandas()
 
     @property
@@ -279,7 +280,8 @@ class Evaluation:
                 verdict = {True: "passed", False: "FAILED"}.get(check_rows[0]["passed"], "undecided")
                 yield f"  {check_rows[0]['check_name']}: {verdict} ({values})"
         if self.breakdowns is not None:
-            yield from self.breakdowns.lines(self.control_variant)
+            threshold = self.decision_threshold if self.bayesian else None
+            yield from self.breakdowns.lines(self.control_variant, decision_threshold=threshold)
         for message in self.warnings:
             yield f"warning: {message}"
 

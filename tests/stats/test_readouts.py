@@ -137,3 +137,38 @@ def test_the_evaluation_records_its_readout_in_json() -> None:
     assert body["prior"] == {"mean": 0.0, "variance": 0.01, "proper": True}
     assert body["decision_threshold"] == 0.95
     assert {"chance_to_win", "risk_control", "risk_treatment"} <= set(body["metrics"][1])
+
+
+def test_a_correction_across_segments_widens_the_sequence_and_keeps_one_sided_bounds_open() -> None:
+    from expsql.stats import always_valid
+
+    rng = np.random.default_rng(39)
+    rows = []
+    for country in ("de", "fr", "it"):
+        for variant, lift in (("a", 0.0), ("b", 0.08), ("c", 0.02)):
+            arm = arms(int(rng.integers(1000)), lift)[1]
+            rows.append(arm.row(variant, "1") | {"country": country})
+    definition = experiment(
+        [metric(1, "value(user.unit.purchase)", "count(user.unit.session)", one_sided=True)],
+        breakdown=["country"],
+        breakdown_correction="segments",
+    )
+    result = evaluate(definition, pd.DataFrame(rows), sequential="always-valid")
+    assert result.breakdowns is not None
+    segments = result.breakdowns.metrics
+    raw = evaluate(
+        definition.model_copy(update={"breakdown_correction": "segment"}),
+        pd.DataFrame(rows),
+        sequential="always-valid",
+        correction="none",
+    ).breakdowns.metrics  # type: ignore[union-attr]
+    treated = (segments["exp_variant_id"] != "a").to_numpy()
+    adjusted, before = segments[treated], raw[treated]
+    assert (adjusted["p_value"].to_numpy() >= before["p_value"].to_numpy()).all()
+    control_units = raw[~treated].set_index("segment")["count"]
+    total = before["count"].to_numpy() + control_units.loc[before["segment"]].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.nan_to_num(before["p_value"].to_numpy() / adjusted["p_value"].to_numpy(), nan=1.0) * 0.05
+    expected = always_valid.half_width(before["standard_error"].to_numpy(), total, level)
+    np.testing.assert_allclose(adjusted["confidence_interval"].to_numpy(), expected, rtol=1e-12)
+    assert (adjusted["ci_upper"] == np.inf).all()
