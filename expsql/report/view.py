@@ -350,8 +350,9 @@ def format_level(value: float) -> str:
 
 
 def format_interval(lower: float, upper: float) -> str:
-    """``[−1.2%, +3.4%]``; a one-sided interval's open end is ±∞; ``n/a`` when undefined."""
-    if math.isnan(lower) or math.isnan(upper):
+    """``[−1.2%, +3.4%]``; a one-sided interval's open end is ±∞; ``n/a`` when undefined or
+    infinite on both sides."""
+    if math.isnan(lower) or math.isnan(upper) or not (math.isfinite(lower) or math.isfinite(upper)):
         return "n/a"
     return f"[{format_percent(lower)}, {format_percent(upper)}]"
 

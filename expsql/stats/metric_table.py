@@ -84,9 +84,10 @@ def metric_columns(
     messages = degenerate_messages(experiment, variants, reasons)
     if messages:
         warnings.warn(" ".join(messages), DegenerateInputWarning, stacklevel=3)
+    unread = np.full(diff.shape, np.nan)  # what only the readout can fill
     read = readout_columns(
         readout,
-        ReadoutColumns(diff, test_stat, p_value, interval, error, freedom, *(diff,) * 3),
+        ReadoutColumns(diff, test_stat, p_value, interval, error, freedom, unread, unread, unread),
         count,
         control,
         level,
