@@ -284,7 +284,7 @@ def _breakdown(card: Scorecard, view: DimensionView) -> str:
     )
     parts = [
         f"<h2>By {escape(view.dimension)}</h2>",
-        f'<p class="muted">p-values {escape(correction_text(view))}.</p>',
+        f'<p class="muted">{escape(_segments_note(card, view))}.</p>',
         f"<table><thead><tr><th>Segment</th><th>Units</th><th>SRM</th></tr></thead><tbody>{segments}</tbody></table>",
     ]
     for block in view.metrics:
@@ -292,6 +292,12 @@ def _breakdown(card: Scorecard, view: DimensionView) -> str:
         parts.append(_metric_table(replace(card, metrics=(block,))))
         parts.append(forest_svg(block))
     return "".join(parts)
+
+
+def _segments_note(card: Scorecard, view: DimensionView) -> str:
+    if card.bayesian:
+        return "Each segment's posteriors, no multiple-comparison correction"
+    return f"p-values {correction_text(view)}"
 
 
 def render_fragment(card: Scorecard) -> str:

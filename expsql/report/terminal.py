@@ -168,7 +168,8 @@ def breakdown_renderables(card: Scorecard, view: DimensionView) -> list[Renderab
     variant."""
     segments = join([f"{segment.name} {segment.units:,}" for segment in view.segments], ", ")
     title = Text(f"by {view.dimension}", style="bold")
-    title.append(f"  p-values {correction_text(view)}", style="dim")
+    note = "no multiple-comparison correction" if card.bayesian else f"p-values {correction_text(view)}"
+    title.append(f"  {note}", style="dim")
     title.append(f"\nunits: {segments or 'none'}")
     if any(segment.srm for segment in view.segments):
         title.append(f"\nSRM: {srm_summary(view)}")

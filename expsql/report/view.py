@@ -295,7 +295,7 @@ def format_number(value: float) -> str:
 
 def format_percent(value: float, *, signed: bool = True, digits: int = 1) -> str:
     if not math.isfinite(value):
-        return "n/a" if math.isnan(value) else ("+∞" if value > 0 else "-∞")
+        return "n/a" if math.isnan(value) else ("+∞" if value > 0 else "−∞")
     text = f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
     return text.replace("-", "−")
 
