@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from expsql.models import Experiment
+from expsql.models import Experiment, Prior
 from expsql.source import AnySource
 
 RowsContract = Literal["goals", "metrics", "units"]
@@ -236,12 +236,6 @@ class TimelinePoint(BaseModel):
     chance_to_win: float | None = Field(
         default=None, description="Bayesian inference: the day's chance to win; null under frequentist."
     )
-
-
-class Prior(BaseModel):
-    mean: float
-    variance: float
-    proper: bool
 
 
 class Readout(BaseModel):
