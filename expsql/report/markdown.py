@@ -39,7 +39,8 @@ def render_markdown(card: Scorecard) -> str:
         f"**{escape_markdown(experiment.id)}** · control {escape_markdown(experiment.control_variant)} · "
         f"unit {escape_markdown(experiment.unit_type)} · {date_window(experiment)}",
         "",
-        f"exposures: {exposures or 'none'} · confidence level: {levels_text(card)}",
+        f"exposures: {exposures or 'none'} · "
+        f"{'credible' if card.bayesian else 'confidence'} level: {levels_text(card)}",
         "",
     ]
     if readout_text(card):
