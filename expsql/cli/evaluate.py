@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from expsql.cli.app import app, stderr
+from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
 from expsql.cli.run import (
     FormatOption,
     OutputOption,
@@ -25,6 +26,8 @@ def evaluate_command(
     ],
     fmt: FormatOption = None,
     output: OutputOption = None,
+    metrics: MetricsOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Evaluate EXPERIMENT on ROWS its query returned elsewhere, and print the scorecard."""
     from expsql.models import load_experiment
@@ -32,7 +35,7 @@ def evaluate_command(
     from expsql.stats import evaluate
 
     quiet_degenerate_warnings()
-    definition = load_experiment(experiment)
+    definition = load_experiment(experiment, catalog=catalog_for(metrics, config))
     evaluation = evaluate(definition, rows)
     chosen = choose_format(fmt, output)
     context = RunContext(origin=str(rows))

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from expsql.cli.app import app, stderr
+from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
 from expsql.errors import ExpsqlError
 from expsql.models import Experiment
 
@@ -107,7 +108,8 @@ def run_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
     source: Annotated[Path | None, typer.Option(help="Source file mapping the events table.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file [default: ./expsql.toml]")] = None,
+    metrics: MetricsOption = None,
+    config: ConfigOption = None,
     show_sql: ShowSqlOption = False,
     breakdown: Annotated[
         list[str] | None,
@@ -142,7 +144,8 @@ def run_command(
         raise ExpsqlError("say which warehouse: --dialect (or dialect in the [run] table of expsql.toml)")
     target = connect if connect is not None else settings.run.connect
     source_path = source or settings.relative(settings.run.source)
-    definition = with_breakdown(load_experiment(experiment), breakdown, str(experiment))
+    catalog = catalog_for(metrics, settings)
+    definition = with_breakdown(load_experiment(experiment, catalog=catalog), breakdown, str(experiment))
     if timeline:
         definition = definition.model_copy(update={"timeline": "daily"})
     contract = runner.choose_rows(definition, rows.value if rows is not None else None, settings.run.rows)
