@@ -31,7 +31,7 @@ FIXED_FIELDS: Final = {
 }
 #: Where a catalog comes from, for the message when a name is used without one.
 HOW_TO_GIVE_A_CATALOG: Final = (
-    "pass --metrics FILE, set `metrics` in the [catalog] table of expsql.toml, "
+    "no metric catalog is given: pass --metrics FILE, set `metrics` in the [catalog] table of expsql.toml, "
     "or in Python load_experiment(path, catalog=load_catalog(FILE))"
 )
 
@@ -101,6 +101,5 @@ def refuse_references(data: Any, *, origin: str | None = None, how: str = HOW_TO
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     where = f"{origin}: " if origin else ""
     raise NoCatalogError(
-        f"{where}{kind}.{index} names the catalog {singular(kind)} {name!r}{more}, but no metric "
-        f"catalog is given: {how}"
+        f"{where}{kind}.{index} names the catalog {singular(kind)} {name!r}{more}, but {how}"
     )
