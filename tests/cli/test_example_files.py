@@ -188,7 +188,8 @@ def test_checkout_attribution_breaks_down_by_platform_on_the_exposures_demo(
     database = write_demo_database(tmp_path / "demo.duckdb", units=int(UNITS), layout="exposures")
     outcome = invoke(
         "run", EXAMPLES / "checkout-attribution.yaml", "--source", EXAMPLES / "exposures-source.yaml",
-        "--metrics", EXAMPLES / "metrics.yaml", "--breakdown", "platform", "--dialect", "duckdb", "--connect", database, "--format", "json",
+        "--metrics", EXAMPLES / "metrics.yaml", "--breakdown", "platform",
+        "--dialect", "duckdb", "--connect", database, "--format", "json",
     )  # fmt: skip
     assert outcome.code == 0, outcome.err
     segments = {m["segment"] for m in json.loads(outcome.out)["breakdowns"]["metrics"]}
