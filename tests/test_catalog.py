@@ -210,13 +210,15 @@ def test_a_catalog_file_naming_one_metric_twice_is_refused(tmp_path: Path) -> No
     text += "  a: {nominator: count(user.unit.c), denominator: count(user.unit.b)}\n"
     with pytest.raises(CatalogError, match="found the key 'a' twice"):
         load_catalog(write(tmp_path, text))
-    json_text = '{"metrics": {"a": {"nominator": "count(user.unit.a)", "denominator": "count(user.unit.b)"}, "a": {}}}'
+    json_text = '{"metrics": {"a": {"nominator": "count(user.unit.a)", "denominator": "count(user.unit.b)"},'
+    json_text += ' "a": {}}}'
     with pytest.raises(CatalogError, match="found the key 'a' twice"):
         load_catalog(write(tmp_path, json_text, "metrics.json"))
 
 
 def test_a_toml_catalog_reads_as_yaml_does(tmp_path: Path) -> None:
-    text = '[metrics.revenue]\nnominator = "value(user.unit.conversion)"\ndenominator = "count(user.global.exposure)"\n'
+    text = '[metrics.revenue]\nnominator = "value(user.unit.conversion)"\n'
+    text += 'denominator = "count(user.global.exposure)"\n'
     catalog = load_catalog(write(tmp_path, text, "metrics.toml"))
     assert catalog.metrics["revenue"].metric == catalog_from_mapping(CATALOG).metrics[
         "revenue"
