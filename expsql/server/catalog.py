@@ -13,7 +13,7 @@ The listing is ``GET /catalog/metrics`` and ``GET /catalog/checks``, not the iss
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -85,7 +85,7 @@ def resolved_body(body: bytes, catalog: Catalog | None) -> bytes | None:
 class CatalogNamesRoute(APIRoute):
     """A route whose experiment body may name catalog metrics and checks (resolved before validation)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if not _takes_experiment(self):
             return handler
