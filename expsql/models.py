@@ -294,8 +294,15 @@ class Experiment(KnownKeysOnly):
     control_variant: str
     unit_type: str
     variants: list[str] | None = None
-    metrics: list[Metric] = Field(default_factory=list)
-    checks: list[Check] = Field(default_factory=list)
+    metrics: list[Metric] = Field(
+        default_factory=list,
+        description="Each a metric, or with a metric catalog a catalog metric's name, alone or with "
+        "overrides of its defaults ({metric: name, minimum_effect: 0.02}).",
+    )
+    checks: list[Check] = Field(
+        default_factory=list,
+        description="Each a check, or with a metric catalog a catalog check's name ({check: name, ...}).",
+    )
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     date_for: dt.date | None = None
