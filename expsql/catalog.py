@@ -69,7 +69,7 @@ class CatalogError(ExperimentError):
 class CatalogEntry(BaseModel):
     """One named metric or check of the catalog: its definition and who answers for it."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
     kind: ClassVar[str] = "metrics"
 
     name: str

@@ -51,15 +51,20 @@ class CatalogEntryInfo(BaseModel):
     goals: list[str] = Field(description="The goals it reads, with their dimension filters.")
 
 
-class ResolvedBody(Request):
-    """A request whose body is the one given (its catalog names resolved), not the stream's."""
+class ParsedBody(Request):
+    """A request whose JSON body was read once: FastAPI validates ``data`` (its catalog names
+    resolved) without parsing the body again."""
 
-    def __init__(self, scope: Scope, receive: Receive, body: bytes) -> None:
+    def __init__(self, scope: Scope, receive: Receive, body: bytes, data: Any) -> None:
         super().__init__(scope, receive)
-        self._resolved = body
+        self._raw = body
+        self._data = data
 
     async def body(self) -> bytes:
-        return self._resolved
+        return self._raw
+
+    async def json(self) -> Any:
+        return self._data
 
 
 def _takes_experiment(route: APIRoute) -> bool:
@@ -67,19 +72,17 @@ def _takes_experiment(route: APIRoute) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Experiment)
 
 
-def resolved_body(body: bytes, catalog: Catalog | None) -> bytes | None:
-    """The body with its catalog names resolved, or ``None`` when it names none (or is no JSON
-    object: FastAPI answers that as before)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
+def resolve_names(data: Any, catalog: Catalog | None) -> Any:
+    """A body's data with its catalog names resolved (``data`` itself when it names none).
+
+    :raises NoCatalogError: it names a catalog entry, and the server has no catalog.
+    :raises UnknownNameError: it names one the catalog does not hold.
+    """
     if not any(references(data)):
-        return None
+        return data
     if catalog is None:
-        refuse_references(data, how=NO_CATALOG)  # raises: the body names a catalog entry
-        return None
-    return json.dumps(catalog.resolve(data, origin="body")).encode()
+        return refuse_references(data, how=NO_CATALOG)  # raises: the body names a catalog entry
+    return catalog.resolve(data, origin="body")
 
 
 class CatalogNamesRoute(APIRoute):
@@ -92,10 +95,12 @@ class CatalogNamesRoute(APIRoute):
 
         async def resolving(request: Request) -> Response:
             body = await request.body()
-            resolved = resolved_body(body, request.app.state.service.catalog)
-            if resolved is not None:
-                request = ResolvedBody(request.scope, request.receive, resolved)
-            return await handler(request)
+            try:
+                data = json.loads(body)
+            except (ValueError, RecursionError):  # not JSON, or nested too deep: FastAPI answers it as before
+                return await handler(request)
+            resolved = resolve_names(data, request.app.state.service.catalog)
+            return await handler(ParsedBody(request.scope, request.receive, body, resolved))
 
         return resolving
 
