@@ -146,7 +146,10 @@ def test_a_catalog_given_in_python_is_served(demo_database: Path) -> None:
 
 
 def test_a_body_that_is_no_json_is_answered_as_before(client: TestClient) -> None:
-    assert client.post("/evaluate", content=b"{", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post("/evaluate", content=b"{", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
     nested = b"[" * 100_000 + b"]" * 100_000
     answer = client.post("/evaluate", content=nested, headers={"content-type": "application/json"})
     assert answer.status_code == 400
