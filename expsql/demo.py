@@ -211,7 +211,7 @@ def demo_source() -> ExposuresSource:
     the exposures' platform."""
     return ExposuresSource(
         exposures=ExposuresTable(unit_type="user", dimensions={"platform": "string"}),
-        events=EventsTable(dimensions={"product": "string", "element": "string"}),
+        events=(EventsTable(dimensions={"product": "string", "element": "string"}),),
     )
 
 

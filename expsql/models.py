@@ -65,6 +65,10 @@ from expsql.windows import (
 Identifier = int | str
 #: A filter value as JSON gives it; pydantic's smart union keeps ``true`` a bool and ``1`` an int.
 FilterValue = str | int | float | bool
+#: How results are read (:mod:`expsql.stats.readouts`): p-values and confidence intervals, or a posterior.
+Inference = Literal["frequentist", "bayesian"]
+#: How repeated looks are accounted for (:mod:`expsql.stats.sequential`, :mod:`expsql.stats.always_valid`).
+Sequential = Literal["obrien-fleming", "ep-stats", "always-valid", "none"]
 
 
 def _parse(text: str, context: str) -> Expr:
@@ -143,6 +147,15 @@ class Metric(KnownKeysOnly):
     )
     conversion_delay_hours: DelayOverride = None
     conversion_window_hours: WindowOverride = None
+    higher_is_better: bool = Field(
+        default=True,
+        description="false for a metric that improves when it falls (latency, refunds): verdict "
+        "colours, chance_to_win, the risks and a one-sided test turn the other way.",
+    )
+    one_sided: bool = Field(
+        default=False,
+        description="Test one-sided, in the direction of improvement (frequentist inference).",
+    )
 
     _nominator: Expr = PrivateAttr()
     _denominator: Expr = PrivateAttr()
@@ -207,6 +220,15 @@ class Check(KnownKeysOnly):
     max_sum_ratio: float = Field(default=0.01, ge=0, le=1)
     conversion_delay_hours: DelayOverride = None
     conversion_window_hours: WindowOverride = None
+    higher_is_better: bool = Field(
+        default=True,
+        description="false for a metric that improves when it falls (latency, refunds): verdict "
+        "colours, chance_to_win, the risks and a one-sided test turn the other way.",
+    )
+    one_sided: bool = Field(
+        default=False,
+        description="Test one-sided, in the direction of improvement (frequentist inference).",
+    )
 
     _nominator: Expr | None = PrivateAttr(default=None)
     _denominator: Expr = PrivateAttr()
@@ -282,6 +304,23 @@ class Filter(KnownKeysOnly):
         if self.scope == "exposure" and self.goal is not None:
             raise ValueError("an exposure filter takes no 'goal' (it applies to exposures)")
         return self
+
+
+class Prior(KnownKeysOnly):
+    """A Gaussian prior on the relative effect (Bayesian inference); improper (flat) by default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    keys_of = "prior"
+
+    mean: float = Field(default=0.0, allow_inf_nan=False, description="Prior mean of the relative effect.")
+    variance: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="Prior variance of the relative effect."
+    )
+    proper: bool = Field(
+        default=False,
+        description="false: the flat prior, whatever mean and variance say (the posterior is the "
+        "data's normal approximation); true: the Gaussian above.",
+    )
 
 
 class Experiment(KnownKeysOnly):
@@ -365,6 +404,36 @@ class Experiment(KnownKeysOnly):
         description="segment: the correction across the treatment variants of each segment; "
         "segments: across the segments and treatment variants of each dimension.",
     )
+    inference: Inference = Field(
+        default="frequentist",
+        description="frequentist: p-values and confidence intervals; bayesian: chance to win, risk "
+        "and a credible interval from the posterior of the relative effect (no multiple-comparison "
+        "correction).",
+    )
+    prior: Prior = Field(
+        default_factory=Prior,
+        description="Bayesian inference: the Gaussian prior on the relative effect (default flat).",
+    )
+    decision_threshold: float = Field(
+        default=0.95,
+        gt=0.5,
+        lt=1,
+        description="Bayesian inference: a treatment won when its chance to win exceeds this, lost "
+        "when it falls below 1 − this.",
+    )
+    sequential: Sequential | None = Field(
+        default=None,
+        description="Frequentist inference, repeated looks: obrien-fleming (exact Lan–DeMets "
+        "boundaries over the date window, the default), ep-stats (its nominal rule), always-valid "
+        "(a confidence sequence valid at any look) or none.",
+    )
+    sequential_tuning: float = Field(
+        default=5000,
+        gt=0,
+        allow_inf_nan=False,
+        description="sequential: always-valid: the total sample size at which the confidence "
+        "sequence is tightest.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -407,6 +476,11 @@ class Experiment(KnownKeysOnly):
     def _no_filters(cls, value: Any) -> Any:
         return [] if value is None else value
 
+    @field_validator("prior", mode="before")
+    @classmethod
+    def _flat_prior(cls, value: Any) -> Any:
+        return Prior() if value is None else value
+
     _unit_type_is_a_name = field_validator("unit_type")(unit_type_name)
 
     @model_validator(mode="after")
@@ -426,6 +500,11 @@ class Experiment(KnownKeysOnly):
             raise ValueError("date_for needs date_from and date_to")
         if self.date_for and self.date_from and self.date_for < self.date_from:
             raise ValueError("date_for must not be before date_from")
+        if self.inference == "bayesian" and self.sequential not in (None, "none"):
+            raise ValueError(
+                f"sequential {self.sequential!r} is a frequentist mode; a Bayesian readout has none "
+                "(remove sequential, or choose inference: frequentist)"
+            )
         for item in [None, *self.metrics, *self.checks]:
             self.attribution_window(item)  # a window that is not whole seconds fails here
         if self.variant_weights is not None:
@@ -595,8 +674,11 @@ __all__ = [
     "Dimension",
     "Experiment",
     "Filter",
+    "Inference",
     "KnownKeysOnly",
     "Metric",
+    "Prior",
+    "Sequential",
     "expression_error_in",
     "load_experiment",
     "read_mapping",

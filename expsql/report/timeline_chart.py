@@ -72,9 +72,14 @@ class _Axes:
         return TOP + (self.high - clamped) / (self.high - self.low) * (HEIGHT - TOP - BOTTOM)
 
 
-def timeline_svg(series: list[TimelineSeries], index: int = 0) -> str:
-    """The chart of one metric's treatment variants; ``index`` makes its clip path's id unique."""
-    title = f"Relative difference to control by day, with its confidence interval: {series[0].name}"
+def timeline_svg(series: list[TimelineSeries], index: int = 0, *, sequence: bool = False) -> str:
+    """The chart of one metric's treatment variants; ``index`` makes its clip path's id unique.
+
+    With ``sequence`` (``sequential: always-valid``) the band is the confidence sequence, drawn
+    with its edges: one band, valid on every day at once.
+    """
+    band = "its always-valid confidence sequence" if sequence else "its confidence interval"
+    title = f"Relative difference to control by day, with {band}: {series[0].name}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" width="{WIDTH}" '
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}">',
@@ -91,7 +96,7 @@ def timeline_svg(series: list[TimelineSeries], index: int = 0) -> str:
     )
     parts += _grid(axes, days)
     for position, item in enumerate(series):
-        parts.append(_series(item, axes, PALETTE[position % len(PALETTE)], clip))
+        parts.append(_series(item, axes, PALETTE[position % len(PALETTE)], clip, sequence))
     zero = _num(axes.y(0.0))
     parts.append(f'<line x1="{LEFT}" y1="{zero}" x2="{WIDTH - RIGHT}" y2="{zero}" class="zero"/>')
     if len(series) > 1:
@@ -147,11 +152,17 @@ def _runs(item: TimelineSeries) -> list[list[int]]:
     return runs
 
 
-def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str) -> str:
+def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str, sequence: bool = False) -> str:
     parts = [f'<g clip-path="url(#{clip})">']
     for run in _runs(item):
         upper = [f"{_num(axes.x(i))},{_num(axes.y(item.uppers[i]))}" for i in run]
         lower = [f"{_num(axes.x(i))},{_num(axes.y(item.lowers[i]))}" for i in reversed(run)]
+        if sequence:
+            parts.append(
+                f'<polygon class="sequence" points="{" ".join(upper + lower)}" fill="{colour}" '
+                f'fill-opacity="0.16" stroke="{colour}" stroke-width="1" stroke-dasharray="5 3"/>'
+            )
+            continue
         parts.append(
             f'<polygon points="{" ".join(upper + lower)}" fill="{colour}" fill-opacity="0.16" stroke="none"/>'
         )

@@ -262,6 +262,8 @@ def sample_size_calculation(body: SampleSizeRequest) -> Any:
             power=body.power,
             variance_reduction=body.variance_reduction,
             rho=body.rho,
+            sequential=body.sequential,
+            sequential_tuning=body.sequential_tuning,
         )
     except ValueError as error:
         return JSONResponse({"detail": str(error), "error": "value"}, status_code=422)
