@@ -269,3 +269,14 @@ def test_to_dict_shows_the_entry_with_its_defaults_and_goals(catalog: Catalog) -
     assert (
         catalog.metrics["refund_rate"].expression == "count(user.unit.refund) / count(user.unit.conversion)"
     )
+
+
+def test_a_field_metrics_gained_later_is_a_catalog_default_and_an_override() -> None:
+    # higher_is_better and one_sided came with the readouts, after the catalog: no catalog code names them.
+    direction = {"higher_is_better": False, "one_sided": True}
+    entry = {"nominator": "count(user.unit.refund)", "denominator": EXPOSURES, **direction}
+    catalog = catalog_from_mapping({"metrics": {"refunds": entry}})
+    refunds = validate_experiment(experiment(metrics=["refunds"]), catalog=catalog).metrics[0]
+    assert (refunds.higher_is_better, refunds.one_sided) == (False, True)
+    overridden = experiment(metrics=[{"metric": "refunds", "one_sided": False}])
+    assert validate_experiment(overridden, catalog=catalog).metrics[0].one_sided is False

@@ -1,9 +1,11 @@
-"""``expsql metrics``: the metric catalog, listed, or one entry in full with the goals it reads."""
+"""``expsql metrics``: the metric catalog, listed, or one entry in full with the goals it reads and,
+given a source, the table each goal is read from."""
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -17,6 +19,8 @@ from expsql.errors import ExpsqlError
 
 if TYPE_CHECKING:
     from expsql.catalog import CatalogEntry
+    from expsql.models import Check, Metric
+    from expsql.source import AnySource
 
 
 class CatalogFormat(StrEnum):
@@ -32,19 +36,32 @@ def metrics_command(
     metrics: MetricsOption = None,
     config: ConfigOption = None,
     fmt: Annotated[CatalogFormat, typer.Option("--format", "-f", help="table or json")] = CatalogFormat.table,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="Source file: NAME shows the table each goal is read from [default: config [run] source]"
+        ),
+    ] = None,
 ) -> None:
     """List the metric catalog's metrics and checks, or show NAME in full with the goals it reads."""
-    catalog = catalog_for(metrics, config)
+    from expsql.config import load_config
+    from expsql.source import load_source
+
+    settings = load_config(config)
+    catalog = catalog_for(metrics, settings)
     if catalog is None:
         raise ExpsqlError(
             "no metric catalog: pass --metrics FILE, or set `metrics` in the [catalog] table of expsql.toml"
         )
     if name is not None:
         entry = catalog.get(name)
+        source_path = source or settings.relative(settings.run.source)
+        tables = goal_tables(entry.definition, load_source(source_path)) if source_path else None
         if fmt is CatalogFormat.json:
-            typer.echo(json.dumps(entry.to_dict(), indent=2))
+            shown = entry.to_dict() | ({"tables": tables} if tables is not None else {})
+            typer.echo(json.dumps(shown, indent=2))
         else:
-            typer.echo(describe(entry))
+            typer.echo(describe(entry, tables))
         return
     entries: list[CatalogEntry] = [*catalog.metrics.values(), *catalog.checks.values()]
     if fmt is CatalogFormat.json:
@@ -81,8 +98,33 @@ def expression_lines(entry: CatalogEntry) -> str:
     return f"{top}\n/ {bottom}"
 
 
-def describe(entry: CatalogEntry) -> str:
-    """One entry as ``key  value`` lines: its definition, defaults and the goals it reads."""
+def goal_tables(definition: Metric | Check, source: AnySource) -> dict[str, str]:
+    """Each goal ``definition`` reads (:func:`~expsql.catalog.metric_goals`) and the table the query
+    reads it from: the attributed events table, or in the exposures layout the exposure log (the
+    exposure goal) and the events table each goal resolves to.
+
+    :raises ExperimentError: a goal that no events table holds, or several do.
+    """
+    from expsql.catalog import metric_goals
+    from expsql.compiler.layouts.event_tables import table_reads
+    from expsql.compiler.relation import EXPOSURE
+    from expsql.models import Check, Experiment
+    from expsql.source import ExposuresSource
+
+    keys = metric_goals(definition)
+    if not isinstance(source, ExposuresSource):
+        return {str(key): source.table for key in keys}
+    # The compiler resolves goals to tables for an experiment: one holding this metric or check alone.
+    kind = "checks" if isinstance(definition, Check) else "metrics"
+    fields = {"id": "catalog", "control_variant": "a", "unit_type": keys[0].unit_type, kind: [definition]}
+    probe = Experiment.model_validate(fields)
+    read_from = {goal: read.table.table for read in table_reads(probe, source) for goal in read.goals}
+    return {str(key): source.exposures.table if key.goal == EXPOSURE else read_from[key.goal] for key in keys}
+
+
+def describe(entry: CatalogEntry, tables: dict[str, str] | None = None) -> str:
+    """One entry as ``key  value`` lines: its definition, defaults and the goals it reads, each with
+    its table when ``tables`` (:func:`goal_tables`) are given."""
     shown = entry.to_dict()
     lines: list[tuple[str, Any]] = [
         ("id", shown["id"]),
@@ -93,8 +135,9 @@ def describe(entry: CatalogEntry) -> str:
         ("nominator", shown["nominator"]),
         ("denominator", shown["denominator"]),
         *shown["defaults"].items(),
-        ("reads goals", ", ".join(shown["goals"])),
     ]
+    goals = shown["goals"] if tables is None else [f"{goal} from {tables[goal]}" for goal in shown["goals"]]
+    lines += [("reads" if index == 0 else "", goal) for index, goal in enumerate(goals)]
     width = max(len(key) for key, _ in lines)
     body = [f"  {key.ljust(width)}  {value}" for key, value in lines if value is not None]
     return "\n".join([f"{entry.name} ({shown['kind']})", *body])

@@ -43,8 +43,61 @@ def test_metrics_name_shows_the_entry_in_full_with_the_goals_it_reads(invoke: In
         "  owner        finance",
         "  nominator    value(user.unit.conversion) - value(user.unit.refund)",
         "  denominator  count(user.global.exposure)",
-        "  reads goals  user.unit.conversion, user.unit.refund, user.global.exposure",
+        "  reads        user.unit.conversion",
+        "               user.unit.refund",
+        "               user.global.exposure",
     ]
+
+
+TWO_TABLES = """
+exposures:
+  table: exposures
+  columns: {unit_id: unit_id, exp_id: exp_id, variant: variant_id, timestamp: timestamp}
+  unit_type: user
+events:
+- table: orders
+  goal: conversion
+  columns: {unit_id: user_id, value: amount, count: null, timestamp: ordered_at}
+- table: refunds
+  goal: refund
+  columns: {unit_id: user_id, value: amount, count: null, timestamp: refunded_at}
+- table: app_events
+  goals: [view, click]
+  columns: {unit_id: unit_id, goal: event, value: null, count: null, timestamp: timestamp}
+  dimensions: {element: string}
+"""
+
+
+def test_metrics_name_with_a_source_shows_the_table_each_goal_is_read_from(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    source = tmp_path / "source.yaml"
+    source.write_text(TWO_TABLES)
+    outcome = invoke("metrics", "net_revenue_per_user", "--metrics", CATALOG, "--source", source)
+    assert outcome.code == 0, outcome.err
+    assert outcome.out.splitlines()[-3:] == [
+        "  reads        user.unit.conversion from orders",
+        "               user.unit.refund from refunds",
+        "               user.global.exposure from exposures",
+    ]
+    shown = json.loads(
+        invoke("metrics", "buy_button_ctr", "--metrics", CATALOG, "--source", source, "-f", "json").out
+    )
+    assert shown["tables"] == {
+        "user.unit.click(element=button-buy)": "app_events",
+        "user.unit.view(element=^button-)": "app_events",
+    }
+    attributed = invoke("metrics", "srm", "--metrics", CATALOG, "--source", EXAMPLES / "demo-source.yaml")
+    assert attributed.out.splitlines()[-1] == "  reads        user.global.exposure from events"
+
+
+def test_metrics_name_whose_goal_no_table_holds_says_which(invoke: Invoke, tmp_path: Path) -> None:
+    source = tmp_path / "source.yaml"
+    source.write_text(TWO_TABLES.replace("goal: refund", "goal: refunded"))
+    outcome = invoke("metrics", "net_revenue_per_user", "--metrics", CATALOG, "--source", source)
+    assert outcome.code == 2
+    assert "goal 'refund' is in none of the events tables" in outcome.err
+    assert "Did you mean 'refunded'?" in outcome.err
 
 
 def test_metrics_as_json_is_every_entry_as_the_rest_api_lists_it(invoke: Invoke) -> None:
