@@ -104,7 +104,7 @@ DEMO_CATALOG: dict[str, Any] = {
 
 def demo_catalog() -> Catalog:
     """The demo's metric catalog (:data:`DEMO_CATALOG`), as ``examples/metrics.yaml`` reads."""
-    return catalog_from_mapping(DEMO_CATALOG, origin="the demo catalog")
+    return catalog_from_mapping(DEMO_CATALOG, origin="expsql.demo")
 
 
 def demo_experiment(*, cuped_lookback_days: float | None = None) -> Experiment:

@@ -76,7 +76,7 @@ def test_an_unknown_name_is_a_422_naming_the_closest(client: TestClient) -> None
     answer = client.post("/evaluate", json=by_name("conversion_rate", "conversion_rte"))
     assert answer.status_code == 422
     assert answer.json() == {
-        "detail": "body: metrics.1: no metric 'conversion_rte' in the catalog the demo catalog "
+        "detail": "body: metrics.1: no metric 'conversion_rte' in the catalog expsql.demo "
         "(did you mean 'conversion_rate'?)",
         "error": "unknown_catalog_name",
         "name": "conversion_rte",
