@@ -288,10 +288,16 @@ def _breakdown(card: Scorecard, view: DimensionView) -> str:
         f'<p class="muted">{escape(_segments_note(card, view))}.</p>',
         f"<table><thead><tr><th>Segment</th><th>Units</th><th>SRM</th></tr></thead><tbody>{segments}</tbody></table>",
     ]
-    for block in view.metrics:
+    days = by_metric(view.timeline)
+    first_chart = 1000 * (1 + card.breakdowns.index(view))  # clip path ids unique on the page
+    for index, block in enumerate(view.metrics):
         parts.append(f"<h3>{escape(block.name)} by {escape(view.dimension)}</h3>")
         parts.append(_metric_table(replace(card, metrics=(block,))))
         parts.append(forest_svg(block))
+        if block.metric_id in days:  # each segment's days, the chart the overall timeline draws
+            sequence = card.sequential_mode == "always-valid"
+            chart = timeline_svg(days[block.metric_id], first_chart + index, sequence=sequence)
+            parts.append(f"<h3>{escape(block.name)} by {escape(view.dimension)}, by day</h3>{chart}")
     return "".join(parts)
 
 

@@ -21,7 +21,7 @@ from expsql.report.readout import (
     verdict,
 )
 from expsql.report.segments import correction_text, srm_summary
-from expsql.report.timeline import by_metric, first_significant_note, timeline_table
+from expsql.report.timeline import by_metric, first_significant_note, segments_timeline_table, timeline_table
 from expsql.report.view import (
     DimensionView,
     Scorecard,
@@ -174,7 +174,10 @@ def breakdown_renderables(card: Scorecard, view: DimensionView) -> list[Renderab
     title.append(f"\nunits: {segments or 'none'}")
     if any(segment.srm for segment in view.segments):
         title.append(f"\nSRM: {srm_summary(view)}")
-    return [title, metrics_table(replace(card, metrics=view.metrics))]
+    parts: list[RenderableType] = [title, metrics_table(replace(card, metrics=view.metrics))]
+    for metric in by_metric(view.timeline).values():
+        parts += [Text(""), segments_timeline_table(metric, view.dimension)]
+    return parts
 
 
 def print_scorecard(card: Scorecard, console: Console | None = None) -> None:

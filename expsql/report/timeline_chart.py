@@ -13,6 +13,7 @@ their bands are clipped to the plot.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from html import escape
 
@@ -58,14 +59,19 @@ def _num(value: float) -> str:
 
 
 class _Axes:
-    """Day index and relative difference → SVG coordinates."""
+    """Day index and relative difference → SVG coordinates; the days are every series' (a
+    segment's series starts the day its first unit does)."""
 
-    def __init__(self, days: int, low: float, high: float) -> None:
-        self.days, self.low, self.high = days, low, high
+    def __init__(self, days: tuple[dt.date, ...], low: float, high: float) -> None:
+        self.days, self.low, self.high = len(days), low, high
+        self.positions = {day: position for position, day in enumerate(days)}
 
     def x(self, index: int) -> float:
         width = WIDTH - LEFT - RIGHT
         return LEFT + (width / 2 if self.days == 1 else index / (self.days - 1) * width)
+
+    def at(self, day: dt.date) -> float:
+        return self.x(self.positions[day])
 
     def y(self, value: float) -> float:
         clamped = min(max(value, self.low), self.high)
@@ -85,9 +91,9 @@ def timeline_svg(series: list[TimelineSeries], index: int = 0, *, sequence: bool
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}">',
         f"<title>{escape(title)}</title>",
     ]
-    days = series[0].days
+    days = tuple(sorted({day for item in series for day in item.days}))
     low, high = domain(series)
-    axes = _Axes(len(days), low, high)
+    axes = _Axes(days, low, high)
     clip = f"timeline-clip-{index}"
     bottom = HEIGHT - BOTTOM
     parts.append(
@@ -155,8 +161,8 @@ def _runs(item: TimelineSeries) -> list[list[int]]:
 def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str, sequence: bool = False) -> str:
     parts = [f'<g clip-path="url(#{clip})">']
     for run in _runs(item):
-        upper = [f"{_num(axes.x(i))},{_num(axes.y(item.uppers[i]))}" for i in run]
-        lower = [f"{_num(axes.x(i))},{_num(axes.y(item.lowers[i]))}" for i in reversed(run)]
+        upper = [f"{_num(axes.at(item.days[i]))},{_num(axes.y(item.uppers[i]))}" for i in run]
+        lower = [f"{_num(axes.at(item.days[i]))},{_num(axes.y(item.lowers[i]))}" for i in reversed(run)]
         if sequence:
             parts.append(
                 f'<polygon class="sequence" points="{" ".join(upper + lower)}" fill="{colour}" '
@@ -166,7 +172,11 @@ def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str, sequence:
         parts.append(
             f'<polygon points="{" ".join(upper + lower)}" fill="{colour}" fill-opacity="0.16" stroke="none"/>'
         )
-    points = [f"{_num(axes.x(i))},{_num(axes.y(d))}" for i, d in enumerate(item.diffs) if math.isfinite(d)]
+    points = [
+        f"{_num(axes.at(item.days[i]))},{_num(axes.y(d))}"
+        for i, d in enumerate(item.diffs)
+        if math.isfinite(d)
+    ]
     if len(points) > 1:
         parts.append(
             f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"/>'
@@ -174,7 +184,7 @@ def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str, sequence:
     parts.append("</g>")
     first = item.first_significant
     if first is not None:
-        where = axes.x(item.days.index(first))
+        where = axes.at(first)
         x = _num(where)
         # The label reads away from the nearer edge, so it is never cut off.
         anchor = "end" if where > WIDTH / 2 else "start"
@@ -191,7 +201,7 @@ def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str, sequence:
         interval = format_interval(item.lowers[index], item.uppers[index])
         tip = f"{item.variant} {item.days[index]}: {format_percent(diff)} {interval}"
         parts.append(
-            f'<circle cx="{_num(axes.x(index))}" cy="{_num(axes.y(diff))}" r="3.5" fill="{fill}" '
+            f'<circle cx="{_num(axes.at(item.days[index]))}" cy="{_num(axes.y(diff))}" r="3.5" fill="{fill}" '
             f'stroke="{colour}" stroke-width="1.5"><title>{escape(tip)}</title></circle>'
         )
     return "".join(parts)

@@ -117,6 +117,9 @@ class DimensionView:
     segments: tuple[Segment, ...]
     metrics: tuple[MetricBlock, ...]
     correction: str
+    #: ``timeline: daily``: each metric's segment × treatment lines over the days, labelled as the
+    #: metrics' lines are (none without a timeline).
+    timeline: tuple[TimelineSeries, ...] = ()
 
 
 @dataclass(frozen=True)

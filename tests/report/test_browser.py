@@ -111,6 +111,12 @@ def always_valid_timeline_report(database: Path) -> str:
     return overall_report(database, timeline="daily", sequential="always-valid")
 
 
+def timeline_breakdown_report(database: Path) -> str:
+    """The timeline with a breakdown by ``platform``: after each metric's segment table and forest
+    plot, its segments' days; the overall days at the end."""
+    return overall_report(database, timeline="daily", breakdown=("platform",))
+
+
 METRICS = len(demo_experiment().metrics)
 KINDS = (
     ReportKind("overall", overall_report, charts=METRICS, tables=2, image="forest.png"),
@@ -130,6 +136,7 @@ KINDS = (
         "bayesian", bayesian_report, charts=2 * METRICS, tables=2, image="posterior.png", image_chart=METRICS
     ),
     ReportKind("always-valid timeline", always_valid_timeline_report, charts=2 * METRICS, tables=2),
+    ReportKind("timeline by segment", timeline_breakdown_report, charts=4 * METRICS, tables=3 + METRICS),
 )
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 
 from expsql.report.html import render_html
 from expsql.report.markdown import render_markdown
-from expsql.report.terminal import render_text
 from expsql.report.scorecard import scorecard
+from expsql.report.terminal import render_text
 from expsql.report.view import Scorecard
 from expsql.stats import evaluate
 from tests.stats.frames import experiment, metric, metric_row

@@ -11,7 +11,7 @@ import sqlglot
 from fastapi.testclient import TestClient
 
 from expsql import dialects
-from tests.test_models import EP_STATS_BODY
+from tests.models.test_experiment import EP_STATS_BODY
 
 EXPOSURES = "count(user.global.exposure)"
 SMALL = {
