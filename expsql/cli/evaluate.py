@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from expsql.cli.app import app, stderr
+from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
 from expsql.cli.run import (
     FormatOption,
     InferenceOption,
@@ -36,6 +37,8 @@ def evaluate_command(
     sequential: SequentialOption = None,
     sequential_tuning: TuningOption = None,
     decision_threshold: ThresholdOption = None,
+    metrics: MetricsOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Evaluate EXPERIMENT on ROWS its query returned elsewhere, and print the scorecard."""
     from expsql.models import load_experiment
@@ -44,7 +47,7 @@ def evaluate_command(
 
     quiet_degenerate_warnings()
     definition = with_readout(
-        load_experiment(experiment),
+        load_experiment(experiment, catalog=catalog_for(metrics, config)),
         str(experiment),
         inference=inference,
         prior=prior,

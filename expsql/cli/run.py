@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from expsql.cli.app import app, stderr
+from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
 from expsql.errors import ExpsqlError
 from expsql.models import Experiment
 
@@ -201,7 +202,8 @@ def run_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
     source: Annotated[Path | None, typer.Option(help="Source file mapping the events table.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file [default: ./expsql.toml]")] = None,
+    metrics: MetricsOption = None,
+    config: ConfigOption = None,
     show_sql: ShowSqlOption = False,
     breakdown: Annotated[
         list[str] | None,
@@ -241,7 +243,8 @@ def run_command(
         raise ExpsqlError("say which warehouse: --dialect (or dialect in the [run] table of expsql.toml)")
     target = connect if connect is not None else settings.run.connect
     source_path = source or settings.relative(settings.run.source)
-    definition = with_breakdown(load_experiment(experiment), breakdown, str(experiment))
+    catalog = catalog_for(metrics, settings)
+    definition = with_breakdown(load_experiment(experiment, catalog=catalog), breakdown, str(experiment))
     definition = with_readout(
         definition,
         str(experiment),

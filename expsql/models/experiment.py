@@ -27,6 +27,7 @@ from expsql.grammar.ast import Expr, Goal, GoalKey, goals
 from expsql.grammar.names import expand_goal_names
 from expsql.models.keys import KnownKeysOnly
 from expsql.models.metric import Check, Filter, Metric
+from expsql.references import Resolver, refuse_references
 from expsql.source import unit_type_name
 from expsql.windows import (
     DELAY_FIELD,
@@ -68,8 +69,15 @@ class Experiment(KnownKeysOnly):
     control_variant: str
     unit_type: str
     variants: list[str] | None = None
-    metrics: list[Metric] = Field(default_factory=list)
-    checks: list[Check] = Field(default_factory=list)
+    metrics: list[Metric] = Field(
+        default_factory=list,
+        description="Each a metric, or with a metric catalog a catalog metric's name, alone or with "
+        "overrides of its defaults ({metric: name, minimum_effect: 0.02}).",
+    )
+    checks: list[Check] = Field(
+        default_factory=list,
+        description="Each a check, or with a metric catalog a catalog check's name ({check: name, ...}).",
+    )
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     date_for: dt.date | None = None
@@ -167,6 +175,12 @@ class Experiment(KnownKeysOnly):
     @classmethod
     def _goal_name_metrics(cls, data: Any) -> Any:
         return expand_goal_names(data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_catalog_names(cls, data: Any) -> Any:
+        # Catalog names are resolved before the model is built (validate_experiment's catalog).
+        return refuse_references(data)
 
     @field_validator("id", "control_variant", "unit_type", mode="before")
     @classmethod
@@ -347,17 +361,23 @@ class Experiment(KnownKeysOnly):
         return self.date_to
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(path: str | Path, *, catalog: Resolver | None = None) -> Experiment:
     """Read an :class:`Experiment` from a YAML, TOML or JSON file.
 
+    :param catalog: resolves the metrics and checks the file names (:mod:`expsql.catalog`).
     :raises ExpressionError: a metric or check expression does not parse.
-    :raises ExperimentError: anything else about the definition is wrong.
+    :raises ExperimentError: anything else about the definition is wrong, or it names a metric
+        the catalog does not hold (or names one and no catalog is given).
     """
-    return validate_experiment(read_mapping(path), origin=str(path))
+    return validate_experiment(read_mapping(path), origin=str(path), catalog=catalog)
 
 
-def validate_experiment(data: dict[str, Any], *, origin: str = "experiment") -> Experiment:
-    """Build an :class:`Experiment`, turning pydantic's errors into expsql's typed ones."""
+def validate_experiment(
+    data: dict[str, Any], *, origin: str = "experiment", catalog: Resolver | None = None
+) -> Experiment:
+    """Build an :class:`Experiment`, turning pydantic's errors into expsql's typed ones; with a
+    ``catalog``, the metrics and checks it names are resolved first."""
+    data = refuse_references(data, origin=origin) if catalog is None else catalog.resolve(data, origin=origin)
     try:
         return Experiment.model_validate(data)
     except ValidationError as error:

@@ -72,7 +72,15 @@ def test_dialects_lists_the_registry_and_what_is_served(client: TestClient) -> N
 def test_docs_and_openapi_describe_every_endpoint(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert set(paths) == {"/health", "/dialects", "/evaluate", "/compile", "/sample-size-calculation"}
+    assert set(paths) == {
+        "/health",
+        "/dialects",
+        "/evaluate",
+        "/compile",
+        "/sample-size-calculation",
+        "/catalog/metrics",
+        "/catalog/checks",
+    }
     assert set(paths["/evaluate"]["post"]["responses"]) >= {"200", "422", "503", "504"}
 
 
