@@ -67,6 +67,26 @@ METRIC_COVARIATE_VALUES: Final = (
     "sum_y_xc",
     "sum_y_yc",
 )
+#: Quantile metrics (``quantile: 0.9``): metric rows add, NULL on the rows of other metrics,
+#: ``quantile_n`` (the observations: units, or events for an event quantile), ``quantile_hat``
+#: (the sample quantile, interpolated as ``PERCENTILE_CONT``: position ``(n − 1)·ν``), and
+#: ``quantile_lower`` / ``quantile_upper``, the same interpolation at the levels
+#: ``ν ∓ z·sqrt(ν(1 − ν)/n)`` (z the normal 97.5 % quantile, clipped to [0, 1]). Only an experiment
+#: with a quantile metric has these columns. None of them is additive (a quantile of a union is
+#: not a sum of quantiles): segments and days each carry their own.
+METRIC_QUANTILE_VALUES: Final = ("quantile_n", "quantile_hat", "quantile_lower", "quantile_upper")
+#: Event quantiles (``quantile_of: event``) add the cluster sums over units of the delta-method
+#: variance (Deng, Knoblich & Lu 2018): per unit ``a`` = its events at or below ``quantile_hat``,
+#: ``b`` = its events; ``Σa, Σa², Σb, Σb², Σab`` and the number of units with an event. NULL on
+#: every other row (unit quantiles included).
+METRIC_CLUSTER_VALUES: Final = (
+    "quantile_sum_a",
+    "quantile_sum_a2",
+    "quantile_sum_b",
+    "quantile_sum_b2",
+    "quantile_sum_ab",
+    "quantile_units",
+)
 #: CUPED unit rows add the unit's pre-exposure ``SUM(cnt)`` and ``SUM(value)`` of the goal term.
 UNIT_COVARIATE_VALUES: Final = ("pre_count", "pre_sum_value")
 
