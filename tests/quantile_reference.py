@@ -48,7 +48,9 @@ def unit_quantile_row(values: np.ndarray, level: float, ignore_zeros: bool = Fal
     return quantile_columns(values, level) | dict.fromkeys(METRIC_CLUSTER_VALUES, None)
 
 
-def event_quantile_row(events: Sequence[np.ndarray], level: float, ignore_zeros: bool = False) -> dict[str, Any]:
+def event_quantile_row(
+    events: Sequence[np.ndarray], level: float, ignore_zeros: bool = False
+) -> dict[str, Any]:
     """The quantile and cluster columns of an event quantile over each unit's event values."""
     events = [np.asarray(e, dtype=float) for e in events]
     if ignore_zeros:

@@ -49,6 +49,7 @@ from sqlglot import exp
 from expsql.compiler.layouts import layout_of
 from expsql.compiler.nodes import alias, column, conjunction, cte, identifier, number, with_ctes
 from expsql.compiler.plan import Plan
+from expsql.compiler.quantiles import QUANTILE_SUMS, quantile_columns
 from expsql.compiler.scan import (
     SCAN,
     TERM,
@@ -102,6 +103,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     capped_covariates = dict(zip(covariates, capped.pairs[len(pairs) :], strict=True))
     products = products_of(capped_pairs, capped_covariates)
     ctes = source_ctes(plan, dialect)
+    matches: Callable[[int], exp.Expression] = _is_term
     if len(plan.layers) == 1:
         ctes += segmented_scan(plan, dialect, scan_query(plan, dialect, doubles=True), SCAN)
         ctes.append(cte(UNIT_GOALS, _unit_goals_query(plan)))
@@ -121,7 +123,12 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         *capped.ctes,
         cte(VARIANT_SUMS, variant_sums_query(plan, capped.names, products, capped.table)),
     ]
-    return with_ctes(rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
+    x_names = [names[x] for x, _ in pairs]
+    quantiles = quantile_columns(plan, dialect, planned.rows, x_names, UNIT_METRICS, matches, pool)
+    if quantiles is None:
+        return with_ctes(rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
+    rows = rows_query(plan, metric_ids, capped_pairs, capped_covariates, quantiles.columns, QUANTILE_SUMS)
+    return with_ctes(rows, [*ctes, *quantiles.ctes])
 
 
 def _unit_goals_query(plan: Plan) -> exp.Select:

@@ -69,7 +69,9 @@ class QuantileStatistics:
     untestable: np.ndarray
 
 
-def iid_variance(n: np.ndarray, lower: np.ndarray, upper: np.ndarray, n_star: np.ndarray | None = None) -> np.ndarray:
+def iid_variance(
+    n: np.ndarray, lower: np.ndarray, upper: np.ndarray, n_star: np.ndarray | None = None
+) -> np.ndarray:
     """gbstats' ``QuantileStatistic.variance_init``: ``(n*/n)(n − 1)((U − L)/(2z))²``, 0 for n ≤ 1."""
     n_star = n if n_star is None else n_star
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -111,8 +113,10 @@ def quantile_statistics(
         sum_a, sum_a2, sum_b, sum_b2, sum_ab, units = (clusters[..., i] for i in range(6))
         clustered = ~np.isnan(units)
         with np.errstate(divide="ignore", invalid="ignore"):
-            scaled = variance * cluster_share_variance(sum_a, sum_a2, sum_b, sum_b2, sum_ab, units) / (
-                level * (1 - level) / n
+            scaled = (
+                variance
+                * cluster_share_variance(sum_a, sum_a2, sum_b, sum_b2, sum_ab, units)
+                / (level * (1 - level) / n)
             )
         degenerate = (n <= 1) | (units <= 1) | (sum_b <= 0)
         variance = np.where(clustered, np.where(degenerate, 0.0, scaled), variance)

@@ -137,7 +137,12 @@ def test_rows_without_quantile_columns_are_refused() -> None:
 
 def test_other_metrics_read_their_ratio_beside_a_quantile_metric() -> None:
     """A mean metric's row has NULL quantile columns: its result is the one without quantiles."""
-    mean = {"id": 3, "name": "revenue", "nominator": "value(user.unit.purchase)", "denominator": "count(user.global.exposure)"}
+    mean = {
+        "id": 3,
+        "name": "revenue",
+        "nominator": "value(user.unit.purchase)",
+        "denominator": "count(user.global.exposure)",
+    }
     plain = [metric_row(v, "3", 100, 50.0 + i, 80.0, 100, 100, 50.0 + i) for i, v in enumerate("ab")]
     alone = evaluate(experiment([mean]), pd.DataFrame(plain)).metrics
     quantile_rows = [
