@@ -124,14 +124,14 @@ def quantile_columns(
         positions, estimates = _name("quantile_positions", k), _name("quantile", k)
         ctes.append(cte(positions, _positions_query(ranks, Decimal(repr(metric.quantile)))))
         names = [f"{estimates}_{suffix}" for suffix in ESTIMATE_SUFFIXES]
-        ctes.append(cte(estimates, _estimates_query(keys, positions, names)))
+        ctes.append(cte(estimates, _estimates_query(keys, positions, names, estimates)))
         joined.append((estimates, names))
         picks[index] = dict(zip(METRIC_QUANTILE_VALUES, names, strict=True))
         if metric.event_quantile:
             per_unit, clusters = _name("quantile_units", k), _name("quantile_clusters", k)
             sums = [f"{clusters}_{suffix}" for suffix in CLUSTER_SUFFIXES]
             ctes.append(cte(per_unit, _per_unit_query(keys, segments, events, estimates, names[1])))
-            ctes.append(cte(clusters, _clusters_query(keys, per_unit, sums)))
+            ctes.append(cte(clusters, _clusters_query(keys, per_unit, sums, clusters)))
             joined.append((clusters, sums))
             picks[index] |= dict(zip(METRIC_CLUSTER_VALUES, sums, strict=True))
     ctes.append(cte(QUANTILE_SUMS, _sums_query(keys, segments, joined)))
@@ -175,8 +175,8 @@ def _events_query(
     if metric.ignore_zeros:
         conditions.append(exp.NEQ(this=column(VALUE, EVENTS_ALIAS), expression=number(0)))
     projections = [
-        *(column(k, UNITS_ALIAS) for k in keys),
-        column(UNIT, UNITS_ALIAS),
+        *(alias(column(k, UNITS_ALIAS), k) for k in keys),  # aliased: ClickHouse keeps the qualifier
+        alias(column(UNIT, UNITS_ALIAS), UNIT),
         alias(column(VALUE, EVENTS_ALIAS), QUANTILE_VALUE),
     ]
     query = exp.Select().select(*projections, copy=False)
@@ -255,9 +255,16 @@ def _weight(j: int) -> str:
     return f"quantile_weight_{j}"
 
 
-def _estimates_query(keys: list[str], positions: str, names: list[str]) -> exp.Select:
+def _key(table: str, key: str) -> str:
+    """A key column as a per-variant quantile CTE names it: its own name, so that joining it to
+    ``variant_sums`` leaves no two columns of one name (ClickHouse then renames the shared one
+    ``variant_sums.variant_id``)."""
+    return f"{table}_{key}"
+
+
+def _estimates_query(keys: list[str], positions: str, names: list[str], table: str) -> exp.Select:
     projections: list[exp.Expression] = [
-        *(column(k) for k in keys),
+        *(alias(column(k), _key(table, k)) for k in keys),
         alias(exp.Max(this=column(QUANTILE_COUNT)), names[0]),
     ]
     projections += [alias(_interpolated(j), name) for j, name in enumerate(names[1:])]
@@ -300,11 +307,11 @@ def _same_keys(keys: list[str], segments: set[str], left: str, right: str) -> ex
     """Equal keys; a segment column may be NULL, and a NULL segment matches a NULL one."""
     conditions: list[exp.Expression] = []
     for k in keys:
-        equal = exp.EQ(this=column(k, left), expression=column(k, right))
+        equal = exp.EQ(this=column(k, left), expression=column(_key(right, k), right))
         if k in segments:
             both_null = exp.and_(
                 exp.Is(this=column(k, left), expression=exp.Null()),
-                exp.Is(this=column(k, right), expression=exp.Null()),
+                exp.Is(this=column(_key(right, k), right), expression=exp.Null()),
                 copy=False,
             )
             equal = exp.Paren(this=disjunction([equal, both_null]))
@@ -332,7 +339,7 @@ def _per_unit_query(
     return query.group_by(*group, copy=False)
 
 
-def _clusters_query(keys: list[str], per_unit: str, names: list[str]) -> exp.Select:
+def _clusters_query(keys: list[str], per_unit: str, names: list[str], table: str) -> exp.Select:
     a, b = column("quantile_a"), column("quantile_b")
     sums = (
         a,
@@ -341,7 +348,7 @@ def _clusters_query(keys: list[str], per_unit: str, names: list[str]) -> exp.Sel
         exp.Mul(this=b, expression=b.copy()),
         exp.Mul(this=a.copy(), expression=b.copy()),
     )
-    projections: list[exp.Expression] = [*(column(k) for k in keys)]
+    projections: list[exp.Expression] = [alias(column(k), _key(table, k)) for k in keys]
     projections += [alias(exp.Sum(this=s.copy()), name) for s, name in zip(sums, names, strict=False)]
     projections.append(alias(exp.Count(this=exp.Star()), names[-1]))
     return (
@@ -354,7 +361,7 @@ def _clusters_query(keys: list[str], per_unit: str, names: list[str]) -> exp.Sel
 
 def _sums_query(keys: list[str], segments: set[str], joined: list[tuple[str, list[str]]]) -> exp.Select:
     projections: list[exp.Expression] = [exp.Column(this=exp.Star(), table=identifier(VARIANT_SUMS))]
-    projections += [column(name, table) for table, names in joined for name in names]
+    projections += [alias(column(name, table), name) for table, names in joined for name in names]
     query = (
         exp.Select()
         .select(*projections, copy=False)

@@ -156,3 +156,13 @@ def test_each_segment_has_its_own_quantiles(
 ) -> None:
     expected = reference(events, BROKEN_DOWN, "device")
     assert_quantiles_equal(engine_rows(engine, BROKEN_DOWN), expected, ["exp_variant_id", "device", "metric_id"])
+
+
+@pytest.mark.parametrize(("experiment", "segment"), [(EXPERIMENT, None), (BROKEN_DOWN, "device")])
+def test_clickhouse_quantile_columns_equal_the_numpy_reference(
+    events: pd.DataFrame, open_clickhouse: Callable[..., Any], experiment: Experiment, segment: str | None
+) -> None:
+    clickhouse = open_clickhouse(events, TABLE)
+    sql = compile_sql(experiment, dialect="clickhouse", rows="metrics", source=SOURCE)
+    keys = ["exp_variant_id", *([segment] if segment else []), "metric_id"]
+    assert_quantiles_equal(load.clickhouse_rows(clickhouse, sql), reference(events, experiment, segment), keys)
