@@ -87,6 +87,11 @@ METRIC_CLUSTER_VALUES: Final = (
     "quantile_sum_ab",
     "quantile_units",
 )
+#: A breakdown's metric rows add, per quantile metric and variant, one row over every segment
+#: (``metric_id`` = :func:`overall_row_id`, NULL segment columns, ``n`` and the sums 0, the
+#: quantile columns of the whole variant): the overall quantile, which the segments' rows cannot
+#: give, as they give every sum.
+OVERALL_ROW_PREFIX: Final = "@overall:"
 #: CUPED unit rows add the unit's pre-exposure ``SUM(cnt)`` and ``SUM(value)`` of the goal term.
 UNIT_COVARIATE_VALUES: Final = ("pre_count", "pre_sum_value")
 
@@ -110,6 +115,11 @@ MULTIPLE_EXPOSURES_CHECK: Final = "multiple_exposures"
 def check_row_id(check_id: int | str) -> str:
     """``metric_id`` of the metric-rows row that carries a check's nominator (x) and denominator (y)."""
     return f"@check:{check_id}"
+
+
+def overall_row_id(metric_id: int | str) -> str:
+    """``metric_id`` of a breakdown's overall row of a quantile metric (:data:`OVERALL_ROW_PREFIX`)."""
+    return f"{OVERALL_ROW_PREFIX}{metric_id}"
 
 
 def metric_row_id(metric_id: int | str) -> str:

@@ -49,6 +49,7 @@ from sqlglot import exp
 from expsql.compiler.layouts import layout_of
 from expsql.compiler.nodes import alias, column, conjunction, cte, identifier, number, with_ctes
 from expsql.compiler.plan import Plan
+from expsql.compiler.quantile_rows import with_overall_rows
 from expsql.compiler.quantiles import QUANTILE_SUMS, quantile_columns
 from expsql.compiler.scan import (
     SCAN,
@@ -79,7 +80,7 @@ UNIT_GOALS = "unit_goals"
 SEGMENTED_UNIT_GOALS = "segmented_unit_goals"
 
 
-def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
+def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Query:
     """The metric-rows query of :mod:`expsql.contracts`."""
     planned = unit_columns(plan)
     plan, pairs, covariates, names = planned.plan, planned.pairs, planned.covariates, planned.names
@@ -128,7 +129,8 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     if quantiles is None:
         return with_ctes(rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
     rows = rows_query(plan, metric_ids, capped_pairs, capped_covariates, quantiles.columns, QUANTILE_SUMS)
-    return with_ctes(rows, [*ctes, *quantiles.ctes])
+    query = with_overall_rows(plan, rows, quantiles.overall, bool(capped_covariates))
+    return with_ctes(query, [*ctes, *quantiles.ctes])
 
 
 def _unit_goals_query(plan: Plan) -> exp.Select:

@@ -12,7 +12,12 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
+from typing import TypeVar
+
 from sqlglot import exp
+
+#: A query node: a SELECT, or a UNION ALL of them (a breakdown's quantile rows).
+QueryT = TypeVar("QueryT", bound=exp.Query)
 
 from expsql.compiler.terms import TypedValue
 from expsql.dialects.base import Dialect
@@ -57,7 +62,7 @@ def cte(name: str, query: exp.Select) -> exp.CTE:
     return exp.CTE(this=query, alias=exp.TableAlias(this=identifier(name)))
 
 
-def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select:
+def with_ctes(query: QueryT, ctes: list[exp.CTE]) -> QueryT:
     query.set("with_", exp.With(expressions=ctes))
     return query
 

@@ -76,10 +76,13 @@ class QuantileColumns:
 
     :param ctes: the CTEs after ``variant_sums`` (``quantile_sums`` last).
     :param columns: row index → contract column → ``quantile_sums`` column.
+    :param overall: with a breakdown, each quantile metric's chain over every segment, whose
+        rows :mod:`.quantile_rows` appends (:data:`~expsql.contracts.OVERALL_ROW_PREFIX`).
     """
 
     ctes: list[exp.CTE]
     columns: dict[int, dict[str, str]]
+    overall: list[Chain]
 
 
 def quantile_columns(
@@ -106,36 +109,78 @@ def quantile_columns(
     ctes: list[exp.CTE] = []
     joined: list[tuple[str, list[str]]] = []  # (table, its columns) joined into quantile_sums
     picks: dict[int, dict[str, str]] = {}
+    overall: list[Chain] = []
     for k, (index, row) in enumerate((i, r) for i, r in enumerate(rows) if r.metric_id in metrics):
         metric = metrics[row.metric_id]
-        assert metric.quantile is not None
         if metric.event_quantile:
             nominator = row.nominator
             assert isinstance(nominator, Goal)
             is_term = matches(plan.term_index(nominator.key, row.window))
             events = _name("quantile_events", k)
             ctes.append(cte(events, _events_query(plan, keys, units, is_term, pool, metric)))
-            source, where = events, None
+            source, where, value = events, None, QUANTILE_VALUE
         else:
-            source, where = units, _unit_filter(pool, x_names[index], metric)
-        ranks = _name("quantile_ranks", k)
-        value = QUANTILE_VALUE if metric.event_quantile else x_names[index]
-        ctes.append(cte(ranks, _ranks_query(dialect, keys, source, value, where)))
-        positions, estimates = _name("quantile_positions", k), _name("quantile", k)
-        ctes.append(cte(positions, _positions_query(ranks, Decimal(repr(metric.quantile)))))
-        names = [f"{estimates}_{suffix}" for suffix in ESTIMATE_SUFFIXES]
-        ctes.append(cte(estimates, _estimates_query(keys, positions, names, estimates)))
-        joined.append((estimates, names))
-        picks[index] = dict(zip(METRIC_QUANTILE_VALUES, names, strict=True))
-        if metric.event_quantile:
-            per_unit, clusters = _name("quantile_units", k), _name("quantile_clusters", k)
-            sums = [f"{clusters}_{suffix}" for suffix in CLUSTER_SUFFIXES]
-            ctes.append(cte(per_unit, _per_unit_query(keys, segments, events, estimates, names[1])))
-            ctes.append(cte(clusters, _clusters_query(keys, per_unit, sums, clusters)))
-            joined.append((clusters, sums))
-            picks[index] |= dict(zip(METRIC_CLUSTER_VALUES, sums, strict=True))
+            source, where, value = units, _unit_filter(pool, x_names[index], metric), x_names[index]
+        chain = _chain(dialect, str(k), keys, segments, source, value, where, metric)
+        ctes += chain.ctes
+        joined += chain.tables
+        picks[index] = chain.columns
+        if segments:  # the variant's quantile over every segment: the breakdown's overall row
+            variant_only = [key for key in keys if key not in segments]
+            overall.append(
+                _chain(dialect, f"overall_{k}", variant_only, set(), source, value, where, metric, row.metric_id)
+            )
+            ctes += overall[-1].ctes
     ctes.append(cte(QUANTILE_SUMS, _sums_query(keys, segments, joined)))
-    return QuantileColumns(ctes, picks)
+    return QuantileColumns(ctes, picks, overall)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The CTEs of one quantile metric at one grouping (variant and segments, or variant alone).
+
+    :param tables: the per-group CTEs and their columns (the estimates', then the clusters').
+    :param columns: contract column → column of those CTEs.
+    :param metric_id: the metric row's id (an overall chain's, for its row).
+    """
+
+    ctes: list[exp.CTE]
+    tables: list[tuple[str, list[str]]]
+    columns: dict[str, str]
+    metric_id: str = ""
+
+
+def _chain(
+    dialect: Dialect,
+    tag: str,
+    keys: list[str],
+    segments: set[str],
+    source: str,
+    value: str,
+    where: exp.Expression | None,
+    metric: Metric,
+    metric_id: str = "",
+) -> Chain:
+    """Rank ``value`` of ``source`` per ``keys``, pick the order statistics, and for an event
+    quantile (``source`` its events CTE) count each unit's events at or below the estimate."""
+    assert metric.quantile is not None
+    ranks, positions, estimates = (_name(p, tag) for p in ("quantile_ranks", "quantile_positions", "quantile"))
+    names = [f"{estimates}_{suffix}" for suffix in ESTIMATE_SUFFIXES]
+    ctes = [
+        cte(ranks, _ranks_query(dialect, keys, source, value, where)),
+        cte(positions, _positions_query(ranks, Decimal(repr(metric.quantile)))),
+        cte(estimates, _estimates_query(keys, positions, names, estimates)),
+    ]
+    tables = [(estimates, names)]
+    columns = dict(zip(METRIC_QUANTILE_VALUES, names, strict=True))
+    if metric.event_quantile:
+        per_unit, clusters = _name("quantile_units", tag), _name("quantile_clusters", tag)
+        sums = [f"{clusters}_{suffix}" for suffix in CLUSTER_SUFFIXES]
+        ctes.append(cte(per_unit, _per_unit_query(keys, segments, source, estimates, names[1])))
+        ctes.append(cte(clusters, _clusters_query(keys, per_unit, sums, clusters)))
+        tables.append((clusters, sums))
+        columns |= dict(zip(METRIC_CLUSTER_VALUES, sums, strict=True))
+    return Chain(ctes, tables, columns, metric_id)
 
 
 def _name(prefix: str, k: int) -> str:
@@ -255,7 +300,7 @@ def _weight(j: int) -> str:
     return f"quantile_weight_{j}"
 
 
-def _key(table: str, key: str) -> str:
+def key_name(table: str, key: str) -> str:
     """A key column as a per-variant quantile CTE names it: its own name, so that joining it to
     ``variant_sums`` leaves no two columns of one name (ClickHouse then renames the shared one
     ``variant_sums.variant_id``)."""
@@ -264,7 +309,7 @@ def _key(table: str, key: str) -> str:
 
 def _estimates_query(keys: list[str], positions: str, names: list[str], table: str) -> exp.Select:
     projections: list[exp.Expression] = [
-        *(alias(column(k), _key(table, k)) for k in keys),
+        *(alias(column(k), key_name(table, k)) for k in keys),
         alias(exp.Max(this=column(QUANTILE_COUNT)), names[0]),
     ]
     projections += [alias(_interpolated(j), name) for j, name in enumerate(names[1:])]
@@ -307,11 +352,11 @@ def _same_keys(keys: list[str], segments: set[str], left: str, right: str) -> ex
     """Equal keys; a segment column may be NULL, and a NULL segment matches a NULL one."""
     conditions: list[exp.Expression] = []
     for k in keys:
-        equal = exp.EQ(this=column(k, left), expression=column(_key(right, k), right))
+        equal = exp.EQ(this=column(k, left), expression=column(key_name(right, k), right))
         if k in segments:
             both_null = exp.and_(
                 exp.Is(this=column(k, left), expression=exp.Null()),
-                exp.Is(this=column(_key(right, k), right), expression=exp.Null()),
+                exp.Is(this=column(key_name(right, k), right), expression=exp.Null()),
                 copy=False,
             )
             equal = exp.Paren(this=disjunction([equal, both_null]))
@@ -348,7 +393,7 @@ def _clusters_query(keys: list[str], per_unit: str, names: list[str], table: str
         exp.Mul(this=b, expression=b.copy()),
         exp.Mul(this=a.copy(), expression=b.copy()),
     )
-    projections: list[exp.Expression] = [alias(column(k), _key(table, k)) for k in keys]
+    projections: list[exp.Expression] = [alias(column(k), key_name(table, k)) for k in keys]
     projections += [alias(exp.Sum(this=s.copy()), name) for s, name in zip(sums, names, strict=False)]
     projections.append(alias(exp.Count(this=exp.Star()), names[-1]))
     return (

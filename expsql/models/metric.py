@@ -204,6 +204,14 @@ class Metric(KnownKeysOnly):
         return "p" + (text.rstrip("0").rstrip(".") if "." in text else text)
 
     @property
+    def label(self) -> str:
+        """The name outputs show: a quantile metric's with its level and kind (``p90 page load,
+        per event``; a unit quantile ``p50 basket``), any other metric's name as it is."""
+        if self.quantile is None:
+            return self.name
+        return f"{self.quantile_label} {self.name}" + (", per event" if self.event_quantile else "")
+
+    @property
     def winsorized(self) -> bool:
         """Whether the per-unit nominator is capped at a percentile on either side (0 caps nothing)."""
         return bool(self.outlier_upper_percentile or self.outlier_lower_percentile)

@@ -26,6 +26,7 @@ from expsql.contracts import (
     METRIC_VALUES,
     check_row_id,
     metric_row_id,
+    overall_row_id,
 )
 from expsql.models import Experiment
 from expsql.stats.rows import codes
@@ -65,6 +66,7 @@ def sum_metric_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[
     """Pivot validated metric rows (duplicate rows are summed, the columns are additive)."""
     wanted = [metric_row_id(m.id) for m in experiment.metrics]
     wanted += [check_row_id(c.id) for c in experiment.checks] + [EXPOSURE_ROW_ID]
+    wanted += [overall_row_id(m.id) for m in experiment.quantile_metrics()]
     row_ids = {row_id: i for i, row_id in enumerate(dict.fromkeys(wanted))}
     row_codes = codes(frame["metric_id"], list(row_ids))
     variant_codes = codes(frame["exp_variant_id"], variants)

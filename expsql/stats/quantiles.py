@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from expsql.contracts import METRIC_CLUSTER_VALUES, METRIC_QUANTILE_VALUES, metric_row_id
+from expsql.contracts import METRIC_CLUSTER_VALUES, METRIC_QUANTILE_VALUES, metric_row_id, overall_row_id
 from expsql.errors import RowsError
 from expsql.models import Experiment
 from expsql.stats.metric_rows import MetricSums
@@ -149,22 +149,43 @@ def quantile_overrides(
         )
     index = np.array([sums.row_ids[metric_row_id(m.id)] for m in metrics], dtype=int)
     level = np.array([m.quantile if m.quantile is not None else np.nan for m in metrics])[:, np.newaxis]
-    clusters = sums.clusters[index].copy()
+    quantiles, clusters = sums.quantiles[index].copy(), sums.clusters[index].copy()
+    # A breakdown's overall result: the rows over every segment, when the rows carry them.
+    for i, metric in enumerate(metrics):
+        overall = sums.row_ids.get(overall_row_id(metric.id))
+        if overall is not None:
+            given = ~np.isnan(sums.quantiles[overall, :, 0])
+            quantiles[i, given] = sums.quantiles[overall, given]
+            clusters[i, given] = sums.clusters[overall, given]
     plain = np.array([not m.event_quantile for m in metrics], dtype=bool)
     clusters[plain] = np.nan  # a unit quantile's variance is the iid one, whatever the rows say
-    return is_quantile, quantile_statistics(level, sums.quantiles[index], clusters)
+    return is_quantile, quantile_statistics(level, quantiles, clusters)
 
 
-def quantile_messages(experiment: Experiment, variants: list[str], untestable: np.ndarray) -> list[str]:
-    """One message naming the quantile metric × variants with too few observations to test."""
-    rows, columns = np.nonzero(untestable)
-    if rows.size == 0:
-        return []
-    named = ", ".join(
-        f"metric {experiment.metrics[r].id} ({experiment.metrics[r].name}) variant {variants[c]}"
-        for r, c in zip(rows, columns, strict=True)
-    )
-    return [
-        f"too few observations for a quantile's rank interval (it leaves [0, 1], or the order "
-        f"statistics at its bounds are equal): {named}; their statistics are NaN."
-    ]
+def quantile_messages(
+    experiment: Experiment, variants: list[str], untestable: np.ndarray, absent: np.ndarray
+) -> list[str]:
+    """Messages naming the quantile metric × variants whose rows carry no quantile (``absent``)
+    or too few observations to test it (``untestable``)."""
+    messages = []
+    for mask, text in (
+        (
+            absent,
+            "no quantile in the rows (a breakdown's overall, (other) or several segments together: "
+            "a quantile of a union is not computed from its parts' rows; evaluate the experiment "
+            "without breakdown for it)",
+        ),
+        (
+            untestable & ~absent,
+            "too few observations for a quantile's rank interval (it leaves [0, 1], or the order "
+            "statistics at its bounds are equal)",
+        ),
+    ):
+        rows, columns = np.nonzero(mask)
+        if rows.size:
+            named = ", ".join(
+                f"metric {experiment.metrics[r].id} ({experiment.metrics[r].name}) variant {variants[c]}"
+                for r, c in zip(rows, columns, strict=True)
+            )
+            messages.append(f"{text}: {named}; their statistics are NaN.")
+    return messages

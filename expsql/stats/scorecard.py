@@ -227,7 +227,9 @@ def _evaluate(
             untestable = chosen[:, np.newaxis] & statistics.untestable
             variance = np.where(untestable, np.nan, variance)
             invalid = invalid | untestable
-            row_messages += quantile_messages(experiment, variants, untestable)
+            absent = chosen[:, np.newaxis] & np.isnan(statistics.estimate)
+            mean = np.where(absent, np.nan, mean)
+            row_messages += quantile_messages(experiment, variants, untestable, absent)
         sample_size = count.copy()
         exposures = sums.exposures
         check_results = [

@@ -1,6 +1,7 @@
 """Quantile metrics on DuckDB, PostgreSQL and Spark: the SQL's order statistics and cluster sums
 equal a numpy reference (``np.quantile(method="linear")``, ``PERCENTILE_CONT``'s definition)
-computed from the same data, to a relative 1e-9; a breakdown gives each segment its own.
+computed from the same data, to a relative 1e-9; a breakdown gives each segment its own, and
+each variant's overall quantile in its own rows.
 
 The data: per-unit revenue (``conversion`` values, several events per unit, many units without
 one) and page loads with strong within-unit correlation, each on a ``web`` or ``ios`` platform;
@@ -19,7 +20,7 @@ import pandas as pd
 import pytest
 
 from expsql.compiler import compile_sql
-from expsql.contracts import METRIC_CLUSTER_VALUES, METRIC_QUANTILE_VALUES
+from expsql.contracts import METRIC_CLUSTER_VALUES, METRIC_QUANTILE_VALUES, OVERALL_ROW_PREFIX
 from expsql.dialects import Dao, get
 from expsql.models import Experiment
 from expsql.source import Source
@@ -104,8 +105,20 @@ def assert_quantiles_equal(rows: pd.DataFrame, expected: pd.DataFrame, keys: lis
         want = merged[column].to_numpy(dtype=float)
         got = merged[f"{column}_sql"].to_numpy(dtype=float)
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=column)
-    others = rows[~rows["metric_id"].astype(str).isin(ids)]
+    others = rows[~rows["metric_id"].astype(str).isin(ids) & ~_overall(rows)]
     assert others[list(METRIC_QUANTILE_VALUES)].isna().all().all()
+
+
+def _overall(rows: pd.DataFrame) -> pd.Series:
+    return rows["metric_id"].astype(str).str.startswith(OVERALL_ROW_PREFIX)
+
+
+def assert_overall_rows_equal(rows: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """A breakdown's overall rows: each quantile metric's whole-variant quantile, sums 0."""
+    overall = rows[_overall(rows)].copy()
+    assert (overall[["n", "sum_x", "sum_y"]] == 0).all().all()
+    overall["metric_id"] = overall["metric_id"].str.removeprefix(OVERALL_ROW_PREFIX)
+    assert_quantiles_equal(overall, expected, ["exp_variant_id", "metric_id"])
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +168,9 @@ def test_each_segment_has_its_own_quantiles(
     engine: str, events: pd.DataFrame, engine_rows: Callable[[str, Experiment], pd.DataFrame]
 ) -> None:
     expected = reference(events, BROKEN_DOWN, "device")
-    assert_quantiles_equal(engine_rows(engine, BROKEN_DOWN), expected, ["exp_variant_id", "device", "metric_id"])
+    rows = engine_rows(engine, BROKEN_DOWN)
+    assert_quantiles_equal(rows[~_overall(rows)], expected, ["exp_variant_id", "device", "metric_id"])
+    assert_overall_rows_equal(rows, reference(events, EXPERIMENT))
 
 
 @pytest.mark.parametrize(("experiment", "segment"), [(EXPERIMENT, None), (BROKEN_DOWN, "device")])
@@ -165,4 +180,7 @@ def test_clickhouse_quantile_columns_equal_the_numpy_reference(
     clickhouse = open_clickhouse(events, TABLE)
     sql = compile_sql(experiment, dialect="clickhouse", rows="metrics", source=SOURCE)
     keys = ["exp_variant_id", *([segment] if segment else []), "metric_id"]
-    assert_quantiles_equal(load.clickhouse_rows(clickhouse, sql), reference(events, experiment, segment), keys)
+    rows = load.clickhouse_rows(clickhouse, sql)
+    assert_quantiles_equal(rows[~_overall(rows)], reference(events, experiment, segment), keys)
+    if segment:
+        assert_overall_rows_equal(rows, reference(events, EXPERIMENT))
