@@ -1,4 +1,4 @@
-"""Quantile-metric calibration (:mod:`expsql.stats.quantiles`), the quantile part of ``benchmarks/calibration.py``.
+"""Quantile-metric calibration (:mod:`expsql.stats.quantiles`), part of ``benchmarks/calibration.py``.
 
 A/A experiments, the quantile columns of the metric rows computed with numpy as the SQL computes
 them (``PERCENTILE_CONT``'s interpolation, the rank bounds at ``ν ∓ z·sqrt(ν(1 − ν)/n)``), then

@@ -290,10 +290,15 @@ def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | N
             assert isinstance(metric.nominator_expr, Goal)
             chosen = scoped[goal_mask(scoped, metric.nominator_expr.key, source)]
             keys = pd.MultiIndex.from_arrays(
-                [chosen[source.columns.exp_variant_id].astype(str), chosen[source.columns.unit_id].astype(str)]
+                [
+                    chosen[source.columns.exp_variant_id].astype(str),
+                    chosen[source.columns.unit_id].astype(str),
+                ]
             )
             values = chosen[source.columns.value].astype("Float64").fillna(0).to_numpy(dtype=float)
-            events_of[metric_id] = pd.DataFrame({"variant": keys.get_level_values(0), "unit": keys.get_level_values(1), "value": values})[keys.isin(units)]
+            events_of[metric_id] = pd.DataFrame(
+                {"variant": keys.get_level_values(0), "unit": keys.get_level_values(1), "value": values}
+            )[keys.isin(units)]
     records = []
     for metric_id, x, y in pairs:
         for variant in sorted(set(variants)):
@@ -313,7 +318,9 @@ def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | N
                 }
             )
             if quantiles:
-                records[-1] |= quantile_record(quantiles.get(metric_id), xs, events_of.get(metric_id), variant)
+                records[-1] |= quantile_record(
+                    quantiles.get(metric_id), xs, events_of.get(metric_id), variant
+                )
     extra = (*METRIC_QUANTILE_VALUES, *METRIC_CLUSTER_VALUES) if quantiles else ()
     return pd.DataFrame.from_records(records, columns=[*METRIC_KEYS, *METRIC_VALUES, *extra])
 

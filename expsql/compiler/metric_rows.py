@@ -80,7 +80,7 @@ UNIT_GOALS = "unit_goals"
 SEGMENTED_UNIT_GOALS = "segmented_unit_goals"
 
 
-def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Query:
+def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select | exp.Union:
     """The metric-rows query of :mod:`expsql.contracts`."""
     planned = unit_columns(plan)
     plan, pairs, covariates, names = planned.plan, planned.pairs, planned.covariates, planned.names
@@ -125,12 +125,12 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Query:
         cte(VARIANT_SUMS, variant_sums_query(plan, capped.names, products, capped.table)),
     ]
     x_names = [names[x] for x, _ in pairs]
-    quantiles = quantile_columns(plan, dialect, planned.rows, x_names, UNIT_METRICS, matches, pool)
-    if quantiles is None:
+    ranked = quantile_columns(plan, dialect, planned.rows, x_names, UNIT_METRICS, matches, pool)
+    if ranked is None:
         return with_ctes(rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
-    rows = rows_query(plan, metric_ids, capped_pairs, capped_covariates, quantiles.columns, QUANTILE_SUMS)
-    query = with_overall_rows(plan, rows, quantiles.overall, bool(capped_covariates))
-    return with_ctes(query, [*ctes, *quantiles.ctes])
+    rows = rows_query(plan, metric_ids, capped_pairs, capped_covariates, ranked.columns, QUANTILE_SUMS)
+    query = with_overall_rows(plan, rows, ranked.overall, bool(capped_covariates))
+    return with_ctes(query, [*ctes, *ranked.ctes])
 
 
 def _unit_goals_query(plan: Plan) -> exp.Select:

@@ -11,13 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-
-from typing import TypeVar
+from typing import overload
 
 from sqlglot import exp
-
-#: A query node: a SELECT, or a UNION ALL of them (a breakdown's quantile rows).
-QueryT = TypeVar("QueryT", bound=exp.Query)
 
 from expsql.compiler.terms import TypedValue
 from expsql.dialects.base import Dialect
@@ -62,7 +58,12 @@ def cte(name: str, query: exp.Select) -> exp.CTE:
     return exp.CTE(this=query, alias=exp.TableAlias(this=identifier(name)))
 
 
-def with_ctes(query: QueryT, ctes: list[exp.CTE]) -> QueryT:
+@overload
+def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select: ...
+@overload
+def with_ctes(query: exp.Select | exp.Union, ctes: list[exp.CTE]) -> exp.Select | exp.Union: ...
+def with_ctes(query: exp.Select | exp.Union, ctes: list[exp.CTE]) -> exp.Select | exp.Union:
+    """``query`` with the CTEs (a SELECT, or a UNION ALL: a breakdown's quantile rows)."""
     query.set("with_", exp.With(expressions=ctes))
     return query
 

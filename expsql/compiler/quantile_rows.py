@@ -34,9 +34,11 @@ from expsql.contracts import (
 )
 
 
-def with_overall_rows(plan: Plan, rows: exp.Select, overall: list[Chain], covariates: bool) -> exp.Query:
+def with_overall_rows(
+    plan: Plan, rows: exp.Select, overall: list[Chain], covariates: bool
+) -> exp.Select | exp.Union:
     """``rows``, then ``UNION ALL`` each overall chain's rows (``rows`` itself without any)."""
-    query: exp.Query = rows
+    query: exp.Select | exp.Union = rows
     for chain in overall:
         query = exp.Union(this=query, expression=_overall_query(plan, chain, covariates), distinct=False)
     return query

@@ -30,8 +30,9 @@ a second time (``quantile_events_<k>`` is referenced twice)::
                           WHERE <the event is of the term>),
     quantile_ranks_1 AS (...as above, over quantile_events_1),
     quantile_1 AS (...),
-    quantile_units_1 AS (SELECT variant_id, unit_id, SUM(CASE WHEN value <= estimate THEN 1 ELSE 0 END) AS a,
-                                COUNT(*) AS b FROM quantile_events_1 JOIN quantile_1 ... GROUP BY ..., unit_id),
+    quantile_units_1 AS (SELECT variant_id, SUM(CASE WHEN value <= estimate THEN 1 ELSE 0 END) AS a,
+                                COUNT(*) AS b FROM quantile_events_1 JOIN quantile_1 ...
+                         GROUP BY variant_id, unit_id),
     quantile_clusters_1 AS (SELECT variant_id, SUM(a), SUM(a * a), SUM(b), SUM(b * b), SUM(a * b),
                                    COUNT(*) FROM quantile_units_1 GROUP BY variant_id)
 
@@ -51,7 +52,17 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from expsql.compiler.nodes import alias, ascending, column, conjunction, cte, disjunction, identifier, number
+from expsql.compiler.nodes import (
+    alias,
+    ascending,
+    column,
+    conjunction,
+    cte,
+    disjunction,
+    identifier,
+    node,
+    number,
+)
 from expsql.compiler.plan import MetricRow, Plan
 from expsql.compiler.scan import SCAN, UNIT, VALUE, variant_keys
 from expsql.compiler.segments import segment_columns
@@ -128,7 +139,9 @@ def quantile_columns(
         if segments:  # the variant's quantile over every segment: the breakdown's overall row
             variant_only = [key for key in keys if key not in segments]
             overall.append(
-                _chain(dialect, f"overall_{k}", variant_only, set(), source, value, where, metric, row.metric_id)
+                _chain(
+                    dialect, f"overall_{k}", variant_only, set(), source, value, where, metric, row.metric_id
+                )
             )
             ctes += overall[-1].ctes
     ctes.append(cte(QUANTILE_SUMS, _sums_query(keys, segments, joined)))
@@ -164,7 +177,9 @@ def _chain(
     """Rank ``value`` of ``source`` per ``keys``, pick the order statistics, and for an event
     quantile (``source`` its events CTE) count each unit's events at or below the estimate."""
     assert metric.quantile is not None
-    ranks, positions, estimates = (_name(p, tag) for p in ("quantile_ranks", "quantile_positions", "quantile"))
+    ranks, positions, estimates = (
+        _name(p, tag) for p in ("quantile_ranks", "quantile_positions", "quantile")
+    )
     names = [f"{estimates}_{suffix}" for suffix in ESTIMATE_SUFFIXES]
     ctes = [
         cte(ranks, _ranks_query(dialect, keys, source, value, where)),
@@ -183,7 +198,7 @@ def _chain(
     return Chain(ctes, tables, columns, metric_id)
 
 
-def _name(prefix: str, k: int) -> str:
+def _name(prefix: str, k: int | str) -> str:
     return f"{prefix}_{k}"
 
 
@@ -352,12 +367,14 @@ def _same_keys(keys: list[str], segments: set[str], left: str, right: str) -> ex
     """Equal keys; a segment column may be NULL, and a NULL segment matches a NULL one."""
     conditions: list[exp.Expression] = []
     for k in keys:
-        equal = exp.EQ(this=column(k, left), expression=column(key_name(right, k), right))
+        equal: exp.Expression = exp.EQ(this=column(k, left), expression=column(key_name(right, k), right))
         if k in segments:
-            both_null = exp.and_(
-                exp.Is(this=column(k, left), expression=exp.Null()),
-                exp.Is(this=column(key_name(right, k), right), expression=exp.Null()),
-                copy=False,
+            both_null = node(
+                exp.and_(
+                    exp.Is(this=column(k, left), expression=exp.Null()),
+                    exp.Is(this=column(key_name(right, k), right), expression=exp.Null()),
+                    copy=False,
+                )
             )
             equal = exp.Paren(this=disjunction([equal, both_null]))
         conditions.append(equal)

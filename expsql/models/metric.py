@@ -144,7 +144,9 @@ class Metric(KnownKeysOnly):
         else:
             for field in ("quantile_of", "ignore_zeros"):
                 if field in self.model_fields_set:
-                    raise ValueError(f"metric {self.id}: {field} applies to a quantile metric only (set quantile)")
+                    raise ValueError(
+                        f"metric {self.id}: {field} applies to a quantile metric only (set quantile)"
+                    )
             self._denominator = _parse(self.denominator, f"metric {self.id} denominator")
         if not goals(self._nominator) and not goals(self._denominator):
             raise ValueError(f"metric {self.id}: neither nominator nor denominator references a goal")

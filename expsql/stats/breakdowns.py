@@ -33,8 +33,8 @@ import pandas as pd
 from expsql.contracts import (
     GOAL_VALUES,
     METRIC_CLUSTER_VALUES,
-    METRIC_QUANTILE_VALUES,
     METRIC_COVARIATE_VALUES,
+    METRIC_QUANTILE_VALUES,
     METRIC_VALUES,
     OVERALL_ROW_PREFIX,
     UNIT_COVARIATE_VALUES,
@@ -105,7 +105,7 @@ def summed(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
     groups = kept.groupby(keys, dropna=False, sort=False)
     grouped = groups[values].sum(min_count=1)
     if quantiles:
-        alone = groups[quantiles].first().where(groups.size() == 1, np.nan)  # type: ignore[arg-type]
+        alone = groups[quantiles].first().where(groups.size() == 1, np.nan)
         grouped = grouped.join(pd.DataFrame(alone, columns=quantiles).astype(float))
     return grouped.reset_index()
 
@@ -128,7 +128,9 @@ def evaluate_breakdowns(
     plain = experiment.model_copy(update={"breakdown": []})
     overall = evaluate_one(plain, summed(frame, dimensions), correction)
     if "metric_id" in frame.columns:  # quantile metrics' overall rows belong to no segment
-        frame = frame[~frame["metric_id"].astype(str).str.startswith(OVERALL_ROW_PREFIX)].reset_index(drop=True)
+        frame = frame[~frame["metric_id"].astype(str).str.startswith(OVERALL_ROW_PREFIX)].reset_index(
+            drop=True
+        )
     plain = plain.model_copy(update={"variants": list(overall.variants)})
     contract = detect_contract(frame.drop(columns=dimensions), dimension_names(plain.goal_keys()))
     if contract == "wide rows":

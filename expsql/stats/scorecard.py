@@ -190,7 +190,9 @@ def _evaluate(
         if contract == "goal rows":
             # ep-stats' rule: count is not the number of units when the denominator reads value()
             # (its goal-name metrics, the only kind wide rows serve, keep count as the sample size).
-            value_denominators = [(m.denominator or "").lstrip().startswith("value(") for m in experiment.metrics]
+            value_denominators = [
+                (m.denominator or "").lstrip().startswith("value(") for m in experiment.metrics
+            ]
             sample_size[np.array(value_denominators, dtype=bool)] = np.nan
         exposures = totals.exposures
         check_results = [
@@ -222,7 +224,11 @@ def _evaluate(
             chosen, statistics = quantiles
             count, mean, variance = (
                 np.where(chosen[:, np.newaxis], new, old)
-                for new, old in ((statistics.n, count), (statistics.estimate, mean), (statistics.variance, variance))
+                for new, old in (
+                    (statistics.n, count),
+                    (statistics.estimate, mean),
+                    (statistics.variance, variance),
+                )
             )
             untestable = chosen[:, np.newaxis] & statistics.untestable
             variance = np.where(untestable, np.nan, variance)

@@ -32,11 +32,34 @@ pytestmark = pytest.mark.engine("cross-engine")
 TABLE = "quantile_events"
 SOURCE = Source(table=TABLE, dimensions={"platform": "string", "device": "string"})
 METRICS = [
-    {"id": 1, "name": "revenue", "nominator": "value(user.unit.conversion)", "denominator": "count(user.global.exposure)"},
+    {
+        "id": 1,
+        "name": "revenue",
+        "nominator": "value(user.unit.conversion)",
+        "denominator": "count(user.global.exposure)",
+    },
     {"id": 2, "name": "median revenue", "nominator": "value(user.unit.conversion)", "quantile": 0.5},
-    {"id": 3, "name": "p90 revenue", "nominator": "value(user.unit.conversion)", "quantile": 0.9, "ignore_zeros": True},
-    {"id": 4, "name": "p90 page load", "nominator": "value(user.unit.page_load)", "quantile": 0.9, "quantile_of": "event"},
-    {"id": 5, "name": "p50 web page load", "nominator": "value(user.unit.page_load(platform=web))", "quantile": 0.5, "quantile_of": "event"},
+    {
+        "id": 3,
+        "name": "p90 revenue",
+        "nominator": "value(user.unit.conversion)",
+        "quantile": 0.9,
+        "ignore_zeros": True,
+    },
+    {
+        "id": 4,
+        "name": "p90 page load",
+        "nominator": "value(user.unit.page_load)",
+        "quantile": 0.9,
+        "quantile_of": "event",
+    },
+    {
+        "id": 5,
+        "name": "p50 web page load",
+        "nominator": "value(user.unit.page_load(platform=web))",
+        "quantile": 0.5,
+        "quantile_of": "event",
+    },
 ]
 EXPERIMENT = Experiment(id="q", control_variant="a", unit_type="user", metrics=METRICS)
 BROKEN_DOWN = Experiment(id="q", control_variant="a", unit_type="user", metrics=METRICS, breakdown=["device"])
@@ -54,14 +77,48 @@ def quantile_events(seed: int, units: int = 600) -> pd.DataFrame:
             uid = f"u{unit}"
             rows.append((exp_id, variant, "global", "exposure", uid, 1.0, None, None, device))
             for _ in range(rng.poisson(0.8)):  # about 45 % of units convert
-                rows.append((exp_id, variant, "unit", "conversion", uid, 1.0, round(rng.lognormal(3, 1), 2), None, device))
+                rows.append(
+                    (
+                        exp_id,
+                        variant,
+                        "unit",
+                        "conversion",
+                        uid,
+                        1.0,
+                        round(rng.lognormal(3, 1), 2),
+                        None,
+                        device,
+                    )
+                )
             level = rng.lognormal(0, 0.7)
             for _ in range(rng.poisson(3)):
                 load_time = round(rng.lognormal(np.log(level), 0.25) * 1000, 1)
-                rows.append((exp_id, variant, "unit", "page_load", uid, 1.0, load_time, ("web", "ios")[rng.integers(2)], device))
+                rows.append(
+                    (
+                        exp_id,
+                        variant,
+                        "unit",
+                        "page_load",
+                        uid,
+                        1.0,
+                        load_time,
+                        ("web", "ios")[rng.integers(2)],
+                        device,
+                    )
+                )
     for unit in range(20):  # page loads of units never exposed: no unit of the experiment
         rows.append(("q", "a", "unit", "page_load", f"never{unit}", 1.0, 1e6, "web", "phone"))
-    columns = ["exp_id", "exp_variant_id", "agg_type", "goal", "unit_id", "cnt", "value", "platform", "device"]
+    columns = [
+        "exp_id",
+        "exp_variant_id",
+        "agg_type",
+        "goal",
+        "unit_id",
+        "cnt",
+        "value",
+        "platform",
+        "device",
+    ]
     frame = pd.DataFrame.from_records(rows, columns=columns)
     frame.insert(2, "unit_type", "user")
     frame["date"] = dt.date(2026, 12, 1)

@@ -131,7 +131,7 @@ def test_relative_test_equals_gbstats_two_sided_t_test(kind: str, seed: int, lif
 
 def test_rows_without_quantile_columns_are_refused() -> None:
     rows = [metric_row(v, "1", 10, 1.0, 1.0, 10, 10, 1.0) for v in ("a", "b")]
-    with pytest.raises(RowsError, match="quantile metric.*quantile_n"):
+    with pytest.raises(RowsError, match=r"quantile metric.*quantile_n"):
         evaluate(experiment([UNIT_METRIC]), pd.DataFrame(rows))
 
 
