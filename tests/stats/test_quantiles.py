@@ -161,3 +161,29 @@ def test_too_few_observations_make_the_quantile_untestable() -> None:
     with pytest.warns(UserWarning, match="too few observations for a quantile"):
         result = evaluate(experiment([UNIT_METRIC | {"quantile": 0.99}]), pd.DataFrame(rows))
     assert np.isnan(result.metrics["p_value"].iloc[1])
+
+
+def test_a_breakdown_reads_the_overall_rows_and_merged_segments_have_no_quantile() -> None:
+    """Three segments and each variant's overall row (``@overall:1``): the overall result is the
+    overall row's quantile, the top segment (ties by name) its own, ``(other)`` (two merged) none."""
+    rows = []
+    values = {segment: _units(i, 3000, 1.0 + 0.1 * i) for i, segment in enumerate(("web", "ios", "android"))}
+    for variant in "ab":
+        for segment, units in values.items():
+            rows.append(
+                _rows(variant, "1", unit_quantile_row(units, 0.5), units.size) | {"platform": segment}
+            )
+            rows.append(metric_row(variant, "@exposure", units.size, 0, 0, 0, 0, 0) | {"platform": segment})
+        whole = np.concatenate(list(values.values()))
+        overall = metric_row(variant, "@overall:1", 0, 0, 0, 0, 0, 0) | unit_quantile_row(whole, 0.5)
+        rows.append(overall | {"platform": None})
+    frame = pd.DataFrame(rows)
+    definition = experiment([UNIT_METRIC | {"quantile": 0.5}], breakdown=["platform"], breakdown_top=1)
+    result = evaluate(definition, frame)
+    overall_mean = result.metrics.set_index("exp_variant_id").loc["a", "mean"]
+    assert overall_mean == unit_quantile_row(np.concatenate(list(values.values())), 0.5)["quantile_hat"]
+    segments = result.breakdowns.metrics.set_index(["segment", "exp_variant_id"])["mean"]
+    assert segments["android", "a"] == unit_quantile_row(values["android"], 0.5)["quantile_hat"]
+    assert np.isnan(segments["(other)", "a"])
+    assert "(null)" not in {s for s, _ in segments.index}
+    assert any("no quantile in the rows" in w for w in result.breakdowns.warnings)
