@@ -22,7 +22,8 @@ from sqlglot import exp
 
 from expsql.compiler.nodes import alias, column, conjunction, identifier, number
 from expsql.compiler.plan import Plan
-from expsql.compiler.quantiles import Chain, key_name
+from expsql.compiler.quantile_events import key_name
+from expsql.compiler.quantiles import Chain
 from expsql.compiler.scan import shown_variant, variant_keys
 from expsql.contracts import (
     METRIC_CLUSTER_VALUES,

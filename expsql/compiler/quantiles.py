@@ -58,13 +58,19 @@ from expsql.compiler.nodes import (
     column,
     conjunction,
     cte,
-    disjunction,
     identifier,
-    node,
     number,
 )
 from expsql.compiler.plan import MetricRow, Plan
-from expsql.compiler.scan import SCAN, UNIT, VALUE, variant_keys
+from expsql.compiler.quantile_events import (
+    QUANTILE_VALUE,
+    clusters_query,
+    events_query,
+    key_name,
+    per_unit_query,
+    same_keys,
+)
+from expsql.compiler.scan import variant_keys
 from expsql.compiler.segments import segment_columns
 from expsql.compiler.unpivot import VARIANT_SUMS
 from expsql.contracts import METRIC_CLUSTER_VALUES, METRIC_QUANTILE_VALUES, metric_row_id
@@ -73,10 +79,9 @@ from expsql.grammar.ast import Goal
 from expsql.models import Metric
 
 QUANTILE_SUMS = "quantile_sums"
-QUANTILE_VALUE, QUANTILE_RANK, QUANTILE_COUNT = "quantile_value", "quantile_rank", "quantile_count"
+QUANTILE_RANK, QUANTILE_COUNT = "quantile_rank", "quantile_count"
 #: The normal 97.5 % quantile of the rank bounds (:data:`expsql.stats.quantiles.RANK_Z`), as a literal.
 RANK_Z = Decimal("1.959963984540054")
-EVENTS_ALIAS, UNITS_ALIAS = "quantile_event", "quantile_unit"
 ESTIMATE_SUFFIXES = ("n", "hat", "lower", "upper")
 CLUSTER_SUFFIXES = ("sum_a", "sum_a2", "sum_b", "sum_b2", "sum_ab", "units")
 
@@ -128,7 +133,7 @@ def quantile_columns(
             assert isinstance(nominator, Goal)
             is_term = matches(plan.term_index(nominator.key, row.window))
             events = _name("quantile_events", k)
-            ctes.append(cte(events, _events_query(plan, keys, units, is_term, pool, metric)))
+            ctes.append(cte(events, events_query(plan, keys, units, is_term, pool, metric)))
             source, where, value = events, None, QUANTILE_VALUE
         else:
             source, where, value = units, _unit_filter(pool, x_names[index], metric), x_names[index]
@@ -191,8 +196,8 @@ def _chain(
     if metric.event_quantile:
         per_unit, clusters = _name("quantile_units", tag), _name("quantile_clusters", tag)
         sums = [f"{clusters}_{suffix}" for suffix in CLUSTER_SUFFIXES]
-        ctes.append(cte(per_unit, _per_unit_query(keys, segments, source, estimates, names[1])))
-        ctes.append(cte(clusters, _clusters_query(keys, per_unit, sums, clusters)))
+        ctes.append(cte(per_unit, per_unit_query(keys, segments, source, estimates, names[1])))
+        ctes.append(cte(clusters, clusters_query(keys, per_unit, sums, clusters)))
         tables.append((clusters, sums))
         columns |= dict(zip(METRIC_CLUSTER_VALUES, sums, strict=True))
     return Chain(ctes, tables, columns, metric_id)
@@ -207,48 +212,6 @@ def _unit_filter(pool: exp.Expression | None, value: str, metric: Metric) -> exp
     if metric.ignore_zeros:
         conditions.append(exp.NEQ(this=column(value), expression=number(0)))
     return conjunction(conditions) if conditions else None
-
-
-def _events_query(
-    plan: Plan,
-    keys: list[str],
-    units: str,
-    is_term: exp.Expression,
-    pool: exp.Expression | None,
-    metric: Metric,
-) -> exp.Select:
-    """The term's events of the experiment's units, with the unit's keys and segment."""
-    same_unit = conjunction(
-        [
-            exp.EQ(this=column(k, EVENTS_ALIAS), expression=column(k, UNITS_ALIAS))
-            for k in [c.name for c in variant_keys(plan)] + [UNIT]
-        ]
-    )
-    term = is_term.transform(
-        lambda node: column(node.name, EVENTS_ALIAS) if isinstance(node, exp.Column) else node
-    )
-    conditions = [term]
-    if pool is not None:
-        conditions.append(
-            pool.transform(lambda n: column(n.name, UNITS_ALIAS) if isinstance(n, exp.Column) else n)
-        )
-    if metric.ignore_zeros:
-        conditions.append(exp.NEQ(this=column(VALUE, EVENTS_ALIAS), expression=number(0)))
-    projections = [
-        *(alias(column(k, UNITS_ALIAS), k) for k in keys),  # aliased: ClickHouse keeps the qualifier
-        alias(column(UNIT, UNITS_ALIAS), UNIT),
-        alias(column(VALUE, EVENTS_ALIAS), QUANTILE_VALUE),
-    ]
-    query = exp.Select().select(*projections, copy=False)
-    query = query.from_(
-        exp.Table(this=identifier(SCAN), alias=exp.TableAlias(this=identifier(EVENTS_ALIAS))), copy=False
-    )
-    query = query.join(
-        exp.Table(this=identifier(units), alias=exp.TableAlias(this=identifier(UNITS_ALIAS))),
-        on=same_unit,
-        copy=False,
-    )
-    return query.where(conjunction(conditions), copy=False)
 
 
 def _ranks_query(
@@ -315,13 +278,6 @@ def _weight(j: int) -> str:
     return f"quantile_weight_{j}"
 
 
-def key_name(table: str, key: str) -> str:
-    """A key column as a per-variant quantile CTE names it: its own name, so that joining it to
-    ``variant_sums`` leaves no two columns of one name (ClickHouse then renames the shared one
-    ``variant_sums.variant_id``)."""
-    return f"{table}_{key}"
-
-
 def _estimates_query(keys: list[str], positions: str, names: list[str], table: str) -> exp.Select:
     projections: list[exp.Expression] = [
         *(alias(column(k), key_name(table, k)) for k in keys),
@@ -363,64 +319,6 @@ def _interpolated(j: int) -> exp.Expression:
     return exp.Sum(this=picked)
 
 
-def _same_keys(keys: list[str], segments: set[str], left: str, right: str) -> exp.Expression:
-    """Equal keys; a segment column may be NULL, and a NULL segment matches a NULL one."""
-    conditions: list[exp.Expression] = []
-    for k in keys:
-        equal: exp.Expression = exp.EQ(this=column(k, left), expression=column(key_name(right, k), right))
-        if k in segments:
-            both_null = node(
-                exp.and_(
-                    exp.Is(this=column(k, left), expression=exp.Null()),
-                    exp.Is(this=column(key_name(right, k), right), expression=exp.Null()),
-                    copy=False,
-                )
-            )
-            equal = exp.Paren(this=disjunction([equal, both_null]))
-        conditions.append(equal)
-    return conjunction(conditions)
-
-
-def _per_unit_query(
-    keys: list[str], segments: set[str], events: str, estimates: str, estimate: str
-) -> exp.Select:
-    at_or_below = exp.LTE(this=column(QUANTILE_VALUE, events), expression=column(estimate, estimates))
-    below = exp.Case(ifs=[exp.If(this=at_or_below, true=number(1))], default=number(0))
-    group = [*(column(k, events) for k in keys), column(UNIT, events)]
-    projections = [
-        *(alias(column(k, events), k) for k in keys),
-        alias(exp.Sum(this=below), "quantile_a"),
-        alias(exp.Count(this=exp.Star()), "quantile_b"),
-    ]
-    query = (
-        exp.Select().select(*projections, copy=False).from_(exp.Table(this=identifier(events)), copy=False)
-    )
-    query = query.join(
-        exp.Table(this=identifier(estimates)), on=_same_keys(keys, segments, events, estimates), copy=False
-    )
-    return query.group_by(*group, copy=False)
-
-
-def _clusters_query(keys: list[str], per_unit: str, names: list[str], table: str) -> exp.Select:
-    a, b = column("quantile_a"), column("quantile_b")
-    sums = (
-        a,
-        exp.Mul(this=a, expression=a.copy()),
-        b,
-        exp.Mul(this=b, expression=b.copy()),
-        exp.Mul(this=a.copy(), expression=b.copy()),
-    )
-    projections: list[exp.Expression] = [alias(column(k), key_name(table, k)) for k in keys]
-    projections += [alias(exp.Sum(this=s.copy()), name) for s, name in zip(sums, names, strict=False)]
-    projections.append(alias(exp.Count(this=exp.Star()), names[-1]))
-    return (
-        exp.Select()
-        .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(per_unit)), copy=False)
-        .group_by(*(column(k) for k in keys), copy=False)
-    )
-
-
 def _sums_query(keys: list[str], segments: set[str], joined: list[tuple[str, list[str]]]) -> exp.Select:
     projections: list[exp.Expression] = [exp.Column(this=exp.Star(), table=identifier(VARIANT_SUMS))]
     projections += [alias(column(name, table), name) for table, names in joined for name in names]
@@ -432,7 +330,7 @@ def _sums_query(keys: list[str], segments: set[str], joined: list[tuple[str, lis
     for table, _ in joined:
         query = query.join(
             exp.Table(this=identifier(table)),
-            on=_same_keys(keys, segments, VARIANT_SUMS, table),
+            on=same_keys(keys, segments, VARIANT_SUMS, table),
             join_type="left",
             copy=False,
         )
