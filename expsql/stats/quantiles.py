@@ -134,29 +134,36 @@ def quantile_overrides(
     """Which metrics are quantiles (``(metrics,)`` mask) and their statistics (``(metrics,
     variants)``; the rows of other metrics are NaN), ``None`` for an experiment without them.
 
-    :raises RowsError: the experiment has a quantile metric and the rows lack its columns.
+    :raises RowsError: the experiment has a quantile metric and the rows lack its columns (the
+        cluster sums are needed only by event quantiles).
     """
     metrics = experiment.metrics
     is_quantile = np.array([m.is_quantile for m in metrics], dtype=bool)
     if not is_quantile.any():
         return None
-    if sums.quantiles is None or sums.clusters is None:
+    events = any(m.event_quantile for m in metrics)
+    if sums.quantiles is None or (events and sums.clusters is None):
         named = ", ".join(f"{m.id} ({m.name})" for m in metrics if m.is_quantile)
+        needed = (*METRIC_QUANTILE_VALUES, *(METRIC_CLUSTER_VALUES if events else ()))
         raise RowsError(
             f"metric {named} is a quantile metric, and the rows lack its columns "
-            f"{', '.join((*METRIC_QUANTILE_VALUES, *METRIC_CLUSTER_VALUES))} "
-            "(compile the experiment's metric rows with expsql, which adds them)"
+            f"{', '.join(needed)} (compile the experiment's metric rows with expsql, which adds them)"
         )
+    all_clusters = (
+        sums.clusters
+        if sums.clusters is not None
+        else np.full((*sums.quantiles.shape[:2], len(METRIC_CLUSTER_VALUES)), np.nan)
+    )
     index = np.array([sums.row_ids[metric_row_id(m.id)] for m in metrics], dtype=int)
     level = np.array([m.quantile if m.quantile is not None else np.nan for m in metrics])[:, np.newaxis]
-    quantiles, clusters = sums.quantiles[index].copy(), sums.clusters[index].copy()
+    quantiles, clusters = sums.quantiles[index].copy(), all_clusters[index].copy()
     # A breakdown's overall result: the rows over every segment, when the rows carry them.
     for i, metric in enumerate(metrics):
         overall = sums.row_ids.get(overall_row_id(metric.id))
         if overall is not None:
             given = ~np.isnan(sums.quantiles[overall, :, 0])
             quantiles[i, given] = sums.quantiles[overall, given]
-            clusters[i, given] = sums.clusters[overall, given]
+            clusters[i, given] = all_clusters[overall, given]
     plain = np.array([not m.event_quantile for m in metrics], dtype=bool)
     clusters[plain] = np.nan  # a unit quantile's variance is the iid one, whatever the rows say
     return is_quantile, quantile_statistics(level, quantiles, clusters)

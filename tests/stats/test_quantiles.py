@@ -187,3 +187,23 @@ def test_a_breakdown_reads_the_overall_rows_and_merged_segments_have_no_quantile
     assert np.isnan(segments["(other)", "a"])
     assert "(null)" not in {s for s, _ in segments.index}
     assert any("no quantile in the rows" in w for w in result.breakdowns.warnings)
+
+
+def test_unit_quantile_rows_need_no_cluster_columns() -> None:
+    """An export with the quantile columns alone serves unit quantiles (not event quantiles)."""
+    rows = [_rows(v, "1", unit_quantile_row(_units(i, 500, 1.0), 0.5), 500) for i, v in enumerate("ab")]
+    frame = pd.DataFrame(rows).drop(
+        columns=[
+            "quantile_units",
+            "quantile_sum_a",
+            "quantile_sum_a2",
+            "quantile_sum_b",
+            "quantile_sum_b2",
+            "quantile_sum_ab",
+        ]
+    )
+    result = evaluate(experiment([UNIT_METRIC | {"quantile": 0.5}]), frame)
+    assert np.isfinite(result.metrics["p_value"].iloc[1])
+    event = EVENT_METRIC | {"id": 1}
+    with pytest.raises(RowsError, match="quantile_units"):
+        evaluate(experiment([event]), frame)
