@@ -32,7 +32,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -65,6 +67,9 @@ def _parse(text: str, context: str) -> Expr:
 #: Documented in the JSON schema; checked in :meth:`Metric.model_post_init`, whose message names the metric.
 _PERCENTILE_RANGE: dict[str, Any] = {"minimum": 0, "exclusiveMaximum": 50}
 
+
+#: The fields of a quantile metric only.
+QUANTILE_FIELDS = ("quantile", "quantile_of", "ignore_zeros")
 
 #: ``quantile_of``: the quantile over units of each unit's nominator, or over one goal term's events.
 QuantileOf = Literal["unit", "event"]
@@ -158,6 +163,17 @@ class Metric(KnownKeysOnly):
                     f"metric {self.id}: outlier_{side}_percentile must be at least 0 and below 50, "
                     f"not {percentile}"
                 )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields that apply: a quantile metric's without ``denominator`` and ``cuped``, any
+        other metric's without the quantile fields (so its dump is what it was before them, and
+        every dump validates again)."""
+        data: dict[str, Any] = handler(self)
+        dropped = ("denominator", "cuped") if self.quantile is not None else QUANTILE_FIELDS
+        for name in dropped:
+            data.pop(name, None)
+        return data
 
     def _check_quantile(self) -> None:
         """Refuse what a quantile metric cannot mean (see docs/language.md, "Quantile metrics")."""
