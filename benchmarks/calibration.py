@@ -15,6 +15,9 @@ rows and evaluated by :func:`expsql.evaluate` at α = 0.05:
 5. **Readouts** (``benchmarks/calibration_readouts.py``): A/A peeking after every 5 % of the data
    with ``sequential: always-valid`` beside the fixed-horizon test, the confidence sequence's
    coverage of the whole path, and the Bayesian flat-prior A/A winner rates.
+7. **Quantile metrics** (``benchmarks/calibration_quantiles.py``, ``--quantile-experiments``
+   4,000): A/A false positives of unit p50 and p90 and of a clustered event p90, the iid event
+   variance's rate beside it.
 6. **CUPED** (``benchmarks/calibration_cuped.py``, ``--cuped-experiments`` 4,000): A/A false
    positives at a fixed horizon and with daily peeking, the mean variance reduction against ρ², and
    the power of CUPED at half the units of the unadjusted test, on metric rows with covariate sums.
@@ -346,6 +349,18 @@ def cuped_figures(rng: np.random.Generator, args: argparse.Namespace) -> None:
         )
 
 
+def quantile_figures(rng: np.random.Generator, experiments: int) -> None:
+    """Print the quantile figures (:mod:`benchmarks.calibration_quantiles`)."""
+    from benchmarks import calibration_quantiles as quantiles
+
+    print(f"quantile metrics: {experiments} experiments per figure")
+    for name, hits in quantiles.false_positives(rng, experiments).items():
+        rate = Rate.of(hits)
+        contrast = "iid" in name or "contrast" in name
+        verdict = "(contrast)" if contrast else within(rate, quantiles.FALSE_POSITIVE_TARGET, 1)
+        print(rate.line(f"A/A {name}", verdict))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", type=int, default=2000, help="simulated experiments per figure")
@@ -359,6 +374,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rho", type=float, default=0.7, help="correlation of the CUPED covariate")
     parser.add_argument("--power-rho", type=float, default=0.75, help="a second rho for the power figure")
     parser.add_argument("--readout-units", type=int, default=2000, help="units per variant, readouts")
+    parser.add_argument(
+        "--quantile-experiments", type=int, default=4000, help="simulated experiments, quantile metrics"
+    )
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     n = args.experiments
@@ -412,6 +430,9 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     cuped_figures(rng, args)
     timings.append(("CUPED (packed)", time.perf_counter() - start, 1 + DAYS + 4))
+    start = time.perf_counter()
+    quantile_figures(rng, args.quantile_experiments)
+    timings.append(("quantiles (packed)", time.perf_counter() - start, 4))
     print()
     print("time (simulation included)")
     for label, seconds, evaluations in timings:

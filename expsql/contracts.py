@@ -67,6 +67,31 @@ METRIC_COVARIATE_VALUES: Final = (
     "sum_y_xc",
     "sum_y_yc",
 )
+#: Quantile metrics (``quantile: 0.9``): metric rows add, NULL on the rows of other metrics,
+#: ``quantile_n`` (the observations: units, or events for an event quantile), ``quantile_hat``
+#: (the sample quantile, interpolated as ``PERCENTILE_CONT``: position ``(n − 1)·ν``), and
+#: ``quantile_lower`` / ``quantile_upper``, the same interpolation at the levels
+#: ``ν ∓ z·sqrt(ν(1 − ν)/n)`` (z the normal 97.5 % quantile, clipped to [0, 1]). Only an experiment
+#: with a quantile metric has these columns. None of them is additive (a quantile of a union is
+#: not a sum of quantiles): segments and days each carry their own.
+METRIC_QUANTILE_VALUES: Final = ("quantile_n", "quantile_hat", "quantile_lower", "quantile_upper")
+#: Event quantiles (``quantile_of: event``) add the cluster sums over units of the delta-method
+#: variance (Deng, Knoblich & Lu 2018): per unit ``a`` = its events at or below ``quantile_hat``,
+#: ``b`` = its events; ``Σa, Σa², Σb, Σb², Σab`` and the number of units with an event. NULL on
+#: every other row (unit quantiles included).
+METRIC_CLUSTER_VALUES: Final = (
+    "quantile_sum_a",
+    "quantile_sum_a2",
+    "quantile_sum_b",
+    "quantile_sum_b2",
+    "quantile_sum_ab",
+    "quantile_units",
+)
+#: A breakdown's metric rows add, per quantile metric and variant, one row over every segment
+#: (``metric_id`` = :func:`overall_row_id`, NULL segment columns, ``n`` and the sums 0, the
+#: quantile columns of the whole variant): the overall quantile, which the segments' rows cannot
+#: give, as they give every sum.
+OVERALL_ROW_PREFIX: Final = "@overall:"
 #: CUPED unit rows add the unit's pre-exposure ``SUM(cnt)`` and ``SUM(value)`` of the goal term.
 UNIT_COVARIATE_VALUES: Final = ("pre_count", "pre_sum_value")
 
@@ -90,6 +115,11 @@ MULTIPLE_EXPOSURES_CHECK: Final = "multiple_exposures"
 def check_row_id(check_id: int | str) -> str:
     """``metric_id`` of the metric-rows row that carries a check's nominator (x) and denominator (y)."""
     return f"@check:{check_id}"
+
+
+def overall_row_id(metric_id: int | str) -> str:
+    """``metric_id`` of a breakdown's overall row of a quantile metric (:data:`OVERALL_ROW_PREFIX`)."""
+    return f"{OVERALL_ROW_PREFIX}{metric_id}"
 
 
 def metric_row_id(metric_id: int | str) -> str:

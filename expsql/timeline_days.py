@@ -61,6 +61,15 @@ def check_timeline(experiment: Experiment, rows: str) -> list[dt.date]:
     """
     if experiment.timeline is None:
         return []
+    quantiles = experiment.quantile_metrics()
+    if quantiles:
+        named = ", ".join(f"{m.id} ({m.name})" for m in quantiles)
+        raise TimelineError(
+            f"timeline: daily of experiment {experiment.id} cannot include quantile metric {named}: "
+            "each day's cumulative quantile needs every observation up to that day ranked again (a "
+            "quantile is not a sum that days add up to), one ranking per day over all the data. "
+            "Evaluate the quantile metrics in an experiment without timeline."
+        )
     days = timeline_days(experiment)
     if rows != TIMELINE_ROWS:
         raise TimelineError(

@@ -34,7 +34,9 @@ from expsql.contracts import (
     EXPOSURE_ROW_ID,
     GOAL_KEYS,
     GOAL_VALUES,
+    METRIC_CLUSTER_VALUES,
     METRIC_KEYS,
+    METRIC_QUANTILE_VALUES,
     METRIC_VALUES,
     UNIT_KEYS,
     UNIT_VALUES,
@@ -44,6 +46,7 @@ from expsql.contracts import (
 from expsql.grammar.ast import BinaryOp, Dimension, Expr, Goal, GoalKey, Negate, Number
 from expsql.models import Experiment, Filter, Metric
 from expsql.source import DimensionType, Source
+from tests.quantile_reference import empty_quantile_columns, event_quantile_row, unit_quantile_row
 
 
 def typed_value(text: str, dimension_type: DimensionType) -> object:
@@ -280,6 +283,22 @@ def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | N
     pairs.append((EXPOSURE_ROW_ID, exposures, exposures))
 
     variants = units.get_level_values("variant").to_numpy()
+    quantiles = {metric_row_id(m.id): m for m in experiment.quantile_metrics()}
+    events_of: dict[str, pd.DataFrame] = {}
+    for metric_id, metric in quantiles.items():
+        if metric.event_quantile:
+            assert isinstance(metric.nominator_expr, Goal)
+            chosen = scoped[goal_mask(scoped, metric.nominator_expr.key, source)]
+            keys = pd.MultiIndex.from_arrays(
+                [
+                    chosen[source.columns.exp_variant_id].astype(str),
+                    chosen[source.columns.unit_id].astype(str),
+                ]
+            )
+            values = chosen[source.columns.value].astype("Float64").fillna(0).to_numpy(dtype=float)
+            events_of[metric_id] = pd.DataFrame(
+                {"variant": keys.get_level_values(0), "unit": keys.get_level_values(1), "value": values}
+            )[keys.isin(units)]
     records = []
     for metric_id, x, y in pairs:
         for variant in sorted(set(variants)):
@@ -298,7 +317,27 @@ def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | N
                     "sum_xy": (xs * ys).sum(),
                 }
             )
-    return pd.DataFrame.from_records(records, columns=[*METRIC_KEYS, *METRIC_VALUES])
+            if quantiles:
+                records[-1] |= quantile_record(
+                    quantiles.get(metric_id), xs, events_of.get(metric_id), variant
+                )
+    extra = (*METRIC_QUANTILE_VALUES, *METRIC_CLUSTER_VALUES) if quantiles else ()
+    return pd.DataFrame.from_records(records, columns=[*METRIC_KEYS, *METRIC_VALUES, *extra])
+
+
+def quantile_record(
+    metric: Metric | None, xs: np.ndarray, events: pd.DataFrame | None, variant: str
+) -> dict[str, object]:
+    """A metric row's quantile columns (:mod:`tests.quantile_reference`): NULL unless ``metric``
+    is a quantile metric; its per-unit ``xs`` or, for an event quantile, its ``events`` of this
+    variant's units."""
+    if metric is None or metric.quantile is None:
+        return empty_quantile_columns()
+    if events is None:
+        return unit_quantile_row(xs, metric.quantile, metric.ignore_zeros)
+    mine = events[events["variant"] == variant]
+    per_unit = [group["value"].to_numpy() for _, group in mine.groupby("unit", sort=True)]
+    return event_quantile_row(per_unit, metric.quantile, metric.ignore_zeros)
 
 
 def winsorized(x: np.ndarray, metric: Metric) -> np.ndarray:
@@ -314,7 +353,8 @@ def winsorized(x: np.ndarray, metric: Metric) -> np.ndarray:
 def assert_rows_equal(actual: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-9) -> None:
     """Same rows in any order: keys and counts exactly, sums to a relative tolerance."""
     assert list(actual.columns) == list(expected.columns), (list(actual.columns), list(expected.columns))
-    numeric = [c for c in expected.columns if c in GOAL_VALUES or c in METRIC_VALUES]
+    quantiles = (*METRIC_QUANTILE_VALUES, *METRIC_CLUSTER_VALUES)
+    numeric = [c for c in expected.columns if c in GOAL_VALUES or c in METRIC_VALUES or c in quantiles]
     keys = [c for c in expected.columns if c not in numeric]
     left = _sorted(actual, keys)
     right = _sorted(expected, keys)

@@ -80,7 +80,7 @@ def compile_tree(
     dialect: str | Dialect = "duckdb",
     *,
     shared_rows: bool = True,
-) -> exp.Select:
+) -> exp.Select | exp.Union:
     """The one query, as a sqlglot tree, that returns ``rows`` (``goals``, ``metrics`` or ``units``).
 
     With ``experiment.timeline``, the metric rows cumulative as of each day (:mod:`.timeline`).

@@ -49,6 +49,8 @@ from sqlglot import exp
 from expsql.compiler.layouts import layout_of
 from expsql.compiler.nodes import alias, column, conjunction, cte, identifier, number, with_ctes
 from expsql.compiler.plan import Plan
+from expsql.compiler.quantile_rows import with_overall_rows
+from expsql.compiler.quantiles import QUANTILE_SUMS, quantile_columns
 from expsql.compiler.scan import (
     SCAN,
     TERM,
@@ -78,7 +80,7 @@ UNIT_GOALS = "unit_goals"
 SEGMENTED_UNIT_GOALS = "segmented_unit_goals"
 
 
-def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
+def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select | exp.Union:
     """The metric-rows query of :mod:`expsql.contracts`."""
     planned = unit_columns(plan)
     plan, pairs, covariates, names = planned.plan, planned.pairs, planned.covariates, planned.names
@@ -102,6 +104,7 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
     capped_covariates = dict(zip(covariates, capped.pairs[len(pairs) :], strict=True))
     products = products_of(capped_pairs, capped_covariates)
     ctes = source_ctes(plan, dialect)
+    matches: Callable[[int], exp.Expression] = _is_term
     if len(plan.layers) == 1:
         ctes += segmented_scan(plan, dialect, scan_query(plan, dialect, doubles=True), SCAN)
         ctes.append(cte(UNIT_GOALS, _unit_goals_query(plan)))
@@ -121,7 +124,13 @@ def metric_rows_tree(plan: Plan, dialect: Dialect) -> exp.Select:
         *capped.ctes,
         cte(VARIANT_SUMS, variant_sums_query(plan, capped.names, products, capped.table)),
     ]
-    return with_ctes(rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
+    x_names = [names[x] for x, _ in pairs]
+    ranked = quantile_columns(plan, dialect, planned.rows, x_names, UNIT_METRICS, matches, pool)
+    if ranked is None:
+        return with_ctes(rows_query(plan, metric_ids, capped_pairs, capped_covariates), ctes)
+    rows = rows_query(plan, metric_ids, capped_pairs, capped_covariates, ranked.columns, QUANTILE_SUMS)
+    query = with_overall_rows(plan, rows, ranked.overall, bool(capped_covariates))
+    return with_ctes(query, [*ctes, *ranked.ctes])
 
 
 def _unit_goals_query(plan: Plan) -> exp.Select:

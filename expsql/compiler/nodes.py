@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import overload
 
 from sqlglot import exp
 
@@ -57,7 +58,12 @@ def cte(name: str, query: exp.Select) -> exp.CTE:
     return exp.CTE(this=query, alias=exp.TableAlias(this=identifier(name)))
 
 
-def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select:
+@overload
+def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select: ...
+@overload
+def with_ctes(query: exp.Select | exp.Union, ctes: list[exp.CTE]) -> exp.Select | exp.Union: ...
+def with_ctes(query: exp.Select | exp.Union, ctes: list[exp.CTE]) -> exp.Select | exp.Union:
+    """``query`` with the CTEs (a SELECT, or a UNION ALL: a breakdown's quantile rows)."""
     query.set("with_", exp.With(expressions=ctes))
     return query
 

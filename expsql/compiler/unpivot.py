@@ -18,7 +18,13 @@ from expsql.compiler.nodes import alias, column, identifier, number
 from expsql.compiler.plan import Plan
 from expsql.compiler.scan import shown_variant
 from expsql.compiler.segments import segment_outputs
-from expsql.contracts import METRIC_COVARIATE_VALUES, METRIC_KEYS, METRIC_VALUES
+from expsql.contracts import (
+    METRIC_CLUSTER_VALUES,
+    METRIC_COVARIATE_VALUES,
+    METRIC_KEYS,
+    METRIC_QUANTILE_VALUES,
+    METRIC_VALUES,
+)
 
 VARIANT_SUMS = "variant_sums"
 ROWS = "metric_rows"
@@ -39,11 +45,19 @@ def rows_query(
     metric_ids: list[str],
     pairs: list[tuple[int, int]],
     covariates: dict[int, tuple[int, int]],
+    quantiles: dict[int, dict[str, str]] | None = None,
+    table: str = VARIANT_SUMS,
 ) -> exp.Select:
     """Unpivot: one row per variant and metric row, each value picked by ``CASE row_index``; with
-    CUPED, the covariate sums too (NULL on the rows that are not adjusted)."""
+    CUPED, the covariate sums too (NULL on the rows that are not adjusted); with quantile metrics
+    (``quantiles``: row index → contract column → column of ``table``, :mod:`.quantiles`), their
+    columns, NULL on the other rows."""
     # Unqualified names: the two sides of the cross join share none.
-    values = [*METRIC_VALUES[1:], *(METRIC_COVARIATE_VALUES if covariates else ())]
+    values = [
+        *METRIC_VALUES[1:],
+        *(METRIC_COVARIATE_VALUES if covariates else ()),
+        *((*METRIC_QUANTILE_VALUES, *METRIC_CLUSTER_VALUES) if quantiles is not None else ()),
+    ]
     choices: dict[str, list[tuple[int, str]]] = {name: [] for name in values}
     for index, (x, y) in enumerate(pairs):
         sources = {
@@ -66,6 +80,7 @@ def rows_query(
                 "sum_y_xc": product_column(y, xc),
                 "sum_y_yc": product_column(y, yc),
             }
+        sources |= (quantiles or {}).get(index, {})
         for name, source in sources.items():
             choices[name].append((index, source))
     projections: list[exp.Expression] = [
@@ -86,7 +101,7 @@ def rows_query(
     return (
         exp.Select()
         .select(*projections, copy=False)
-        .from_(exp.Table(this=identifier(VARIANT_SUMS)), copy=False)
+        .from_(exp.Table(this=identifier(table)), copy=False)
         .join(rows, join_type="cross", copy=False)
     )
 
@@ -99,4 +114,6 @@ def _picker(picks: list[tuple[int, str]], rows: int) -> exp.Expression:
     sources = {source for _, source in picks}
     if len(picks) == rows and len(sources) == 1:
         return column(sources.pop())
+    if not picks:  # a quantile column no row of this query reads (no event quantile)
+        return exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE"))
     return exp.Case(this=column(ROW_INDEX), ifs=[exp.If(this=number(i), true=column(s)) for i, s in picks])

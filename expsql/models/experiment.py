@@ -287,13 +287,21 @@ class Experiment(KnownKeysOnly):
 
     def cuped_metrics(self) -> list[Metric]:
         """The metrics adjusted with their pre-exposure values (none without ``cuped_lookback_days``)."""
-        return [m for m in self.metrics if m.cuped] if self.cuped_lookback_days else []
+        return [m for m in self.metrics if m.cuped and not m.is_quantile] if self.cuped_lookback_days else []
+
+    def quantile_metrics(self) -> list[Metric]:
+        """The quantile metrics (``quantile`` set): only metric rows carry what they need."""
+        return [m for m in self.metrics if m.is_quantile]
 
     def needs_metric_rows(self) -> bool:
         """Whether only metric rows can serve this experiment (:meth:`require_metric_rows`; a
         timeline is built over metric rows, :mod:`expsql.timeline_days`)."""
         return bool(
-            self.winsorized_metrics() or self.windows_differ() or self.cuped_metrics() or self.timeline
+            self.winsorized_metrics()
+            or self.windows_differ()
+            or self.cuped_metrics()
+            or self.timeline
+            or self.quantile_metrics()
         )
 
     def require_metric_rows(self, doing: str, *, per_unit: bool = False) -> None:
@@ -317,6 +325,14 @@ class Experiment(KnownKeysOnly):
                 "(outlier_upper_percentile / outlier_lower_percentile), which needs each unit's "
                 "nominator; goal rows and wide rows only have sums per variant. Use metric rows "
                 '(--rows metrics, or "rows": "metrics") or unit rows.'
+            )
+        quantiles = self.quantile_metrics()
+        if quantiles:
+            named = ", ".join(f"{m.id} ({m.name})" for m in quantiles)
+            raise MetricRowsRequired(
+                f"cannot {doing} for experiment {self.id}: metric {named} is a quantile metric, "
+                "whose order statistics only the metric-rows query computes; goal, unit and wide "
+                'rows do not carry them. Use metric rows (--rows metrics, or "rows": "metrics").'
             )
         adjusted = [] if per_unit else self.cuped_metrics()
         if adjusted:

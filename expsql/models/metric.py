@@ -32,13 +32,15 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.errors import ExpressionError
-from expsql.grammar.ast import Expr, goals
+from expsql.grammar.ast import Expr, Goal, Number, goals
 from expsql.grammar.names import grammar_name
 from expsql.grammar.parse import parse_expression
 from expsql.models.keys import KnownKeysOnly
@@ -66,8 +68,16 @@ def _parse(text: str, context: str) -> Expr:
 _PERCENTILE_RANGE: dict[str, Any] = {"minimum": 0, "exclusiveMaximum": 50}
 
 
+#: The fields of a quantile metric only.
+QUANTILE_FIELDS = ("quantile", "quantile_of", "ignore_zeros")
+
+#: ``quantile_of``: the quantile over units of each unit's nominator, or over one goal term's events.
+QuantileOf = Literal["unit", "event"]
+
+
 class Metric(KnownKeysOnly):
-    """A metric: ``nominator / denominator``, each a metric expression."""
+    """A metric: ``nominator / denominator``, each a metric expression; or, with ``quantile``, the
+    quantile of the nominator (per unit, or over one goal term's events), with no denominator."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     keys_of = "metric"
@@ -75,7 +85,27 @@ class Metric(KnownKeysOnly):
     id: Identifier
     name: str
     nominator: str = Field(min_length=1)
-    denominator: str = Field(min_length=1)
+    denominator: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Required, except on a quantile metric, which takes none.",
+    )
+    quantile: float | None = Field(
+        default=None,
+        description="A quantile metric: the level in (0, 1) of the quantile of the nominator "
+        "(0.5 the median, 0.9 the 90th percentile) per variant, instead of a ratio of sums.",
+        json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    )
+    quantile_of: QuantileOf = Field(
+        default="unit",
+        description="unit: the quantile over units of each unit's nominator (any expression); "
+        "event: over the events of one goal term, nominator value(<goal term>).",
+    )
+    ignore_zeros: bool = Field(
+        default=False,
+        description="A quantile metric leaves out the observations equal to 0 (units without "
+        "events count as 0 otherwise).",
+    )
     minimum_effect: float | None = Field(default=None, gt=0)
     outlier_upper_percentile: float | None = Field(
         default=None,
@@ -111,7 +141,18 @@ class Metric(KnownKeysOnly):
 
     def model_post_init(self, context: Any, /) -> None:
         self._nominator = _parse(self.nominator, f"metric {self.id} nominator")
-        self._denominator = _parse(self.denominator, f"metric {self.id} denominator")
+        if self.quantile is not None:
+            self._check_quantile()
+            self._denominator = Number(1)
+        elif self.denominator is None:
+            raise ValueError(f"metric {self.id}: a denominator is required (only a quantile metric has none)")
+        else:
+            for field in ("quantile_of", "ignore_zeros"):
+                if field in self.model_fields_set:
+                    raise ValueError(
+                        f"metric {self.id}: {field} applies to a quantile metric only (set quantile)"
+                    )
+            self._denominator = _parse(self.denominator, f"metric {self.id} denominator")
         if not goals(self._nominator) and not goals(self._denominator):
             raise ValueError(f"metric {self.id}: neither nominator nor denominator references a goal")
         for side in ("upper", "lower"):
@@ -122,6 +163,71 @@ class Metric(KnownKeysOnly):
                     f"metric {self.id}: outlier_{side}_percentile must be at least 0 and below 50, "
                     f"not {percentile}"
                 )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields that apply: a quantile metric's without ``denominator`` and ``cuped``, any
+        other metric's without the quantile fields (so its dump is what it was before them, and
+        every dump validates again)."""
+        data: dict[str, Any] = handler(self)
+        dropped = ("denominator", "cuped") if self.quantile is not None else QUANTILE_FIELDS
+        for name in dropped:
+            data.pop(name, None)
+        return data
+
+    def _check_quantile(self) -> None:
+        """Refuse what a quantile metric cannot mean (see docs/language.md, "Quantile metrics")."""
+        level = self.quantile
+        assert level is not None
+        if not 0 < level < 1:  # also refuses NaN
+            raise ValueError(f"metric {self.id}: quantile must be between 0 and 1 (exclusive), not {level}")
+        if self.denominator is not None:
+            raise ValueError(
+                f"metric {self.id}: a quantile metric takes no denominator (it is the quantile of "
+                "the nominator, not a ratio); remove denominator"
+            )
+        if self.winsorized:
+            raise ValueError(
+                f"metric {self.id}: a quantile metric cannot be winsorized (a quantile is not "
+                "moved by outliers); remove outlier_upper_percentile / outlier_lower_percentile"
+            )
+        if "cuped" in self.model_fields_set and self.cuped:
+            raise ValueError(
+                f"metric {self.id}: CUPED does not apply to a quantile metric (it adjusts means); "
+                "remove cuped: true"
+            )
+        node = self._nominator
+        if self.quantile_of == "event" and not (isinstance(node, Goal) and node.function == "value"):
+            raise ValueError(
+                f"metric {self.id}: an event quantile's nominator must be one goal term's values, "
+                f"value(<unit type>.<agg type>.<goal>(<dimensions>)), not {self.nominator!r}"
+            )
+
+    @property
+    def is_quantile(self) -> bool:
+        """Whether the metric is a quantile metric (``quantile`` set)."""
+        return self.quantile is not None
+
+    @property
+    def event_quantile(self) -> bool:
+        """Whether the metric is the quantile of one goal term's events (``quantile_of: event``)."""
+        return self.quantile is not None and self.quantile_of == "event"
+
+    @property
+    def quantile_label(self) -> str:
+        """``p90``, ``p50``, ``p99.9``: the quantile's level as a percentile ('' for other metrics)."""
+        if self.quantile is None:
+            return ""
+        text = format(Decimal(repr(self.quantile)) * 100, "f")
+        return "p" + (text.rstrip("0").rstrip(".") if "." in text else text)
+
+    @property
+    def label(self) -> str:
+        """The name outputs show: a quantile metric's with its level and kind (``p90 page load,
+        per event``; a unit quantile ``p50 basket``), any other metric's name as it is."""
+        if self.quantile is None:
+            return self.name
+        return f"{self.quantile_label} {self.name}" + (", per event" if self.event_quantile else "")
 
     @property
     def winsorized(self) -> bool:

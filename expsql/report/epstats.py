@@ -78,7 +78,7 @@ def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict
             | {name: finite_or_none(row.get(name)) for name in READOUT_STAT_FIELDS}
             for _, row in rows.iterrows()
         ]
-        metric_results.append({"id": metric.id, "name": metric.name, "stats": stats})
+        metric_results.append({"id": metric.id, "name": metric.label, "stats": stats})
     checks = evaluation.checks
     check_results = []
     for check in experiment.checks:

@@ -71,8 +71,8 @@ def interval_name(card: Scorecard) -> str:
 
 def direction_note(card: Scorecard) -> str:
     """Names the metrics where lower is better (their colours are flipped), empty when none."""
-    lower = [metric.name for metric in card.experiment.metrics if not metric.higher_is_better]
-    one_sided = [metric.name for metric in card.experiment.metrics if metric.one_sided]
+    lower = [metric.label for metric in card.experiment.metrics if not metric.higher_is_better]
+    one_sided = [metric.label for metric in card.experiment.metrics if metric.one_sided]
     notes = []
     if lower:
         notes.append(f"lower is better for {', '.join(lower)}")

@@ -54,7 +54,7 @@ def dimension_views(experiment: Experiment, breakdowns: Any) -> tuple[DimensionV
                 lines[block.metric_id] += [
                     replace(line, variant=segment_label(name, line.variant)) for line in block.lines
                 ]
-        blocks = tuple(MetricBlock(str(m.id), m.name, tuple(lines[str(m.id)])) for m in experiment.metrics)
+        blocks = tuple(MetricBlock(str(m.id), m.label, tuple(lines[str(m.id)])) for m in experiment.metrics)
         views.append(DimensionView(dimension, tuple(segments), blocks, breakdowns.correction))
     return tuple(views)
 

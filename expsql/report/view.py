@@ -226,7 +226,7 @@ def plain_scorecard(
             )
             for _, row in rows.iterrows()
         )
-        blocks.append(MetricBlock(str(metric.id), metric.name, lines))
+        blocks.append(MetricBlock(str(metric.id), metric.label, lines))
     exposures = {
         str(row["exp_variant_id"]): int(
             _number(row["exposures"]) if math.isfinite(_number(row["exposures"])) else 0

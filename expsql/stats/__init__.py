@@ -7,6 +7,7 @@
 - :mod:`~expsql.stats.wide_rows`   — ep-stats' wide per-variant table read as goal rows
 - :mod:`~expsql.stats.outliers`    — percentile winsorization of the per-unit nominator
 - :mod:`~expsql.stats.cuped`       — CUPED: metrics adjusted by their pre-exposure values
+- :mod:`~expsql.stats.quantiles`   — quantile metrics: the estimate and its (clustered) variance
 - :mod:`~expsql.stats.ttest`       — ep-stats' relative Welch t-test, vectorised over metrics × variants
 - :mod:`~expsql.stats.corrections` — Holm, Bonferroni, Benjamini–Hochberg across treatment variants
 - :mod:`~expsql.stats.sequential`  — exact Lan–DeMets O'Brien–Fleming boundaries; ep-stats' rule

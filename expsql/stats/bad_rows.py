@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from expsql.contracts import EXPOSURE_ROW_ID, GOAL_VALUES, check_row_id, metric_row_id
+from expsql.contracts import EXPOSURE_ROW_ID, GOAL_VALUES, check_row_id, metric_row_id, overall_row_id
 from expsql.grammar.ast import Expr, GoalKey, goals
 from expsql.models import Experiment
 from expsql.stats.goal_rows import GoalTotals, exposure_rows
@@ -100,6 +100,7 @@ def metric_row_messages(valid: ValidRows, experiment: Experiment, variants: list
     names = {metric_row_id(m.id): f"metric {m.id} ({m.name})" for m in experiment.metrics}
     names |= {check_row_id(c.id): f"check {c.id} ({c.name})" for c in experiment.checks}
     names[EXPOSURE_ROW_ID] = EXPOSURES
+    names |= {overall_row_id(m.id): f"metric {m.id} ({m.name})" for m in experiment.quantile_metrics()}
     in_variants = frame["exp_variant_id"].isin(variants).to_numpy()
 
     def place(row: int, column: str | None) -> tuple[str, list[str]] | None:

@@ -32,8 +32,11 @@ import pandas as pd
 
 from expsql.contracts import (
     GOAL_VALUES,
+    METRIC_CLUSTER_VALUES,
     METRIC_COVARIATE_VALUES,
+    METRIC_QUANTILE_VALUES,
     METRIC_VALUES,
+    OVERALL_ROW_PREFIX,
     UNIT_COVARIATE_VALUES,
     UNIT_VALUES,
 )
@@ -55,6 +58,9 @@ OTHER_SEGMENT = "(other)"
 _VALUE_COLUMNS = frozenset(
     (*GOAL_VALUES, *METRIC_VALUES, *METRIC_COVARIATE_VALUES, *UNIT_VALUES, *UNIT_COVARIATE_VALUES)
 )
+#: Quantile metrics' columns: not sums. A quantile of several segments together is not computed
+#: from theirs, so a merged row's are NULL (the stats then say the quantile is not in the rows).
+_QUANTILE_COLUMNS = frozenset((*METRIC_QUANTILE_VALUES, *METRIC_CLUSTER_VALUES))
 
 #: ``evaluate`` for rows without a breakdown: (experiment, rows, correction) → Evaluation.
 EvaluateOne = Callable[[Experiment, pd.DataFrame, Correction], Evaluation]
@@ -84,15 +90,23 @@ def summed(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
     when every summed cell is NULL, as SQL's ``SUM``)."""
     kept = frame.drop(columns=drop)
     values = [c for c in kept.columns if c in _VALUE_COLUMNS]
-    keys = [c for c in kept.columns if c not in _VALUE_COLUMNS]
+    quantiles = [c for c in kept.columns if c in _QUANTILE_COLUMNS]
+    keys = [c for c in kept.columns if c not in _VALUE_COLUMNS and c not in _QUANTILE_COLUMNS]
     for name in values:
         try:
             kept[name] = pd.to_numeric(kept[name])
         except (ValueError, TypeError):
             raise RowsError(f"column {name!r} holds text; the rows of a breakdown are sums") from None
     if not keys:
-        return kept.sum(min_count=1).to_frame().T
-    grouped = kept.groupby(keys, dropna=False, sort=False)[values].sum(min_count=1)
+        total = kept[values].sum(min_count=1).to_frame().T
+        for name in quantiles:
+            total[name] = kept[name].iloc[0] if len(kept) == 1 else np.nan
+        return total
+    groups = kept.groupby(keys, dropna=False, sort=False)
+    grouped = groups[values].sum(min_count=1)
+    if quantiles:
+        alone = groups[quantiles].first().where(groups.size() == 1, np.nan)
+        grouped = grouped.join(pd.DataFrame(alone, columns=quantiles).astype(float))
     return grouped.reset_index()
 
 
@@ -113,6 +127,10 @@ def evaluate_breakdowns(
         )
     plain = experiment.model_copy(update={"breakdown": []})
     overall = evaluate_one(plain, summed(frame, dimensions), correction)
+    if "metric_id" in frame.columns:  # quantile metrics' overall rows belong to no segment
+        frame = frame[~frame["metric_id"].astype(str).str.startswith(OVERALL_ROW_PREFIX)].reset_index(
+            drop=True
+        )
     plain = plain.model_copy(update={"variants": list(overall.variants)})
     contract = detect_contract(frame.drop(columns=dimensions), dimension_names(plain.goal_keys()))
     if contract == "wide rows":

@@ -20,10 +20,13 @@ import pandas as pd
 
 from expsql.contracts import (
     EXPOSURE_ROW_ID,
+    METRIC_CLUSTER_VALUES,
     METRIC_COVARIATE_VALUES,
+    METRIC_QUANTILE_VALUES,
     METRIC_VALUES,
     check_row_id,
     metric_row_id,
+    overall_row_id,
 )
 from expsql.models import Experiment
 from expsql.stats.rows import codes
@@ -34,13 +37,18 @@ class MetricSums:
     """Metric rows pivoted to ``sums[row id, variant, column]``; absent rows are zeros.
 
     ``covariates[row id, variant, column]`` holds the CUPED sums (``METRIC_COVARIATE_VALUES``)
-    when the rows carry them, NaN where a row's are NULL (metrics that are not adjusted).
+    when the rows carry them, NaN where a row's are NULL (metrics that are not adjusted);
+    ``quantiles`` and ``clusters`` the quantile metrics' columns (``METRIC_QUANTILE_VALUES``,
+    ``METRIC_CLUSTER_VALUES``), NaN elsewhere. Those are not sums: a duplicate row's last value
+    is kept, not added.
     """
 
     row_ids: dict[str, int]
     variants: tuple[str, ...]
     sums: np.ndarray
     covariates: np.ndarray | None = None
+    quantiles: np.ndarray | None = None
+    clusters: np.ndarray | None = None
 
     def column(self, row_id: str, name: str) -> np.ndarray:
         """One column of one row id, per variant (zeros when the warehouse returned no such row)."""
@@ -58,6 +66,7 @@ def sum_metric_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[
     """Pivot validated metric rows (duplicate rows are summed, the columns are additive)."""
     wanted = [metric_row_id(m.id) for m in experiment.metrics]
     wanted += [check_row_id(c.id) for c in experiment.checks] + [EXPOSURE_ROW_ID]
+    wanted += [overall_row_id(m.id) for m in experiment.quantile_metrics()]
     row_ids = {row_id: i for i, row_id in enumerate(dict.fromkeys(wanted))}
     row_codes = codes(frame["metric_id"], list(row_ids))
     variant_codes = codes(frame["exp_variant_id"], variants)
@@ -70,7 +79,27 @@ def sum_metric_rows(frame: pd.DataFrame, experiment: Experiment, variants: list[
         covariates = np.zeros((len(row_ids), len(variants), len(METRIC_COVARIATE_VALUES)))
         values = frame[list(METRIC_COVARIATE_VALUES)].to_numpy(float)[keep]
         np.add.at(covariates, (row_codes[keep], variant_codes[keep]), values)
-    return MetricSums(row_ids, tuple(variants), sums, covariates)
+    quantiles, clusters = (
+        _last_values(frame, names, row_codes, variant_codes, keep, sums.shape[:2])
+        for names in (METRIC_QUANTILE_VALUES, METRIC_CLUSTER_VALUES)
+    )
+    return MetricSums(row_ids, tuple(variants), sums, covariates, quantiles, clusters)
+
+
+def _last_values(
+    frame: pd.DataFrame,
+    names: tuple[str, ...],
+    row_codes: np.ndarray,
+    variant_codes: np.ndarray,
+    keep: np.ndarray,
+    shape: tuple[int, ...],
+) -> np.ndarray | None:
+    """``[row id, variant, column]`` of columns that are not additive, NaN where absent."""
+    if not all(name in frame.columns for name in names):
+        return None
+    values = np.full((*shape, len(names)), np.nan)
+    values[row_codes[keep], variant_codes[keep]] = frame[list(names)].to_numpy(float)[keep]
+    return values
 
 
 @dataclass(frozen=True)

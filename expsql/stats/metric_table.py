@@ -137,7 +137,9 @@ def metric_columns(
     columns: dict[str, Any] = {
         "exp_id": experiment.id,
         "metric_id": np.repeat(np.array([m.id for m in experiment.metrics], dtype=object), len(variants)),
-        "metric_name": np.repeat(np.array([m.name for m in experiment.metrics], dtype=object), len(variants)),
+        "metric_name": np.repeat(
+            np.array([m.label for m in experiment.metrics], dtype=object), len(variants)
+        ),
         "exp_variant_id": np.tile(np.array(variants, dtype=object), len(experiment.metrics)),
         "count": count,
         "mean": mean,

@@ -24,8 +24,10 @@ import pandas as pd
 from expsql.contracts import (
     GOAL_KEYS,
     GOAL_VALUES,
+    METRIC_CLUSTER_VALUES,
     METRIC_COVARIATE_VALUES,
     METRIC_KEYS,
+    METRIC_QUANTILE_VALUES,
     METRIC_VALUES,
 )
 from expsql.errors import RowsError
@@ -170,7 +172,13 @@ def validate_rows(
         array = array.copy()
         array[np.concatenate([infinite, negative])] = np.nan
         clean[column] = array
-    covariates = covariate_columns(frame, METRIC_COVARIATE_VALUES) if contract == "metric rows" else ()
+    covariates: tuple[str, ...] = ()
+    if contract == "metric rows":
+        covariates = (
+            *covariate_columns(frame, METRIC_COVARIATE_VALUES),
+            *covariate_columns(frame, METRIC_QUANTILE_VALUES, "quantile"),
+            *covariate_columns(frame, METRIC_CLUSTER_VALUES, "event-quantile"),
+        )
     for column in covariates:
         # NULL is "no covariate" (a metric CUPED does not adjust), not 0; an infinity is as unusable.
         covariate = _as_number(frame[column], column, clean, keys).to_numpy(copy=True)
@@ -182,8 +190,9 @@ def validate_rows(
     return ValidRows(clean, tuple(issues), duplicates)
 
 
-def covariate_columns(frame: pd.DataFrame, names: Sequence[str]) -> tuple[str, ...]:
-    """The CUPED columns ``names`` when the frame has them all, ``()`` when it has none of them.
+def covariate_columns(frame: pd.DataFrame, names: Sequence[str], what: str = "CUPED") -> tuple[str, ...]:
+    """The optional columns ``names`` (CUPED's, or quantile metrics') when the frame has them all,
+    ``()`` when it has none of them; NULL in them means "does not apply to this row".
 
     A frame with only some of them is a RowsError naming the missing ones.
     """
@@ -193,7 +202,7 @@ def covariate_columns(frame: pd.DataFrame, names: Sequence[str]) -> tuple[str, .
     missing = [name for name in names if name not in frame.columns]
     if missing:
         raise RowsError(
-            f"the rows carry CUPED columns {', '.join(present)} but miss {', '.join(missing)}: "
+            f"the rows carry {what} columns {', '.join(present)} but miss {', '.join(missing)}: "
             "give all of them or none"
         )
     return tuple(names)

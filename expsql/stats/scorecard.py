@@ -36,6 +36,7 @@ from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
 from expsql.stats.metric_table import DegenerateInputWarning, metric_columns
 from expsql.stats.multiple_exposures import exposed_units, multiple_exposures_check, split_marked
+from expsql.stats.quantiles import quantile_messages, quantile_overrides
 from expsql.stats.readouts import (
     Readout,
     resolve_readout,
@@ -189,7 +190,9 @@ def _evaluate(
         if contract == "goal rows":
             # ep-stats' rule: count is not the number of units when the denominator reads value()
             # (its goal-name metrics, the only kind wide rows serve, keep count as the sample size).
-            value_denominators = [m.denominator.lstrip().startswith("value(") for m in experiment.metrics]
+            value_denominators = [
+                (m.denominator or "").lstrip().startswith("value(") for m in experiment.metrics
+            ]
             sample_size[np.array(value_denominators, dtype=bool)] = np.nan
         exposures = totals.exposures
         check_results = [
@@ -216,6 +219,23 @@ def _evaluate(
             mean = cuped.mean
         with np.errstate(invalid="ignore"):
             variance = (ratios.variance if cuped is None else cuped.variance) * count
+        quantiles = quantile_overrides(sums, experiment)
+        if quantiles is not None:  # a quantile metric: its estimate and variance, not a ratio's
+            chosen, statistics = quantiles
+            count, mean, variance = (
+                np.where(chosen[:, np.newaxis], new, old)
+                for new, old in (
+                    (statistics.n, count),
+                    (statistics.estimate, mean),
+                    (statistics.variance, variance),
+                )
+            )
+            untestable = chosen[:, np.newaxis] & statistics.untestable
+            variance = np.where(untestable, np.nan, variance)
+            invalid = invalid | untestable
+            absent = chosen[:, np.newaxis] & np.isnan(statistics.estimate)
+            mean = np.where(absent, np.nan, mean)
+            row_messages += quantile_messages(experiment, variants, untestable, absent)
         sample_size = count.copy()
         exposures = sums.exposures
         check_results = [

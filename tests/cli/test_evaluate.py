@@ -16,7 +16,12 @@ from tests.cli.conftest import EXAMPLE, Invoke, broken_experiment
 
 def export(demo_database: Path, rows: str) -> pd.DataFrame:
     """What a warehouse hands back for the example experiment: the compiled query's rows."""
-    sql = compile_sql(load_experiment(EXAMPLE), dialect="duckdb", rows=rows)
+    return export_of(EXAMPLE, demo_database, rows)
+
+
+def export_of(experiment: Path, demo_database: Path, rows: str) -> pd.DataFrame:
+    """What a warehouse hands back for an experiment file: the compiled query's rows."""
+    sql = compile_sql(load_experiment(experiment), dialect="duckdb", rows=rows)
     with duckdb.connect(str(demo_database), read_only=True) as connection:
         return connection.execute(sql).fetch_df()
 

@@ -11,6 +11,7 @@ import pytest
 
 from expsql.compiler import compile_sql
 from expsql.demo import START, demo_experiment, generate_events
+from expsql.models import Metric
 from expsql.source import Source, validate_source
 from tests.reference import assert_rows_equal
 
@@ -58,4 +59,41 @@ def test_both_layouts_give_the_same_rows(database: duckdb.DuckDBPyConnection, ro
     assert len(expected) > 0
     if rows != "metrics":  # the log has no aggregation type: both are the same events
         assert set(expected["agg_type"]) == {"unit", "global"}
+    assert_rows_equal(actual, expected)
+
+
+def test_both_layouts_give_the_same_quantile_rows(database: duckdb.DuckDBPyConnection) -> None:
+    """Unit and event quantiles (a dimension-filtered term, ``ignore_zeros``) read the same
+    observations through either layout: the same order statistics and cluster sums."""
+    experiment = demo_experiment()
+    quantiles = [
+        Metric(
+            id=10,
+            name="median net revenue",
+            nominator="value(user.unit.conversion) - value(user.unit.refund)",
+            quantile=0.5,
+        ),
+        Metric(
+            id=11,
+            name="revenue per buyer",
+            nominator="value(user.unit.conversion)",
+            quantile=0.9,
+            ignore_zeros=True,
+        ),
+        Metric(
+            id=12,
+            name="p_1 order value",
+            nominator="value(user.unit.conversion(product=p_1))",
+            quantile=0.9,
+            quantile_of="event",
+        ),
+    ]
+    experiment = experiment.model_copy(update={"metrics": [*experiment.metrics, *quantiles]})
+    seed = Source(table="attributed", dimensions=DIMENSIONS)  # type: ignore[arg-type]
+    exposures = validate_source(
+        {"exposures": {}, "events": {"columns": {"count": "count"}, "dimensions": DIMENSIONS}}
+    )
+    expected = database.execute(compile_sql(experiment, rows="metrics", source=seed)).df()
+    actual = database.execute(compile_sql(experiment, rows="metrics", source=exposures)).df()
+    assert expected["quantile_hat"].notna().sum() == 9
     assert_rows_equal(actual, expected)
