@@ -66,7 +66,7 @@ def open_clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
         from chdb import session
     except ImportError:
         engine_unavailable("chdb is not installed", "pip install chdb to run the ClickHouse SQL in-process")
-    from tests.engines import load
+    from expsql.testing import load
 
     opened: list[Any] = []
 

@@ -12,7 +12,7 @@ import pytest
 from expsql.compiler import compile_sql
 from expsql.demo import START, demo_experiment, generate_events
 from expsql.source import Source, validate_source
-from tests.reference import assert_rows_equal
+from expsql.testing.reference import assert_rows_equal
 
 DIMENSIONS = {"product": "string", "element": "string"}
 

@@ -18,7 +18,7 @@ from expsql.errors import DialectError
 from expsql.models import Experiment
 from expsql.runner import run, script
 from tests.compiler.test_duckdb_execution import SOURCE
-from tests.reference import assert_rows_equal
+from expsql.testing.reference import assert_rows_equal
 
 DUCKDB = get("duckdb")
 

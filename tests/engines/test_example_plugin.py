@@ -27,10 +27,10 @@ from expsql.dialects.registry import DISABLE_PLUGINS_ENV, build_registry
 from expsql.errors import DialectError
 from expsql.stats import evaluate
 from tests.conftest import engine_unavailable
-from tests.engines import load
+from expsql.testing import load
 from tests.engines.test_cross_engine import EXPERIMENTS, HOSTILE_PRODUCTS, SOURCE
-from tests.events import generate_events
-from tests.reference import assert_rows_equal
+from expsql.testing.events import generate_events
+from expsql.testing.reference import assert_rows_equal
 
 pytestmark = pytest.mark.engine("example-plugin")
 

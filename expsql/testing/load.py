@@ -15,35 +15,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
+from expsql.dialects.frames import arrow_table
+
 if TYPE_CHECKING:
     import sqlite3
 
     import duckdb
     import psycopg
     from pyspark.sql import SparkSession
-
-
-def arrow_table(events: pd.DataFrame) -> pa.Table:
-    """The events as an Arrow table with explicit types (strings, int64, float64, date32, and
-    timestamps without a time zone)."""
-    fields = []
-    arrays = []
-    for name in events.columns:
-        column = events[name]
-        if column.dtype.kind == "M":
-            kind: pa.DataType = pa.timestamp("us")
-        elif column.dtype.kind in "iu" or str(column.dtype) in {"Int64", "Int32"}:
-            kind = pa.int64()
-        elif column.dtype.kind == "f" or str(column.dtype) in {"Float64", "Float32"}:
-            kind = pa.float64()
-        elif column.dropna().map(lambda value: isinstance(value, dt.date)).all() and column.notna().any():
-            kind = pa.date32()
-        else:
-            kind = pa.string()
-        values = column.astype(object).where(column.notna(), None).tolist()
-        fields.append(pa.field(name, kind, nullable=True))
-        arrays.append(pa.array(values, type=kind))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def to_duckdb(connection: duckdb.DuckDBPyConnection, events: pd.DataFrame, table: str = "events") -> None:

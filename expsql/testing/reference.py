@@ -3,7 +3,7 @@
 Written from the contracts in :mod:`expsql.contracts` (and DESIGN.md), not from the compiler:
 it shares only the models (:class:`~expsql.models.Experiment`, :class:`~expsql.source.Source`)
 and the AST. Engine-agnostic: give it the same DataFrame that was loaded into the engine
-(:func:`tests.events.generate_events`) and compare with what the engine returned, e.g. through
+(:func:`expsql.testing.events.generate_events`) and compare with what the engine returned, e.g. through
 :func:`assert_rows_equal`.
 
 - :func:`goal_rows`: one row per variant and goal term with at least one matching event;

@@ -2,10 +2,10 @@
 
 Written from the layout's semantics, not from the compiler: it attributes the raw events to the
 exposed units in pandas (:func:`attributed`), which gives a table in the seed (attributed) layout,
-and hands that table to :mod:`tests.reference`, the seed layout's oracle, for the per-unit sums,
+and hands that table to :mod:`expsql.testing.reference`, the seed layout's oracle, for the per-unit sums,
 the filters, the dimension masks and the metric algebra. Give it the DataFrames loaded into the
-engine (:func:`tests.exposure_events.generate_exposures_and_events`) and compare with what the
-engine returned through :func:`tests.reference.assert_rows_equal`.
+engine (:func:`expsql.testing.exposure_events.generate_exposures_and_events`) and compare with what the
+engine returned through :func:`expsql.testing.reference.assert_rows_equal`.
 
 The semantics it implements:
 
@@ -24,7 +24,7 @@ The semantics it implements:
    (no upper bound for a window of ``None``) and ``ts < date_until + 1 day 00:00``; events with a
    NULL unit id or timestamp never count, nor do events whose goal is ``exposure``. ``cnt`` is
    the count column (``EventColumns.count``) or 1, ``value`` the value column or nothing.
-5. Filters: the seed's (:func:`tests.reference.filtered_events`) over the attributed table, so a
+5. Filters: the seed's (:func:`expsql.testing.reference.filtered_events`) over the attributed table, so a
    goal filter drops events (never exposures), an exposure filter reads the exposure rows (with
    the exposure log's dimensions), a trigger filter reads attributed events only — always those
    of the experiment's own window, whichever metric is evaluated. Pseudo-variant units are
@@ -79,7 +79,7 @@ from expsql.contracts import (
 from expsql.grammar.ast import BinaryOp, Expr, Goal, Negate, Number
 from expsql.models import AttributionWindow, Check, Experiment, Metric
 from expsql.source import Columns, ExposuresSource, Source
-from tests import reference
+from expsql.testing import reference
 
 #: The seed-layout columns of :func:`attributed`, before the dimension columns.
 ATTRIBUTED_COLUMNS = (
@@ -93,7 +93,7 @@ ATTRIBUTED_COLUMNS = (
     "value",
     "date",
 )
-#: How :mod:`tests.reference` reads :func:`attributed`'s table: no ``agg_type`` column, so both
+#: How :mod:`expsql.testing.reference` reads :func:`attributed`'s table: no ``agg_type`` column, so both
 #: ``unit`` and ``global`` terms match every row (the exposures layout has no aggregation types).
 SEED_SOURCE_COLUMNS = Columns(agg_type=None)
 
@@ -543,7 +543,7 @@ def _with_covariates(
 
 
 def assert_rows_equal(actual: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-9) -> None:
-    """:func:`tests.reference.assert_rows_equal`, with the CUPED columns
+    """:func:`expsql.testing.reference.assert_rows_equal`, with the CUPED columns
     (:data:`METRIC_COVARIATE_VALUES`, :data:`UNIT_COVARIATE_VALUES`) compared as numbers to a
     relative tolerance, NULL equal to NULL only."""
     covariates = [c for c in expected.columns if c in (*METRIC_COVARIATE_VALUES, *UNIT_COVARIATE_VALUES)]
