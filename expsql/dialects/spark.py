@@ -1,4 +1,5 @@
-"""Spark SQL: runs through a pyspark ``SparkSession`` (``pip install 'expsql[spark]'``)."""
+"""Spark SQL: runs through a pyspark ``SparkSession`` (``pip install 'expsql[spark]'``): local or a
+cluster master, or a Spark Connect server (``sc://host:15002``, :mod:`expsql.dialects.spark_connect`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from expsql.dialects.base import Dialect
-from expsql.dialects.frames import contract_frame
+from expsql.dialects.frames import arrow_table, contract_frame, drop_table_sql, table_node
 from expsql.dialects.hookspecs import hookimpl
 from expsql.dialects.percentiles import spark_percentile
 from expsql.errors import ConnectorError
@@ -52,6 +53,14 @@ class SparkDao:
         """Cancel the jobs of this Dao's query (its job group); no-op when none runs."""
         self.session.sparkContext.cancelJobGroup(self.job_group)
 
+    def load_table(self, frame: pd.DataFrame, table: str) -> None:
+        """Write ``frame`` as the managed table ``table`` (``schema.table`` too), replacing it."""
+        data = self.session.createDataFrame(arrow_table(frame))  # type: ignore[arg-type]
+        data.write.mode("overwrite").saveAsTable(table_node(table).sql("spark"))
+
+    def drop_table(self, table: str) -> None:
+        self.session.sql(drop_table_sql(table, "spark")).collect()
+
     def close(self) -> None:
         if self._owned:
             self.session.stop()
@@ -70,7 +79,12 @@ def connect(
     config: dict[str, str] | None = None,
     **_: Any,
 ) -> SparkDao:
-    """A Dao on ``session``, or on a new session whose master is ``target`` (``local[*]`` by default)."""
+    """A Dao on ``session``, on the Spark Connect server ``target`` (``sc://host:15002``), or on a
+    new session whose master is ``target`` (``local[*]`` by default)."""
+    from expsql.dialects import spark_connect
+
+    if spark_connect.is_connect_session(session) or (target or "").startswith("sc://"):
+        return spark_connect.connect(target, session=session, config=config)
     if session is not None:
         return SparkDao(session, owned=False)
     from pyspark.sql import SparkSession
@@ -91,6 +105,7 @@ DIALECT = Dialect(
     native_prefix_match=True,
     percentile_function=spark_percentile,
     can_cancel=True,
+    can_load_tables=True,
 )
 
 

@@ -159,6 +159,7 @@ def spark_session(app_name: str = "expsql-tests") -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.memory", "2g")
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="expsql-spark-warehouse-"))
     )
     try:
         session = builder.getOrCreate()
@@ -214,6 +215,7 @@ class SparkConnectServer:
             "--conf", "spark.sql.session.timeZone=UTC",
             "--conf", "spark.sql.shuffle.partitions=2",
             "--conf", "spark.ui.enabled=false",
+            "--conf", f"spark.sql.warehouse.dir={self.root / 'warehouse'}",
             "--driver-memory", "1g",
         ]  # fmt: skip
         result = subprocess.run(arguments, env=self.environment, capture_output=True, text=True, check=False)

@@ -26,7 +26,7 @@ from expsql.dialects import Dao, get
 from expsql.dialects.registry import DISABLE_PLUGINS_ENV, build_registry
 from expsql.errors import DialectError
 from expsql.stats import evaluate
-from tests.conftest import engine_unavailable
+from expsql.testing.pytest_plugin import engine_unavailable
 from expsql.testing import load
 from tests.engines.test_cross_engine import EXPERIMENTS, HOSTILE_PRODUCTS, SOURCE
 from expsql.testing.events import generate_events
