@@ -66,6 +66,15 @@ class SQLiteDao:
         columns = [description[0] for description in cursor.description]
         return contract_frame(pd.DataFrame.from_records(cursor.fetchall(), columns=columns))
 
+    def load_table(self, frame: pd.DataFrame, table: str) -> None:
+        """Write ``frame`` as ``table``, replacing it (pandas binds every value as a parameter;
+        dates and timestamps become the ISO text SQLite keeps them as)."""
+        frame.to_sql(table, self.connection, if_exists="replace", index=False)
+
+    def drop_table(self, table: str) -> None:
+        drop = exp.Drop(tables=[exp.to_table(table, dialect="sqlite")], kind="TABLE", exists=True)
+        self.connection.execute(drop.sql("sqlite"))
+
     def close(self) -> None:
         if self._owned:
             self.connection.close()
@@ -87,6 +96,7 @@ DIALECT = Dialect(
     connector=connect,
     native_prefix_match=False,  # no prefix function: expsql builds an escaped LIKE instead
     percentile="none",  # no percentile function: winsorized metrics are evaluated from unit rows
+    can_load_tables=True,  # SQLiteDao.load_table: the conformance kit writes its tables through it
 )
 
 

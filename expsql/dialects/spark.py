@@ -9,16 +9,19 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from expsql.dialects.base import Dialect
-from expsql.dialects.frames import arrow_table, contract_frame, drop_table_sql, table_node
+from expsql.dialects.frames import contract_frame
 from expsql.dialects.hookspecs import hookimpl
 from expsql.dialects.percentiles import spark_percentile
+from expsql.dialects.spark_tables import SparkTables, first_line
 from expsql.errors import ConnectorError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from expsql.dialects.spark_connect import SparkConnectDao
 
-class SparkDao:
+
+class SparkDao(SparkTables):
     """Runs SQL with ``spark.sql``; stops the session only if it started it.
 
     Its jobs run in a job group of their own, so :meth:`cancel` stops this Dao's query and no
@@ -26,8 +29,7 @@ class SparkDao:
     """
 
     def __init__(self, session: SparkSession, *, owned: bool = True) -> None:
-        self.session = session
-        self._owned = owned
+        super().__init__(session, owned=owned)
         self.job_group = f"expsql-{uuid.uuid4().hex}"
 
     def execute(self, sql: str) -> pd.DataFrame:
@@ -44,7 +46,7 @@ class SparkDao:
             # Rows rather than toPandas(): no dependency on Arrow settings or pandas versions.
             records = [tuple(row) for row in result.collect()]
         except (PySparkException, Py4JJavaError) as error:  # a cancelled job is a Py4JJavaError
-            raise ConnectorError(f"spark refused the query: {_first_line(error)}") from error
+            raise ConnectorError(f"spark refused the query: {first_line(error)}") from error
         finally:
             context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         return contract_frame(pd.DataFrame.from_records(records, columns=columns))
@@ -53,24 +55,6 @@ class SparkDao:
         """Cancel the jobs of this Dao's query (its job group); no-op when none runs."""
         self.session.sparkContext.cancelJobGroup(self.job_group)
 
-    def load_table(self, frame: pd.DataFrame, table: str) -> None:
-        """Write ``frame`` as the managed table ``table`` (``schema.table`` too), replacing it."""
-        data = self.session.createDataFrame(arrow_table(frame))  # type: ignore[arg-type]
-        data.write.mode("overwrite").saveAsTable(table_node(table).sql("spark"))
-
-    def drop_table(self, table: str) -> None:
-        self.session.sql(drop_table_sql(table, "spark")).collect()
-
-    def close(self) -> None:
-        if self._owned:
-            self.session.stop()
-
-
-def _first_line(error: Exception) -> str:
-    # A Py4JJavaError's text is the whole Java stack trace.
-    lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("\tat ")]
-    return " ".join(lines[:2])
-
 
 def connect(
     target: str | None = None,
@@ -78,7 +62,7 @@ def connect(
     session: SparkSession | None = None,
     config: dict[str, str] | None = None,
     **_: Any,
-) -> SparkDao:
+) -> SparkDao | SparkConnectDao:
     """A Dao on ``session``, on the Spark Connect server ``target`` (``sc://host:15002``), or on a
     new session whose master is ``target`` (``local[*]`` by default)."""
     from expsql.dialects import spark_connect

@@ -9,20 +9,21 @@ with a tag of its own, and :meth:`SparkConnectDao.cancel` interrupts the operati
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from expsql.dialects.frames import contract_frame
-from expsql.dialects.spark import SparkDao, _first_line
+from expsql.dialects.spark_tables import SparkTables, first_line
 from expsql.errors import ConnectorError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-class SparkConnectDao(SparkDao):
+class SparkConnectDao(SparkTables):
     """Runs SQL on a Spark Connect session; its operations carry the tag :attr:`tag`."""
 
     def __init__(self, session: SparkSession, *, owned: bool = True) -> None:
@@ -39,7 +40,7 @@ class SparkConnectDao(SparkDao):
             columns = result.columns
             records = [tuple(row) for row in result.collect()]
         except PySparkException as error:  # an interrupted operation raises one too
-            raise ConnectorError(f"spark refused the query: {_first_line(error)}") from error
+            raise ConnectorError(f"spark refused the query: {first_line(error)}") from error
         finally:
             self.session.removeTag(self.tag)
         return contract_frame(pd.DataFrame.from_records(records, columns=columns))
@@ -66,13 +67,21 @@ def connect(
     if session is not None:
         return SparkConnectDao(session, owned=False)
     try:
-        from pyspark.sql import SparkSession
+        # The Connect session class itself: pyspark's SparkSession.builder refuses a remote session
+        # in a process that also runs a local one (SESSION_ALREADY_EXIST); this one does not.
+        from pyspark.sql.connect.session import SparkSession
     except ImportError as error:
-        raise ConnectorError(f"Spark Connect needs pyspark[connect]: {error}; pip install 'expsql[spark]'") from error
-    builder = SparkSession.builder.remote(target)
+        raise ConnectorError(
+            f"Spark Connect needs pyspark[connect]: {error}; pip install 'expsql[spark]'"
+        ) from error
+    remote = target or os.environ.get("SPARK_REMOTE")
+    if not remote:
+        raise ConnectorError("say which Spark Connect server: --connect sc://host:15002 (or SPARK_REMOTE)")
+    builder = SparkSession.builder.remote(remote)
     for key, value in (config or {}).items():
         builder = builder.config(key, value)
     try:
-        return SparkConnectDao(builder.getOrCreate())
+        # create(), not getOrCreate(): a session of its own, which close() may stop.
+        return SparkConnectDao(builder.create())  # type: ignore[arg-type]
     except Exception as error:  # a missing grpc or an unreachable server raise their own errors
-        raise ConnectorError(f"cannot connect to Spark Connect at {target}: {_first_line(error)}") from error
+        raise ConnectorError(f"cannot connect to Spark Connect at {target}: {first_line(error)}") from error

@@ -150,7 +150,8 @@ def _exposed_units(
 
     units = []
     variant_of: dict[str, str | None] = {}
-    for unit, rows in frame.groupby("_unit", sort=True):
+    for key, rows in frame.groupby("_unit", sort=True):
+        unit = str(key)
         t0 = rows["_ts"].min()
         shown = set(rows["_shown"])
         if len(shown) == 1:
@@ -199,7 +200,7 @@ def attributed(
     event_dims = _dimension_names(
         events,
         used,
-        {n for n in event_names.model_dump().values() if n} | core | {source.events.partition_date},
+        {n for n in event_names.model_dump().values() if n} | core | {source.events.partition_date or ""},
     )
     dimensions = list(dict.fromkeys([*exposure_dims, *event_dims]))
 
@@ -385,8 +386,9 @@ def metric_rows(
         parts.append(rows[rows["metric_id"] != EXPOSURE_ROW_ID])
         if pseudo_variant_metrics and len(pseudo):
             pool = None
-            if is_metric and item.winsorized:
+            if isinstance(item, Metric) and item.winsorized:
                 scoped = reference.filtered_events(frame, item_experiment, seed_source)
+                assert item.nominator_expr is not None
                 pool = _unit_values(scoped, item.nominator_expr, experiment, seed_source)
             parts.append(_pseudo_rows(pseudo, item, pool, experiment, seed_source))
     # The exposure rows, real variants and pseudo-variants alike.
@@ -461,8 +463,8 @@ def _covariate_sums(x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray
 def _quantiles(pool: pd.Series, metric: Metric) -> tuple[float | None, float | None]:
     """ep-stats' winsorization bounds over ``pool`` (a side ``None`` when not capped)."""
     lower, upper = metric.outlier_lower_percentile, metric.outlier_upper_percentile
-    low = pool.quantile(lower / 100) if lower else None
-    high = pool.quantile(1 - upper / 100) if upper else None
+    low = float(pool.quantile(lower / 100)) if lower else None
+    high = float(pool.quantile(1 - upper / 100)) if upper else None
     return low, high
 
 
@@ -537,7 +539,7 @@ def _with_covariates(
             for name in ("sum_x", "sum_y"):
                 assert np.isclose(sums[name], rows[name].iloc[position], rtol=1e-9, atol=1e-9), (key, name)
             for name in METRIC_COVARIATE_VALUES:
-                rows.iloc[position, rows.columns.get_loc(name)] = sums[name]
+                rows.loc[rows.index[position], name] = sums[name]
     assert not found, f"covariates of no metric row: {sorted(found)}"
     return rows
 
@@ -588,8 +590,8 @@ def _pseudo_rows(
     if pool is not None:
         assert isinstance(item, Metric)
         lower, upper = item.outlier_lower_percentile, item.outlier_upper_percentile
-        low = pool.quantile(lower / 100) if lower else None
-        high = pool.quantile(1 - upper / 100) if upper else None
+        low = float(pool.quantile(lower / 100)) if lower else None
+        high = float(pool.quantile(1 - upper / 100)) if upper else None
         nominator = nominator.clip(lower=low, upper=high)
     metric_id = metric_row_id(item.id) if isinstance(item, Metric) else check_row_id(item.id)
     records = []

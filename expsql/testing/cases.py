@@ -93,8 +93,8 @@ class Case:
 _ROWS = {"goals": "goal", "metrics": "metric", "units": "unit"}
 EXPOSURE = "count(user.global.exposure)"
 CHECKS = [{"id": 1, "name": "SRM", "denominator": EXPOSURE}]
-WINDOW = {"date_from": DATE_FROM.isoformat(), "date_to": DATE_TO.isoformat()}
-ATTRIBUTION = {"conversion_delay_hours": DELAY_HOURS, "conversion_window_hours": WINDOW_HOURS}
+WINDOW: dict[str, Any] = {"date_from": DATE_FROM.isoformat(), "date_to": DATE_TO.isoformat()}
+ATTRIBUTION: dict[str, Any] = {"conversion_delay_hours": DELAY_HOURS, "conversion_window_hours": WINDOW_HOURS}
 
 
 def experiment(metrics: list[dict[str, Any]], exp_id: str = "exp-1", **fields: Any) -> Experiment:
@@ -112,7 +112,10 @@ SEED_METRICS = [
         "denominator": EXPOSURE,
     },
     {"nominator": "count(user.unit.add_to_cart)", "denominator": "count(user.unit.view(product!=p_2))"},
-    {"nominator": "2 * count(user.unit.click(price>=10)) + 1", "denominator": "count(user.unit.click(price<10))"},
+    {
+        "nominator": "2 * count(user.unit.click(price>=10)) + 1",
+        "denominator": "count(user.unit.click(price<10))",
+    },
 ]
 EXPOSURES_METRICS = [
     {"nominator": "count(user.unit.click)", "denominator": EXPOSURE},
@@ -149,14 +152,19 @@ def _cases() -> list[Case]:
             "goal filters",
             "attributed",
             experiment(
-                seed, filters=[{"scope": "goal", "dimension": "product", "value": ["p_1", "p_10"], "goal": "conversion"}]
+                seed,
+                filters=[
+                    {"scope": "goal", "dimension": "product", "value": ["p_1", "p_10"], "goal": "conversion"}
+                ],
             ),
         ),
         Case(
             "attributed: exposure filter",
             "exposure filters",
             "attributed",
-            experiment(seed, filters=[{"scope": "exposure", "dimension": "platform", "value": ["web", "ios"]}]),
+            experiment(
+                seed, filters=[{"scope": "exposure", "dimension": "platform", "value": ["web", "ios"]}]
+            ),
         ),
         Case(
             "attributed: trigger filter",
@@ -164,9 +172,21 @@ def _cases() -> list[Case]:
             "attributed",
             experiment(seed, filters=[{"scope": "trigger", "goal": "view"}]),
         ),
-        Case("attributed: date window", "date window", "attributed", experiment(seed, "exp-2", date_from="2024-03-03", date_to="2024-03-09")),
-        Case("attributed: winsorized", "winsorization", "attributed", experiment([{**seed[0], **CAPPED}, seed[2]])),
-        Case("attributed: breakdown", "breakdowns", "attributed", experiment(seed[:3], breakdown=["platform"])),
+        Case(
+            "attributed: date window",
+            "date window",
+            "attributed",
+            experiment(seed, "exp-2", date_from="2024-03-03", date_to="2024-03-09"),
+        ),
+        Case(
+            "attributed: winsorized",
+            "winsorization",
+            "attributed",
+            experiment([{**seed[0], **CAPPED}, seed[2]]),
+        ),
+        Case(
+            "attributed: breakdown", "breakdowns", "attributed", experiment(seed[:3], breakdown=["platform"])
+        ),
         Case(
             "attributed: timeline",
             "timeline",
@@ -174,14 +194,27 @@ def _cases() -> list[Case]:
             experiment(seed[:3], timeline="daily", filters=[{"scope": "trigger", "goal": "view"}], **WINDOW),
         ),
         Case("exposures: rows", "exposures layout", "exposures", experiment(raw, **WINDOW)),
-        Case("exposures: delay and window", "attribution window and delay", "exposures", experiment(raw, **WINDOW, **ATTRIBUTION)),
+        Case(
+            "exposures: delay and window",
+            "attribution window and delay",
+            "exposures",
+            experiment(raw, **WINDOW, **ATTRIBUTION),
+        ),
         Case(
             "exposures: per-metric windows",
             "attribution window and delay",
             "exposures",
-            experiment([{**raw[0], "conversion_window_hours": 1}, {**raw[0], "conversion_delay_hours": 25}, raw[2]], **WINDOW),
+            experiment(
+                [{**raw[0], "conversion_window_hours": 1}, {**raw[0], "conversion_delay_hours": 25}, raw[2]],
+                **WINDOW,
+            ),
         ),
-        Case("exposures: multiple excluded", "multiple exposures: exclude", "exposures", experiment(raw, "exp-2", **WINDOW, **ATTRIBUTION)),
+        Case(
+            "exposures: multiple excluded",
+            "multiple exposures: exclude",
+            "exposures",
+            experiment(raw, "exp-2", **WINDOW, **ATTRIBUTION),
+        ),
         Case(
             "exposures: first variant",
             "multiple exposures: first",
@@ -195,7 +228,12 @@ def _cases() -> list[Case]:
             experiment(
                 raw,
                 filters=[
-                    {"scope": "goal", "dimension": "product", "value": ["p_1", "p_10", "q_1"], "goal": "purchase"},
+                    {
+                        "scope": "goal",
+                        "dimension": "product",
+                        "value": ["p_1", "p_10", "q_1"],
+                        "goal": "purchase",
+                    },
                     {"scope": "exposure", "dimension": "platform", "value": ["web", "ios"]},
                     {"scope": "trigger", "goal": "view"},
                 ],
@@ -203,14 +241,24 @@ def _cases() -> list[Case]:
                 **ATTRIBUTION,
             ),
         ),
-        Case("exposures: winsorized", "winsorization", "exposures", experiment([{**raw[0], **CAPPED}, raw[2]], **WINDOW, **ATTRIBUTION)),
+        Case(
+            "exposures: winsorized",
+            "winsorization",
+            "exposures",
+            experiment([{**raw[0], **CAPPED}, raw[2]], **WINDOW, **ATTRIBUTION),
+        ),
         Case(
             "exposures: CUPED",
             "CUPED",
             "exposures",
             experiment([*raw, {**raw[2], "cuped": False}], cuped_lookback_days=2, **WINDOW, **ATTRIBUTION),
         ),
-        Case("exposures: breakdown", "breakdowns", "exposures", experiment(raw[:2], breakdown=["country", "platform"], **WINDOW)),
+        Case(
+            "exposures: breakdown",
+            "breakdowns",
+            "exposures",
+            experiment(raw[:2], breakdown=["country", "platform"], **WINDOW),
+        ),
         Case(
             "exposures: timeline",
             "timeline",

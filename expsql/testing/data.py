@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expsql.source import ExposuresSource, Source, validate_source
+from expsql.source import DimensionType, ExposuresSource, Source, validate_source
 from expsql.testing.events import DIMENSION_TYPES, generate_events
 from expsql.testing.exposure_events import SOURCE as EXPOSURES_COLUMNS
 from expsql.testing.exposure_events import generate_exposures_and_events
@@ -55,7 +55,11 @@ UNDERSCORE_GOAL, UNDERSCORE_DECOY = "add_to_cart", "addXtoXcart"
 #: A count past the 32-bit range: a warehouse summing counts in 32 bits overflows on it.
 LARGE_COUNT = 3_000_000_000
 #: The reference tables' names (before a user's schema): layout → table.
-TABLES = {"attributed": "expsql_kit_attributed", "exposures": "expsql_kit_exposures", "events": "expsql_kit_events"}
+TABLES = {
+    "attributed": "expsql_kit_attributed",
+    "exposures": "expsql_kit_exposures",
+    "events": "expsql_kit_events",
+}
 SEED = 23
 
 
@@ -114,7 +118,8 @@ def table_name(role: str, schema: str | None = None) -> str:
 
 def attributed_source(schema: str | None = None) -> Source:
     """The :class:`~expsql.source.Source` of the attributed reference table."""
-    return Source(table=table_name("attributed", schema), dimensions=DIMENSION_TYPES)
+    dimensions: dict[str, DimensionType] = dict(DIMENSION_TYPES)  # type: ignore[arg-type]
+    return Source(table=table_name("attributed", schema), dimensions=dimensions)
 
 
 def exposures_source(schema: str | None = None) -> ExposuresSource:

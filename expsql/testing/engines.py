@@ -137,7 +137,9 @@ class PostgresServer:
 
 def _java() -> None:
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        raise EngineUnavailable("no Java runtime for Spark", "install a JDK 17 (apt-get install openjdk-17-jre)")
+        raise EngineUnavailable(
+            "no Java runtime for Spark", "install a JDK 17 (apt-get install openjdk-17-jre)"
+        )
 
 
 def spark_session(app_name: str = "expsql-tests") -> SparkSession:
@@ -164,7 +166,9 @@ def spark_session(app_name: str = "expsql-tests") -> SparkSession:
     try:
         session = builder.getOrCreate()
     except Exception as error:  # a JVM that does not start raises pyspark's or py4j's own errors
-        raise EngineUnavailable(f"Spark did not start: {error}", "check JAVA_HOME and the pyspark install") from error
+        raise EngineUnavailable(
+            f"Spark did not start: {error}", "check JAVA_HOME and the pyspark install"
+        ) from error
     session.sparkContext.setLogLevel("ERROR")
     return session
 
@@ -229,7 +233,9 @@ class SparkConnectServer:
             time.sleep(0.5)
         logs = self._logs()
         self.stop()
-        raise RuntimeError(f"Spark Connect did not listen on {self.port} in {self.start_timeout:.0f} s:\n{logs}")
+        raise RuntimeError(
+            f"Spark Connect did not listen on {self.port} in {self.start_timeout:.0f} s:\n{logs}"
+        )
 
     def stop(self) -> None:
         try:

@@ -19,15 +19,15 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import pandas as pd
 
 from expsql.compiler import compile_sql
 from expsql.dialects import Dao, Dialect, get
-from expsql.errors import ExpsqlError
+from expsql.errors import ConnectorError, ExpsqlError
 from expsql.stats.timeline import row_days, rows_as_of
 from expsql.testing.cases import CASES, FEATURES, Case
 from expsql.testing.compare import first_difference
@@ -119,7 +119,9 @@ class KitReport:
         width = max(len(feature) for feature in FEATURES)
         for feature, results in self.by_feature().items():
             statuses = {result.status for result in results}
-            verdict = "FAIL" if "fail" in statuses else "unsupported" if statuses == {"unsupported"} else "pass"
+            verdict = (
+                "FAIL" if "fail" in statuses else "unsupported" if statuses == {"unsupported"} else "pass"
+            )
             runs = ", ".join(f"{r.case} [{r.contract}]" for r in results)
             lines.append(f"  {feature:<{width}}  {verdict:<11}  {runs}")
         for failure in self.failures:
@@ -131,7 +133,9 @@ def tables_for(case: Case) -> tuple[str, ...]:
     return ("attributed",) if case.layout == "attributed" else ("exposures", "events")
 
 
-def load_reference_tables(target: Target, roles: Iterable[str] = ("attributed", "exposures", "events")) -> list[str]:
+def load_reference_tables(
+    target: Target, roles: Iterable[str] = ("attributed", "exposures", "events")
+) -> list[str]:
     """Write the reference tables through ``target.load``; the names written, in order."""
     if target.load is None:
         return []
@@ -147,8 +151,10 @@ def load_reference_tables(target: Target, roles: Iterable[str] = ("attributed", 
 @contextmanager
 def reference_tables_loaded(target: Target) -> Iterator[list[str]]:
     """The reference tables written for the block and dropped after it, also on failure or Ctrl-C:
-    every table whose write was attempted is dropped."""
+    every table whose write was attempted is dropped. A table that cannot be dropped is an error
+    naming it, unless the block already failed (that error is the one raised)."""
     attempted: list[str] = []
+    failed = True
     try:
         if target.load is not None:
             tables = reference_tables()
@@ -157,10 +163,22 @@ def reference_tables_loaded(target: Target) -> Iterator[list[str]]:
                 attempted.append(name)
                 target.load(tables[role], name)
         yield attempted
+        failed = False
     finally:
-        if target.drop is not None:
-            for name in attempted:
-                target.drop(name)
+        left = _drop_all(target, attempted)
+        if left and not failed:
+            raise ConnectorError(f"could not drop the reference tables {', '.join(left)}: drop them by hand")
+
+
+def _drop_all(target: Target, names: list[str]) -> list[str]:
+    """Drop each table; the names of those that could not be dropped."""
+    left = []
+    for name in names if target.drop is not None else ():
+        try:
+            target.drop(name)  # type: ignore[misc]
+        except Exception:
+            left.append(name)
+    return left
 
 
 def _source(case: Case, schema: str | None) -> object:
@@ -228,9 +246,7 @@ def _timeline_difference(case: Case, rows: pd.DataFrame) -> str | None:
     return None
 
 
-def run_kit(
-    target: Target, cases: Iterable[Case] | None = None, *, load: bool = True
-) -> KitReport:
+def run_kit(target: Target, cases: Iterable[Case] | None = None, *, load: bool = True) -> KitReport:
     """Every reference experiment (or ``cases``) in each of its row contracts on ``target``.
 
     With ``load`` the reference tables are written first and dropped at the end (when the target

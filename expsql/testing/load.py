@@ -104,7 +104,6 @@ def _sqlite_value(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-
 def to_sqlite(connection: sqlite3.Connection, events: pd.DataFrame, table: str = "events") -> None:
     """``CREATE TABLE table`` in SQLite and insert the events (dates as ISO text, as SQLite keeps them)."""
     from sqlglot import exp
@@ -125,8 +124,7 @@ def to_sqlite(connection: sqlite3.Connection, events: pd.DataFrame, table: str =
         this=name, expression=exp.Values(expressions=[exp.tuple_(*[exp.Placeholder()] * arrow.num_columns)])
     )
     columns = [
-        [_sqlite_value(value) for value in arrow.column(i).to_pylist()]
-        for i in range(arrow.num_columns)
+        [_sqlite_value(value) for value in arrow.column(i).to_pylist()] for i in range(arrow.num_columns)
     ]
     connection.execute(exp.Drop(tables=[name], kind="TABLE", exists=True).sql("sqlite"))
     connection.execute(exp.Create(this=schema, kind="TABLE").sql("sqlite"))

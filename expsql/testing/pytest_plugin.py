@@ -12,7 +12,8 @@ Then a test module proves a dialect with one class (the example plugin's own tes
         DIALECT = "sqlite"
 
         @pytest.fixture(scope="class")
-        def dao(self):
+        @classmethod
+        def dao(cls):
             dao = get("sqlite").connect(":memory:")
             yield dao
             dao.close()
@@ -35,8 +36,8 @@ import pandas as pd
 import pytest
 
 from expsql.dialects import Dao, Dialect
-from expsql.testing.cases import CASES, Case
 from expsql.testing import engines, load
+from expsql.testing.cases import CASES, Case
 from expsql.testing.engines import EngineUnavailable, PostgresServer, SparkConnectServer, in_ci
 from expsql.testing.kit import Target, reference_tables_loaded, run_case
 
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
 def pytest_configure(config: pytest.Config) -> None:
     # pyspark 4 warns on each Arrow conversion that it does not fully support pandas 3; the kit
     # checks Spark's rows against pandas itself, which is the support that matters.
-    config.addinivalue_line("filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning")
+    config.addinivalue_line(
+        "filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning"
+    )
 
 
 def engine_unavailable(reason: str, how_to_enable: str) -> NoReturn:
@@ -109,7 +112,9 @@ def spark_connect_server() -> Iterator[SparkConnectServer]:
         try:
             __import__(module)
         except ImportError:
-            engine_unavailable(f"{module} is not installed", "pip install 'expsql[spark]' (pyspark[connect]'s clients)")
+            engine_unavailable(
+                f"{module} is not installed", "pip install 'expsql[spark]' (pyspark[connect]'s clients)"
+            )
     server: SparkConnectServer = started(SparkConnectServer)
     try:
         server.start()
@@ -136,13 +141,17 @@ def open_clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
     try:
         from chdb import session
     except ImportError:
-        engine_unavailable("chdb is not installed", "pip install 'expsql[clickhouse]' to run ClickHouse in-process")
+        engine_unavailable(
+            "chdb is not installed", "pip install 'expsql[clickhouse]' to run ClickHouse in-process"
+        )
     opened: list[Any] = []
 
     def opener(events: pd.DataFrame, table: str = "events") -> Any:
         clickhouse = session.Session()
         opened.append(clickhouse)
-        load.to_clickhouse(clickhouse, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", table)
+        load.to_clickhouse(
+            clickhouse, events, tmp_path_factory.mktemp("clickhouse") / "events.parquet", table
+        )
         return clickhouse
 
     yield opener
@@ -170,32 +179,36 @@ class DialectConformance:
     SCHEMA: ClassVar[str | None] = None
 
     @pytest.fixture(scope="class")
-    def dao(self) -> Iterator[Dao]:
-        raise NotImplementedError("a DialectConformance subclass provides a `dao` fixture")
+    @classmethod
+    def dao(cls) -> Iterator[Dao]:
+        raise NotImplementedError("a DialectConformance subclass provides a class-scoped `dao` fixture")
 
-    def load_table(self, dao: Dao, frame: pd.DataFrame, table: str) -> None:
+    @classmethod
+    def load_table(cls, dao: Dao, frame: pd.DataFrame, table: str) -> None:
         """Write ``frame`` as ``table``, replacing it (by default the Dao's ``load_table``)."""
         load = getattr(dao, "load_table", None)
         if load is None:
             raise NotImplementedError(f"{type(dao).__name__} has no load_table: override load_table")
         load(frame, table)
 
-    def drop_table(self, dao: Dao, table: str) -> None:
+    @classmethod
+    def drop_table(cls, dao: Dao, table: str) -> None:
         """Drop ``table`` (by default the Dao's ``drop_table``; nothing when it has none)."""
         drop = getattr(dao, "drop_table", None)
         if drop is not None:
             drop(table)
 
     @pytest.fixture(scope="class")
-    def conformance_target(self, dao: Dao) -> Iterator[Target]:
+    @classmethod
+    def conformance_target(cls, dao: Dao) -> Iterator[Target]:
         """The reference tables written through :meth:`load_table`, dropped after the class."""
         target = Target(
-            self.DIALECT,
+            cls.DIALECT,
             dao,
-            load=lambda frame, table: self.load_table(dao, frame, table),
-            drop=lambda table: self.drop_table(dao, table),
-            schema=self.SCHEMA,
-            unsupported=frozenset(self.UNSUPPORTED),
+            load=lambda frame, table: cls.load_table(dao, frame, table),
+            drop=lambda table: cls.drop_table(dao, table),
+            schema=cls.SCHEMA,
+            unsupported=frozenset(cls.UNSUPPORTED),
         )
         with reference_tables_loaded(target):
             yield target

@@ -65,7 +65,7 @@ def dimension_mask(column: pd.Series, dimension: Dimension, dimension_type: Dime
     values = [typed_value(v, dimension_type) for v in dimension.values]
     cells = column.astype(object).where(column.notna(), None).to_numpy()
     if dimension.operator == "=^":
-        hits = [c is not None and any(str(c).startswith(v) for v in values) for c in cells]
+        hits = [c is not None and any(str(c).startswith(str(v)) for v in values) for c in cells]
         return np.asarray(hits, dtype=bool)
     if dimension.operator in ("=", "!="):
         inside = np.asarray([c is not None and c in values for c in cells], dtype=bool)
@@ -306,8 +306,8 @@ def winsorized(x: np.ndarray, metric: Metric) -> np.ndarray:
     ``l / 100`` and ``1 - u / 100`` of every exposed unit's ``x`` (a side skipped when 0 or None)."""
     pooled = pd.Series(x)
     lower, upper = metric.outlier_lower_percentile, metric.outlier_upper_percentile
-    low = pooled.quantile(lower / 100) if lower else None
-    high = pooled.quantile(1 - upper / 100) if upper else None
+    low = float(pooled.quantile(lower / 100)) if lower else None
+    high = float(pooled.quantile(1 - upper / 100)) if upper else None
     return pooled.clip(lower=low, upper=high).to_numpy(dtype=float)
 
 

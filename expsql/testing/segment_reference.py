@@ -1,6 +1,7 @@
 """The breakdown's rows in pandas, independently of the SQL: each unit's segment by the documented
-rule, then the existing oracles (:mod:`expsql.testing.reference`, :mod:`expsql.testing.attribution_reference`) run on
-the units of one segment at a time, each segment's rows labelled with its attributes.
+rule, then the existing oracles (:mod:`expsql.testing.reference`,
+:mod:`expsql.testing.attribution_reference`) run on the units of one segment at a time, each
+segment's rows labelled with its attributes.
 
 - attributed layout: a unit (variant, unit id) takes the attributes of its earliest exposure event
   (``date``, then the attributes ascending, NULL last); a unit without one is in the NULL segment;

@@ -1,4 +1,5 @@
-"""Experiment filters compiled, run on DuckDB and compared with the pandas oracle of :mod:`expsql.testing.reference`.
+"""Experiment filters compiled, run on DuckDB and compared with the pandas oracle of
+:mod:`expsql.testing.reference`.
 
 Every scope alone (goal filters with and without a goal, exposure filters, trigger filters with
 and without a dimension), several together, filters beside overlapping goal terms (metric rows

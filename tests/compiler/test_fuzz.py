@@ -36,7 +36,15 @@ from expsql.grammar.parse import MAX_DIVISOR_NESTING, MAX_NESTING
 from expsql.models import Experiment
 from expsql.source import Source
 from expsql.testing import load
-from expsql.testing.events import DAYS, DIMENSION_TYPES, FIRST_DAY, GOALS, PLATFORMS, PRODUCTS, generate_events
+from expsql.testing.events import (
+    DAYS,
+    DIMENSION_TYPES,
+    FIRST_DAY,
+    GOALS,
+    PLATFORMS,
+    PRODUCTS,
+    generate_events,
+)
 from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)

@@ -18,7 +18,6 @@ from expsql.compiler import compile_sql, compile_tree
 from expsql.errors import TimelineError
 from expsql.source import Source, validate_source
 from expsql.stats.timeline import row_days, rows_as_of
-from expsql.timeline_days import MAX_TIMELINE_DAYS
 from expsql.testing import attribution_reference, timeline_reference
 from expsql.testing import reference as seed_reference
 from expsql.testing.attribution_reference import assert_rows_equal
@@ -27,6 +26,7 @@ from expsql.testing.exposure_events import DATE_FROM, DATE_TO, SOURCE
 from expsql.testing.exposure_events import generate_exposures_and_events as generate
 from expsql.testing.segment_reference import attributed_rows, exposures_rows, labelled
 from expsql.testing.timeline_reference import timeline_experiment as experiment
+from expsql.timeline_days import MAX_TIMELINE_DAYS
 
 EXPOSURE = "count(user.global.exposure)"
 EXPOSURES_SOURCE = validate_source(SOURCE)

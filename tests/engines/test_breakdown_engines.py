@@ -16,12 +16,12 @@ from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
 from expsql.stats.breakdowns import summed
 from expsql.testing import attribution_reference as reference
-from expsql.testing.attribution_reference import assert_rows_equal
 from expsql.testing import load
-from tests.engines.exposures_daos import dao_fixtures
+from expsql.testing.attribution_reference import assert_rows_equal
 from expsql.testing.exposure_events import DATE_FROM, DATE_TO, SOURCE
 from expsql.testing.exposure_events import generate_exposures_and_events as generate
 from expsql.testing.segment_reference import exposures_rows, labelled
+from tests.engines.exposures_daos import dao_fixtures
 
 pytestmark = pytest.mark.engine("exposures")
 

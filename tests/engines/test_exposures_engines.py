@@ -23,10 +23,10 @@ from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
 from expsql.testing import attribution_reference as reference
 from expsql.testing import load
-from tests.engines.exposures_daos import dao_fixtures
 from expsql.testing.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, SOURCE, WINDOW_HOURS
 from expsql.testing.exposure_events import generate_exposures_and_events as generate
 from expsql.testing.reference import assert_rows_equal
+from tests.engines.exposures_daos import dao_fixtures
 
 pytestmark = pytest.mark.engine("exposures")
 

@@ -25,14 +25,13 @@ from expsql.dialects import Dao
 from expsql.source import AnySource, Source, validate_source
 from expsql.stats import evaluate
 from expsql.stats.timeline import row_days, rows_as_of
-from expsql.testing import timeline_reference
+from expsql.testing import load, timeline_reference
 from expsql.testing.attribution_reference import assert_rows_equal
-from expsql.testing import load
-from tests.engines.exposures_daos import dao_fixtures
 from expsql.testing.events import DIMENSION_TYPES, generate_events
 from expsql.testing.exposure_events import DATE_FROM, DATE_TO, SOURCE
 from expsql.testing.exposure_events import generate_exposures_and_events as generate
 from expsql.testing.timeline_reference import timeline_experiment
+from tests.engines.exposures_daos import dao_fixtures
 
 pytestmark = pytest.mark.engine("timeline")
 
