@@ -243,3 +243,75 @@ class SparkConnectServer:
             subprocess.run(["bash", str(stop)], env=self.environment, capture_output=True, check=False)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+#: The Python of the virtual environment holding fakesnow (``.ci/run`` creates it in the clone).
+FAKESNOW_PYTHON_ENV = "EXPSQL_FAKESNOW_PYTHON"
+
+
+class FakesnowServer:
+    """fakesnow's Snowflake API server (``python -m fakesnow -s -p PORT``), from a virtual environment
+    of its own: fakesnow pins sqlglot and duckdb versions expsql's environment cannot share.
+
+    The Python is ``$EXPSQL_FAKESNOW_PYTHON``, else ``.venv-fakesnow/bin/python`` in the working
+    directory or the clone; a client reaches it with ``host=127.0.0.1, port=PORT, protocol="http"``.
+    """
+
+    def __init__(self, python: Path | None = None, start_timeout: float = 60.0) -> None:
+        self.python = python or self._python()
+        self.port = free_port()
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix="expsql-fakesnow-", suffix=".log")[1])
+
+    @staticmethod
+    def _python() -> Path:
+        configured = os.environ.get(FAKESNOW_PYTHON_ENV)
+        candidates = [Path(configured)] if configured else []
+        candidates += [
+            root / ".venv-fakesnow" / "bin" / "python"
+            for root in (Path.cwd(), Path(__file__).resolve().parents[2])
+        ]
+        for candidate in candidates:
+            if candidate.exists():
+                return candidate
+        raise EngineUnavailable(
+            "no fakesnow environment",
+            "python3 -m venv .venv-fakesnow && .venv-fakesnow/bin/pip install 'fakesnow[server]' "
+            f"'snowflake-connector-python<5' (or set {FAKESNOW_PYTHON_ENV}); .ci/run does this",
+        )
+
+    def start(self) -> FakesnowServer:
+        command = [str(self.python), "-m", "fakesnow", "-s", "--host", "127.0.0.1", "-p", str(self.port)]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.2)
+        output = self.log.read_text(errors="replace")[-3000:]
+        self.stop()
+        raise RuntimeError(f"fakesnow did not listen on {self.port}:\n{output}")
+
+    @property
+    def options(self) -> dict[str, object]:
+        """The ``snowflake.connector.connect`` options that reach this server."""
+        return {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "protocol": "http",
+            "user": "fake",
+            "password": "snow",
+        }
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.unlink(missing_ok=True)

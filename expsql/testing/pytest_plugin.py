@@ -38,7 +38,13 @@ import pytest
 from expsql.dialects import Dao, Dialect
 from expsql.testing import engines, load
 from expsql.testing.cases import CASES, Case
-from expsql.testing.engines import EngineUnavailable, PostgresServer, SparkConnectServer, in_ci
+from expsql.testing.engines import (
+    EngineUnavailable,
+    FakesnowServer,
+    PostgresServer,
+    SparkConnectServer,
+    in_ci,
+)
 from expsql.testing.kit import Target, reference_tables_loaded, run_case
 
 if TYPE_CHECKING:
@@ -120,6 +126,22 @@ def spark_connect_server() -> Iterator[SparkConnectServer]:
         server.start()
     except RuntimeError as error:
         engine_unavailable(f"Spark Connect did not start: {error}", "check JAVA_HOME and the pyspark install")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server() -> Iterator[FakesnowServer]:
+    """fakesnow's Snowflake API server, from its own virtual environment (``.venv-fakesnow``)."""
+    try:
+        import snowflake.connector  # noqa: F401
+    except ImportError:
+        engine_unavailable("snowflake-connector-python is not installed", "pip install 'expsql[snowflake]'")
+    server: FakesnowServer = started(FakesnowServer)
+    try:
+        server.start()
+    except (RuntimeError, OSError) as error:
+        engine_unavailable(f"fakesnow did not start: {error}", "check the .venv-fakesnow install")
     yield server
     server.stop()
 

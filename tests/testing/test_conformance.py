@@ -1,6 +1,7 @@
 """The conformance kit on every built-in engine that runs here: DuckDB, PostgreSQL (a scratch
 schema of the throwaway server), Spark in local mode, a Spark Connect server started from pyspark's
-own ``sbin/start-connect-server.sh``, and ClickHouse embedded through chdb. Each test is one
+own ``sbin/start-connect-server.sh``, ClickHouse embedded through chdb, and Snowflake's SQL through
+its connector to fakesnow's server (started from its own virtual environment). Each test is one
 reference experiment in one row contract (:mod:`expsql.testing.cases`), named after its feature;
 the SQLite example plugin runs the same kit in ``tests/engines/test_example_plugin.py``.
 """
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from expsql.dialects import Dao, get
-from expsql.testing.engines import SparkConnectServer
+from expsql.testing.engines import FakesnowServer, SparkConnectServer
 from expsql.testing.pytest_plugin import DialectConformance
 
 pytestmark = pytest.mark.engine("conformance")
@@ -79,5 +80,24 @@ class TestClickHouseEmbedded(DialectConformance):
 
             engine_unavailable("chdb is not installed", "pip install 'expsql[chdb]'")
         dao = get("clickhouse").connect("chdb:")
+        yield dao
+        dao.close()
+
+
+class TestSnowflakeThroughFakesnow(DialectConformance):
+    """Snowflake's SQL through snowflake-connector-python to fakesnow's server, which translates it
+    to DuckDB: proves the connector path and that the SQL means what the oracle computes under
+    fakesnow's translation, not Snowflake's own engine (see docs/connectors.md)."""
+
+    DIALECT = "snowflake"
+    SCHEMA = "kit_scratch"
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def dao(cls, fakesnow_server: FakesnowServer) -> Iterator[Dao]:
+        dao = get("snowflake").connect(
+            "fakesnow", database="expsql", schema="public", **fakesnow_server.options
+        )
+        dao.execute("CREATE SCHEMA IF NOT EXISTS kit_scratch")
         yield dao
         dao.close()
