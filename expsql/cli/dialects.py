@@ -57,8 +57,8 @@ def dialects_command() -> None:
             dialect.description,
         )
         table.add_row(*(escape(cell) for cell in cells))
-    # Piped output keeps whole rows on one line up to 136 columns instead of rich's default 80.
-    console = Console(width=max(Console().width, 136))
+    # Piped output keeps whole rows on one line up to 176 columns instead of rich's default 80.
+    console = Console(width=max(Console().width, 176))
     console.print(table)
     for failure in registry.failures:
         typer.echo(f"not loaded: {failure}", err=True)

@@ -146,7 +146,7 @@ def connect(
 DIALECT = Dialect(
     "clickhouse",
     "clickhouse",
-    description="ClickHouse (a server, or embedded through chdb)",
+    description="ClickHouse (a server, or chdb embedded)",
     connector=connect,
     # No one client: clickhouse-connect for a server, chdb embedded; connect() names the missing one.
     extra="clickhouse",

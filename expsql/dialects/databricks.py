@@ -42,7 +42,7 @@ def connect(target: str | None = None, *, session: Any = None, profile: str | No
 DIALECT = Dialect(
     "databricks",
     "databricks",
-    description="Databricks SQL (clusters and SQL warehouses through Spark Connect)",
+    description="Databricks SQL (through Spark Connect)",
     connector=connect,
     extra="spark",
     client="pyspark",
