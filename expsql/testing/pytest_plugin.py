@@ -181,12 +181,20 @@ def open_clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
         clickhouse.close()
 
 
-def _case_contracts() -> list[Any]:
-    return [
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A :class:`DialectConformance` subclass's reference experiments: one test per case and
+    contract, of the features in its ``FEATURES`` (every feature when ``None``)."""
+    cls = metafunc.cls
+    if cls is None or not issubclass(cls, DialectConformance) or "case" not in metafunc.fixturenames:
+        return
+    chosen = cls.FEATURES
+    params = [
         pytest.param(case, contract, id=f"{case.feature} | {case.name} [{contract}]")
         for case in CASES.values()
+        if chosen is None or case.feature in chosen
         for contract in case.contracts
     ]
+    metafunc.parametrize(("case", "contract"), params)
 
 
 class DialectConformance:
@@ -199,6 +207,8 @@ class DialectConformance:
     UNSUPPORTED: ClassVar[frozenset[str]] = frozenset()
     #: Where the reference tables are written (``None``: the connection's default schema).
     SCHEMA: ClassVar[str | None] = None
+    #: Only the reference experiments of these features (``None``: every feature).
+    FEATURES: ClassVar[frozenset[str] | None] = None
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -235,7 +245,6 @@ class DialectConformance:
         with reference_tables_loaded(target):
             yield target
 
-    @pytest.mark.parametrize(("case", "contract"), _case_contracts())
     def test_reference_experiment(self, conformance_target: Target, case: Case, contract: str) -> None:
         result = run_case(conformance_target, case, contract)
         if result.status == "fail":

@@ -67,6 +67,24 @@ class TestSparkConnect(DialectConformance):
         dao.close()
 
 
+class TestDatabricksOnSparkConnect(DialectConformance):
+    """The Databricks dialect's SQL on the open-source Spark Connect server, through the Databricks
+    connector's Spark Connect path: the features whose SQL differs most from Spark's."""
+
+    DIALECT = "databricks"
+    SCHEMA = "kit_databricks"
+    FEATURES = frozenset({"exposures layout", "winsorization", "CUPED", "breakdowns", "timeline"})
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def dao(cls, spark_connect_server: SparkConnectServer) -> Iterator[Dao]:
+        dao = get("databricks").connect(spark_connect_server.url)
+        dao.execute("CREATE SCHEMA IF NOT EXISTS kit_databricks")
+        yield dao
+        dao.execute("DROP SCHEMA kit_databricks")
+        dao.close()
+
+
 class TestClickHouseEmbedded(DialectConformance):
     DIALECT = "clickhouse"
 
