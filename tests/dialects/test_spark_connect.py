@@ -44,4 +44,3 @@ def test_cancel_interrupts_the_running_query_by_its_tag(spark_connect_server: Sp
     assert len(errors) == 1 and "spark refused the query" in str(errors[0])
     assert dao.execute("SELECT 1 AS n")["n"].tolist() == [1]  # the session still serves
     dao.close()
-
