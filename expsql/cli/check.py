@@ -68,8 +68,11 @@ def check_command(
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Config file [default: ./expsql.toml]")] = None,
 ) -> None:
-    """Prove DIALECT on a live warehouse: write the reference tables in SCHEMA, run every reference
-    experiment, compare with the expected rows, drop the tables; exit 1 on any failure."""
+    """Prove a dialect on a live warehouse with the conformance kit; exit 1 on any failure.
+
+    Writes the kit's reference tables in the scratch schema, runs every reference experiment,
+    prints pass/fail per feature with the first differing row, and drops the tables it wrote.
+    """
     from expsql import runner
     from expsql.config import load_config, reject_inline_password
     from expsql.dialects import get

@@ -139,11 +139,17 @@ def test_check_passes_on_a_spark_connect_server(
     dao = get("spark").connect(spark_connect_server.url)
     dao.execute("CREATE SCHEMA IF NOT EXISTS check_scratch")
     try:
+        # The whole kit runs on this server in tests/testing/test_conformance.py; here, four features.
+        features = ("dimension filters", "exposures layout", "CUPED", "timeline")
+        chosen = [argument for feature in features for argument in ("--feature", feature)]
+        url = spark_connect_server.url
         outcome = invoke(
-            "check", "--dialect", "spark", "--connect", spark_connect_server.url, "--schema", "check_scratch"
+            "check", "--dialect", "spark", "--connect", url, "--schema", "check_scratch", *chosen
         )
         assert outcome.code == 0, outcome.out + outcome.err
-        assert outcome.out.startswith("conformance of spark: PASS")
+        lines = outcome.out.splitlines()
+        assert lines[0] == "conformance of spark: PASS"
+        assert [line.strip().split("  ")[0] for line in lines[1:]] == list(features)
         assert dao.execute("SHOW TABLES IN check_scratch").empty
     finally:
         dao.execute("DROP SCHEMA IF EXISTS check_scratch")
