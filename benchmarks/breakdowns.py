@@ -57,7 +57,7 @@ def with_attributes(connection: duckdb.DuckDBPyConnection) -> dict[str, AnySourc
     exposures = validate_source(
         {
             "exposures": {"table": "exposures_with_attributes", "dimensions": ATTRIBUTES},
-            "events": EXPOSURES_SOURCE.events.model_dump(),
+            "events": [table.model_dump() for table in EXPOSURES_SOURCE.events],
         }
     )
     return {"attributed": attributed, "exposures": exposures}

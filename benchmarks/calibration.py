@@ -12,7 +12,10 @@ rows and evaluated by :func:`expsql.evaluate` at α = 0.05:
    stay ≤ 5.5 %), ``"ep-stats"`` and ``"none"`` (the contrast).
 4. **Coverage**: A/B with a true relative lift of the mean metric (``--lift``, revenue scaled by
    1 + lift, so the true lift is exact): the share of 95 % confidence intervals that contain it.
-5. **CUPED** (``benchmarks/calibration_cuped.py``, ``--cuped-experiments`` 4,000): A/A false
+5. **Readouts** (``benchmarks/calibration_readouts.py``): A/A peeking after every 5 % of the data
+   with ``sequential: always-valid`` beside the fixed-horizon test, the confidence sequence's
+   coverage of the whole path, and the Bayesian flat-prior A/A winner rates.
+6. **CUPED** (``benchmarks/calibration_cuped.py``, ``--cuped-experiments`` 4,000): A/A false
    positives at a fixed horizon and with daily peeking, the mean variance reduction against ρ², and
    the power of CUPED at half the units of the unadjusted test, on metric rows with covariate sums.
 
@@ -355,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cuped-units", type=int, default=1000, help="units per variant, CUPED A/A")
     parser.add_argument("--rho", type=float, default=0.7, help="correlation of the CUPED covariate")
     parser.add_argument("--power-rho", type=float, default=0.75, help="a second rho for the power figure")
+    parser.add_argument("--readout-units", type=int, default=2000, help="units per variant, readouts")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     n = args.experiments
@@ -400,6 +404,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     rate = Rate.of(covered(ab, args.lift))
     print(rate.line(f"95 % CI covers the true lift {args.lift:+.0%}", within(rate, COVERAGE_TARGET)))
+    start = time.perf_counter()
+    from benchmarks.calibration_readouts import LOOKS, print_figures
+
+    print_figures(rng, n, args.readout_units, args.lift)
+    timings.append(("readouts (packed per look)", time.perf_counter() - start, 4 * LOOKS))
     start = time.perf_counter()
     cuped_figures(rng, args)
     timings.append(("CUPED (packed)", time.perf_counter() - start, 1 + DAYS + 4))

@@ -8,7 +8,8 @@ The pipeline, one stage per subpackage:
 - :mod:`expsql.stats`    — rows → scorecard (:func:`evaluate`), planning (:func:`sample_size`)
 
 Models shared by the library, the CLI and the REST API: :class:`Experiment`, :class:`Metric`,
-:class:`Check` and :class:`Source`.
+:class:`Check` and :class:`Source`; the metric catalog experiments name metrics from:
+:class:`Catalog` (:func:`load_catalog`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from expsql.catalog import Catalog, load_catalog
 from expsql.errors import (
     ConnectorError,
     DialectError,
@@ -51,6 +53,7 @@ _LAZY = {
 
 __all__ = [
     "BinaryOp",
+    "Catalog",
     "Check",
     "Columns",
     "ConnectorError",
@@ -73,6 +76,7 @@ __all__ = [
     "compile_sql",
     "compile_tree",
     "evaluate",
+    "load_catalog",
     "load_experiment",
     "load_source",
     "minimum_detectable_effect",

@@ -10,6 +10,9 @@ value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
     rows = "metrics"
     source = "events.yaml"             # the events table mapping, relative to this file
 
+    [catalog]                          # `expsql compile`, `run`, `evaluate`, `metrics` and `serve`
+    metrics = "metrics.yaml"           # the metric catalog experiments name metrics from (relative)
+
     [connectors.postgres]              # keyword options of the postgres connector
     password_env = "PGPASSWORD"
     connect_timeout = 5
@@ -71,6 +74,14 @@ class RunSettings(BaseModel):
     source: Path | None = None
 
 
+class CatalogSettings(BaseModel):
+    """Where the metric catalog is (:mod:`expsql.catalog`); ``--metrics`` overrides it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metrics: Path | None = None
+
+
 class ServerSettings(BaseModel):
     """Settings of ``expsql serve``."""
 
@@ -114,6 +125,7 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     run: RunSettings = Field(default_factory=RunSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     path: Path | None = Field(default=None, exclude=True)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from expsql.models import Experiment
+from expsql.catalog import Catalog, catalog_from_mapping
+from expsql.models import Experiment, validate_experiment
 from expsql.source import EventsTable, ExposuresSource, ExposuresTable
 
 #: The two source layouts the demo can write.
@@ -41,55 +42,89 @@ UNKNOWN_PLATFORM_EVERY = 40
 CONVERSION_LIFT = {"a": 1.0, "b": 1.12, "c": 1.0}
 
 
+#: The demo's metric catalog (``examples/metrics.yaml`` holds the same): every metric the demo's
+#: experiments measure, named once. The ids are the numbers the demo's experiment always had.
+_EXPOSURES = "count(user.global.exposure)"
+DEMO_CATALOG: dict[str, Any] = {
+    "metrics": {
+        "conversion_rate": {
+            "id": 1,
+            "name": "Conversion rate",
+            "description": "Share of exposed users who bought at least once.",
+            "owner": "checkout-team",
+            "nominator": "unique(user.unit.conversion)",
+            "denominator": _EXPOSURES,
+            "minimum_effect": 0.05,
+        },
+        "revenue_per_user": {
+            "id": 2,
+            "name": "Revenue per user",
+            "description": "Revenue of the purchases per exposed user, refunds not deducted.",
+            "owner": "checkout-team",
+            "nominator": "value(user.unit.conversion)",
+            "denominator": _EXPOSURES,
+        },
+        "revenue_per_user_p1": {
+            "id": 3,
+            "name": "Revenue per user, product p_1",
+            "description": "Revenue of product p_1 per exposed user.",
+            "owner": "catalog-team",
+            "nominator": "value(user.unit.conversion(product=p_1))",
+            "denominator": _EXPOSURES,
+        },
+        "buy_button_ctr": {
+            "id": 4,
+            "name": "Buy-button click-through rate",
+            "description": "Clicks on the buy button per view of any button.",
+            "owner": "design-team",
+            "nominator": "count(user.unit.click(element=button-buy))",
+            "denominator": "count(user.unit.view(element=^button-))",
+        },
+        "net_revenue_per_user": {
+            "id": 5,
+            "name": "Net revenue per user",
+            "description": "Revenue less refunds per exposed user.",
+            "owner": "finance",
+            "nominator": "value(user.unit.conversion) - value(user.unit.refund)",
+            "denominator": _EXPOSURES,
+        },
+    },
+    "checks": {
+        "srm": {
+            "id": 1,
+            "name": "Sample ratio mismatch",
+            "description": "Exposed users per variant against the planned split.",
+            "owner": "experimentation-platform",
+            "type": "SRM",
+            "denominator": _EXPOSURES,
+        },
+    },
+}
+
+
+def demo_catalog() -> Catalog:
+    """The demo's metric catalog (:data:`DEMO_CATALOG`), as ``examples/metrics.yaml`` reads."""
+    return catalog_from_mapping(DEMO_CATALOG, origin="expsql.demo")
+
+
 def demo_experiment(*, cuped_lookback_days: float | None = None) -> Experiment:
-    """The experiment the demo evaluates: conversion, revenue, CTR, a compound metric, checks;
-    adjusted with ``cuped_lookback_days`` of pre-exposure activity when given (exposures layout)."""
-    unit = "user"
-    exposures = f"count({unit}.global.exposure)"
-    return Experiment.model_validate(
+    """The experiment the demo evaluates: conversion, revenue, CTR, a compound metric, checks, all
+    named from :func:`demo_catalog`; adjusted with ``cuped_lookback_days`` of pre-exposure activity
+    when given (exposures layout)."""
+    return validate_experiment(
         {
             "id": DEMO_EXPERIMENT_ID,
             "control_variant": "a",
-            "unit_type": unit,
+            "unit_type": "user",
             "variants": ["a", "b", "c"],
             "date_from": START.isoformat(),
             "date_to": (START + dt.timedelta(days=DAYS - 1)).isoformat(),
-            "metrics": [
-                {
-                    "id": 1,
-                    "name": "Conversion rate",
-                    "nominator": f"unique({unit}.unit.conversion)",
-                    "denominator": exposures,
-                    "minimum_effect": 0.05,
-                },
-                {
-                    "id": 2,
-                    "name": "Revenue per user",
-                    "nominator": f"value({unit}.unit.conversion)",
-                    "denominator": exposures,
-                },
-                {
-                    "id": 3,
-                    "name": "Revenue per user, product p_1",
-                    "nominator": f"value({unit}.unit.conversion(product=p_1))",
-                    "denominator": exposures,
-                },
-                {
-                    "id": 4,
-                    "name": "Buy-button click-through rate",
-                    "nominator": f"count({unit}.unit.click(element=button-buy))",
-                    "denominator": f"count({unit}.unit.view(element=^button-))",
-                },
-                {
-                    "id": 5,
-                    "name": "Net revenue per user",
-                    "nominator": f"value({unit}.unit.conversion) - value({unit}.unit.refund)",
-                    "denominator": exposures,
-                },
-            ],
-            "checks": [{"id": 1, "name": "Sample ratio mismatch", "type": "SRM", "denominator": exposures}],
+            "metrics": list(DEMO_CATALOG["metrics"]),
+            "checks": list(DEMO_CATALOG["checks"]),
             "cuped_lookback_days": cuped_lookback_days,
-        }
+        },
+        origin="the demo experiment",
+        catalog=demo_catalog(),
     )
 
 
@@ -176,7 +211,7 @@ def demo_source() -> ExposuresSource:
     the exposures' platform."""
     return ExposuresSource(
         exposures=ExposuresTable(unit_type="user", dimensions={"platform": "string"}),
-        events=EventsTable(dimensions={"product": "string", "element": "string"}),
+        events=(EventsTable(dimensions={"product": "string", "element": "string"}),),
     )
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from expsql.errors import ExperimentError
 from expsql.files import read_mapping
+from expsql.grammar.names import grammar_name
 
 DimensionType = Literal["string", "integer", "float", "boolean", "date"]
 
@@ -133,7 +134,12 @@ class ExposuresTable(BaseModel):
 
 
 class EventsTable(BaseModel):
-    """The raw events: what each unit did, and when, with no experiment on it."""
+    """The raw events: what each unit did, and when, with no experiment on it.
+
+    One of several tables (``events`` as a list) says which goals it holds: ``goal``, the one
+    goal of its every row (its goal column is not read: ``orders`` → ``purchase``), or
+    ``goals``, the goals its goal column holds.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -145,13 +151,41 @@ class EventsTable(BaseModel):
         description="A DATE column the table is partitioned by, holding the date of the event's "
         "timestamp; the query bounds it so the warehouse reads only the partitions it needs.",
     )
+    goal: str | None = Field(default=None, description="The goal of every row (no goal column).")
+    goals: tuple[str, ...] | None = Field(default=None, description="The goals the goal column holds.")
+    unit_id_type: Literal["string", "integer"] | None = Field(
+        default=None,
+        description="The exposure log's unit id type, when this table's differs: its unit ids are "
+        "cast to it before they are matched with the log's.",
+    )
 
     _table = field_validator("table")(_table_parts)
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> EventsTable:
-        _reject_repeated_columns(self.columns, partition_date=self.partition_date)
+        if self.goal is not None and self.goals is not None:
+            raise ValueError(
+                "goal and goals both set: a table holds one goal (goal) or reads its goal column (goals)"
+            )
+        for name in [*([self.goal] if self.goal else []), *(self.goals or ())]:
+            grammar_name(name, "GOAL", "goal")
+        columns = self.columns if self.goal is None else self.columns.model_copy(update={"goal": None})
+        _reject_repeated_columns(columns, partition_date=self.partition_date)
         return self
+
+    @property
+    def goal_column(self) -> str | None:
+        """The column holding each row's goal (``None``: every row is :attr:`goal`)."""
+        return None if self.goal is not None else self.columns.goal
+
+    def holds(self, goal: str) -> bool | None:
+        """Whether the table holds ``goal`` (``None``: it does not say; it holds any goal)."""
+        if self.goal is not None:
+            return goal == self.goal
+        return None if self.goals is None else goal in self.goals
+
+    def declared_goals(self) -> tuple[str, ...]:
+        return (self.goal,) if self.goal is not None else self.goals or ()
 
 
 class ExposuresSource(BaseModel):
@@ -162,35 +196,72 @@ class ExposuresSource(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     exposures: ExposuresTable
-    events: EventsTable
+    #: The raw events tables; a file may give one table (a mapping) or several (a list), each of
+    #: several saying which goals it holds.
+    events: tuple[EventsTable, ...]
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, dict | EventsTable) else value
 
     @model_validator(mode="after")
     def _dimension_types_agree(self) -> ExposuresSource:
-        for name, kind in self.exposures.dimensions.items():
-            other = self.events.dimensions.get(name)
-            if other is not None and other != kind:
+        tables = self.events
+        if not tables:
+            raise ValueError("events: an empty list; name at least one events table")
+        if len(tables) > 1:
+            silent = [table.table for table in tables if table.goal is None and table.goals is None]
+            if silent:
                 raise ValueError(
-                    f"dimension {name!r} is {kind} in exposures.dimensions but {other} in "
-                    "events.dimensions; a dimension has one type"
+                    f"events: with several tables each says which goals it holds (goal, or goals): "
+                    f"{', '.join(map(repr, silent))} does not"
                 )
+        where: dict[str, tuple[DimensionType, str]] = {
+            name: (kind, "exposures.dimensions") for name, kind in self.exposures.dimensions.items()
+        }
+        for index, table in enumerate(tables):
+            key = "events.dimensions" if len(tables) == 1 else f"events.{index}.dimensions"
+            for name, kind in table.dimensions.items():
+                other = where.setdefault(name, (kind, key))
+                if other[0] != kind:
+                    raise ValueError(
+                        f"dimension {name!r} is {other[0]} in {other[1]} but {kind} in {key}; "
+                        "a dimension has one type"
+                    )
         return self
 
     def dimension_type(self, name: str) -> DimensionType:
-        return self.events.dimensions.get(name) or self.exposures.dimensions.get(name, "string")
+        for table in self.events:
+            if name in table.dimensions:
+                return table.dimensions[name]
+        return self.exposures.dimensions.get(name, "string")
 
     def names(self, *, split_tables: bool = True) -> list[tuple[str, str]]:
         """Every configured name the query carries, with the key that configured it; tables whole
         or by part."""
+        tables = self.events
+        prefixes = ["events"] if len(tables) == 1 else [f"events.{index}" for index in range(len(tables))]
         names: list[tuple[str, str]] = []
-        for key, table in (("exposures.table", self.exposures.table), ("events.table", self.events.table)):
+        pairs = [("exposures.table", self.exposures.table)]
+        pairs += [(f"{prefix}.table", table.table) for prefix, table in zip(prefixes, tables, strict=True)]
+        for key, name in pairs:
             if split_tables:
-                names += [(f"{key} part", part) for part in table.split(".")]
+                names += [(f"{key} part", part) for part in name.split(".")]
             else:
-                names.append((key, table))
+                names.append((key, name))
         names += [(f"exposures.columns.{key}", name) for key, name in self.exposures.columns]
-        names += [(f"events.columns.{key}", name) for key, name in self.events.columns if name is not None]
-        if self.events.partition_date is not None:
-            names.append(("events.partition_date", self.events.partition_date))
+        for prefix, table in zip(prefixes, tables, strict=True):
+            columns = [(key, name) for key, name in table.columns if name is not None]
+            names += [
+                (f"{prefix}.columns.{key}", name)
+                for key, name in columns
+                if key != "goal" or table.goal is None
+            ]
+            if table.partition_date is not None:
+                names.append((f"{prefix}.partition_date", table.partition_date))
+            if table.goal is not None:
+                names.append((f"{prefix}.goal", table.goal))
         return names
 
 
@@ -229,8 +300,12 @@ def validate_source(data: dict[str, Any], *, origin: str = "source") -> AnySourc
         return model.model_validate(data)
     except ValidationError as error:
         problems = []
+        one_table = isinstance(data.get("events"), dict)
         for detail in error.errors():
-            where = ".".join(str(part) for part in detail["loc"]) or "(top level)"
+            loc = detail["loc"]
+            if one_table and loc[:2] == ("events", 0):  # the key as the file spells it
+                loc = ("events", *loc[2:])
+            where = ".".join(str(part) for part in loc) or "(top level)"
             message = detail["msg"].removeprefix("Value error, ")
             if detail["type"] == "missing" and model is ExposuresSource and len(detail["loc"]) == 1:
                 message = "missing: the exposures-and-events layout needs both exposures and events"

@@ -30,8 +30,8 @@ def test_a_source_with_exposures_and_events_is_the_exposures_layout(tmp_path: Pa
     source = load_source(path)
     assert isinstance(source, ExposuresSource)
     assert source.exposures.columns.variant == "arm" and source.exposures.unit_type == "account"
-    assert source.events.columns.value is None and source.events.columns.count == "quantity"
-    assert source.events.partition_date == "event_date"
+    assert source.events[0].columns.value is None and source.events[0].columns.count == "quantity"
+    assert source.events[0].partition_date == "event_date"
     assert source.dimension_type("price") == "integer"
     assert source.dimension_type("country") == "string"
     assert source.dimension_type("undeclared") == "string"
@@ -49,14 +49,14 @@ def test_the_same_source_reads_from_toml_and_json(tmp_path: Path) -> None:
 def test_the_defaults_are_the_documented_names() -> None:
     source = validate_source({"exposures": {}, "events": {}})
     assert isinstance(source, ExposuresSource)
-    assert (source.exposures.table, source.events.table) == ("exposures", "events")
+    assert (source.exposures.table, source.events[0].table) == ("exposures", "events")
     assert tuple(source.exposures.columns.model_dump().values()) == (
         "unit_id",
         "exp_id",
         "variant_id",
         "timestamp",
     )
-    assert source.events.columns.model_dump() == {
+    assert source.events[0].columns.model_dump() == {
         "unit_id": "unit_id",
         "goal": "event",
         "value": "value",

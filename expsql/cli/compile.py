@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from expsql.cli.app import app
+from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
 from expsql.models import load_experiment
 from expsql.source import Source, load_source
 
@@ -26,6 +27,8 @@ def compile_command(
     source: Annotated[
         Path | None, typer.Option(help="Source file mapping the events table and its columns.")
     ] = None,
+    metrics: MetricsOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Print the one SQL query that pre-aggregates EXPERIMENT for a warehouse.
 
@@ -36,7 +39,7 @@ def compile_command(
     from expsql.compiler import compile_statements
     from expsql.runner import choose_rows, script
 
-    definition = load_experiment(experiment)
+    definition = load_experiment(experiment, catalog=catalog_for(metrics, config))
     table = load_source(source) if source else Source()
     contract = choose_rows(definition, rows, "goals")  # type: ignore[arg-type]
     statements = compile_statements(definition, dialect=dialect, rows=contract, source=table)

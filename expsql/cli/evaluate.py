@@ -8,12 +8,19 @@ from typing import Annotated
 import typer
 
 from expsql.cli.app import app, stderr
+from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
 from expsql.cli.run import (
     FormatOption,
+    InferenceOption,
     OutputOption,
+    PriorOption,
+    SequentialOption,
+    ThresholdOption,
+    TuningOption,
     choose_format,
     quiet_degenerate_warnings,
     stdout_console,
+    with_readout,
 )
 
 
@@ -25,6 +32,13 @@ def evaluate_command(
     ],
     fmt: FormatOption = None,
     output: OutputOption = None,
+    inference: InferenceOption = None,
+    prior: PriorOption = None,
+    sequential: SequentialOption = None,
+    sequential_tuning: TuningOption = None,
+    decision_threshold: ThresholdOption = None,
+    metrics: MetricsOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Evaluate EXPERIMENT on ROWS its query returned elsewhere, and print the scorecard."""
     from expsql.models import load_experiment
@@ -32,7 +46,15 @@ def evaluate_command(
     from expsql.stats import evaluate
 
     quiet_degenerate_warnings()
-    definition = load_experiment(experiment)
+    definition = with_readout(
+        load_experiment(experiment, catalog=catalog_for(metrics, config)),
+        str(experiment),
+        inference=inference,
+        prior=prior,
+        sequential=sequential,
+        tuning=sequential_tuning,
+        threshold=decision_threshold,
+    )
     evaluation = evaluate(definition, rows)
     chosen = choose_format(fmt, output)
     context = RunContext(origin=str(rows))

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from expsql.cli.app import app, stderr
+from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
 from expsql.errors import ExpsqlError
 from expsql.models import Experiment
 
@@ -39,6 +40,100 @@ OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the result to this file instead of the terminal.")
 ]
 ShowSqlOption = Annotated[bool, typer.Option("--show-sql", help="Print the SQL that runs (to stderr).")]
+
+
+class InferenceChoice(StrEnum):
+    frequentist = "frequentist"
+    bayesian = "bayesian"
+
+
+class SequentialChoice(StrEnum):
+    obrien_fleming = "obrien-fleming"
+    ep_stats = "ep-stats"
+    always_valid = "always-valid"
+    none = "none"
+
+
+InferenceOption = Annotated[
+    InferenceChoice | None,
+    typer.Option(
+        help="frequentist (p-values, confidence intervals) or bayesian (chance to win, risk, credible "
+        "interval; no multiple-comparison correction) [default: the experiment's inference]"
+    ),
+]
+PriorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--prior",
+        metavar="MEAN,VARIANCE|flat",
+        help="Bayesian: a Gaussian prior on the relative effect, e.g. 0,0.01, or flat "
+        "[default: the experiment's prior, else flat]",
+    ),
+]
+SequentialOption = Annotated[
+    SequentialChoice | None,
+    typer.Option(
+        help="Frequentist looks: obrien-fleming, ep-stats, always-valid (a confidence sequence, "
+        "valid at any look) or none [default: the experiment's sequential, else obrien-fleming]"
+    ),
+]
+TuningOption = Annotated[
+    float | None,
+    typer.Option(
+        "--sequential-tuning",
+        help="always-valid: the total sample size at which the sequence is tightest [default: 5000]",
+    ),
+]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(
+        "--decision-threshold",
+        help="Bayesian: a treatment won above this chance to win, lost below 1 − it [default: 0.95]",
+    ),
+]
+
+
+def prior_value(text: str) -> dict[str, object]:
+    """``--prior``'s text as the experiment's ``prior``: ``flat``, or ``MEAN,VARIANCE`` (proper)."""
+    from expsql.errors import ExperimentError
+
+    if text.strip().lower() == "flat":
+        return {"proper": False}
+    parts = text.split(",")
+    try:
+        mean, variance = (float(part) for part in parts)
+    except ValueError:
+        raise ExperimentError(
+            f"--prior {text!r}: give MEAN,VARIANCE of the relative effect (e.g. 0,0.01) or flat"
+        ) from None
+    return {"mean": mean, "variance": variance, "proper": True}
+
+
+def with_readout(
+    definition: Experiment,
+    origin: str,
+    *,
+    inference: InferenceChoice | None,
+    prior: str | None,
+    sequential: SequentialChoice | None,
+    tuning: float | None,
+    threshold: float | None,
+) -> Experiment:
+    """The experiment with the readout options given on the command line, validated again."""
+    options: dict[str, object] = {
+        "inference": None if inference is None else inference.value,
+        "prior": None if prior is None else prior_value(prior),
+        "sequential": None if sequential is None else sequential.value,
+        "sequential_tuning": tuning,
+        "decision_threshold": threshold,
+    }
+    given = {name: value for name, value in options.items() if value is not None}
+    if not given:
+        return definition
+    from expsql.models import validate_experiment
+
+    data = definition.model_dump(mode="json", exclude_unset=True) | given
+    return validate_experiment(data, origin=f"{origin} with the command line's readout options")
 
 
 def choose_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
@@ -107,7 +202,8 @@ def run_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
     source: Annotated[Path | None, typer.Option(help="Source file mapping the events table.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file [default: ./expsql.toml]")] = None,
+    metrics: MetricsOption = None,
+    config: ConfigOption = None,
     show_sql: ShowSqlOption = False,
     breakdown: Annotated[
         list[str] | None,
@@ -125,6 +221,11 @@ def run_command(
             "look (timeline: daily in the experiment file does the same).",
         ),
     ] = False,
+    inference: InferenceOption = None,
+    prior: PriorOption = None,
+    sequential: SequentialOption = None,
+    sequential_tuning: TuningOption = None,
+    decision_threshold: ThresholdOption = None,
 ) -> None:
     """Compile EXPERIMENT, run its query on a warehouse, and print the scorecard."""
     from expsql import runner
@@ -142,7 +243,17 @@ def run_command(
         raise ExpsqlError("say which warehouse: --dialect (or dialect in the [run] table of expsql.toml)")
     target = connect if connect is not None else settings.run.connect
     source_path = source or settings.relative(settings.run.source)
-    definition = with_breakdown(load_experiment(experiment), breakdown, str(experiment))
+    catalog = catalog_for(metrics, settings)
+    definition = with_breakdown(load_experiment(experiment, catalog=catalog), breakdown, str(experiment))
+    definition = with_readout(
+        definition,
+        str(experiment),
+        inference=inference,
+        prior=prior,
+        sequential=sequential,
+        tuning=sequential_tuning,
+        threshold=decision_threshold,
+    )
     if timeline:
         definition = definition.model_copy(update={"timeline": "daily"})
     contract = runner.choose_rows(definition, rows.value if rows is not None else None, settings.run.rows)

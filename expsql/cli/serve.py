@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from expsql.cli.app import app, stderr
+from expsql.cli.catalog import MetricsOption
 
 
 @app.command("serve")
@@ -24,8 +25,9 @@ def serve_command(
         typer.Option(help="Environment variable holding the bearer tokens clients must send [default: none]"),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level")] = "info",
+    metrics: MetricsOption = None,
 ) -> None:
-    """Serve /evaluate (ep-stats' API), /compile, /sample-size-calculation, /dialects and /docs."""
+    """Serve /evaluate (ep-stats' API), /compile, /sample-size-calculation, /dialects, /catalog and /docs."""
     from expsql.config import load_config
     from expsql.errors import ExpsqlError
     from expsql.server import serve
@@ -38,6 +40,9 @@ def serve_command(
         raise ExpsqlError(f"expsql serve needs {error.name}: pip install 'expsql[serve]'") from None
 
     settings = load_config(config)
+    from expsql.catalog import load_catalog
+
+    catalog = load_catalog(metrics) if metrics is not None else None  # a bad catalog fails before the banner
     from expsql.server.auth import load_tokens
 
     load_tokens(token_env or settings.server.tokens_env)  # a missing secret fails before the banner
@@ -52,4 +57,5 @@ def serve_command(
         timeout=timeout,
         tokens_env=token_env,
         log_level=log_level,
+        catalog=catalog,
     )

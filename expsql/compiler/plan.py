@@ -106,6 +106,9 @@ class Plan:
     #: Some goal term's ``value`` is read; when not (metric rows without ``value()``), a layout's
     #: CTEs leave the events' value column unread (a warehouse bills by the columns it reads).
     reads_value: bool = True
+    #: The goals whose ``value`` some term reads (``None``: any goal's may be, as in goal and unit
+    #: rows): a table of several that holds none of them leaves its value column unread.
+    value_goals: frozenset[str] | None = None
     #: The breakdown's dimensions (exposure attributes, constant per unit) as key columns.
     segments: tuple[KeyColumn, ...] = ()
     #: The metric rows include the checks' and the exposure's rows (``@`` ids); not in the second

@@ -68,7 +68,8 @@ def unit_columns(plan: Plan) -> UnitColumns:
     if plan.relation.pre_period is not None:
         plan = with_covariates(plan)
     rows = plan.metric_rows()
-    plan = replace(plan, reads_value=any(goal.function == "value" for goal in goals_of(rows)))
+    valued = frozenset(goal.goal for goal in goals_of(rows) if goal.function == "value")
+    plan = replace(plan, reads_value=bool(valued), value_goals=valued)
     expressions: dict[str, int] = {}  # per-unit expression text → its column number
     built: list[exp.Expression] = []
     doubles: list[bool] = []  # a count or value term makes the expression a double already

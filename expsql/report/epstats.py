@@ -29,6 +29,8 @@ METRIC_STAT_FIELDS: Final = (
 )
 #: expsql's additions to each metric stat (CUPED, :mod:`expsql.stats.cuped`): ep-stats clients ignore them.
 EXTRA_STAT_FIELDS: Final = ("cuped", "variance_reduction")
+#: expsql's readout fields (:mod:`expsql.stats.readouts`), null where the readout does not apply.
+READOUT_STAT_FIELDS: Final = ("ci_lower", "ci_upper", "chance_to_win", "risk_control", "risk_treatment")
 
 
 def finite_or_none(value: Any) -> float | None:
@@ -73,6 +75,7 @@ def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict
                 "cuped": _cuped(row.get("cuped")),
                 "variance_reduction": finite_or_none(row.get("variance_reduction")),
             }
+            | {name: finite_or_none(row.get(name)) for name in READOUT_STAT_FIELDS}
             for _, row in rows.iterrows()
         ]
         metric_results.append({"id": metric.id, "name": metric.name, "stats": stats})
@@ -95,6 +98,17 @@ def epstats_result(experiment: Experiment, evaluation: EvaluationFrames) -> dict
         "checks": check_results,
         "exposure": {"unit_type": experiment.unit_type, "stats": exposure_stats},
     }
+    inference = getattr(evaluation, "inference", None)
+    default = inference == "frequentist" and getattr(evaluation, "sequential", None) == "obrien-fleming"
+    if inference is not None and not default:  # expsql's addition, only for a readout asked for
+        result["readout"] = {
+            "inference": inference,
+            "sequential": getattr(evaluation, "sequential", None),
+            "prior": dict(getattr(evaluation, "prior", {})),
+            "sequential_tuning": getattr(evaluation, "sequential_tuning", None),
+            "decision_threshold": getattr(evaluation, "decision_threshold", None),
+            "correction": getattr(evaluation, "correction", None),
+        }
     timeline = getattr(evaluation, "timeline", None)
     if timeline is not None:  # expsql's addition, only when asked for (``timeline: daily``)
         result["timeline"] = [

@@ -85,14 +85,16 @@ def forest_svg(block: MetricBlock) -> str:
 
 
 def _row(line: VariantLine, y: float, low: float, high: float) -> str:
-    colour = COLOURS[line.direction]
+    colour = COLOURS[line.improvement]
     cy = _num(y)
     parts = [
         f'<text x="{PLOT_LEFT - 10}" y="{_num(y + 4)}" text-anchor="end" class="label">'
         f"{escape(line.variant)}</text>"
     ]
-    if math.isfinite(line.ci_lower) and math.isfinite(line.ci_upper):
-        x1, x2 = _num(_x(line.ci_lower, low, high)), _num(_x(line.ci_upper, low, high))
+    if not (math.isnan(line.ci_lower) or math.isnan(line.ci_upper)):
+        # A one-sided interval's open end runs to the edge of the plot.
+        lower, upper = max(line.ci_lower, low), min(line.ci_upper, high)
+        x1, x2 = _num(_x(lower, low, high)), _num(_x(upper, low, high))
         top, bottom = _num(y - 6), _num(y + 6)
         stroke = f'stroke="{colour}" stroke-width="2"'
         parts.append(

@@ -15,6 +15,15 @@ from dataclasses import replace
 from html import escape
 
 from expsql.report.forest import COLOURS, forest_svg
+from expsql.report.posterior import posterior_svg
+from expsql.report.readout import (
+    direction_note,
+    format_chance,
+    format_risk,
+    interval_name,
+    readout_text,
+    verdict,
+)
 from expsql.report.segments import correction_text, srm_text
 from expsql.report.timeline import by_metric, first_significant_note
 from expsql.report.timeline_chart import timeline_svg
@@ -63,20 +72,20 @@ svg.timeline { display: block; max-width: 100%; height: auto; font-size: 12px; }
 svg.timeline .grid { stroke: var(--line); stroke-width: 1; }
 svg.timeline .zero { stroke: var(--fg); stroke-width: 1.2; stroke-dasharray: 4 3; }
 svg.timeline .label { fill: var(--fg); }
+svg.timeline .sequence { fill-opacity: 0.18; }
+svg.posterior { display: block; max-width: 100%; height: auto; font-size: 12px; }
+svg.posterior .grid { stroke: var(--line); stroke-width: 1; }
+svg.posterior .zero { stroke: var(--fg); stroke-width: 1.2; stroke-dasharray: 4 3; }
+svg.posterior .label { fill: var(--fg); } svg.posterior .value { font-variant-numeric: tabular-nums; }
 pre { background: var(--soft); border: 1px solid var(--line); padding: 12px; overflow-x: auto;
   font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 footer { margin-top: 32px; color: var(--muted); font-size: 0.85em; }
 """
 
 
-def _verdict_cell(line: VariantLine) -> str:
-    if line.is_control:
-        return '<td class="ns">control</td>'
-    if line.direction > 0:
-        return '<td class="up">▲ significant</td>'
-    if line.direction < 0:
-        return '<td class="down">▼ significant</td>'
-    return '<td class="ns">not significant</td>'
+def _verdict_cell(line: VariantLine, bayesian: bool = False) -> str:
+    text, kind = verdict(line, bayesian)
+    return f'<td class="{"ns" if kind == "control" else kind}">{escape(text)}</td>'
 
 
 #: The class of the ``div`` that holds a fragment and scopes its CSS.
@@ -111,8 +120,10 @@ def _summary(card: Scorecard, *, generated: bool = True) -> str:
             "Exposures",
             ", ".join(f"{variant}: {count:,}" for variant, count in card.exposures.items()) or "none",
         ),
-        ("Confidence level", levels_text(card)),
+        ("Credible level" if card.bayesian else "Confidence level", levels_text(card)),
     ]
+    items += [("Readout", note) for note in (readout_text(card),) if note]
+    items += [("Direction", note) for note in (direction_note(card),) if note]
     if context.dialect:
         items.append(("Warehouse", context.dialect))
     if context.rows:
@@ -149,10 +160,12 @@ def _checks(card: Scorecard) -> str:
 
 def _metric_table(card: Scorecard) -> str:
     cuped = '<th title="Change in the variance of the mean by CUPED">CUPED</th>' if card.cuped else ""
+    tests = "<th>Chance to win</th><th>Risk</th>" if card.bayesian else "<th>p-value</th>"
     head = (
-        "<thead><tr><th>Metric</th><th>Variant</th><th>Mean</th><th>Diff</th><th>CI (relative)</th>"
-        f"<th>p-value</th><th>Level</th><th>Power</th>{cuped}<th>Result</th></tr></thead>"
+        "<thead><tr><th>Metric</th><th>Variant</th><th>Mean</th><th>Diff</th>"
+        f"<th>{interval_name(card)}</th>{tests}<th>Level</th><th>Power</th>{cuped}<th>Result</th></tr></thead>"
     )
+    width = 7 if card.bayesian else 6
     rows = []
     for block in card.metrics:
         for position, line in enumerate(block.lines):
@@ -165,31 +178,58 @@ def _metric_table(card: Scorecard) -> str:
                     format_number(line.mean),
                     format_percent(line.diff),
                     format_interval(line.ci_lower, line.ci_upper),
-                    format_p(line.p_value),
+                    *(
+                        [format_chance(line.chance_to_win), format_risk(line)]
+                        if card.bayesian
+                        else [format_p(line.p_value)]
+                    ),
                     format_level(line.confidence_level),
                     format_percent(line.power, signed=False, digits=0),
                 ]
             )
-            numbers += [""] * (6 - len(numbers))
+            numbers += [""] * (width - len(numbers))
             numbers += [format_reduction(line)] if card.cuped else []
             cells = [f"<td>{name}</td>", f"<td>{escape(line.variant)}</td>"]
             cells += [f'<td class="num">{escape(number)}</td>' for number in numbers]
-            cells.append(_verdict_cell(line))
+            cells.append(_verdict_cell(line, card.bayesian))
             rows.append(f'<tr class="{"control" if control else "treatment"}">{"".join(cells)}</tr>')
     note = f'<p class="muted">{escape(cuped_note(card))}</p>' if card.cuped else ""
     return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>{note}"
 
 
 def _forest(card: Scorecard) -> str:
+    interval = (
+        "its credible interval"
+        if card.bayesian
+        else "its confidence sequence (valid at any look)"
+        if card.sequential_mode == "always-valid"
+        else "its confidence interval at the level used"
+    )
+    decided = (
+        ("won", "lost", "undecided") if card.bayesian else ("significant", "significant", "not significant")
+    )
     legend = (
         f'<p class="muted">Dot: relative difference to control ({escape(card.experiment.control_variant)}); '
-        f"whiskers: its confidence interval at the level used. "
-        f'<span style="color:{COLOURS[1]}">▲ significant increase</span>, '
-        f'<span style="color:{COLOURS[-1]}">▼ significant decrease</span>, '
-        f'<span style="color:{COLOURS[0]}">not significant</span>.</p>'
+        f"whiskers: {interval}. "
+        f'<span style="color:{COLOURS[1]}">{decided[0]}, an improvement</span>, '
+        f'<span style="color:{COLOURS[-1]}">{decided[1]}, a deterioration</span>, '
+        f'<span style="color:{COLOURS[0]}">{decided[2]}</span>.</p>'
     )
     plots = [f"<h3>{escape(block.name)}</h3>{forest_svg(block)}" for block in card.metrics]
     return legend + "".join(plots)
+
+
+def _posteriors(card: Scorecard) -> list[str]:
+    """Bayesian: per metric, each treatment's posterior of the relative effect (none otherwise)."""
+    if not card.bayesian or not card.metrics:
+        return []
+    legend = (
+        '<p class="muted">Each violin is the posterior of the treatment\'s relative effect against '
+        f"control ({escape(card.experiment.control_variant)}); the bar marks the credible interval, the "
+        "dot the posterior mean, the dashed line no effect.</p>"
+    )
+    plots = [f"<h3>{escape(block.name)}</h3>{posterior_svg(block)}" for block in card.metrics]
+    return ["<h2>Posteriors</h2>", legend, *plots]
 
 
 def _timeline(card: Scorecard) -> list[str]:
@@ -199,15 +239,24 @@ def _timeline(card: Scorecard) -> list[str]:
     legend = (
         f"<p class=\"muted\">Each day is the result as of that day's end, evaluated as that day's look "
         f"of the sequential test: the line is the relative difference to control "
-        f"({escape(card.experiment.control_variant)}), the band its confidence interval at that day's "
-        "level, a filled dot a significant look; the dashed vertical line marks the first.</p>"
+        f"({escape(card.experiment.control_variant)}), the band {_band(card)}, a filled dot a "
+        f"{'decided' if card.bayesian else 'significant'} look; the dashed vertical line marks the first.</p>"
     )
     plots = [
-        f"<h3>{escape(metric[0].name)}</h3>{timeline_svg(metric, index)}"
+        f"<h3>{escape(metric[0].name)}</h3>"
+        f"{timeline_svg(metric, index, sequence=card.sequential_mode == 'always-valid')}"
         f'<p class="muted">{escape(first_significant_note(metric))}.</p>'
         for index, metric in enumerate(by_metric(card.timeline).values())
     ]
     return ["<h2>Timeline</h2>", legend, *plots]
+
+
+def _band(card: Scorecard) -> str:
+    if card.bayesian:
+        return "its credible interval"
+    if card.sequential_mode == "always-valid":
+        return "its always-valid confidence sequence (valid at every look, no α spent)"
+    return "its confidence interval at that day's level"
 
 
 def _results(card: Scorecard) -> list[str]:
@@ -221,6 +270,7 @@ def _results(card: Scorecard) -> list[str]:
         _metric_table(card) if card.metrics else '<p class="muted">No metrics.</p>',
         "<h2>Relative differences</h2>",
         _forest(card),
+        *_posteriors(card),
         *(_breakdown(card, view) for view in card.breakdowns),
         *_timeline(card),
     ]
@@ -235,14 +285,26 @@ def _breakdown(card: Scorecard, view: DimensionView) -> str:
     )
     parts = [
         f"<h2>By {escape(view.dimension)}</h2>",
-        f'<p class="muted">p-values {escape(correction_text(view))}.</p>',
+        f'<p class="muted">{escape(_segments_note(card, view))}.</p>',
         f"<table><thead><tr><th>Segment</th><th>Units</th><th>SRM</th></tr></thead><tbody>{segments}</tbody></table>",
     ]
-    for block in view.metrics:
+    days = by_metric(view.timeline)
+    first_chart = 1000 * (1 + card.breakdowns.index(view))  # clip path ids unique on the page
+    for index, block in enumerate(view.metrics):
         parts.append(f"<h3>{escape(block.name)} by {escape(view.dimension)}</h3>")
         parts.append(_metric_table(replace(card, metrics=(block,))))
         parts.append(forest_svg(block))
+        if block.metric_id in days:  # each segment's days, the chart the overall timeline draws
+            sequence = card.sequential_mode == "always-valid"
+            chart = timeline_svg(days[block.metric_id], first_chart + index, sequence=sequence)
+            parts.append(f"<h3>{escape(block.name)} by {escape(view.dimension)}, by day</h3>{chart}")
     return "".join(parts)
+
+
+def _segments_note(card: Scorecard, view: DimensionView) -> str:
+    if card.bayesian:
+        return "Each segment's posteriors, no multiple-comparison correction"
+    return f"p-values {correction_text(view)}"
 
 
 def render_fragment(card: Scorecard) -> str:

@@ -6,6 +6,7 @@ out as a short summary and two pipe tables. User text is escaped so that it cann
 
 from __future__ import annotations
 
+from expsql.report.readout import format_chance, format_risk, interval_name, readout_text, verdict
 from expsql.report.view import (
     Scorecard,
     VariantLine,
@@ -26,14 +27,8 @@ def escape_markdown(text: str) -> str:
     return " ".join(str(text).split()).translate(_SPECIAL)
 
 
-def _verdict(line: VariantLine) -> str:
-    if line.is_control:
-        return "control"
-    if line.direction > 0:
-        return "▲ significant"
-    if line.direction < 0:
-        return "▼ significant"
-    return "not significant"
+def _verdict(line: VariantLine, bayesian: bool) -> str:
+    return verdict(line, bayesian)[0]
 
 
 def render_markdown(card: Scorecard) -> str:
@@ -44,24 +39,32 @@ def render_markdown(card: Scorecard) -> str:
         f"**{escape_markdown(experiment.id)}** · control {escape_markdown(experiment.control_variant)} · "
         f"unit {escape_markdown(experiment.unit_type)} · {date_window(experiment)}",
         "",
-        f"exposures: {exposures or 'none'} · confidence level: {levels_text(card)}",
+        f"exposures: {exposures or 'none'} · "
+        f"{'credible' if card.bayesian else 'confidence'} level: {levels_text(card)}",
         "",
-        "| Metric | Variant | Mean | Diff | CI (relative) | p-value | Result |",
-        "|---|---|--:|--:|--:|--:|---|",
+    ]
+    if readout_text(card):
+        lines += [readout_text(card), ""]
+    tests = "Chance to win | Risk" if card.bayesian else "p-value"
+    lines += [
+        f"| Metric | Variant | Mean | Diff | {interval_name(card)} | {tests} | Result |",
+        "|---|---|--:|--:|--:|--:|" + ("--:|" if card.bayesian else "") + "---|",
     ]
     for block in card.metrics:
         for position, line in enumerate(block.lines):
             name = escape_markdown(block.name) if position == 0 else ""
-            numbers = (
-                ["", "", ""]
-                if line.is_control
-                else [
-                    format_percent(line.diff),
-                    format_interval(line.ci_lower, line.ci_upper),
-                    format_p(line.p_value),
-                ]
+            tested = (
+                [format_chance(line.chance_to_win), format_risk(line)]
+                if card.bayesian
+                else [format_p(line.p_value)]
             )
-            cells = [name, escape_markdown(line.variant), format_number(line.mean), *numbers, _verdict(line)]
+            numbers = (
+                [""] * (2 + len(tested))
+                if line.is_control
+                else [format_percent(line.diff), format_interval(line.ci_lower, line.ci_upper), *tested]
+            )
+            verdict_text = _verdict(line, card.bayesian)
+            cells = [name, escape_markdown(line.variant), format_number(line.mean), *numbers, verdict_text]
             lines.append("| " + " | ".join(cells) + " |")
     if card.checks:
         lines += ["", "| Check | Values | Result |", "|---|---|---|"]

@@ -10,8 +10,18 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from expsql.report.readout import (
+    BETTER,
+    WORSE,
+    direction_note,
+    format_chance,
+    format_risk,
+    interval_name,
+    readout_text,
+    verdict,
+)
 from expsql.report.segments import correction_text, srm_summary
-from expsql.report.timeline import by_metric, first_significant_note, timeline_table
+from expsql.report.timeline import by_metric, first_significant_note, segments_timeline_table, timeline_table
 from expsql.report.view import (
     DimensionView,
     Scorecard,
@@ -29,18 +39,14 @@ from expsql.report.view import (
     levels_text,
 )
 
-UP, DOWN = "▲", "▼"
+STYLES = {BETTER: "bold green", WORSE: "bold red"}
 
 
-def marker(line: VariantLine) -> Text:
-    """``▲ significant`` / ``▼ significant`` / ``not significant`` / ``control``."""
-    if line.is_control:
-        return Text("control", style="dim")
-    if line.direction > 0:
-        return Text(f"{UP} significant", style="bold green")
-    if line.direction < 0:
-        return Text(f"{DOWN} significant", style="bold red")
-    return Text("not significant", style="dim")
+def marker(line: VariantLine, bayesian: bool = False) -> Text:
+    """``▲ significant`` / ``▼ significant`` / ``not significant`` / ``control`` (Bayesian: ``won``,
+    ``lost``, ``undecided``), green for an improvement and red for the opposite."""
+    text, kind = verdict(line, bayesian)
+    return Text(text, style=STYLES.get(kind, "dim"))
 
 
 def header(card: Scorecard) -> Text:
@@ -59,7 +65,11 @@ def header(card: Scorecard) -> Text:
     )
     exposures = join([f"{variant} {count:,}" for variant, count in card.exposures.items()], ", ")
     text.append(f"\nexposures: {exposures or 'none'}")
-    text.append(f"\nconfidence level: {levels_text(card)}")
+    level_name = "credible level" if card.bayesian else "confidence level"
+    text.append(f"\n{level_name}: {levels_text(card)}")
+    for note in (readout_text(card), direction_note(card)):
+        if note:
+            text.append(f"\n{note}")
     context = card.context
     source = join(
         [
@@ -82,8 +92,12 @@ def metrics_table(card: Scorecard) -> Table:
     table.add_column("Variant", overflow="fold", max_width=12)
     table.add_column("Mean", justify="right", no_wrap=True)
     table.add_column("Diff", justify="right", no_wrap=True)
-    table.add_column("CI (relative)", justify="right", no_wrap=True)
-    table.add_column("p-value", justify="right", no_wrap=True)
+    table.add_column(interval_name(card), justify="right", no_wrap=True)
+    if card.bayesian:
+        table.add_column("Chance to win", justify="right", no_wrap=True)
+        table.add_column("Risk", justify="right", no_wrap=True)
+    else:
+        table.add_column("p-value", justify="right", no_wrap=True)
     if per_row_level:
         table.add_column("Level", justify="right", no_wrap=True)
     if card.cuped:
@@ -97,16 +111,17 @@ def metrics_table(card: Scorecard) -> Table:
                 format_number(line.mean),
             ]
             if line.is_control:
-                cells += ["", "", ""] + ([""] if per_row_level else [])
+                cells += ["", "", ""] + ([""] if per_row_level else []) + ([""] if card.bayesian else [])
             else:
-                cells += [
-                    format_percent(line.diff),
-                    format_interval(line.ci_lower, line.ci_upper),
-                    format_p(line.p_value),
-                ]
+                cells += [format_percent(line.diff), format_interval(line.ci_lower, line.ci_upper)]
+                cells += (
+                    [format_chance(line.chance_to_win), format_risk(line)]
+                    if card.bayesian
+                    else [format_p(line.p_value)]
+                )
                 cells += [format_level(line.confidence_level)] if per_row_level else []
             cells += [format_reduction(line)] if card.cuped else []
-            cells.append(marker(line))
+            cells.append(marker(line, card.bayesian))
             table.add_row(
                 *cells, end_section=index < len(card.metrics) - 1 and position == len(block.lines) - 1
             )
@@ -154,11 +169,15 @@ def breakdown_renderables(card: Scorecard, view: DimensionView) -> list[Renderab
     variant."""
     segments = join([f"{segment.name} {segment.units:,}" for segment in view.segments], ", ")
     title = Text(f"by {view.dimension}", style="bold")
-    title.append(f"  p-values {correction_text(view)}", style="dim")
+    note = "no multiple-comparison correction" if card.bayesian else f"p-values {correction_text(view)}"
+    title.append(f"  {note}", style="dim")
     title.append(f"\nunits: {segments or 'none'}")
     if any(segment.srm for segment in view.segments):
         title.append(f"\nSRM: {srm_summary(view)}")
-    return [title, metrics_table(replace(card, metrics=view.metrics))]
+    parts: list[RenderableType] = [title, metrics_table(replace(card, metrics=view.metrics))]
+    for metric in by_metric(view.timeline).values():
+        parts += [Text(""), segments_timeline_table(metric, view.dimension)]
+    return parts
 
 
 def print_scorecard(card: Scorecard, console: Console | None = None) -> None:

@@ -76,14 +76,7 @@ def day_cell(item: TimelineSeries, index: int) -> str:
 
 def timeline_table(metric: list[TimelineSeries]) -> Table:
     """One metric's days: the look's confidence level and each treatment's difference with its CI."""
-    table = Table(
-        title=f"Timeline: {metric[0].name}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-        show_edge=False,
-    )
+    table = _table(f"Timeline: {metric[0].name}")
     table.add_column("Day", no_wrap=True)
     table.add_column("Level", justify="right", no_wrap=True)
     for item in metric:
@@ -93,6 +86,40 @@ def timeline_table(metric: list[TimelineSeries]) -> Table:
         cells += [day_cell(item, index) if index < len(item.days) else "" for item in metric]
         table.add_row(*cells)
     return table
+
+
+def segments_timeline_table(metric: list[TimelineSeries], dimension: str) -> Table:
+    """One metric's days by segment: a row per day and segment × treatment (a segment has no row
+    before its first unit), so the table stays as narrow however many segments there are."""
+    table = _table(f"Timeline: {metric[0].name} by {dimension}")
+    for name, justify in (
+        ("Day", "left"),
+        ("Level", "right"),
+        ("Segment · variant", "left"),
+        ("Diff", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    days = sorted({day for item in metric for day in item.days})
+    for day in days:
+        for item in metric:
+            if day not in item.days:
+                continue
+            index = item.days.index(day)
+            table.add_row(
+                day.isoformat(), format_level(item.levels[index]), item.variant, day_cell(item, index)
+            )
+    return table
+
+
+def _table(title: str) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
 
 
 def first_significant_note(metric: list[TimelineSeries]) -> str:

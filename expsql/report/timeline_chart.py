@@ -13,6 +13,7 @@ their bands are clipped to the plot.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from html import escape
 
@@ -58,31 +59,41 @@ def _num(value: float) -> str:
 
 
 class _Axes:
-    """Day index and relative difference → SVG coordinates."""
+    """Day index and relative difference → SVG coordinates; the days are every series' (a
+    segment's series starts the day its first unit does)."""
 
-    def __init__(self, days: int, low: float, high: float) -> None:
-        self.days, self.low, self.high = days, low, high
+    def __init__(self, days: tuple[dt.date, ...], low: float, high: float) -> None:
+        self.days, self.low, self.high = len(days), low, high
+        self.positions = {day: position for position, day in enumerate(days)}
 
     def x(self, index: int) -> float:
         width = WIDTH - LEFT - RIGHT
         return LEFT + (width / 2 if self.days == 1 else index / (self.days - 1) * width)
+
+    def at(self, day: dt.date) -> float:
+        return self.x(self.positions[day])
 
     def y(self, value: float) -> float:
         clamped = min(max(value, self.low), self.high)
         return TOP + (self.high - clamped) / (self.high - self.low) * (HEIGHT - TOP - BOTTOM)
 
 
-def timeline_svg(series: list[TimelineSeries], index: int = 0) -> str:
-    """The chart of one metric's treatment variants; ``index`` makes its clip path's id unique."""
-    title = f"Relative difference to control by day, with its confidence interval: {series[0].name}"
+def timeline_svg(series: list[TimelineSeries], index: int = 0, *, sequence: bool = False) -> str:
+    """The chart of one metric's treatment variants; ``index`` makes its clip path's id unique.
+
+    With ``sequence`` (``sequential: always-valid``) the band is the confidence sequence, drawn
+    with its edges: one band, valid on every day at once.
+    """
+    band = "its always-valid confidence sequence" if sequence else "its confidence interval"
+    title = f"Relative difference to control by day, with {band}: {series[0].name}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" width="{WIDTH}" '
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}">',
         f"<title>{escape(title)}</title>",
     ]
-    days = series[0].days
+    days = tuple(sorted({day for item in series for day in item.days}))
     low, high = domain(series)
-    axes = _Axes(len(days), low, high)
+    axes = _Axes(days, low, high)
     clip = f"timeline-clip-{index}"
     bottom = HEIGHT - BOTTOM
     parts.append(
@@ -91,7 +102,7 @@ def timeline_svg(series: list[TimelineSeries], index: int = 0) -> str:
     )
     parts += _grid(axes, days)
     for position, item in enumerate(series):
-        parts.append(_series(item, axes, PALETTE[position % len(PALETTE)], clip))
+        parts.append(_series(item, axes, PALETTE[position % len(PALETTE)], clip, sequence))
     zero = _num(axes.y(0.0))
     parts.append(f'<line x1="{LEFT}" y1="{zero}" x2="{WIDTH - RIGHT}" y2="{zero}" class="zero"/>')
     if len(series) > 1:
@@ -147,15 +158,25 @@ def _runs(item: TimelineSeries) -> list[list[int]]:
     return runs
 
 
-def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str) -> str:
+def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str, sequence: bool = False) -> str:
     parts = [f'<g clip-path="url(#{clip})">']
     for run in _runs(item):
-        upper = [f"{_num(axes.x(i))},{_num(axes.y(item.uppers[i]))}" for i in run]
-        lower = [f"{_num(axes.x(i))},{_num(axes.y(item.lowers[i]))}" for i in reversed(run)]
+        upper = [f"{_num(axes.at(item.days[i]))},{_num(axes.y(item.uppers[i]))}" for i in run]
+        lower = [f"{_num(axes.at(item.days[i]))},{_num(axes.y(item.lowers[i]))}" for i in reversed(run)]
+        if sequence:
+            parts.append(
+                f'<polygon class="sequence" points="{" ".join(upper + lower)}" fill="{colour}" '
+                f'fill-opacity="0.16" stroke="{colour}" stroke-width="1" stroke-dasharray="5 3"/>'
+            )
+            continue
         parts.append(
             f'<polygon points="{" ".join(upper + lower)}" fill="{colour}" fill-opacity="0.16" stroke="none"/>'
         )
-    points = [f"{_num(axes.x(i))},{_num(axes.y(d))}" for i, d in enumerate(item.diffs) if math.isfinite(d)]
+    points = [
+        f"{_num(axes.at(item.days[i]))},{_num(axes.y(d))}"
+        for i, d in enumerate(item.diffs)
+        if math.isfinite(d)
+    ]
     if len(points) > 1:
         parts.append(
             f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"/>'
@@ -163,7 +184,7 @@ def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str) -> str:
     parts.append("</g>")
     first = item.first_significant
     if first is not None:
-        where = axes.x(item.days.index(first))
+        where = axes.at(first)
         x = _num(where)
         # The label reads away from the nearer edge, so it is never cut off.
         anchor = "end" if where > WIDTH / 2 else "start"
@@ -180,7 +201,7 @@ def _series(item: TimelineSeries, axes: _Axes, colour: str, clip: str) -> str:
         interval = format_interval(item.lowers[index], item.uppers[index])
         tip = f"{item.variant} {item.days[index]}: {format_percent(diff)} {interval}"
         parts.append(
-            f'<circle cx="{_num(axes.x(index))}" cy="{_num(axes.y(diff))}" r="3.5" fill="{fill}" '
+            f'<circle cx="{_num(axes.at(item.days[index]))}" cy="{_num(axes.y(diff))}" r="3.5" fill="{fill}" '
             f'stroke="{colour}" stroke-width="1.5"><title>{escape(tip)}</title></circle>'
         )
     return "".join(parts)

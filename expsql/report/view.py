@@ -62,13 +62,24 @@ class VariantLine:
     sample_size: float
     cuped: bool = False
     variance_reduction: float = math.nan
+    #: Bayesian inference (:mod:`expsql.stats.bayesian`); NaN under frequentist inference.
+    chance_to_win: float = math.nan
+    risk_control: float = math.nan
+    risk_treatment: float = math.nan
+    standard_error: float = math.nan
+    higher_is_better: bool = True
 
     @property
     def direction(self) -> int:
-        """+1 better-or-higher, -1 lower, 0 no significant change (or the control)."""
+        """+1 higher, -1 lower, 0 no significant change (or the control)."""
         if self.is_control or not self.significant or not math.isfinite(self.diff) or self.diff == 0:
             return 0
         return 1 if self.diff > 0 else -1
+
+    @property
+    def improvement(self) -> int:
+        """+1 a significant change for the better, -1 for the worse (``higher_is_better`` decides)."""
+        return self.direction if self.higher_is_better else -self.direction
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,9 @@ class DimensionView:
     segments: tuple[Segment, ...]
     metrics: tuple[MetricBlock, ...]
     correction: str
+    #: ``timeline: daily``: each metric's segment × treatment lines over the days, labelled as the
+    #: metrics' lines are (none without a timeline).
+    timeline: tuple[TimelineSeries, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,15 @@ class Scorecard:
     breakdowns: tuple[DimensionView, ...] = ()
     #: ``timeline: daily``: each metric's treatment variants over the days (:mod:`.timeline`).
     timeline: tuple[TimelineSeries, ...] = ()
+    #: How the results were read (:mod:`expsql.report.readout`): the evaluation's options.
+    inference: str = "frequentist"
+    sequential_mode: str | None = None
+    prior: dict[str, Any] = field(default_factory=dict)
+    decision_threshold: float = 0.95
+
+    @property
+    def bayesian(self) -> bool:
+        return self.inference == "bayesian"
 
     @property
     def cuped(self) -> bool:
@@ -178,6 +201,7 @@ def plain_scorecard(
     blocks = []
     for metric in experiment.metrics:
         rows = metrics[metrics["metric_id"].astype(str) == str(metric.id)]
+
         lines = tuple(
             VariantLine(
                 variant=str(row["exp_variant_id"]),
@@ -194,6 +218,11 @@ def plain_scorecard(
                 sample_size=_number(row.get("sample_size")),
                 cuped=_flag(row.get("cuped")),
                 variance_reduction=_number(row.get("variance_reduction")),
+                chance_to_win=_number(row.get("chance_to_win")),
+                risk_control=_number(row.get("risk_control")),
+                risk_treatment=_number(row.get("risk_treatment")),
+                standard_error=_number(row.get("standard_error")),
+                higher_is_better=metric.higher_is_better,
             )
             for _, row in rows.iterrows()
         )
@@ -213,6 +242,10 @@ def plain_scorecard(
         confidence_levels=tuple(levels),
         context=context or RunContext(rows=_contract_name(evaluation)),
         warnings=tuple(str(w) for w in getattr(evaluation, "warnings", ())),
+        inference=str(getattr(evaluation, "inference", "frequentist")),
+        sequential_mode=getattr(evaluation, "sequential", None),
+        prior=dict(getattr(evaluation, "prior", None) or {}),
+        decision_threshold=float(getattr(evaluation, "decision_threshold", 0.95)),
     )
 
 
@@ -297,7 +330,7 @@ def format_number(value: float) -> str:
 
 def format_percent(value: float, *, signed: bool = True, digits: int = 1) -> str:
     if not math.isfinite(value):
-        return "n/a" if math.isnan(value) else ("+∞" if value > 0 else "-∞")
+        return "n/a" if math.isnan(value) else ("+∞" if value > 0 else "−∞")
     text = f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
     return text.replace("-", "−")
 
@@ -352,7 +385,9 @@ def format_level(value: float) -> str:
 
 
 def format_interval(lower: float, upper: float) -> str:
-    if not (math.isfinite(lower) and math.isfinite(upper)):
+    """``[−1.2%, +3.4%]``; a one-sided interval's open end is ±∞; ``n/a`` when undefined or
+    infinite on both sides."""
+    if math.isnan(lower) or math.isnan(upper) or not (math.isfinite(lower) or math.isfinite(upper)):
         return "n/a"
     return f"[{format_percent(lower)}, {format_percent(upper)}]"
 

@@ -10,6 +10,7 @@
 - :mod:`.limits`  — the request body limit (413)
 - :mod:`.routes`  — ``/evaluate``, ``/compile``, ``/sample-size-calculation``, ``/health``, ``/dialects``,
   ``/metrics``
+- :mod:`.catalog` — catalog names in ``/evaluate`` and ``/compile`` bodies, ``/catalog/metrics``
 - :mod:`.schemas` — request and response bodies in ep-stats' field names
 
 :func:`serve` runs it::
@@ -31,16 +32,20 @@ from expsql.server.factory import ConnectorDaoFactory, DaoFactory, DemoDaoFactor
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from expsql.catalog import Catalog
     from expsql.config import Config
 
 
 def create_app(
-    dao_factory: DaoFactory | Sequence[DaoFactory] | None = None, *, config: Config | None = None
+    dao_factory: DaoFactory | Sequence[DaoFactory] | None = None,
+    *,
+    config: Config | None = None,
+    catalog: Catalog | None = None,
 ) -> FastAPI:
     """The REST app (see :func:`expsql.server.app.create_app`)."""
     from expsql.server.app import create_app as build
 
-    return build(dao_factory, config=config)
+    return build(dao_factory, config=config, catalog=catalog)
 
 
 def serve(
@@ -53,6 +58,7 @@ def serve(
     timeout: float | None = None,
     tokens_env: str | None = None,
     log_level: str = "info",
+    catalog: Catalog | None = None,
 ) -> None:
     """Serve the REST API until interrupted.
 
@@ -64,6 +70,7 @@ def serve(
     :param workers: evaluations running at once (the worker pool's size).
     :param timeout: seconds an evaluation may take before the answer is a 504.
     :param tokens_env: environment variable holding the bearer tokens (config ``[server] tokens_env``).
+    :param catalog: the metric catalog bodies may name metrics from (config ``[catalog] metrics``).
     """
     import uvicorn
 
@@ -76,7 +83,7 @@ def serve(
     changes = {"host": host, "port": port, "workers": workers, "timeout": timeout, "tokens_env": tokens_env}
     server = settings.server.model_copy(update={k: v for k, v in changes.items() if v is not None})
     settings = settings.model_copy(update={"server": server})
-    app = build(dao_factory, config=settings)
+    app = build(dao_factory, config=settings, catalog=catalog)
     warning = exposure_warning(server.host, server.tokens_env)
     if warning is not None:
         print(warning, file=sys.stderr)

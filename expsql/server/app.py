@@ -23,12 +23,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from expsql.catalog import Catalog, load_catalog
 from expsql.config import Config, ConfigError, ServerSettings
 from expsql.errors import ConnectorError, ExpressionError, ExpsqlError
+from expsql.references import UnknownNameError
 from expsql.report.epstats import json_safe
+from expsql.server import catalog as catalog_routes
 from expsql.server import routes
 from expsql.server.auth import TokenAuthMiddleware, declare_bearer_scheme, load_tokens, public_paths
-from expsql.server.factory import DaoFactory, check_factory, factory_from_config
+from expsql.server.factory import DaoFactory, DemoDaoFactory, check_factory, factory_from_config
 from expsql.server.limits import BodyLimitMiddleware
 from expsql.server.metrics import Metrics, MetricsMiddleware
 from expsql.server.requests import RequestContextMiddleware, record_of
@@ -51,15 +54,32 @@ def _as_factories(dao_factory: DaoFactory | Sequence[DaoFactory] | None, config:
     return factories
 
 
+def _catalog(catalog: Catalog | None, config: Config, factories: list[DaoFactory]) -> Catalog | None:
+    """The catalog given, else the one ``[catalog] metrics`` names, else the demo's on the demo database."""
+    if catalog is not None:
+        return catalog
+    path = config.relative(config.catalog.metrics)
+    if path is not None:
+        return load_catalog(path)
+    if any(isinstance(factory, DemoDaoFactory) for factory in factories):
+        from expsql.demo import demo_catalog
+
+        return demo_catalog()
+    return None
+
+
 def create_app(
     dao_factory: DaoFactory | Sequence[DaoFactory] | None = None,
     *,
     config: Config | None = None,
     settings: ServerSettings | None = None,
+    catalog: Catalog | None = None,
 ) -> FastAPI:
     """The REST app over ``dao_factory`` (several: one per dialect, the first is the default).
 
     Without a factory, the one ``config``'s ``[server]`` table describes, else the demo database.
+    Bodies may name the metrics of ``catalog``, else of the one ``config``'s ``[catalog] metrics``
+    names, else (on the demo database) of the demo's catalog.
     """
     config = config or Config()
     settings = settings or config.server
@@ -70,6 +90,7 @@ def create_app(
         default_dialect=factories[0].dialect,
         settings=settings,
         metrics=Metrics.create(settings.workers),
+        catalog=_catalog(catalog, config, factories),
     )
 
     @asynccontextmanager
@@ -92,6 +113,7 @@ def create_app(
     app.state.service = service
     _install_error_handlers(app)
     app.include_router(routes.router)
+    app.include_router(catalog_routes.router)
     # The last added runs first: the metrics count every refusal of the middleware inside them; the
     # request context ids and logs them all; no body is read before the token is checked.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
@@ -142,6 +164,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotServedError)
     async def not_served(request: Request, error: NotServedError) -> JSONResponse:
         return _error(422, str(error), error="dialect_not_served", available=list(error.served))
+
+    @app.exception_handler(UnknownNameError)
+    async def unknown_name(request: Request, error: UnknownNameError) -> JSONResponse:
+        return _error(422, str(error), error="unknown_catalog_name", name=error.name, closest=error.closest)
+
+    @app.exception_handler(catalog_routes.NoCatalog)
+    async def no_catalog(request: Request, error: catalog_routes.NoCatalog) -> JSONResponse:
+        return _error(404, str(error), error="no_catalog")
 
     @app.exception_handler(ConnectorError)
     async def unreachable(request: Request, error: ConnectorError) -> JSONResponse:

@@ -15,6 +15,7 @@ from expsql.config import ServerSettings
 from expsql.errors import ExperimentError, ExpsqlError
 from expsql.models import Experiment
 from expsql.report.epstats import epstats_result, finite_or_none, segment_results
+from expsql.server.catalog import CatalogNamesRoute
 from expsql.server.factory import DaoFactory, source_of
 from expsql.server.requests import record_of
 from expsql.server.schemas import (
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
     from expsql.server.service import RunningQuery, Service
 
 log = logging.getLogger("expsql.server")
-router = APIRouter()
+#: /evaluate and /compile bodies may name catalog metrics, resolved before they are validated.
+router = APIRouter(route_class=CatalogNamesRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "Invalid input: an expression (with its position), a dialect"},
@@ -260,6 +262,8 @@ def sample_size_calculation(body: SampleSizeRequest) -> Any:
             power=body.power,
             variance_reduction=body.variance_reduction,
             rho=body.rho,
+            sequential=body.sequential,
+            sequential_tuning=body.sequential_tuning,
         )
     except ValueError as error:
         return JSONResponse({"detail": str(error), "error": "value"}, status_code=422)

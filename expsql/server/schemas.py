@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from expsql.models import Experiment, KnownKeysOnly
+from expsql.models import Experiment, KnownKeysOnly, Prior
 from expsql.source import AnySource
 
 RowsContract = Literal["goals", "metrics", "units"]
@@ -136,6 +136,17 @@ class SampleSizeRequest(KnownKeysOnly):
         description="expsql: correlation of the metric with its pre-exposure value (CUPED); "
         "the same as variance_reduction = rho². Not with variance_reduction.",
     )
+    sequential: Literal["none", "always-valid"] | None = Field(
+        default=None,
+        description="expsql: always-valid plans for the confidence sequence read at the end (more units "
+        "than the fixed-horizon test, null or none); the group-sequential modes have no planning.",
+    )
+    sequential_tuning: float = Field(
+        default=5000,
+        gt=0,
+        allow_inf_nan=False,
+        description="expsql, always-valid: the total sample size at which the sequence is tightest.",
+    )
 
 
 class SampleSizeResponse(BaseModel):
@@ -161,6 +172,25 @@ class MetricStat(BaseModel):
     variance_reduction: float | None = Field(
         default=None,
         description="expsql: 1 − adjusted / unadjusted variance of the mean (CUPED); null without CUPED.",
+    )
+    ci_lower: float | None = Field(
+        default=None,
+        description="expsql: lower bound of the interval of diff (confidence interval or sequence, or "
+        "credible interval under Bayesian inference); null for an open one-sided bound.",
+    )
+    ci_upper: float | None = Field(default=None, description="expsql: upper bound of the interval of diff.")
+    chance_to_win: float | None = Field(
+        default=None,
+        description="expsql, Bayesian inference: the posterior probability that the treatment improves "
+        "the metric (higher_is_better decides the direction); null under frequentist inference.",
+    )
+    risk_control: float | None = Field(
+        default=None,
+        description="expsql, Bayesian inference: the expected relative loss of keeping the control.",
+    )
+    risk_treatment: float | None = Field(
+        default=None,
+        description="expsql, Bayesian inference: the expected relative loss of shipping the treatment.",
     )
 
 
@@ -219,6 +249,22 @@ class TimelinePoint(BaseModel):
     p_value: float | None
     confidence_level: float | None = Field(description="The sequential level of the day's look.")
     significant: bool
+    chance_to_win: float | None = Field(
+        default=None, description="Bayesian inference: the day's chance to win; null under frequentist."
+    )
+
+
+class Readout(BaseModel):
+    """expsql: how the results were read (:mod:`expsql.stats.readouts`)."""
+
+    inference: Literal["frequentist", "bayesian"]
+    sequential: str | None = Field(description="The sequential mode; none under Bayesian inference.")
+    prior: Prior = Field(description="Bayesian inference: the prior on the relative effect.")
+    sequential_tuning: float | None = None
+    decision_threshold: float | None = None
+    correction: str | None = Field(
+        default=None, description="The multiple-comparison correction; none under Bayesian inference."
+    )
 
 
 class Result(BaseModel):
@@ -231,6 +277,11 @@ class Result(BaseModel):
     exposure: Exposure
     breakdowns: list[SegmentResult] | None = Field(
         default=None, description="One result per segment of each breakdown dimension."
+    )
+    readout: Readout | None = Field(
+        default=None,
+        description="expsql: the inference, sequential mode and prior the results used; absent for "
+        "the default (frequentist, obrien-fleming).",
     )
     timeline: list[TimelinePoint] | None = Field(
         default=None,

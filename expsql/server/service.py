@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeVar
 
+from expsql.catalog import Catalog
 from expsql.config import ServerSettings
 from expsql.dialects.base import canceller
 from expsql.errors import DialectError, ExpsqlError
@@ -103,6 +104,8 @@ class Service:
     default_dialect: str
     settings: ServerSettings
     metrics: Metrics
+    #: The metric catalog bodies may name metrics from (:mod:`expsql.server.catalog`); ``None``: none.
+    catalog: Catalog | None = None
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: Set when the shutdown grace period ends: every evaluation still waiting is stopped. One per

@@ -10,6 +10,10 @@
 - :mod:`~expsql.stats.ttest`       — ep-stats' relative Welch t-test, vectorised over metrics × variants
 - :mod:`~expsql.stats.corrections` — Holm, Bonferroni, Benjamini–Hochberg across treatment variants
 - :mod:`~expsql.stats.sequential`  — exact Lan–DeMets O'Brien–Fleming boundaries; ep-stats' rule
+- :mod:`~expsql.stats.always_valid` — ``sequential: always-valid``: asymptotic confidence sequences
+- :mod:`~expsql.stats.bayesian`    — ``inference: bayesian``: posterior, chance to win, risks
+- :mod:`~expsql.stats.readouts`    — the readout options and how each fills the metrics table
+- :mod:`~expsql.stats.metric_table` — test → readout → correction → planning: the metrics table
 - :mod:`~expsql.stats.checks`      — SRM (with planned weights and a verdict) and SumRatio
 - :mod:`~expsql.stats.planning`    — sample size, power, minimum detectable effect, false-positive risk
 - :mod:`~expsql.stats.timeline`    — ``timeline: daily``: each day evaluated as that day's look

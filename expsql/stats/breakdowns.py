@@ -39,11 +39,12 @@ from expsql.contracts import (
 )
 from expsql.errors import RowsError
 from expsql.models import Experiment
-from expsql.stats.corrections import Correction, adjust_p_values, widened_confidence_intervals
+from expsql.stats.corrections import Correction, adjust_p_values
 from expsql.stats.detection import detect_contract
 from expsql.stats.evaluation import Evaluation
 from expsql.stats.multiple_exposures import exposed_units, split_marked
 from expsql.stats.planning import false_positive_risk
+from expsql.stats.readouts import Readout, interval_bounds, widened_half_widths
 from expsql.stats.rows import dimension_names
 from expsql.stats.segment_results import SEGMENT_KEYS, Breakdowns
 from expsql.stats.tables import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Table
@@ -96,7 +97,11 @@ def summed(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
 
 
 def evaluate_breakdowns(
-    experiment: Experiment, frame: pd.DataFrame, correction: Correction, evaluate_one: EvaluateOne
+    experiment: Experiment,
+    frame: pd.DataFrame,
+    correction: Correction,
+    evaluate_one: EvaluateOne,
+    readout: Readout | None = None,
 ) -> Evaluation:
     """The overall evaluation of ``frame``'s rows, with its :class:`Breakdowns` attached."""
     dimensions = list(experiment.breakdown)
@@ -135,7 +140,7 @@ def evaluate_breakdowns(
                 parts[name].append(table)
     metrics = pd.concat(parts["metrics"], ignore_index=True)
     if per_segment != correction:
-        metrics = _corrected_across_segments(metrics, correction, plain)
+        metrics = _corrected_across_segments(metrics, correction, plain, readout or Readout())
     breakdowns = Breakdowns(
         tuple(dimensions),
         experiment.breakdown_top,
@@ -170,30 +175,39 @@ def _segments(
 
 
 def _corrected_across_segments(
-    metrics: pd.DataFrame, correction: Correction, experiment: Experiment
+    metrics: pd.DataFrame, correction: Correction, experiment: Experiment, readout: Readout
 ) -> pd.DataFrame:
     """The per-segment raw results corrected across every segment × treatment of a dimension, per metric."""
     metrics = metrics.copy()
     treatment = metrics["exp_variant_id"] != experiment.control_variant
-    for _, family in metrics[treatment].groupby(["dimension", "metric_id"], sort=False):
+    keys = ["dimension", "segment", "metric_id"]
+    control_units = metrics[~treatment].set_index(keys)["count"]
+    totals = metrics["count"] + control_units.reindex(pd.MultiIndex.from_frame(metrics[keys])).to_numpy()
+    directions = {str(m.id): (m.higher_is_better, m.one_sided) for m in experiment.metrics}
+    for metric_id, family in metrics[treatment].groupby(["dimension", "metric_id"], sort=False):
         index = family.index
+        higher, one_sided = (np.array(flag) for flag in directions[str(metric_id[1])])
         raw = family["p_value"].to_numpy(dtype=float)[np.newaxis, :]
         adjusted = adjust_p_values(raw, correction)
         level = float(family["confidence_level"].iloc[0])  # one level per evaluation
         alpha = 1 - level
-        interval = widened_confidence_intervals(
+        interval = widened_half_widths(
+            readout,
             raw,
             adjusted,
             family["standard_error"].to_numpy(dtype=float)[np.newaxis, :],
             family["degrees_of_freedom"].to_numpy(dtype=float)[np.newaxis, :],
+            totals[index].to_numpy(dtype=float)[np.newaxis, :],
+            one_sided,
             alpha,
         )[0]
         p_value = adjusted[0]
         diff = family["diff"].to_numpy(dtype=float)
+        lower, upper = interval_bounds(diff, interval, higher, one_sided, bayesian=False)
         metrics.loc[index, "p_value"] = p_value
         metrics.loc[index, "confidence_interval"] = interval
-        metrics.loc[index, "ci_lower"] = diff - interval
-        metrics.loc[index, "ci_upper"] = diff + interval
+        metrics.loc[index, "ci_lower"] = lower
+        metrics.loc[index, "ci_upper"] = upper
         with np.errstate(invalid="ignore"):
             metrics.loc[index, "significant"] = p_value < alpha
         metrics.loc[index, "false_positive_risk"] = false_positive_risk(

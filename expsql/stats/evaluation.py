@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
@@ -17,7 +17,15 @@ import pandas as pd
 
 from expsql.models import Experiment
 from expsql.stats.segment_results import Breakdowns
-from expsql.stats.tables import Table, aligned, count_text, number_text, percent_text
+from expsql.stats.tables import (
+    Table,
+    aligned,
+    chance_text,
+    count_text,
+    number_text,
+    percent_text,
+    verdict_text,
+)
 
 RenderingKind = Literal["html", "markdown"]
 #: How an evaluation renders in a notebook: (its experiment, the evaluation) → HTML or Markdown.
@@ -63,12 +71,27 @@ class Evaluation:
 
     #: ``timeline: daily``: each day's look (:mod:`expsql.stats.timeline`); ``None`` without one.
     timeline_table: Table | None = field(default=None, repr=False)
+    #: How the results were read (:mod:`expsql.stats.readouts`): ``frequentist`` or ``bayesian``.
+    inference: str = "frequentist"
+    #: Bayesian: the Gaussian prior on the relative effect, ``{mean, variance, proper}``.
+    prior: Mapping[str, Any] = field(
+        default_factory=lambda: {"mean": 0.0, "variance": 1.0, "proper": False}, repr=False
+    )
+    #: ``sequential: always-valid``: the total sample size where the confidence sequence is tightest.
+    sequential_tuning: float = field(default=5000.0, repr=False)
+    #: Bayesian: the chance to win above which a treatment won (below 1 − it, lost).
+    decision_threshold: float = field(default=0.95, repr=False)
+
+    @property
+    def bayesian(self) -> bool:
+        return self.inference == "bayesian"
 
     @property
     def timeline(self) -> pd.DataFrame | None:
         """One row per day × metric × variant, each day evaluated as that day's sequential look:
         ``day, look, metric_id, metric_name, exp_variant_id, count, mean, diff, ci_lower, ci_upper,
-        p_value, confidence_level, significant``; ``None`` without ``timeline``."""
+        p_value, confidence_level, significant, chance_to_win`` (NaN under frequentist inference);
+        ``None`` without ``timeline``."""
         return None if self.timeline_table is None else self.timeline_table.to_pandas()
 
     @property
@@ -79,7 +102,9 @@ class Evaluation:
     @property
     def metrics(self) -> pd.DataFrame:
         """One row per metric × variant, ep-stats' columns then ``absolute_diff, ci_lower, ci_upper,
-        significant, cuped, variance_reduction`` (:mod:`expsql.stats.cuped`)."""
+        significant, cuped, variance_reduction`` (:mod:`expsql.stats.cuped`) and ``chance_to_win,
+        risk_control, risk_treatment`` (Bayesian inference, NaN under frequentist;
+        :mod:`expsql.stats.readouts`)."""
         return self.metric_table.to_pandas()
 
     @property
@@ -115,6 +140,10 @@ class Evaluation:
             "confidence_level": self.confidence_level,
             "correction": self.correction,
             "sequential": self.sequential,
+            "inference": self.inference,
+            "prior": dict(self.prior),
+            "sequential_tuning": self.sequential_tuning,
+            "decision_threshold": self.decision_threshold,
             "warnings": list(self.warnings),
         }
         return _json_safe({**header, **self.to_dicts()})
@@ -141,10 +170,21 @@ class Evaluation:
         return rendering(self.experiment, self)
 
     def _lines(self) -> Iterator[str]:
-        yield (
-            f"Experiment {self.experiment_id} ({self.contract}): confidence level "
-            f"{self.confidence_level:.4g}, correction {self.correction}, sequential {self.sequential}"
-        )
+        if self.bayesian:
+            prior = self.prior
+            described = (
+                f"prior N({prior['mean']:.4g}, {prior['variance']:.4g})" if prior["proper"] else "flat prior"
+            )
+            yield (
+                f"Experiment {self.experiment_id} ({self.contract}): Bayesian, {described}, credible "
+                f"level {self.confidence_level:.4g}, decision threshold {self.decision_threshold:.4g} "
+                "(no multiple-comparison correction)"
+            )
+        else:
+            yield (
+                f"Experiment {self.experiment_id} ({self.contract}): confidence level "
+                f"{self.confidence_level:.4g}, correction {self.correction}, sequential {self.sequential}"
+            )
         exposures = self.exposure_table.to_dicts()
         yield "Exposures: " + ", ".join(
             f"{row['exp_variant_id']} {count_text(row['exposures'])}" for row in exposures
@@ -153,6 +193,8 @@ class Evaluation:
         metric_rows = self.metric_table.to_dicts()
         cuped = any(row.get("cuped") for row in metric_rows)
         header: tuple[str, ...] = ("metric", "variant", "mean", "diff", "CI of diff", "p-value", "")
+        if self.bayesian:
+            header = ("metric", "variant", "mean", "diff", "credible interval", "chance to win", "risk", "")
         header += ("CUPED",) if cuped else ()
         rows = [header]
         previous = None
@@ -163,10 +205,26 @@ class Evaluation:
             variant = f"{row['exp_variant_id']} (control)" if is_control else str(row["exp_variant_id"])
             reduction = (f"{-row['variance_reduction']:+.1%} var" if row["cuped"] else "",) if cuped else ()
             if is_control:
-                rows.append((name, variant, number_text(row["mean"]), "", "", "", "", *reduction))
+                blanks = ("",) * (len(header) - len(reduction) - 3)
+                rows.append((name, variant, number_text(row["mean"]), *blanks, *reduction))
                 continue
             interval = f"[{percent_text(row['ci_lower'])}, {percent_text(row['ci_upper'])}]"
             mark = "significant" if row["significant"] else ""
+            if self.bayesian:
+                rows.append(
+                    (
+                        name,
+                        variant,
+                        number_text(row["mean"]),
+                        percent_text(row["diff"]),
+                        interval,
+                        chance_text(row["chance_to_win"]),
+                        percent_text(row["risk_treatment"]),
+                        verdict_text(row["chance_to_win"], self.decision_threshold),
+                        *reduction,
+                    )
+                )
+                continue
             rows.append(
                 (
                     name,
@@ -179,7 +237,7 @@ class Evaluation:
                     *reduction,
                 )
             )
-        yield from aligned(rows, right=(2, 3, 4, 5, 7))
+        yield from aligned(rows, right=(2, 3, 4, 5, 6, 8) if self.bayesian else (2, 3, 4, 5, 7))
         if cuped:
             yield (
                 "CUPED: means adjusted by their pre-exposure values; the CUPED column is the change in "
@@ -198,7 +256,8 @@ class Evaluation:
                 verdict = {True: "passed", False: "FAILED"}.get(check_rows[0]["passed"], "undecided")
                 yield f"  {check_rows[0]['check_name']}: {verdict} ({values})"
         if self.breakdowns is not None:
-            yield from self.breakdowns.lines(self.control_variant)
+            threshold = self.decision_threshold if self.bayesian else None
+            yield from self.breakdowns.lines(self.control_variant, decision_threshold=threshold)
         for message in self.warnings:
             yield f"warning: {message}"
 

@@ -2,8 +2,10 @@
 
 Order of operations (ep-stats' §3.10): per metric and variant count, mean, std → CUPED adjustment
 of mean and std (metric and unit rows with covariate sums, :mod:`expsql.stats.cuped`) → sequential
-level → relative t-test for all metrics × variants at once → degenerate rows to NaN (one warning) →
-multiple-comparison correction across treatments → planning columns → checks and exposures.
+level → the metrics table (:mod:`expsql.stats.metric_table`: relative t-test for all metrics ×
+variants at once, degenerate rows to NaN with one warning, the readout of
+:mod:`expsql.stats.readouts`, multiple-comparison correction across treatments, planning columns)
+→ checks and exposures.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from expsql.contracts import check_row_id
-from expsql.models import Experiment
+from expsql.models import Experiment, Inference, Prior
 from expsql.stats.bad_rows import (
     goal_row_messages,
     metric_row_messages,
@@ -26,19 +28,18 @@ from expsql.stats.bad_rows import (
 )
 from expsql.stats.breakdowns import evaluate_breakdowns
 from expsql.stats.checks import CheckResult, evaluate_check, planned_shares
-from expsql.stats.corrections import (
-    Correction,
-    adjust_p_values,
-    check_correction,
-    widened_confidence_intervals,
-)
+from expsql.stats.corrections import Correction, check_correction
 from expsql.stats.cuped import CupedResult, metric_cuped
 from expsql.stats.detection import detect_contract
 from expsql.stats.evaluation import Evaluation
 from expsql.stats.goal_rows import goal_key_codes, metric_sums, sum_goal_rows
 from expsql.stats.metric_rows import metric_statistics, sum_metric_rows
+from expsql.stats.metric_table import DegenerateInputWarning, metric_columns
 from expsql.stats.multiple_exposures import exposed_units, multiple_exposures_check, split_marked
-from expsql.stats.planning import achieved_power, false_positive_risk, required_sample_sizes
+from expsql.stats.readouts import (
+    Readout,
+    resolve_readout,
+)
 from expsql.stats.rows import (
     Contract,
     RowsLike,
@@ -52,16 +53,8 @@ from expsql.stats.rows import (
 from expsql.stats.sequential import Sequential, check_sequential_mode, sequential_level
 from expsql.stats.tables import CHECK_COLUMNS, EXPOSURE_COLUMNS, METRIC_COLUMNS, Table
 from expsql.stats.timeline import evaluate_timeline
-from expsql.stats.ttest import degenerate_reasons, relative_ttest
 from expsql.stats.unit_rows import sum_unit_rows, validate_unit_rows
 from expsql.stats.wide_rows import wide_goal_rows
-
-#: At most this many metric × variant pairs are named in one degenerate-input warning.
-WARNING_EXAMPLES = 20
-
-
-class DegenerateInputWarning(UserWarning):
-    """Some metric × variant could not be tested; its statistics are NaN."""
 
 
 class CupedWarning(DegenerateInputWarning):
@@ -82,8 +75,12 @@ def evaluate(
     rows: RowsLike,
     *,
     correction: Correction = "holm",
-    sequential: Sequential = "obrien-fleming",
+    sequential: Sequential | None = None,
     multiple_exposures: bool | None = None,
+    inference: Inference | None = None,
+    prior: Prior | dict[str, Any] | None = None,
+    sequential_tuning: float | None = None,
+    decision_threshold: float | None = None,
 ) -> Evaluation:
     """Evaluate an experiment from goal, metric, unit or wide rows (recognised from the columns).
 
@@ -96,8 +93,16 @@ def evaluate(
     :param rows: a pandas DataFrame, a list of dicts, a pyarrow Table or a CSV/Parquet/JSON path.
     :param correction: across the treatment variants of each metric: ``holm`` (default),
         ``bonferroni``, ``benjamini-hochberg`` or ``none``.
-    :param sequential: when ``date_from`` and ``date_to`` are set: ``obrien-fleming`` (exact
-        Lan–DeMets boundaries, default), ``ep-stats`` (its nominal per-day rule) or ``none``.
+    :param sequential: ``obrien-fleming`` (exact Lan–DeMets boundaries when ``date_from`` and
+        ``date_to`` are set, the frequentist default), ``ep-stats`` (its nominal per-day rule),
+        ``always-valid`` (a confidence sequence valid at any look, :mod:`expsql.stats.always_valid`)
+        or ``none``; default the experiment's ``sequential``.
+    :param inference: ``frequentist`` or ``bayesian`` (:mod:`expsql.stats.bayesian`: chance to win,
+        risk, a credible interval; no correction); default the experiment's ``inference``.
+    :param prior: Bayesian: the Gaussian prior ``{mean, variance, proper}`` on the relative effect;
+        default the experiment's (flat).
+    :param sequential_tuning: always-valid: the total sample size where the sequence is tightest.
+    :param decision_threshold: Bayesian: the chance to win above which a treatment won.
     :param multiple_exposures: report the MultipleExposures check (units exposed to several
         variants, which the exposures layout excludes and marks in the rows,
         :mod:`expsql.stats.multiple_exposures`): ``None`` when the rows hold such units.
@@ -109,21 +114,30 @@ def evaluate(
     :raises RowsError: the rows fit no contract, hold bad values or another experiment's rows, or a
         metric asks for winsorization on rows without per-unit values (goal or wide rows).
     """
+    readout = resolve_readout(
+        experiment,
+        inference=inference,
+        sequential=sequential,
+        prior=prior,
+        sequential_tuning=sequential_tuning,
+        decision_threshold=decision_threshold,
+    )
+    check_correction(correction)
+    check_sequential_mode(readout.sequential)
+    if readout.bayesian:
+        correction = "none"  # each posterior is read on its own
     # NaN and inf are results here (named in a DegenerateInputWarning), not floating-point alarms.
     with np.errstate(all="ignore"):
 
         def evaluate_one(plain: Experiment, frame: pd.DataFrame, chosen: Correction) -> Evaluation:
-            return _evaluate(plain, frame, chosen, sequential, multiple_exposures)
+            return _evaluate(plain, frame, chosen, readout, multiple_exposures)
 
         def look(as_of: Experiment, frame: pd.DataFrame) -> Evaluation:
             """One look at the rows: the segments' too, with a breakdown."""
             if not as_of.breakdown:
                 return evaluate_one(as_of, frame, correction)
-            return evaluate_breakdowns(as_of, frame.reset_index(drop=True), correction, evaluate_one)
+            return evaluate_breakdowns(as_of, frame.reset_index(drop=True), correction, evaluate_one, readout)
 
-        # Before the segments' and days' evaluations, so a bad option fails once and at once.
-        check_correction(correction)
-        check_sequential_mode(sequential)
         if experiment.timeline is None:
             return look(experiment, load_rows(rows))
         last, timeline, segment_timeline = evaluate_timeline(experiment, load_rows(rows), look)
@@ -137,11 +151,9 @@ def _evaluate(
     experiment: Experiment,
     rows: RowsLike,
     correction: Correction,
-    sequential: Sequential,
+    readout: Readout,
     multiple_exposures: bool | None,
 ) -> Evaluation:
-    check_correction(correction)
-    check_sequential_mode(sequential)
     frame = load_rows(rows).reset_index(drop=True)  # validation builds columns on a RangeIndex
     keys = experiment.goal_keys()  # walks every expression: once per evaluation
     dimensions = dimension_names(keys)
@@ -155,7 +167,11 @@ def _evaluate(
     variants = variant_order(experiment, clean["exp_variant_id"])
     row_messages = variant_message(experiment, variants, unknown_variants(variants, clean["exp_variant_id"]))
     level = sequential_level(
-        sequential, experiment.confidence_level, experiment.date_from, experiment.date_to, experiment.date_for
+        readout.sequential,
+        experiment.confidence_level,
+        experiment.date_from,
+        experiment.date_to,
+        experiment.date_for,
     )
     shares = planned_shares(experiment, variants)
     cuped: CupedResult | None = None
@@ -218,8 +234,14 @@ def _evaluate(
     cuped_messages = list(cuped.messages) if cuped is not None else []
     for message in cuped_messages:
         warnings.warn(message, CupedWarning, stacklevel=3)
-    metrics, messages = _metric_columns(
-        experiment, variants, level, correction, count, mean, variance, sum_value, sample_size, invalid, cuped
+    metrics, messages = metric_columns(
+        experiment,
+        variants,
+        level,
+        correction,
+        readout,
+        (count, mean, variance, sum_value, sample_size, invalid),
+        cuped,
     )
     return Evaluation(
         experiment_id=experiment.id,
@@ -228,7 +250,7 @@ def _evaluate(
         variants=tuple(variants),
         confidence_level=level,
         correction=correction,
-        sequential=sequential,
+        sequential=readout.sequential,
         exposure_table=Table.build(
             EXPOSURE_COLUMNS, {"exp_variant_id": variants, "exposures": exposures, "exp_id": experiment.id}
         ),
@@ -236,6 +258,10 @@ def _evaluate(
         check_table=_check_table(experiment.id, check_results),
         warnings=(*row_messages, *cuped_messages, *messages),
         experiment=experiment,
+        inference=readout.inference,
+        prior=readout.prior.model_dump(),
+        sequential_tuning=readout.sequential_tuning,
+        decision_threshold=readout.decision_threshold,
     )
 
 
@@ -252,120 +278,6 @@ def _validated(
         return None, wide_goal_rows(frame, experiment)
     valid = validate_rows(frame, contract, experiment, dimensions)
     return valid, valid.frame
-
-
-def _metric_columns(
-    experiment: Experiment,
-    variants: list[str],
-    level: float,
-    correction: Correction,
-    count: np.ndarray,
-    mean: np.ndarray,
-    variance: np.ndarray,
-    sum_value: np.ndarray,
-    sample_size: np.ndarray,
-    invalid: np.ndarray,
-    cuped: CupedResult | None = None,
-) -> tuple[dict[str, Any], list[str]]:
-    control = variants.index(experiment.control_variant)
-    if cuped is None:
-        control_mean, control_variance = mean[:, [control]], variance[:, [control]]
-        is_cuped = np.zeros(mean.shape, dtype=bool)
-        reduction = np.full(mean.shape, np.nan)
-    else:  # each treatment against the control as adjusted in their comparison
-        control_mean, is_cuped, reduction = cuped.control_mean, cuped.cuped, cuped.variance_reduction
-        with np.errstate(invalid="ignore"):
-            control_variance = cuped.control_variance * count[:, [control]]
-    with np.errstate(invalid="ignore"):
-        std = np.sqrt(variance)
-        control_std = np.sqrt(control_variance)
-    test = relative_ttest(
-        mean, std, count, sum_value, control, level, control_mean=control_mean, control_std=control_std
-    )
-    diff, test_stat, p_value = test.diff.copy(), test.test_stat.copy(), test.p_value.copy()
-    interval, error, freedom = (
-        test.confidence_interval.copy(),
-        test.standard_error.copy(),
-        test.degrees_of_freedom.copy(),
-    )
-    reasons = degenerate_reasons(
-        count, mean, variance, control, invalid, control_mean=control_mean, control_variance=control_variance
-    )
-    degenerate = reasons != ""
-    for array in (test_stat, p_value, interval, error, freedom):
-        array[degenerate] = np.nan
-    diff[degenerate & ~np.isfinite(diff)] = np.nan
-    messages = _degenerate_messages(experiment, variants, reasons)
-    if messages:
-        warnings.warn(" ".join(messages), DegenerateInputWarning, stacklevel=3)
-
-    treatments = np.array([i for i in range(len(variants)) if i != control], dtype=int)
-    alpha = 1 - level
-    if treatments.size > 1 and correction != "none":
-        raw = p_value[:, treatments]
-        adjusted = adjust_p_values(raw, correction)
-        interval[:, treatments] = widened_confidence_intervals(
-            raw, adjusted, error[:, treatments], freedom[:, treatments], alpha
-        )
-        p_value[:, treatments] = adjusted
-    is_treatment = np.ones(mean.shape, dtype=bool)
-    is_treatment[:, control] = False
-
-    minimum_effect = np.array(
-        [np.nan if m.minimum_effect is None else m.minimum_effect for m in experiment.metrics], dtype=float
-    )[:, np.newaxis]
-    minimum_effect = np.where(is_treatment, minimum_effect, np.nan)
-    required = required_sample_sizes(len(variants), minimum_effect, control_mean, control_std, std, level)
-    power = achieved_power(len(variants), sample_size, required, level)
-    with np.errstate(invalid="ignore"):
-        significant = is_treatment & (p_value < alpha)
-    shape = mean.shape
-    columns: dict[str, Any] = {
-        "exp_id": experiment.id,
-        "metric_id": np.repeat(np.array([m.id for m in experiment.metrics], dtype=object), len(variants)),
-        "metric_name": np.repeat(np.array([m.name for m in experiment.metrics], dtype=object), len(variants)),
-        "exp_variant_id": np.tile(np.array(variants, dtype=object), len(experiment.metrics)),
-        "count": count,
-        "mean": mean,
-        "std": std,
-        "sum_value": sum_value,
-        "confidence_level": np.full(shape, level),
-        "diff": diff,
-        "test_stat": test_stat,
-        "p_value": p_value,
-        "confidence_interval": interval,
-        "standard_error": error,
-        "degrees_of_freedom": freedom,
-        "minimum_effect": minimum_effect,
-        "sample_size": sample_size,
-        "required_sample_size": required,
-        "power": power,
-        "false_positive_risk": false_positive_risk(p_value, power, experiment.null_hypothesis_rate, level),
-        "absolute_diff": test.absolute_diff,
-        "ci_lower": diff - interval,
-        "ci_upper": diff + interval,
-        "significant": significant,
-        "cuped": is_cuped,
-        "variance_reduction": reduction,
-    }
-    flat = {
-        name: (np.ravel(value) if isinstance(value, np.ndarray) and value.shape == shape else value)
-        for name, value in columns.items()
-    }
-    return flat, messages
-
-
-def _degenerate_messages(experiment: Experiment, variants: list[str], reasons: np.ndarray) -> list[str]:
-    rows, cols = np.nonzero(reasons != "")
-    if rows.size == 0:
-        return []
-    metrics = experiment.metrics
-    named = [
-        f"metric {metrics[r].id} ({metrics[r].name}) variant {variants[c]}: {reasons[r, c]}"
-        for r, c in zip(rows[:WARNING_EXAMPLES], cols[:WARNING_EXAMPLES], strict=True)
-    ]
-    more = f"; and {rows.size - WARNING_EXAMPLES} more" if rows.size > WARNING_EXAMPLES else ""
-    return [f"statistics set to NaN where they cannot be computed: {'; '.join(named)}{more}."]
 
 
 def _check_table(experiment_id: str, results: list[CheckResult]) -> Table:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from expsql.stats.tables import Table, aligned, number_text, percent_text
+from expsql.stats.tables import Table, aligned, chance_text, number_text, percent_text, verdict_text
 
 #: The key columns a breakdown's tables put first.
 SEGMENT_KEYS: tuple[str, ...] = ("dimension", "segment")
@@ -53,19 +53,26 @@ class Breakdowns:
         exposures = self.exposure_table.to_dicts()
         return list(dict.fromkeys(r["segment"] for r in exposures if r["dimension"] == dimension))
 
-    def lines(self, control_variant: str) -> Iterator[str]:
+    def lines(self, control_variant: str, *, decision_threshold: float | None = None) -> Iterator[str]:
         """Per dimension, one line per metric, segment and treatment variant (``str()`` of the
-        evaluation)."""
+        evaluation); with a ``decision_threshold`` (Bayesian), the chance to win where the p-value
+        would be, won or lost, no correction."""
+        bayesian = decision_threshold is not None
         for dimension in self.dimensions:
             yield ""
             within = "across segments" if self.correction == "segments" else "within each segment"
-            yield f"By {dimension} (correction {within}):"
-            header = ("metric", "segment", "variant", "count", "diff", "CI of diff", "p-value", "")
+            yield f"By {dimension} (no correction):" if bayesian else f"By {dimension} (correction {within}):"
+            tested = ("credible interval", "chance to win") if bayesian else ("CI of diff", "p-value")
+            header = ("metric", "segment", "variant", "count", "diff", *tested, "")
             rows: list[tuple[str, ...]] = [header]
             for row in self.metric_table.to_dicts():
                 if row["dimension"] != dimension or row["exp_variant_id"] == control_variant:
                     continue
                 interval = f"[{percent_text(row['ci_lower'])}, {percent_text(row['ci_upper'])}]"
+                if decision_threshold is not None:
+                    verdict = verdict_text(row["chance_to_win"], decision_threshold)
+                else:
+                    verdict = "significant" if row["significant"] else ""
                 rows.append(
                     (
                         str(row["metric_name"]),
@@ -74,8 +81,8 @@ class Breakdowns:
                         number_text(row["count"]),
                         percent_text(row["diff"]),
                         interval,
-                        number_text(row["p_value"]),
-                        "significant" if row["significant"] else "",
+                        chance_text(row["chance_to_win"]) if bayesian else number_text(row["p_value"]),
+                        verdict,
                     )
                 )
             yield from aligned(rows, right=(3, 4, 5, 6))

@@ -12,19 +12,21 @@ Peeking every day then keeps the overall false-positive rate at α. The level re
 
 ``ep-stats`` is ep-stats' nominal rule (semantics §3.5): each day on its own at
 ``min(round(1 − (2 − 2Φ(z_{1−α/2} / √t)), 4), 0.9999)`` — its real false-positive rate under daily
-peeking is 6–7 %. ``none`` keeps the nominal level.
+peeking is 6–7 %. ``none`` keeps the nominal level, and so does ``always-valid``, whose confidence
+sequence (:mod:`expsql.stats.always_valid`) is valid at every look without spending α.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 from scipy import optimize, stats
 
-Sequential = Literal["obrien-fleming", "ep-stats", "none"]
+from expsql.models import Sequential
+
 SEQUENTIAL_MODES: tuple[str, ...] = get_args(Sequential)
 
 #: ep-stats caps its sequential level so early confidence intervals stay finite (PR #97).
@@ -143,7 +145,7 @@ def sequential_level(
 ) -> float:
     """The confidence level to test at today: adjusted only when the planned window is known."""
     check_sequential_mode(mode)
-    if mode == "none" or date_from is None or date_to is None:
+    if mode in ("none", "always-valid") or date_from is None or date_to is None:
         return confidence_level
     day, length = look(date_from, date_to, date_for or dt.date.today())
     if mode == "ep-stats":

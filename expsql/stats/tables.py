@@ -19,7 +19,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "confidence_level", "diff", "test_stat", "p_value", "confidence_interval", "standard_error",
     "degrees_of_freedom", "minimum_effect", "sample_size", "required_sample_size", "power",
     "false_positive_risk", "absolute_diff", "ci_lower", "ci_upper", "significant", "cuped",
-    "variance_reduction",
+    "variance_reduction", "chance_to_win", "risk_control", "risk_treatment",
 )  # fmt: skip
 
 
@@ -85,3 +85,14 @@ def percent_text(value: Any) -> str:
 
 def count_text(value: Any) -> str:
     return f"{value:,.0f}" if _finite(value) else "n/a"
+
+
+def chance_text(value: Any) -> str:
+    return f"{value:.1%}" if _finite(value) else "n/a"
+
+
+def verdict_text(chance_to_win: Any, threshold: float) -> str:
+    """``won`` / ``lost`` when the chance to win passes the threshold or falls below 1 − it."""
+    if not _finite(chance_to_win):
+        return ""
+    return "won" if chance_to_win > threshold else "lost" if chance_to_win < 1 - threshold else ""

@@ -33,7 +33,7 @@ from expsql.timeline_days import DAY, timeline_days
 #: The timeline frame's columns: the day and its look, then the metrics frame's own columns.
 TIMELINE_COLUMNS: tuple[str, ...] = (
     "day", "look", "metric_id", "metric_name", "exp_variant_id", "count", "mean", "diff",
-    "ci_lower", "ci_upper", "p_value", "confidence_level", "significant",
+    "ci_lower", "ci_upper", "p_value", "confidence_level", "significant", "chance_to_win",
 )  # fmt: skip
 
 
@@ -115,7 +115,16 @@ def _collect(records: dict[str, list[Any]], metrics: Table, day: dt.date, look: 
 
 def _table(records: dict[str, list[Any]], columns: tuple[str, ...]) -> Table:
     values = {name: np.array(records[name], dtype=object) for name in columns}
-    for name in ("count", "mean", "diff", "ci_lower", "ci_upper", "p_value", "confidence_level"):
+    for name in (
+        "count",
+        "mean",
+        "diff",
+        "ci_lower",
+        "ci_upper",
+        "p_value",
+        "confidence_level",
+        "chance_to_win",
+    ):
         values[name] = np.array(records[name], dtype=float)
     values["look"] = np.array(records["look"], dtype=int)
     values["significant"] = np.array(records["significant"], dtype=bool)

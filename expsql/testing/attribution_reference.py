@@ -100,7 +100,7 @@ SEED_SOURCE_COLUMNS = Columns(agg_type=None)
 
 def _seed_source(source: ExposuresSource) -> Source:
     """The :class:`Source` the seed oracle reads the attributed table with (dimension types kept)."""
-    dimensions = {**source.exposures.dimensions, **source.events.dimensions}
+    dimensions = {**source.exposures.dimensions, **source.events[0].dimensions}
     return Source(table="attributed", columns=SEED_SOURCE_COLUMNS, dimensions=dimensions)
 
 
@@ -193,14 +193,14 @@ def attributed(
     window = window or experiment.attribution_window()
     unit_type = source.exposures.unit_type
     exposure_names = source.exposures.columns
-    event_names = source.events.columns
-    used = set(source.exposures.dimensions) | set(source.events.dimensions) | _referenced(experiment)
+    event_names = source.events[0].columns
+    used = set(source.exposures.dimensions) | set(source.events[0].dimensions) | _referenced(experiment)
     core = set(ATTRIBUTED_COLUMNS)
     exposure_dims = _dimension_names(exposures, used, set(exposure_names.model_dump().values()) | core)
     event_dims = _dimension_names(
         events,
         used,
-        {n for n in event_names.model_dump().values() if n} | core | {source.events.partition_date or ""},
+        {n for n in event_names.model_dump().values() if n} | core | {source.events[0].partition_date or ""},
     )
     dimensions = list(dict.fromkeys([*exposure_dims, *event_dims]))
 

@@ -1,7 +1,8 @@
 """Every example file works with the demo data it names, through the real ``expsql`` command.
 
 The example files are the files directly in ``examples/``: each is an experiment file (it has a
-``control_variant``, as every experiment must) or a source file. A folder in ``examples/`` is a
+``control_variant``, as every experiment must), a metric catalog (``metrics`` and ``checks``
+mapping names to definitions) or a source file. A folder in ``examples/`` is a
 plugin package instead (``examples/expsql-dialect-sqlite``, installed and run by
 ``tests/engines/test_example_plugin.py``), never an example file.
 
@@ -9,7 +10,8 @@ An example file says how it runs in its leading comments: each comment line that
 ``expsql`` (a trailing ``\\`` continues it on the next) is a command, run here as written, in a
 workspace holding ``examples/``. A file with an ``expsql run`` command names its data as the
 ``expsql demo ...`` command (in backticks) that writes it; that command runs first, with fewer
-units. Every experiment file has a run command, and every source file is the ``--source`` of one.
+units. Every experiment file has a run command, every source file is the ``--source`` of one, and
+every catalog the ``--metrics`` of one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from expsql.demo import write_demo_database
+from expsql.catalog import Catalog, load_catalog
+from expsql.demo import demo_catalog, demo_experiment, write_demo_database
 from expsql.models import Experiment, load_experiment, read_mapping
 from expsql.source import load_source
 from tests.cli.conftest import Invoke
@@ -47,8 +50,31 @@ class Example:
     def is_experiment(self) -> bool:
         return "control_variant" in read_mapping(self.path)
 
+    @property
+    def is_catalog(self) -> bool:
+        data = read_mapping(self.path)
+        return bool(data) and set(data) <= {"metrics", "checks"} and isinstance(data.get("metrics"), dict)
+
     def runs(self) -> list[list[str]]:
         return [command for command in self.commands if command[:2] == ["expsql", "run"]]
+
+
+def _option(command: list[str], name: str) -> str | None:
+    return command[command.index(name) + 1] if name in command else None
+
+
+def _catalog_of(command: list[str]) -> Catalog | None:
+    path = _option(command, "--metrics")
+    return load_catalog(path) if path is not None else None
+
+
+def _uses(option: str, name: str) -> bool:
+    """Whether some example's run command passes the example file ``name`` as ``option``."""
+    return any(
+        Path(_option(command, option) or "").name == name
+        for other in BY_NAME.values()
+        for command in other.runs()
+    )
 
 
 def _example(path: Path) -> Example:
@@ -77,7 +103,13 @@ BY_NAME = {path.name: _example(path) for path in EXAMPLE_FILES}
 
 
 def test_examples_hold_example_files_and_plugin_packages_only() -> None:
-    assert {"checkout.yaml", "checkout-attribution.yaml", "exposures-source.yaml"} <= set(BY_NAME)
+    assert {
+        "checkout.yaml",
+        "checkout-attribution.yaml",
+        "checkout-catalog.yaml",
+        "exposures-source.yaml",
+        "metrics.yaml",
+    } <= set(BY_NAME)
     for path in EXAMPLES.iterdir():
         if path in EXAMPLE_FILES or path.name.startswith("."):
             continue
@@ -89,17 +121,15 @@ def test_every_example_file_says_how_it_runs(name: str) -> None:
     example = BY_NAME[name]
     assert all(command[0] == "expsql" for command in example.commands)
     if example.is_experiment:
-        load_experiment(example.path)
         assert example.runs(), f"{name} shows no `expsql run` command on demo data"
+        for command in example.runs():
+            load_experiment(example.path, catalog=_catalog_of(command))
+    elif example.is_catalog:
+        load_catalog(example.path)
+        assert _uses("--metrics", name), f"no example runs with the metric catalog {name}"
     else:
         load_source(example.path)
-        sources = {
-            Path(command[command.index("--source") + 1]).name
-            for other in BY_NAME.values()
-            for command in other.runs()
-            if "--source" in command
-        }
-        assert name in sources, f"no example runs with the source file {name}"
+        assert _uses("--source", name), f"no example runs with the source file {name}"
     if example.runs():
         assert example.demo is not None, f"{name} runs on demo data but names no `expsql demo ...`"
 
@@ -143,7 +173,7 @@ def test_every_example_command_runs_on_the_demo_data_it_names(
         assert written.code == 0, written.err
     for command in example.commands:
         if command[1] == "run":
-            experiment = load_experiment(command[2])
+            experiment = load_experiment(command[2], catalog=_catalog_of(command))
             _check_run(invoke, command, experiment)
         else:
             outcome = invoke(*command[1:])
@@ -158,8 +188,33 @@ def test_checkout_attribution_breaks_down_by_platform_on_the_exposures_demo(
     database = write_demo_database(tmp_path / "demo.duckdb", units=int(UNITS), layout="exposures")
     outcome = invoke(
         "run", EXAMPLES / "checkout-attribution.yaml", "--source", EXAMPLES / "exposures-source.yaml",
-        "--breakdown", "platform", "--dialect", "duckdb", "--connect", database, "--format", "json",
+        "--metrics", EXAMPLES / "metrics.yaml", "--breakdown", "platform",
+        "--dialect", "duckdb", "--connect", database, "--format", "json",
     )  # fmt: skip
     assert outcome.code == 0, outcome.err
     segments = {m["segment"] for m in json.loads(outcome.out)["breakdowns"]["metrics"]}
     assert segments >= PLATFORM_SEGMENTS
+
+
+def test_the_demo_catalog_is_the_example_catalog() -> None:
+    assert load_catalog(EXAMPLES / "metrics.yaml").model_dump(
+        exclude={"origin"}
+    ) == demo_catalog().model_dump(exclude={"origin"})
+
+
+def test_the_catalog_example_is_the_checkout_example_by_name() -> None:
+    by_name = load_experiment(
+        EXAMPLES / "checkout-catalog.yaml", catalog=load_catalog(EXAMPLES / "metrics.yaml")
+    )
+    written_out = load_experiment(EXAMPLES / "checkout.yaml")
+    assert by_name == written_out
+    assert demo_experiment() == written_out
+
+
+def test_checkout_attribution_uses_one_catalog_metric_twice_under_two_ids() -> None:
+    experiment = load_experiment(
+        EXAMPLES / "checkout-attribution.yaml", catalog=load_catalog(EXAMPLES / "metrics.yaml")
+    )
+    revenue = [m for m in experiment.metrics if m.nominator == "value(user.unit.conversion)"]
+    assert [m.id for m in revenue] == [2, "revenue_per_user_24h"]
+    assert [m.conversion_window_hours for m in revenue] == [None, 24]

@@ -49,12 +49,17 @@ pytestmark = pytest.mark.engine("columns")
 PREFIX = "columns_"
 #: The attributed layout's table, and the exposures layout's two.
 ATTRIBUTED, EXPOSURES, EVENTS = "events", "exposures", "raw_events"
+#: The raw events split into several tables: page events with a goal column, purchases (every row
+#: one goal, no goal column) and refunds, which no case reads.
+PAGES, PURCHASE_ROWS, REFUNDS = "page_events", "purchases", "refunds"
 
 SEED = frozenset(
     {"exp_id", "exp_variant_id", "unit_type", "agg_type", "goal", "unit_id", "cnt", "value", "date"}
 )
 EXPOSURE_LOG = frozenset({"unit_id", "exp_id", "variant_id", "timestamp"})
 EVENT_LOG = frozenset({"unit_id", "event", "timestamp"})
+PAGE_LOG = frozenset({"user_id", "action", "ts"})
+PURCHASE_LOG = frozenset({"customer_id", "ordered_at"})
 
 EXPOSURE = "count(user.global.exposure)"
 
@@ -92,6 +97,8 @@ class Case:
     reads: dict[str, frozenset[str]]
     #: The exposures layout's events name their ``count`` column.
     counted: bool = False
+    #: The exposures layout's events are several tables (page events, purchases, refunds).
+    split: bool = False
 
 
 CASES: dict[str, Case] = {
@@ -204,6 +211,27 @@ CASES: dict[str, Case] = {
         "metrics",
         {EXPOSURES: EXPOSURE_LOG, EVENTS: EVENT_LOG | {"product"}},
     ),
+    "several tables: each read once, for its own columns; refunds never": Case(
+        experiment(PURCHASES, ratio("count(user.unit.click)"), window=WEEK),
+        "metrics",
+        {EXPOSURES: EXPOSURE_LOG, PAGES: PAGE_LOG, PURCHASE_ROWS: PURCHASE_LOG | {"product"}},
+        split=True,
+    ),
+    "several tables, value() and a goal filter on the purchases": Case(
+        experiment(
+            REVENUE,
+            ratio("count(user.unit.view)"),
+            window=WEEK,
+            filters=[{"scope": "goal", "goal": "purchase", "dimension": "product", "value": ["p_1"]}],
+        ),
+        "metrics",
+        {
+            EXPOSURES: EXPOSURE_LOG | {"platform"},
+            PAGES: PAGE_LOG,
+            PURCHASE_ROWS: PURCHASE_LOG | {"amount", "product"},
+        },
+        split=True,
+    ),
     "exposures, a count column when the source names it": Case(
         experiment(PURCHASES, window=WEEK),
         "metrics",
@@ -213,11 +241,27 @@ CASES: dict[str, Case] = {
 }
 
 
+PURCHASE_RENAMED = (("unit_id", "customer_id"), ("value", "amount"), ("timestamp", "ordered_at"))
+PAGE_COLUMNS = {"unit_id": "user_id", "goal": "action", "timestamp": "ts", "value": "points"}
+PURCHASE_COLUMNS = {"unit_id": "customer_id", "value": "amount", "timestamp": "ordered_at"}
+
+
 def source_for(case: Case, engine: str) -> AnySource:
     """The case's source, its tables under their names in ``engine``."""
     prefix = "" if engine == "duckdb" else PREFIX
     if ATTRIBUTED in case.reads:
         return Source(table=f"{prefix}{ATTRIBUTED}", dimensions=DIMENSION_TYPES)
+    if case.split:
+        exposures = {
+            "table": f"{prefix}{EXPOSURES}",
+            "dimensions": {"platform": "string", "country": "string"},
+        }
+        pages = {"table": f"{prefix}{PAGES}", "goals": ["click", "view"], "columns": PAGE_COLUMNS}
+        purchases = {"table": f"{prefix}{PURCHASE_ROWS}", "goal": "purchase", "columns": PURCHASE_COLUMNS}
+        refunds = {"table": f"{prefix}{REFUNDS}", "goal": "refund", "columns": PURCHASE_COLUMNS}
+        for table in (purchases, refunds):
+            table["dimensions"] = {"product": "string"}
+        return validate_source({"exposures": exposures, "events": [pages, purchases, refunds]})
     columns = {"count": "count"} if case.counted else {}
     return validate_source(
         {
@@ -237,10 +281,16 @@ def tables() -> dict[str, pd.DataFrame]:
     its statistics and leave its column unread for that reason; ``payload`` holds NULLs too, so
     even a ``payload IS NOT NULL`` slipped into a query would be read."""
     exposures, events = generate_exposures_and_events(seed=11, units=60)
+    purchase = events["event"] == "purchase"
+    pages = {"unit_id": "user_id", "event": "action", "timestamp": "ts", "value": "points"}
+    purchases = events[purchase].drop(columns=["event"]).rename(columns=dict(PURCHASE_RENAMED))
     frames = {
         ATTRIBUTED: generate_events(seed=11, experiments=2, units=40),
         EXPOSURES: exposures,
         EVENTS: events,
+        PAGES: events[~purchase].rename(columns=pages).reset_index(drop=True),
+        PURCHASE_ROWS: purchases.reset_index(drop=True),
+        REFUNDS: purchases.head(5).reset_index(drop=True),
     }
     for name, frame in frames.items():
         frame["payload"] = [None if i % 7 == 0 else f"{name} row {i}" for i in range(len(frame))]
@@ -396,6 +446,8 @@ def test_only_the_needed_columns_are_read(engine: str, case: str, request: pytes
         planned.experiment, dialect=engine, rows=planned.rows, source=source_for(planned, engine)
     )
     prefix = "" if engine == "duckdb" else PREFIX
+    if planned.split:
+        assert f"{prefix}{REFUNDS}" not in sql  # a table no goal resolves to is never read
     for name, needed in planned.reads.items():
         read = columns_read(sql, f"{prefix}{name}")
         assert read == needed, (

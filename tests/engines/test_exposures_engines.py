@@ -159,7 +159,7 @@ def test_a_column_the_warehouse_lacks_is_a_connector_error_naming_it(
     dao: Dao = request.getfixturevalue(f"{engine}_dao")
     source = source_for(engine)
     missing = source.model_copy(
-        update={"events": source.events.model_copy(update={"partition_date": "event_day"})}
+        update={"events": (source.events[0].model_copy(update={"partition_date": "event_day"}),)}
     )
     with pytest.raises(ConnectorError, match="event_day"):
         runner.run(CASES["plain"], dao, dialect=engine, source=missing, close=False)

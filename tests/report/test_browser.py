@@ -100,6 +100,23 @@ def breakdown_report(database: Path) -> str:
     return overall_report(database, breakdown=("platform",))
 
 
+def bayesian_report(database: Path) -> str:
+    """The demo experiment read the Bayesian way: after the forest plots, per metric the posterior
+    of each treatment's relative effect (violins)."""
+    return overall_report(database, inference="bayesian")
+
+
+def always_valid_timeline_report(database: Path) -> str:
+    """The timeline under ``sequential: always-valid``: the band of each chart is the sequence."""
+    return overall_report(database, timeline="daily", sequential="always-valid")
+
+
+def timeline_breakdown_report(database: Path) -> str:
+    """The timeline with a breakdown by ``platform``: after each metric's segment table and forest
+    plot, its segments' days; the overall days at the end."""
+    return overall_report(database, timeline="daily", breakdown=("platform",))
+
+
 METRICS = len(demo_experiment().metrics)
 KINDS = (
     ReportKind("overall", overall_report, charts=METRICS, tables=2, image="forest.png"),
@@ -115,6 +132,11 @@ KINDS = (
     ReportKind(
         "timeline", timeline_report, charts=2 * METRICS, tables=2, image="timeline.png", image_chart=METRICS
     ),
+    ReportKind(
+        "bayesian", bayesian_report, charts=2 * METRICS, tables=2, image="posterior.png", image_chart=METRICS
+    ),
+    ReportKind("always-valid timeline", always_valid_timeline_report, charts=2 * METRICS, tables=2),
+    ReportKind("timeline by segment", timeline_breakdown_report, charts=4 * METRICS, tables=3 + METRICS),
 )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from expsql.report.epstats import (
     EXTRA_STAT_FIELDS,
     METRIC_STAT_FIELDS,
+    READOUT_STAT_FIELDS,
     epstats_result,
     finite_or_none,
     json_safe,
@@ -24,7 +25,7 @@ def test_result_has_ep_stats_shape_in_request_order(experiment, frames: Frames) 
     assert [m["id"] for m in result["metrics"]] == [1, 2, 3]
     assert [m["name"] for m in result["metrics"]] == ["Conversion rate", "Revenue per user", "Refund rate"]
     stat = result["metrics"][0]["stats"][1]
-    assert set(stat) == {"exp_variant_id", *METRIC_STAT_FIELDS, *EXTRA_STAT_FIELDS}
+    assert set(stat) == {"exp_variant_id", *METRIC_STAT_FIELDS, *EXTRA_STAT_FIELDS, *READOUT_STAT_FIELDS}
     assert stat["cuped"] is False and stat["variance_reduction"] is None  # frames without CUPED
     assert stat["exp_variant_id"] == "b" and stat["diff"] == 0.1198 and stat["confidence_interval"] == 0.0531
     assert result["checks"][0] == {

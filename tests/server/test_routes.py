@@ -11,7 +11,7 @@ import sqlglot
 from fastapi.testclient import TestClient
 
 from expsql import dialects
-from tests.test_models import EP_STATS_BODY
+from tests.models.test_experiment import EP_STATS_BODY
 
 EXPOSURES = "count(user.global.exposure)"
 SMALL = {
@@ -72,7 +72,15 @@ def test_dialects_lists_the_registry_and_what_is_served(client: TestClient) -> N
 def test_docs_and_openapi_describe_every_endpoint(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert set(paths) == {"/health", "/dialects", "/evaluate", "/compile", "/sample-size-calculation"}
+    assert set(paths) == {
+        "/health",
+        "/dialects",
+        "/evaluate",
+        "/compile",
+        "/sample-size-calculation",
+        "/catalog/metrics",
+        "/catalog/checks",
+    }
     assert set(paths["/evaluate"]["post"]["responses"]) >= {"200", "422", "503", "504"}
 
 
@@ -212,11 +220,13 @@ def test_evaluate_answers_in_ep_stats_result_shape(client: TestClient) -> None:
         "exp_variant_id", "diff", "mean", "std", "sum_value", "p_value", "confidence_interval",
         "confidence_level", "sample_size", "required_sample_size", "power", "false_positive_risk",
         "cuped", "variance_reduction",  # expsql's additions (CUPED)
+        "ci_lower", "ci_upper", "chance_to_win", "risk_control", "risk_treatment",  # (readouts)
     }  # fmt: skip
     for metric in result["metrics"]:
         assert [s["exp_variant_id"] for s in metric["stats"]] == ["a", "b", "c"]
         assert all(set(stat) == stat_fields for stat in metric["stats"])
         assert not any(stat["cuped"] or stat["variance_reduction"] for stat in metric["stats"])
+        assert all(stat["chance_to_win"] is None for stat in metric["stats"])  # frequentist
         assert metric["stats"][0]["diff"] == 0
     srm = result["checks"][0]
     assert srm["id"] == 1 and {s["variable_id"] for s in srm["stats"]} >= {"p_value", "test_stat"}
@@ -325,3 +335,30 @@ def test_unit_rows_give_the_metric_rows_scorecard_over_http(client: TestClient) 
     assert np.allclose(
         np.array(stats["units"], float), np.array(stats["metrics"], float), rtol=1e-9, equal_nan=True
     )
+
+
+def test_sample_size_plans_for_the_always_valid_sequence(client: TestClient) -> None:
+    from expsql.stats import sample_size
+
+    body = {"n_variants": 2, "minimum_effect": 0.05, "mean": 0.4, "std": 1.1}
+    answer = client.post("/sample-size-calculation", json=body | {"sequential": "always-valid"}).json()
+    expected = sample_size(2, 0.05, 0.4, 1.1, sequential="always-valid")
+    assert answer == {"sample_size_per_variant": expected}
+    plain = client.post("/sample-size-calculation", json=body).json()["sample_size_per_variant"]
+    assert expected > plain
+    refused = client.post("/sample-size-calculation", json=body | {"sequential": "obrien-fleming"})
+    assert refused.status_code == 422
+
+
+def test_evaluate_reads_the_bayesian_readout_from_the_body(client: TestClient) -> None:
+    from expsql.server.schemas import DEMO_BODY
+
+    answer = client.post("/evaluate", json=DEMO_BODY | {"inference": "bayesian"})
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["readout"]["inference"] == "bayesian" and result["readout"]["correction"] == "none"
+    treatment = result["metrics"][0]["stats"][1]
+    assert 0 <= treatment["chance_to_win"] <= 1 and treatment["p_value"] is None
+    assert treatment["risk_control"] >= 0 and treatment["risk_treatment"] >= 0
+    refused = client.post("/evaluate", json=DEMO_BODY | {"inference": "bayesian", "sequential": "ep-stats"})
+    assert refused.status_code == 422 and "a Bayesian readout has none" in refused.text

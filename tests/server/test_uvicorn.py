@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from benchmarks.load import running_server, write_config
-from tests.test_models import EP_STATS_BODY
+from tests.models.test_experiment import EP_STATS_BODY
 
 
 @pytest.fixture

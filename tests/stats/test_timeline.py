@@ -53,9 +53,20 @@ def test_a_variant_without_activity_on_a_day_carries_its_rows_over(frame: pd.Dat
     )
 
 
-@pytest.mark.parametrize("sequential", ["obrien-fleming", "ep-stats", "none"])
-def test_each_day_is_the_single_look_of_that_day(frame: pd.DataFrame, sequential: Any) -> None:
-    chosen = clicks_experiment()
+@pytest.mark.parametrize(
+    ("sequential", "inference"),
+    [
+        ("obrien-fleming", "frequentist"),
+        ("ep-stats", "frequentist"),
+        ("none", "frequentist"),
+        ("always-valid", "frequentist"),
+        (None, "bayesian"),
+    ],
+)
+def test_each_day_is_the_single_look_of_that_day(
+    frame: pd.DataFrame, sequential: Any, inference: Any
+) -> None:
+    chosen = clicks_experiment(inference=inference)
     timeline = evaluate(chosen, timeline_rows(frame), sequential=sequential).timeline
     assert timeline is not None and list(timeline.columns) == list(TIMELINE_COLUMNS)
     for look in range(1, DAYS + 1):
@@ -63,6 +74,7 @@ def test_each_day_is_the_single_look_of_that_day(frame: pd.DataFrame, sequential
         single = chosen.model_copy(update={"timeline": None, "date_for": day})
         expected = evaluate(single, metric_rows_as_of(frame, day), sequential=sequential).metrics
         got = timeline[timeline["day"] == day].reset_index(drop=True)
+        assert got["chance_to_win"].isna().all() == (inference == "frequentist")
         assert (got["look"] == look).all()
         for column in TIMELINE_COLUMNS[2:]:
             pd.testing.assert_series_equal(

@@ -6,10 +6,12 @@ every exposure as an event and the events the attribution rules count.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlglot import exp
 
+from expsql.compiler.layouts.event_tables import TableRead
 from expsql.compiler.nodes import alias, column, conjunction, day_of, identifier, literal, number, table
 from expsql.compiler.plan import Plan
 from expsql.compiler.predicates import shifted, window_conditions
@@ -29,7 +31,7 @@ class Attribution(Protocol):
     @property
     def window(self) -> AttributionWindow: ...
     @property
-    def event_goals(self) -> tuple[str, ...]: ...
+    def event_reads(self) -> tuple[TableRead, ...]: ...
     @property
     def event_dimensions(self) -> tuple[str, ...]: ...
     @property
@@ -216,9 +218,10 @@ def exposure_branch(plan: Plan, layout: Attribution) -> exp.Select:
     return query
 
 
-def event_branch(plan: Plan, layout: Attribution, dialect: Dialect) -> exp.Select:
-    """The events of the evaluated units that the attribution rules count, with their variant."""
-    events = layout.source.events
+def event_branch(plan: Plan, layout: Attribution, read: TableRead, dialect: Dialect) -> exp.Select:
+    """The events of one table (``read``) of the evaluated units that the attribution rules count,
+    with their variant."""
+    events = read.table
     names = events.columns
 
     def event(name: str) -> exp.Column:
@@ -229,13 +232,13 @@ def event_branch(plan: Plan, layout: Attribution, dialect: Dialect) -> exp.Selec
     cnt: exp.Expression = number(1) if names.count is None else event(names.count)
     value: exp.Expression = (
         exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE"))
-        if names.value is None or not plan.reads_value
+        if names.value is None or not _reads_value(plan, read)
         else event(names.value)
     )
     projections = [
         alias(column(UNIT_VARIANT, EXPOSED_UNITS), "variant_id"),
         alias(column("unit_id", EXPOSED_UNITS), "unit_id"),
-        alias(event(names.goal), "goal"),
+        alias(exp.Literal.string(events.goal) if events.goal else event(names.goal), "goal"),
         alias(cnt, "cnt"),
         alias(value, "value"),
     ]
@@ -266,17 +269,17 @@ def event_branch(plan: Plan, layout: Attribution, dialect: Dialect) -> exp.Selec
     if layout.relation.day is not None:
         projections.append(alias(day_of(timestamp.copy()), DAY))
     for name in dimensions(plan, layout):
-        own_column = name in layout.event_dimensions
+        own_column = name in read.dimensions
         projections.append(alias(event(name) if own_column else null_of(plan, name), name))
-    wanted = [exp.Literal.string(goal) for goal in layout.event_goals]
     conditions: list[exp.Expression] = [
-        exp.In(this=event(names.goal), expressions=wanted)
-        if len(wanted) > 1
-        else exp.EQ(this=event(names.goal), expression=wanted[0]),
+        *_goal_condition(read, event),
         *attribution,
-        *_pruning(plan, layout, dialect),
+        *_pruning(plan, layout, read, dialect),
     ]
-    same_unit: exp.Expression = exp.EQ(this=event(names.unit_id), expression=column("unit_id", EXPOSED_UNITS))
+    unit: exp.Expression = event(names.unit_id)
+    if events.unit_id_type is not None:
+        unit = exp.Cast(this=unit, to=exp.DataType.build(_SQL_TYPES[events.unit_id_type]))
+    same_unit: exp.Expression = exp.EQ(this=unit, expression=column("unit_id", EXPOSED_UNITS))
     if layout.relation.leaves is not None:  # a unit's events until the day it is excluded
         same_unit = conjunction([same_unit, evaluated_on(day_of(timestamp.copy()))])
     elif plan.experiment.multiple_exposures == "exclude":  # excluded units: their exposures only
@@ -292,11 +295,29 @@ def event_branch(plan: Plan, layout: Attribution, dialect: Dialect) -> exp.Selec
     return query
 
 
-def _pruning(plan: Plan, layout: Attribution, dialect: Dialect) -> list[exp.Expression]:
+def _reads_value(plan: Plan, read: TableRead) -> bool:
+    """Some term reads the value of a goal the table holds."""
+    if not plan.reads_value:
+        return False
+    return plan.value_goals is None or not plan.value_goals.isdisjoint(read.goals)
+
+
+def _goal_condition(read: TableRead, event: Callable[[str], exp.Column]) -> list[exp.Expression]:
+    """The table's rows of the goals resolved to it (none: every row is its one goal)."""
+    column_name = read.table.goal_column
+    if column_name is None:
+        return []
+    wanted = [exp.Literal.string(goal) for goal in read.goals]
+    if len(wanted) == 1:
+        return [exp.EQ(this=event(column_name), expression=wanted[0])]
+    return [exp.In(this=event(column_name), expressions=wanted)]
+
+
+def _pruning(plan: Plan, layout: Attribution, read: TableRead, dialect: Dialect) -> list[exp.Expression]:
     """Bounds on the events' timestamp (and partition date) alone, so a partitioned table is read
     only where some metric can count: from the window's first day plus the smallest delay (minus
     the CUPED lookback) to the experiment's end."""
-    events = layout.source.events
+    events = read.table
     timestamp = column(events.columns.timestamp, EVENTS)
     start, end = _experiment_start(plan), _experiment_end(plan)
     first_second = -layout.lookback_seconds if layout.lookback_seconds else layout.window.delay_seconds

@@ -70,6 +70,7 @@ from expsql.compiler.layouts.attribution import (
     not_excluded,
 )
 from expsql.compiler.layouts.base import Layout
+from expsql.compiler.layouts.event_tables import dimensions_read, table_reads
 from expsql.compiler.layouts.exclusion_by_day import (
     exposed_units_by_day,
     exposure_branch_by_day,
@@ -95,10 +96,11 @@ class ExposuresLayout(Layout):
 
     - ``window``: the window the events branch applies, the loosest of all metrics' windows (each
       goal term tests its own when they differ, :attr:`~expsql.compiler.plan.Plan.windowed`);
-    - ``event_goals``: the goals read from the events table (never ``exposure``), trigger
-      filters' goals included;
+    - ``event_reads``: each events table read, with the goals resolved to it (never
+      ``exposure``; trigger filters' goals included) and its dimension columns
+      (:mod:`.event_tables`);
     - ``event_dimensions`` and ``exposure_dimensions``: the dimension columns read from the events
-      table and from the exposure log; ``segment_dimensions``: the breakdown's, from the log;
+      tables and from the exposure log; ``segment_dimensions``: the breakdown's, from the log;
     - ``lookback_seconds``: CUPED's pre-exposure period ``[t0 - lookback, t0)``, read too.
     """
 
@@ -112,22 +114,9 @@ class ExposuresLayout(Layout):
         experiment = plan.experiment
         self.source = plan.source
         self.window: AttributionWindow = plan.relation.applied_window
-        terms = experiment.goal_keys()
-        goal_names = (key.goal for key in terms if key.goal != EXPOSURE)
-        trigger_goals = (f.goal for f in experiment.filters if f.scope == "trigger" and f.goal != EXPOSURE)
-        self.event_goals = tuple(dict.fromkeys((*goal_names, *(g for g in trigger_goals if g))))
-        event_dimensions: dict[str, None] = {}
-        exposure_dimensions: dict[str, None] = {}
-        for key in terms:
-            for dimension in key.dimensions:
-                (exposure_dimensions if key.goal == EXPOSURE else event_dimensions).setdefault(dimension.name)
-        for item in experiment.filters:
-            if item.dimension is not None:
-                wanted = exposure_dimensions if item.scope == "exposure" else event_dimensions
-                wanted.setdefault(item.dimension)
-        self.event_dimensions = tuple(event_dimensions)
-        self.exposure_dimensions = tuple(exposure_dimensions)
-        self.segment_dimensions = tuple(d for d in experiment.breakdown if d not in exposure_dimensions)
+        self.event_dimensions, self.exposure_dimensions = dimensions_read(experiment)
+        self.event_reads = table_reads(experiment, plan.source)
+        self.segment_dimensions = tuple(d for d in experiment.breakdown if d not in self.exposure_dimensions)
         self.lookback_seconds = _lookback_seconds(experiment)
 
     @classmethod
@@ -139,6 +128,7 @@ class ExposuresLayout(Layout):
         :raises ExperimentError: a goal of another unit type than the exposure log's.
         """
         assert isinstance(source, ExposuresSource)
+        table_reads(experiment, source)  # every goal resolves to one events table
         unit_type = source.exposures.unit_type
         for key in terms:
             if key.unit_type != unit_type:
@@ -220,8 +210,7 @@ def attribution_ctes(plan: Plan, layout: ExposuresLayout, dialect: Dialect) -> l
     branches = [exposure_branch_by_day(plan, layout) if by_day else exposure_branch(plan, layout)]
     if by_day:
         branches.append(leave_branch(plan, layout))
-    if layout.event_goals:
-        branches.append(event_branch(plan, layout, dialect))
+    branches += [event_branch(plan, layout, read, dialect) for read in layout.event_reads]
     union: exp.Query = branches[0]
     for branch in branches[1:]:
         union = exp.Union(this=union, expression=branch, distinct=False)

@@ -2,285 +2,61 @@
 
 Field names follow ep-stats' ``/evaluate`` request body, so a body an ep-stats client sends is a
 valid :class:`Experiment`. A key no model declares is refused, with the closest known key
-(:class:`KnownKeysOnly`): a misspelt option must not run as its default. Expressions are parsed
-when a model is built: a bad one fails there, with the metric or check id and the field in the
-message.
-
-Filters (ep-stats' ``Filter``, which ep-stats itself leaves to the DAO) restrict the data an
-experiment is evaluated on. An *exposure event* is an event of the experiment's unit type whose
-goal is ``exposure`` (any aggregation type); a *unit* is a (variant, unit id) pair. Each filter
-keeps an event or a unit when its ``dimension`` column holds one of its ``value`` list (a NULL
-cell never does):
-
-- ``goal``: an event of any goal other than the exposure counts only if ``dimension ∈ value``;
-  with ``goal`` set, only that goal's events are subject to the filter. Exposure events are never
-  touched. Goal filters define which goal events exist, so the unit filters below see only the
-  goal events they keep.
-- ``exposure``: only units with at least one exposure event (in the date window) whose
-  ``dimension ∈ value`` are evaluated; every event of a kept unit counts.
-- ``trigger``: only units with at least one event of goal ``goal`` (the experiment's unit type,
-  any aggregation type) in the window are evaluated, with ``dimension ∈ value`` when given.
-
-Several filters combine with AND. Values are compared as the column's declared type
-(:class:`~expsql.source.Source`): ``10`` on an integer column is the number 10, a value that does
-not fit the type is an error when the query is planned.
+(:class:`~expsql.models.keys.KnownKeysOnly`): a misspelt option must not run as its default.
+Its metrics, checks and filters are :mod:`expsql.models.metric`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from expsql.contracts import MULTIPLE_EXPOSURES_CHECK
 from expsql.errors import ExperimentError, ExpressionError, MetricRowsRequired
 from expsql.files import read_mapping
-from expsql.grammar.ast import Dimension, Expr, Goal, GoalKey, goals
-from expsql.grammar.names import expand_goal_names, grammar_name
-from expsql.grammar.parse import parse_expression
+from expsql.grammar.ast import Expr, Goal, GoalKey, goals
+from expsql.grammar.names import expand_goal_names
+from expsql.models.keys import KnownKeysOnly
+from expsql.models.metric import Check, Filter, Metric
+from expsql.references import Resolver, refuse_references
 from expsql.source import unit_type_name
 from expsql.windows import (
     DELAY_FIELD,
     LENGTH_FIELD,
     AttributionWindow,
-    DelayOverride,
-    WindowOverride,
     whole_seconds,
 )
 
-Identifier = int | str
-#: A filter value as JSON gives it; pydantic's smart union keeps ``true`` a bool and ``1`` an int.
-FilterValue = str | int | float | bool
+#: How results are read (:mod:`expsql.stats.readouts`): p-values and confidence intervals, or a posterior.
+Inference = Literal["frequentist", "bayesian"]
+#: How repeated looks are accounted for (:mod:`expsql.stats.sequential`, :mod:`expsql.stats.always_valid`).
+Sequential = Literal["obrien-fleming", "ep-stats", "always-valid", "none"]
 
 
-def _parse(text: str, context: str) -> Expr:
-    try:
-        expression = parse_expression(text)
-    except ExpressionError as error:
-        raise error.with_context(context) from None
-    return expression
-
-
-class KnownKeysOnly(BaseModel):
-    """A model that refuses a key it does not know, naming the closest one it knows.
-
-    pydantic's own ``extra="forbid"`` says only "Extra inputs are not permitted"; a misspelt key
-    (``multple_exposures``) deserves the spelling it missed, in a file and in a Python call alike.
-    """
-
-    #: What the keys belong to, for the message ("unknown metric key ...").
-    keys_of: ClassVar[str] = "model"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys_only(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        known = list(cls.model_fields)
-        unknown = [key for key in data if key not in known]
-        if unknown:
-            raise ValueError(unknown_keys_message(cls.keys_of, [str(key) for key in unknown], known))
-        return data
-
-
-def unknown_keys_message(keys_of: str, unknown: list[str], known: list[str]) -> str:
-    """``unknown metric key 'minimum_efect' (did you mean 'minimum_effect'?)``; when a key is like
-    none of them, the known keys are listed."""
-    described, unlike = [], False
-    for key in unknown:
-        close = difflib.get_close_matches(key, known, n=1)
-        described.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
-        unlike = unlike or not close
-    message = f"unknown {keys_of} key{'s' if len(unknown) > 1 else ''} {', '.join(described)}"
-    return f"{message}; the {keys_of} keys are {', '.join(known)}" if unlike else message
-
-
-#: Documented in the JSON schema; checked in :meth:`Metric.model_post_init`, whose message names the metric.
-_PERCENTILE_RANGE: dict[str, Any] = {"minimum": 0, "exclusiveMaximum": 50}
-
-
-class Metric(KnownKeysOnly):
-    """A metric: ``nominator / denominator``, each a metric expression."""
+class Prior(KnownKeysOnly):
+    """A Gaussian prior on the relative effect (Bayesian inference); improper (flat) by default."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    keys_of = "metric"
+    keys_of = "prior"
 
-    id: Identifier
-    name: str
-    nominator: str = Field(min_length=1)
-    denominator: str = Field(min_length=1)
-    minimum_effect: float | None = Field(default=None, gt=0)
-    outlier_upper_percentile: float | None = Field(
-        default=None,
-        description="Winsorize: cap each unit's nominator at this upper percentile of all exposed "
-        "units' nominators (1 caps at the 99th percentile); 0 ≤ x < 50. Needs metric rows.",
-        json_schema_extra=_PERCENTILE_RANGE,
+    mean: float = Field(default=0.0, allow_inf_nan=False, description="Prior mean of the relative effect.")
+    variance: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="Prior variance of the relative effect."
     )
-    outlier_lower_percentile: float | None = Field(
-        default=None,
-        description="Winsorize: raise each unit's nominator to this lower percentile of all exposed "
-        "units' nominators (1 raises to the 1st percentile); 0 ≤ x < 50. Needs metric rows.",
-        json_schema_extra=_PERCENTILE_RANGE,
+    proper: bool = Field(
+        default=False,
+        description="false: the flat prior, whatever mean and variance say (the posterior is the "
+        "data's normal approximation); true: the Gaussian above.",
     )
-    cuped: bool = Field(
-        default=True,
-        description="Adjust with the metric's pre-exposure value (CUPED) when the experiment sets "
-        "cuped_lookback_days; false opts this metric out.",
-    )
-    conversion_delay_hours: DelayOverride = None
-    conversion_window_hours: WindowOverride = None
-
-    _nominator: Expr = PrivateAttr()
-    _denominator: Expr = PrivateAttr()
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._nominator = _parse(self.nominator, f"metric {self.id} nominator")
-        self._denominator = _parse(self.denominator, f"metric {self.id} denominator")
-        if not goals(self._nominator) and not goals(self._denominator):
-            raise ValueError(f"metric {self.id}: neither nominator nor denominator references a goal")
-        for side in ("upper", "lower"):
-            percentile = getattr(self, f"outlier_{side}_percentile")
-            # ``not 0 <= p < 50`` also refuses NaN, which compares false with everything.
-            if percentile is not None and not 0 <= percentile < 50:
-                raise ValueError(
-                    f"metric {self.id}: outlier_{side}_percentile must be at least 0 and below 50, "
-                    f"not {percentile}"
-                )
-
-    @property
-    def winsorized(self) -> bool:
-        """Whether the per-unit nominator is capped at a percentile on either side (0 caps nothing)."""
-        return bool(self.outlier_upper_percentile or self.outlier_lower_percentile)
-
-    @property
-    def winsorizing_quantiles(self) -> tuple[Decimal | None, Decimal | None]:
-        """The pooled quantiles the nominator is clipped to, ``(lower, upper)``, ``None`` for no cap.
-
-        As ep-stats: lower ``l / 100``, upper ``1 - u / 100``; decimals, so ``u = 1`` is exactly
-        ``0.99`` in the SQL (a float would print ``1 - 0.07`` as ``0.9299999999999999``).
-        """
-        lower, upper = self.outlier_lower_percentile, self.outlier_upper_percentile
-        return (
-            Decimal(repr(lower)) / 100 if lower else None,
-            1 - Decimal(repr(upper)) / 100 if upper else None,
-        )
-
-    @property
-    def nominator_expr(self) -> Expr:
-        return self._nominator
-
-    @property
-    def denominator_expr(self) -> Expr:
-        return self._denominator
-
-
-class Check(KnownKeysOnly):
-    """A data-quality check: ``SRM`` on one expression, ``SumRatio`` on two."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    keys_of = "check"
-
-    id: Identifier
-    name: str
-    type: Literal["SRM", "SumRatio", "MultipleExposures"] = Field(
-        default="SRM",
-        description="SRM or SumRatio; MultipleExposures is reported by expsql itself for the "
-        "exposures layout (its threshold is the experiment's max_multiple_exposures).",
-    )
-    nominator: str | None = None
-    denominator: str = Field(min_length=1)
-    confidence_level: float = Field(default=0.999, gt=0, lt=1)
-    max_sum_ratio: float = Field(default=0.01, ge=0, le=1)
-    conversion_delay_hours: DelayOverride = None
-    conversion_window_hours: WindowOverride = None
-
-    _nominator: Expr | None = PrivateAttr(default=None)
-    _denominator: Expr = PrivateAttr()
-
-    def model_post_init(self, context: Any, /) -> None:
-        if self.type == "MultipleExposures" and self.id != MULTIPLE_EXPOSURES_CHECK:
-            raise ValueError(
-                f"check {self.id}: MultipleExposures is reported by expsql itself for the exposures "
-                "layout; set max_multiple_exposures on the experiment instead of declaring it"
-            )
-        if self.type == "SumRatio" and not self.nominator:
-            raise ValueError(f"check {self.id}: a SumRatio check needs a nominator")
-        if self.type == "SumRatio" and self.nominator:
-            self._nominator = _parse(self.nominator, f"check {self.id} nominator")
-        self._denominator = _parse(self.denominator, f"check {self.id} denominator")
-        if not goals(self._denominator):
-            raise ValueError(f"check {self.id}: the denominator references no goal")
-
-    @property
-    def nominator_expr(self) -> Expr | None:
-        return self._nominator
-
-    @property
-    def denominator_expr(self) -> Expr:
-        return self._denominator
-
-
-class Filter(KnownKeysOnly):
-    """ep-stats' ``Filter``: keep the goal events or the units whose ``dimension`` is in ``value``.
-
-    Scopes and their semantics are in the module docstring. ``trigger`` needs ``goal`` (and takes
-    ``dimension`` with ``value`` optionally); ``exposure`` and ``goal`` need ``dimension`` and a
-    non-empty ``value``; only ``goal`` and ``trigger`` take a ``goal``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    keys_of = "filter"
-
-    scope: Literal["exposure", "goal", "trigger"] = Field(
-        description="goal: drop goal events; exposure: keep units by their exposures; "
-        "trigger: keep units that have an event of `goal`."
-    )
-    dimension: str | None = Field(default=None, description="A dimension column of the events table.")
-    value: list[FilterValue] | None = Field(
-        default=None, description="Values the dimension must hold (one of them), typed as its column."
-    )
-    goal: str | None = Field(
-        default=None, description="trigger: the goal whose events trigger; goal: only this goal's events."
-    )
-
-    @field_validator("dimension")
-    @classmethod
-    def _dimension_name(cls, value: str | None) -> str | None:
-        return None if value is None else grammar_name(value, "DIMENSION", "dimension")
-
-    @field_validator("goal")
-    @classmethod
-    def _goal_name(cls, value: str | None) -> str | None:
-        return None if value is None else grammar_name(value, "GOAL", "goal")
-
-    @model_validator(mode="after")
-    def _scope_fields(self) -> Filter:
-        if self.scope == "trigger":
-            if self.goal is None:
-                raise ValueError("a trigger filter needs 'goal', the goal whose events trigger it")
-            if (self.dimension is None) != (not self.value):
-                raise ValueError("a trigger filter takes 'dimension' and 'value' together, or neither")
-            return self
-        if self.dimension is None:
-            raise ValueError(f"a filter of scope {self.scope!r} needs 'dimension'")
-        if not self.value:
-            raise ValueError(f"a filter of scope {self.scope!r} needs 'value', a non-empty list")
-        if self.scope == "exposure" and self.goal is not None:
-            raise ValueError("an exposure filter takes no 'goal' (it applies to exposures)")
-        return self
 
 
 class Experiment(KnownKeysOnly):
@@ -293,8 +69,15 @@ class Experiment(KnownKeysOnly):
     control_variant: str
     unit_type: str
     variants: list[str] | None = None
-    metrics: list[Metric] = Field(default_factory=list)
-    checks: list[Check] = Field(default_factory=list)
+    metrics: list[Metric] = Field(
+        default_factory=list,
+        description="Each a metric, or with a metric catalog a catalog metric's name, alone or with "
+        "overrides of its defaults ({metric: name, minimum_effect: 0.02}).",
+    )
+    checks: list[Check] = Field(
+        default_factory=list,
+        description="Each a check, or with a metric catalog a catalog check's name ({check: name, ...}).",
+    )
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     date_for: dt.date | None = None
@@ -357,11 +140,47 @@ class Experiment(KnownKeysOnly):
         description="segment: the correction across the treatment variants of each segment; "
         "segments: across the segments and treatment variants of each dimension.",
     )
+    inference: Inference = Field(
+        default="frequentist",
+        description="frequentist: p-values and confidence intervals; bayesian: chance to win, risk "
+        "and a credible interval from the posterior of the relative effect (no multiple-comparison "
+        "correction).",
+    )
+    prior: Prior = Field(
+        default_factory=Prior,
+        description="Bayesian inference: the Gaussian prior on the relative effect (default flat).",
+    )
+    decision_threshold: float = Field(
+        default=0.95,
+        gt=0.5,
+        lt=1,
+        description="Bayesian inference: a treatment won when its chance to win exceeds this, lost "
+        "when it falls below 1 − this.",
+    )
+    sequential: Sequential | None = Field(
+        default=None,
+        description="Frequentist inference, repeated looks: obrien-fleming (exact Lan–DeMets "
+        "boundaries over the date window, the default), ep-stats (its nominal rule), always-valid "
+        "(a confidence sequence valid at any look) or none.",
+    )
+    sequential_tuning: float = Field(
+        default=5000,
+        gt=0,
+        allow_inf_nan=False,
+        description="sequential: always-valid: the total sample size at which the confidence "
+        "sequence is tightest.",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _goal_name_metrics(cls, data: Any) -> Any:
         return expand_goal_names(data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_catalog_names(cls, data: Any) -> Any:
+        # Catalog names are resolved before the model is built (validate_experiment's catalog).
+        return refuse_references(data)
 
     @field_validator("id", "control_variant", "unit_type", mode="before")
     @classmethod
@@ -393,6 +212,11 @@ class Experiment(KnownKeysOnly):
     def _no_filters(cls, value: Any) -> Any:
         return [] if value is None else value
 
+    @field_validator("prior", mode="before")
+    @classmethod
+    def _flat_prior(cls, value: Any) -> Any:
+        return Prior() if value is None else value
+
     _unit_type_is_a_name = field_validator("unit_type")(unit_type_name)
 
     @model_validator(mode="after")
@@ -412,6 +236,11 @@ class Experiment(KnownKeysOnly):
             raise ValueError("date_for needs date_from and date_to")
         if self.date_for and self.date_from and self.date_for < self.date_from:
             raise ValueError("date_for must not be before date_from")
+        if self.inference == "bayesian" and self.sequential not in (None, "none"):
+            raise ValueError(
+                f"sequential {self.sequential!r} is a frequentist mode; a Bayesian readout has none "
+                "(remove sequential, or choose inference: frequentist)"
+            )
         for item in [None, *self.metrics, *self.checks]:
             self.attribution_window(item)  # a window that is not whole seconds fails here
         if self.variant_weights is not None:
@@ -532,17 +361,23 @@ class Experiment(KnownKeysOnly):
         return self.date_to
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(path: str | Path, *, catalog: Resolver | None = None) -> Experiment:
     """Read an :class:`Experiment` from a YAML, TOML or JSON file.
 
+    :param catalog: resolves the metrics and checks the file names (:mod:`expsql.catalog`).
     :raises ExpressionError: a metric or check expression does not parse.
-    :raises ExperimentError: anything else about the definition is wrong.
+    :raises ExperimentError: anything else about the definition is wrong, or it names a metric
+        the catalog does not hold (or names one and no catalog is given).
     """
-    return validate_experiment(read_mapping(path), origin=str(path))
+    return validate_experiment(read_mapping(path), origin=str(path), catalog=catalog)
 
 
-def validate_experiment(data: dict[str, Any], *, origin: str = "experiment") -> Experiment:
-    """Build an :class:`Experiment`, turning pydantic's errors into expsql's typed ones."""
+def validate_experiment(
+    data: dict[str, Any], *, origin: str = "experiment", catalog: Resolver | None = None
+) -> Experiment:
+    """Build an :class:`Experiment`, turning pydantic's errors into expsql's typed ones; with a
+    ``catalog``, the metrics and checks it names are resolved first."""
+    data = refuse_references(data, origin=origin) if catalog is None else catalog.resolve(data, origin=origin)
     try:
         return Experiment.model_validate(data)
     except ValidationError as error:
@@ -568,18 +403,3 @@ def _describe(error: ValidationError) -> str:
         message = detail["msg"].removeprefix("Value error, ")
         messages.append(f"{where}: {message}")
     return "; ".join(messages)
-
-
-__all__ = [
-    "Check",
-    "Dimension",
-    "Experiment",
-    "Filter",
-    "KnownKeysOnly",
-    "Metric",
-    "expression_error_in",
-    "load_experiment",
-    "read_mapping",
-    "unknown_keys_message",
-    "validate_experiment",
-]

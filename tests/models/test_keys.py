@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from expsql import ExperimentError, load_experiment
 from expsql.models import Check, Experiment, Filter, Metric, validate_experiment
-from tests.test_models import EP_STATS_BODY
+from tests.models.test_experiment import EP_STATS_BODY
 
 EXPOSURES = "count(test_unit_type.global.exposure)"
 METRIC = {"id": 1, "name": "CTR", "nominator": "count(test_unit_type.unit.click)", "denominator": EXPOSURES}
