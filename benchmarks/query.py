@@ -32,11 +32,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -363,11 +361,10 @@ def bench_postgres(rows: int, repeat: int, dsn: str) -> None:
 @contextmanager
 def throwaway_postgres() -> Iterator[str]:
     """The DSN of a PostgreSQL server started for this run in a temporary directory (the test
-    suite's, :class:`tests.conftest.PostgresServer`), stopped and removed afterwards."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.conftest import PostgresServer, _postgres_bindir
+    suite's, :class:`expsql.testing.engines.PostgresServer`), stopped and removed afterwards."""
+    from expsql.testing.engines import PostgresServer
 
-    server = PostgresServer(_postgres_bindir())
+    server = PostgresServer()
     try:
         server.start()
         yield server.dsn

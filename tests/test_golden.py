@@ -7,8 +7,8 @@ reading the diff of these files. To regenerate them after an intended change, ru
     EXPSQL_UPDATE_GOLDEN=1 pytest tests/test_golden.py
 
 Every golden must parse back with sqlglot as exactly one statement of its dialect, and the DuckDB
-goldens of cases on the default events table run against :func:`tests.events.generate_events`
-and must return the rows of :mod:`tests.reference`.
+goldens of cases on the default events table run against :func:`expsql.testing.events.generate_events`
+and must return the rows of :mod:`expsql.testing.reference`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from expsql.errors import MetricRowsRequired
 from expsql.models import Experiment, validate_experiment
 from expsql.source import AnySource, Columns, Source, validate_source
 from expsql.stats.timeline import row_days, rows_as_of
-from tests.events import generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
-from tests.segment_reference import attributed_rows, labelled
+from expsql.testing.events import generate_events
+from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
+from expsql.testing.segment_reference import attributed_rows, labelled
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(path.stem for path in GOLDEN.glob("*.yaml"))

@@ -12,12 +12,22 @@ from expsql.cli.app import app
 
 @app.command("dialects")
 def dialects_command() -> None:
-    """List the warehouses expsql can compile for: built-in and plugin dialects."""
+    """List the warehouses expsql can compile for: built-in and plugin dialects, whether each can run
+    here (its client installed) or compiles only, cancels in the warehouse, and loads test tables."""
     from expsql.dialects.registry import default_registry
 
     registry = default_registry()
     table = Table(title="expsql dialects", title_justify="left")
-    for header in ("name", "origin", "sqlglot dialect", "connector", "percentile", "cancel", "query limit"):
+    for header in (
+        "name",
+        "origin",
+        "sqlglot dialect",
+        "connector",
+        "percentile",
+        "cancel",
+        "query limit",
+        "load tables",
+    ):
         table.add_column(header, no_wrap=True)
     table.add_column("description", overflow="fold")
     for name in registry.available():
@@ -42,11 +52,13 @@ def dialects_command() -> None:
             "yes" if dialect.can_cancel else "no",
             # Beyond it, metric rows compile to several statements (compile_statements).
             _size(dialect.max_query_bytes),
+            # Whether the conformance kit and `expsql check` can write their reference tables through it.
+            "yes" if dialect.can_load_tables else "no",
             dialect.description,
         )
         table.add_row(*(escape(cell) for cell in cells))
-    # Piped output keeps whole rows on one line up to 136 columns instead of rich's default 80.
-    console = Console(width=max(Console().width, 136))
+    # Piped output keeps whole rows on one line up to 176 columns instead of rich's default 80.
+    console = Console(width=max(Console().width, 176))
     console.print(table)
     for failure in registry.failures:
         typer.echo(f"not loaded: {failure}", err=True)

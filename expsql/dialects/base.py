@@ -86,6 +86,9 @@ class Dialect:
         for a share of the metrics (:func:`expsql.compiler.compile_statements`).
     :param can_cancel: its Dao has ``cancel()`` (see :class:`Dao`): the service stops a query in
         the warehouse when its evaluation times out, its client leaves or the server shuts down.
+    :param can_load_tables: its Dao has ``load_table(frame, table)`` and ``drop_table(table)``, so
+        the conformance kit (:mod:`expsql.testing`) and ``expsql check`` can write their reference
+        tables through it.
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -104,6 +107,7 @@ class Dialect:
     timestamp_type: str = "TIMESTAMP"
     max_query_bytes: int | None = None
     can_cancel: bool = False
+    can_load_tables: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from expsql.dialects.base import Dialect
-from expsql.dialects.frames import contract_frame
+from expsql.dialects.frames import arrow_table, contract_frame, create_as_select_sql, drop_table_sql
 from expsql.dialects.hookspecs import hookimpl
 from expsql.errors import ConnectorError
 
@@ -34,6 +34,19 @@ class DuckDBDao:
     def cancel(self) -> None:
         """Interrupt the running query (DuckDB checks between chunks; idle, it is a no-op)."""
         self.connection.interrupt()
+
+    def load_table(self, frame: pd.DataFrame, table: str) -> None:
+        """Write ``frame`` as ``table`` (replacing it), its columns typed as :func:`arrow_table` says."""
+        view = "expsql_load_frame"
+        self.connection.register(view, arrow_table(frame))
+        try:
+            self.connection.execute(drop_table_sql(table, "duckdb"))
+            self.connection.execute(create_as_select_sql(table, view, "duckdb"))
+        finally:
+            self.connection.unregister(view)
+
+    def drop_table(self, table: str) -> None:
+        self.connection.execute(drop_table_sql(table, "duckdb"))
 
     def close(self) -> None:
         if self._owned:
@@ -64,6 +77,7 @@ DIALECT = Dialect(
     client="duckdb",
     native_prefix_match=True,
     can_cancel=True,
+    can_load_tables=True,
 )
 
 

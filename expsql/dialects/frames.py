@@ -8,11 +8,14 @@ squares outgrows 64 bits) and ``float64`` sums.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from sqlglot import exp
 
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES, TIMELINE_DAY, UNIT_KEYS
 
@@ -80,3 +83,46 @@ def contract_frame(frame: pd.DataFrame) -> pd.DataFrame:
         elif column in CONTRACT_COLUMNS:
             frame[column] = _as_key(frame[column])
     return frame.reset_index(drop=True)
+
+
+def arrow_table(events: pd.DataFrame) -> pa.Table:
+    """The events as an Arrow table with explicit types (strings, int64, float64, date32, and
+    timestamps without a time zone)."""
+    fields = []
+    arrays = []
+    for name in events.columns:
+        column = events[name]
+        if column.dtype.kind == "M":
+            kind: pa.DataType = pa.timestamp("us")
+        elif column.dtype.kind in "iu" or str(column.dtype) in {"Int64", "Int32"}:
+            kind = pa.int64()
+        elif column.dtype.kind == "f" or str(column.dtype) in {"Float64", "Float32"}:
+            kind = pa.float64()
+        elif column.dropna().map(lambda value: isinstance(value, dt.date)).all() and column.notna().any():
+            kind = pa.date32()
+        else:
+            kind = pa.string()
+        values = column.astype(object).where(column.notna(), None).tolist()
+        fields.append(pa.field(name, kind, nullable=True))
+        arrays.append(pa.array(values, type=kind))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def table_node(name: str) -> exp.Table:
+    """``name`` (``table``, ``schema.table`` or ``catalog.schema.table``) as a quoted table node."""
+    parts = name.split(".")
+    if not 1 <= len(parts) <= 3 or not all(parts):
+        raise ValueError(f"table {name!r} must be 'table', 'schema.table' or 'catalog.schema.table'")
+    table, db, catalog = [*reversed(parts), None, None][:3]
+    return exp.table_(table, db=db, catalog=catalog, quoted=True)
+
+
+def drop_table_sql(name: str, dialect: str) -> str:
+    """``DROP TABLE IF EXISTS name`` for ``dialect``."""
+    return exp.Drop(tables=[table_node(name)], kind="TABLE", exists=True).sql(dialect)
+
+
+def create_as_select_sql(name: str, relation: str, dialect: str) -> str:
+    """``CREATE TABLE name AS SELECT * FROM relation`` (a registered view) for ``dialect``."""
+    select = exp.select(exp.Star()).from_(exp.to_identifier(relation, quoted=True))
+    return exp.Create(this=table_node(name), kind="TABLE", expression=select).sql(dialect)

@@ -10,12 +10,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from expsql.dialects.base import Dialect
-from expsql.dialects.frames import contract_frame
+from expsql.dialects.frames import arrow_table, contract_frame
 from expsql.dialects.hookspecs import hookimpl
 from expsql.errors import ConnectorError
 
 if TYPE_CHECKING:
     import psycopg
+
+
+_TYPES = {
+    "int64": "bigint",
+    "double": "double precision",
+    "date32[day]": "date",
+    "timestamp[us]": "timestamp",
+    "string": "text",
+}
 
 
 class PostgresDao:
@@ -47,6 +56,31 @@ class PostgresDao:
         else:
             self.connection.cancel()
 
+    def load_table(self, frame: pd.DataFrame, table: str) -> None:
+        """Write ``frame`` as ``table`` (``schema.table`` too), replacing it: ``CREATE TABLE``, ``COPY``."""
+        from psycopg import sql
+
+        arrow = arrow_table(frame)
+        name = sql.Identifier(*table.split("."))
+        columns = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(field.name), sql.SQL(_TYPES[str(field.type)]))
+            for field in arrow.schema
+        )
+        names = sql.SQL(", ").join(sql.Identifier(field.name) for field in arrow.schema)
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
+            cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(name, columns))
+            with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(name, names)) as copy:
+                for row in zip(*(arrow.column(i).to_pylist() for i in range(arrow.num_columns)), strict=True):
+                    copy.write_row(row)
+            cursor.execute(sql.SQL("ANALYZE {}").format(name))
+
+    def drop_table(self, table: str) -> None:
+        from psycopg import sql
+
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(*table.split("."))))
+
     def close(self) -> None:
         if self._owned:
             self.connection.close()
@@ -76,6 +110,7 @@ DIALECT = Dialect(
     native_prefix_match=True,
     max_identifier_bytes=63,
     can_cancel=True,
+    can_load_tables=True,
 )
 
 

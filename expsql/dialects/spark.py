@@ -1,4 +1,5 @@
-"""Spark SQL: runs through a pyspark ``SparkSession`` (``pip install 'expsql[spark]'``)."""
+"""Spark SQL: runs through a pyspark ``SparkSession`` (``pip install 'expsql[spark]'``): local or a
+cluster master, or a Spark Connect server (``sc://host:15002``, :mod:`expsql.dialects.spark_connect`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from expsql.dialects.base import Dialect
 from expsql.dialects.frames import contract_frame
 from expsql.dialects.hookspecs import hookimpl
 from expsql.dialects.percentiles import spark_percentile
+from expsql.dialects.spark_tables import SparkTables, first_line
 from expsql.errors import ConnectorError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from expsql.dialects.spark_connect import SparkConnectDao
 
-class SparkDao:
+
+class SparkDao(SparkTables):
     """Runs SQL with ``spark.sql``; stops the session only if it started it.
 
     Its jobs run in a job group of their own, so :meth:`cancel` stops this Dao's query and no
@@ -25,8 +29,7 @@ class SparkDao:
     """
 
     def __init__(self, session: SparkSession, *, owned: bool = True) -> None:
-        self.session = session
-        self._owned = owned
+        super().__init__(session, owned=owned)
         self.job_group = f"expsql-{uuid.uuid4().hex}"
 
     def execute(self, sql: str) -> pd.DataFrame:
@@ -43,7 +46,7 @@ class SparkDao:
             # Rows rather than toPandas(): no dependency on Arrow settings or pandas versions.
             records = [tuple(row) for row in result.collect()]
         except (PySparkException, Py4JJavaError) as error:  # a cancelled job is a Py4JJavaError
-            raise ConnectorError(f"spark refused the query: {_first_line(error)}") from error
+            raise ConnectorError(f"spark refused the query: {first_line(error)}") from error
         finally:
             context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         return contract_frame(pd.DataFrame.from_records(records, columns=columns))
@@ -52,16 +55,6 @@ class SparkDao:
         """Cancel the jobs of this Dao's query (its job group); no-op when none runs."""
         self.session.sparkContext.cancelJobGroup(self.job_group)
 
-    def close(self) -> None:
-        if self._owned:
-            self.session.stop()
-
-
-def _first_line(error: Exception) -> str:
-    # A Py4JJavaError's text is the whole Java stack trace.
-    lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("\tat ")]
-    return " ".join(lines[:2])
-
 
 def connect(
     target: str | None = None,
@@ -69,8 +62,13 @@ def connect(
     session: SparkSession | None = None,
     config: dict[str, str] | None = None,
     **_: Any,
-) -> SparkDao:
-    """A Dao on ``session``, or on a new session whose master is ``target`` (``local[*]`` by default)."""
+) -> SparkDao | SparkConnectDao:
+    """A Dao on ``session``, on the Spark Connect server ``target`` (``sc://host:15002``), or on a
+    new session whose master is ``target`` (``local[*]`` by default)."""
+    from expsql.dialects import spark_connect
+
+    if spark_connect.is_connect_session(session) or (target or "").startswith("sc://"):
+        return spark_connect.connect(target, session=session, config=config)
     if session is not None:
         return SparkDao(session, owned=False)
     from pyspark.sql import SparkSession
@@ -91,6 +89,7 @@ DIALECT = Dialect(
     native_prefix_match=True,
     percentile_function=spark_percentile,
     can_cancel=True,
+    can_load_tables=True,
 )
 
 

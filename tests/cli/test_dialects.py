@@ -40,12 +40,15 @@ def test_lists_every_built_in_with_origin_and_connector(invoke: Invoke) -> None:
     assert {cells[0] for cells in rows.values()} == {"built-in"}
     assert rows["duckdb"][:3] == ["built-in", "duckdb", "installed"]
     assert rows["postgres"][2] == "installed"
-    assert rows["snowflake"][2] == "compile only"
+    assert rows["snowflake"][2] in {"installed", "missing: expsql[snowflake]"}
     assert rows["duckdb"][3] == "exact" and rows["trino"][3] == "approximate"  # outlier caps' percentile
-    cancel = [rows[name][4] for name in ("duckdb", "postgres", "spark", "bigquery")]
-    assert cancel == ["yes", "yes", "yes", "no"]  # whether a query is stopped in the warehouse
+    cancel = [rows[name][4] for name in ("duckdb", "postgres", "spark", "snowflake", "bigquery", "redshift")]
+    assert cancel == ["yes", "yes", "yes", "yes", "no", "no"]  # whether a query is stopped in the warehouse
     limits = [rows[name][5] for name in ("bigquery", "snowflake", "duckdb")]
     assert limits == ["1 MiB", "1 MB", "none"]  # beyond it, several statements
+    loads = {name: cells[6] for name, cells in rows.items()}
+    assert loads["duckdb"] == loads["postgres"] == loads["spark"] == loads["clickhouse"] == "yes"
+    assert loads["bigquery"] == "no"  # expsql check and the kit need load_table
     assert rows["bigquery"][1] == "bigquery"
     assert rows["bigquery"][2] in {"installed", "missing: expsql[bigquery]"}
 

@@ -164,7 +164,7 @@ def test_run_on_postgresql_prints_the_scorecard(invoke: Invoke, postgres_server,
     import psycopg
 
     from expsql.demo import generate_events
-    from tests.engines.load import to_postgres
+    from expsql.testing.load import to_postgres
 
     with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
         to_postgres(connection, generate_events(units=3_000, seed=7), table="cli_demo_events")

@@ -1,5 +1,5 @@
 """DuckDB in-process over generated events: the compiler's execution tests compare its rows with
-:mod:`tests.reference`. A module may override ``events`` (another seed); ``database`` follows."""
+:mod:`expsql.testing.reference`. A module may override ``events`` (another seed); ``database`` follows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.events import generate_events
+from expsql.testing.events import generate_events
 
 
 @pytest.fixture(scope="module")

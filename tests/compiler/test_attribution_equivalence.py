@@ -13,7 +13,7 @@ from expsql.compiler import compile_sql
 from expsql.demo import START, demo_experiment, generate_events
 from expsql.models import Metric
 from expsql.source import Source, validate_source
-from tests.reference import assert_rows_equal
+from expsql.testing.reference import assert_rows_equal
 
 DIMENSIONS = {"product": "string", "element": "string"}
 

@@ -1,4 +1,4 @@
-"""Compile, run on DuckDB in-process, compare with the pandas oracle of :mod:`tests.reference`.
+"""Compile, run on DuckDB in-process, compare with the pandas oracle of :mod:`expsql.testing.reference`.
 
 Both row contracts, every dimension operator on a string and an integer column, overlapping
 filters, compound metrics, several experiments in one table, date windows, checks, a source with
@@ -21,8 +21,8 @@ from expsql.compiler import compile_sql
 from expsql.dialects import Dialect, get
 from expsql.models import Experiment
 from expsql.source import Columns, Source
-from tests.events import DIMENSION_TYPES
-from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
+from expsql.testing.events import DIMENSION_TYPES
+from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
 NATIVE = get("duckdb")

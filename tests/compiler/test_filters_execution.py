@@ -1,4 +1,5 @@
-"""Experiment filters compiled, run on DuckDB and compared with the pandas oracle of :mod:`tests.reference`.
+"""Experiment filters compiled, run on DuckDB and compared with the pandas oracle of
+:mod:`expsql.testing.reference`.
 
 Every scope alone (goal filters with and without a goal, exposure filters, trigger filters with
 and without a dimension), several together, filters beside overlapping goal terms (metric rows
@@ -20,8 +21,8 @@ from expsql.compiler import compile_sql
 from expsql.compiler.layouts import plan_query
 from expsql.models import Experiment
 from expsql.source import Columns, Source
-from tests.events import DIMENSION_TYPES
-from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
+from expsql.testing.events import DIMENSION_TYPES
+from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
 REFERENCE = {"goals": goal_rows, "metrics": metric_rows, "units": unit_rows}

@@ -5,7 +5,7 @@
   windows, experiment filters of every scope, outlier percentiles) compile for every registered
   dialect and every row contract to SQL that sqlglot reads
   back in that dialect and writes out again unchanged; on DuckDB the rows equal the pandas oracle
-  of :mod:`tests.reference`.
+  of :mod:`expsql.testing.reference`.
 - Random *invalid* text (strings heavy in grammar tokens, mutations of valid expressions) either
   parses or raises :class:`ExpressionError` — never another exception — at a position inside the
   text whose line and column agree with it.
@@ -35,9 +35,17 @@ from expsql.grammar.ast import BinaryOp, Dimension, Expr, Goal, Negate, Number, 
 from expsql.grammar.parse import MAX_DIVISOR_NESTING, MAX_NESTING
 from expsql.models import Experiment
 from expsql.source import Source
-from tests.engines import load
-from tests.events import DAYS, DIMENSION_TYPES, FIRST_DAY, GOALS, PLATFORMS, PRODUCTS, generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
+from expsql.testing import load
+from expsql.testing.events import (
+    DAYS,
+    DIMENSION_TYPES,
+    FIRST_DAY,
+    GOALS,
+    PLATFORMS,
+    PRODUCTS,
+    generate_events,
+)
+from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
 DIALECTS = tuple(available())

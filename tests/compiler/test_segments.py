@@ -16,13 +16,13 @@ from expsql.errors import ExperimentError, MetricRowsRequired
 from expsql.models import Experiment
 from expsql.source import Source, validate_source
 from expsql.stats.breakdowns import summed
-from tests import attribution_reference
-from tests import reference as seed_reference
-from tests.attribution_reference import assert_rows_equal
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.exposure_events import SOURCE as EXPOSURES_SOURCE
-from tests.exposure_events import generate_exposures_and_events
-from tests.segment_reference import attributed_rows, exposures_rows, labelled
+from expsql.testing import attribution_reference
+from expsql.testing import reference as seed_reference
+from expsql.testing.attribution_reference import assert_rows_equal
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.exposure_events import SOURCE as EXPOSURES_SOURCE
+from expsql.testing.exposure_events import generate_exposures_and_events
+from expsql.testing.segment_reference import attributed_rows, exposures_rows, labelled
 
 SEED_SOURCE = Source(dimensions=DIMENSION_TYPES)
 EXPOSURES = validate_source(EXPOSURES_SOURCE)

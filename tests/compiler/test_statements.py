@@ -17,8 +17,8 @@ from expsql.dialects.registry import RegisteredDialect, default_registry
 from expsql.errors import DialectError
 from expsql.models import Experiment
 from expsql.runner import run, script
+from expsql.testing.reference import assert_rows_equal
 from tests.compiler.test_duckdb_execution import SOURCE
-from tests.reference import assert_rows_equal
 
 DUCKDB = get("duckdb")
 

@@ -1,5 +1,5 @@
 """The timeline's query on DuckDB: the rows as of each day equal the single-look reference of the
-window cut at that day (:mod:`tests.timeline_reference`), in both layouts, with filters,
+window cut at that day (:mod:`expsql.testing.timeline_reference`), in both layouts, with filters,
 overlapping terms, compound metrics and CUPED; the last day equals the single look; what is
 refused before any SQL exists. Every engine: tests/engines/test_timeline_engines.py."""
 
@@ -18,15 +18,15 @@ from expsql.compiler import compile_sql, compile_tree
 from expsql.errors import TimelineError
 from expsql.source import Source, validate_source
 from expsql.stats.timeline import row_days, rows_as_of
+from expsql.testing import attribution_reference, timeline_reference
+from expsql.testing import reference as seed_reference
+from expsql.testing.attribution_reference import assert_rows_equal
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO, SOURCE
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
+from expsql.testing.segment_reference import attributed_rows, exposures_rows, labelled
+from expsql.testing.timeline_reference import timeline_experiment as experiment
 from expsql.timeline_days import MAX_TIMELINE_DAYS
-from tests import attribution_reference, timeline_reference
-from tests import reference as seed_reference
-from tests.attribution_reference import assert_rows_equal
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.exposure_events import DATE_FROM, DATE_TO, SOURCE
-from tests.exposure_events import generate_exposures_and_events as generate
-from tests.segment_reference import attributed_rows, exposures_rows, labelled
-from tests.timeline_reference import timeline_experiment as experiment
 
 EXPOSURE = "count(user.global.exposure)"
 EXPOSURES_SOURCE = validate_source(SOURCE)

@@ -1,6 +1,6 @@
 """Winsorization in the metric-rows query: its shape, and on DuckDB the rows of the pandas oracle.
 
-The oracle (:func:`tests.reference.winsorized`) clips each unit's nominator with pandas'
+The oracle (:func:`expsql.testing.reference.winsorized`) clips each unit's nominator with pandas'
 ``Series.quantile`` of all exposed units, as ep-stats does by unit; the SQL must agree to 1e-9.
 """
 
@@ -22,8 +22,8 @@ from expsql.dialects import Dialect, get
 from expsql.errors import MetricRowsRequired
 from expsql.models import Experiment
 from expsql.source import Source
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.reference import assert_rows_equal, metric_rows
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.reference import assert_rows_equal, metric_rows
 
 SOURCE = Source(dimensions=DIMENSION_TYPES)
 REVENUE = "value(user.unit.conversion)"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from expsql.dialects import Dao, get
-from tests.engines import load
+from expsql.testing import load
 
 Tables = tuple[pd.DataFrame, ...]
 DaoFixtures = tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any], Callable[..., Any]]

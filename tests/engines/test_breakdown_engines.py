@@ -1,5 +1,5 @@
 """Breakdowns on every engine: DuckDB, PostgreSQL, Spark (and ClickHouse through chdb) return, per
-segment, the rows of the pandas oracle run on the segment's units (:mod:`tests.segment_reference`),
+segment, the rows of the pandas oracle run on the segment's units (:mod:`expsql.testing.segment_reference`),
 and the rows of all segments add up to the rows of the query without a breakdown — the exposures
 layout with filters, CUPED and a winsorized metric (caps pooled over every segment)."""
 
@@ -15,13 +15,13 @@ from expsql.dialects import Dao
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
 from expsql.stats.breakdowns import summed
-from tests import attribution_reference as reference
-from tests.attribution_reference import assert_rows_equal
-from tests.engines import load
+from expsql.testing import attribution_reference as reference
+from expsql.testing import load
+from expsql.testing.attribution_reference import assert_rows_equal
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO, SOURCE
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
+from expsql.testing.segment_reference import exposures_rows, labelled
 from tests.engines.exposures_daos import dao_fixtures
-from tests.exposure_events import DATE_FROM, DATE_TO, SOURCE
-from tests.exposure_events import generate_exposures_and_events as generate
-from tests.segment_reference import exposures_rows, labelled
 
 pytestmark = pytest.mark.engine("exposures")
 

@@ -39,9 +39,9 @@ from sqlglot import exp
 from expsql.compiler import compile_sql
 from expsql.models import Experiment
 from expsql.source import AnySource, Source, validate_source
-from tests.engines import load
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.exposure_events import DATE_FROM, DATE_TO, generate_exposures_and_events
+from expsql.testing import load
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO, generate_exposures_and_events
 
 pytestmark = pytest.mark.engine("columns")
 

@@ -3,7 +3,7 @@
 Over 100k events of three experiments (dimension values with quotes, backslashes, ``%``, ``_``,
 non-ASCII letters and SQL; NULL dimensions, counts and values; units with only an exposure) are
 loaded into every engine. For each experiment and both row contracts, the query compiled for the
-engine's dialect returns the rows of the independent pandas computation (:mod:`tests.reference`):
+engine's dialect returns the rows of the independent pandas computation (:mod:`expsql.testing.reference`):
 counts exactly, sums to a relative 1e-9; and the engines' rows equal each other. ClickHouse's SQL
 runs too, in-process through ``chdb``, when it is installed.
 """
@@ -22,9 +22,9 @@ from expsql.compiler import compile_sql
 from expsql.dialects import Dao, get
 from expsql.models import Experiment
 from expsql.source import Source
-from tests.engines import load
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows
+from expsql.testing import load
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows
 
 pytestmark = pytest.mark.engine("cross-engine")
 

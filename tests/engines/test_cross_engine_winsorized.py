@@ -23,9 +23,9 @@ from expsql.dialects import Dao, get
 from expsql.models import Experiment
 from expsql.source import Source
 from expsql.stats import evaluate
-from tests.engines import load
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.reference import assert_rows_equal, metric_rows
+from expsql.testing import load
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.reference import assert_rows_equal, metric_rows
 
 pytestmark = pytest.mark.engine("cross-engine")
 

@@ -1,7 +1,7 @@
 """CUPED covariates (``cuped_lookback_days``) on every engine: the compiled metric rows' covariate
 sums and the unit rows' pre-period sums on DuckDB, PostgreSQL, Spark (and ClickHouse through chdb)
-equal the independent pandas oracle (:mod:`tests.attribution_reference`) on the adversarial data of
-the exposures layout (:mod:`tests.exposure_events`), plus events exactly at ``t0 - lookback`` (in)
+equal the independent pandas oracle (:mod:`expsql.testing.attribution_reference`) on the adversarial data of
+the exposures layout (:mod:`expsql.testing.exposure_events`), plus events exactly at ``t0 - lookback`` (in)
 and one second before it (out), and decoy ``exposure`` events inside the pre-period.
 
 Covered: a mean metric (exposure denominator: covariate 1 per unit), a ratio metric with a
@@ -28,11 +28,19 @@ from expsql.dialects import Dao
 from expsql.errors import MetricRowsRequired
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
-from tests import attribution_reference as reference
-from tests.engines import load
+from expsql.testing import attribution_reference as reference
+from expsql.testing import load
+from expsql.testing.exposure_events import (
+    DATE_FROM,
+    DATE_TO,
+    DELAY_HOURS,
+    GOALS,
+    PRODUCTS,
+    SOURCE,
+    WINDOW_HOURS,
+)
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
 from tests.engines.exposures_daos import dao_fixtures
-from tests.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, GOALS, PRODUCTS, SOURCE, WINDOW_HOURS
-from tests.exposure_events import generate_exposures_and_events as generate
 
 pytestmark = pytest.mark.engine("cuped")
 

@@ -17,11 +17,11 @@ from expsql.dialects import Dao
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
 from expsql.stats.timeline import row_days, rows_as_of
-from tests import attribution_reference as reference
-from tests.attribution_reference import assert_rows_equal
+from expsql.testing import attribution_reference as reference
+from expsql.testing.attribution_reference import assert_rows_equal
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, WINDOW_HOURS
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
 from tests.engines.exposures_daos import dao_fixtures
-from tests.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, WINDOW_HOURS
-from tests.exposure_events import generate_exposures_and_events as generate
 
 pytestmark = pytest.mark.engine("event tables")
 

@@ -26,11 +26,12 @@ from expsql.dialects import Dao, get
 from expsql.dialects.registry import DISABLE_PLUGINS_ENV, build_registry
 from expsql.errors import DialectError
 from expsql.stats import evaluate
-from tests.conftest import engine_unavailable
-from tests.engines import load
+from expsql.testing import load
+from expsql.testing.cases import CASES
+from expsql.testing.events import generate_events
+from expsql.testing.pytest_plugin import engine_unavailable
+from expsql.testing.reference import assert_rows_equal
 from tests.engines.test_cross_engine import EXPERIMENTS, HOSTILE_PRODUCTS, SOURCE
-from tests.events import generate_events
-from tests.reference import assert_rows_equal
 
 pytestmark = pytest.mark.engine("example-plugin")
 
@@ -153,3 +154,24 @@ def test_winsorized_metrics_on_a_warehouse_without_percentiles_go_through_unit_r
         assert actual[name].to_numpy(float) == pytest.approx(
             expected[name].to_numpy(float), rel=1e-9, nan_ok=True
         )
+
+
+def test_the_plugin_passes_the_conformance_kit_with_its_own_tests(
+    installed_plugin: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The example's ``tests/`` (one ``DialectConformance`` subclass), run as its author would:
+    pytest in the package's folder, against the installed plugin. Every reference experiment in
+    each contract is one test; SQLite's winsorized metric rows must fail to compile (no percentile)."""
+    folder = tmp_path_factory.mktemp("author") / EXAMPLE.name
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    expected = sum(len(case.contracts) for case in CASES.values())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f"{expected} passed" in result.stdout.splitlines()[-1], result.stdout[-500:]

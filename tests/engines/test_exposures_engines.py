@@ -1,6 +1,6 @@
 """The exposures-and-events layout on every engine: DuckDB, PostgreSQL, Spark (and ClickHouse
-through chdb) return the rows of the independent pandas oracle (:mod:`tests.attribution_reference`)
-on adversarial data (:mod:`tests.exposure_events`): pre-exposure events, events at exactly ``t0``,
+through chdb) return the rows of the independent pandas oracle (:mod:`expsql.testing.attribution_reference`)
+on adversarial data (:mod:`expsql.testing.exposure_events`): pre-exposure events, events at exactly ``t0``,
 at the window's and the experiment's end, units in two variants (both modes), exposures outside
 the window, events of never-exposed units, NULLs in every key, two experiments in one log,
 filters of every scope, winsorized, compound and per-metric-window metrics.
@@ -21,12 +21,12 @@ from expsql.dialects import Dao
 from expsql.errors import ConnectorError
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, validate_source
-from tests import attribution_reference as reference
-from tests.engines import load
+from expsql.testing import attribution_reference as reference
+from expsql.testing import load
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, SOURCE, WINDOW_HOURS
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
+from expsql.testing.reference import assert_rows_equal
 from tests.engines.exposures_daos import dao_fixtures
-from tests.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, SOURCE, WINDOW_HOURS
-from tests.exposure_events import generate_exposures_and_events as generate
-from tests.reference import assert_rows_equal
 
 pytestmark = pytest.mark.engine("exposures")
 

@@ -2,7 +2,7 @@
 
 One small data set, one experiment per scope, one combining every scope beside overlapping goal
 terms (metric rows then read the events table directly): for every row contract (goals, metrics,
-units), each engine returns the rows of the independent pandas computation (:mod:`tests.reference`).
+units), each engine returns the rows of the independent pandas computation (:mod:`expsql.testing.reference`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from expsql.compiler import compile_sql
 from expsql.dialects import Dao, get
 from expsql.models import Experiment
 from expsql.source import Source
-from tests.engines import load
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
+from expsql.testing import load
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows, unit_rows
 
 pytestmark = pytest.mark.engine("filters")
 

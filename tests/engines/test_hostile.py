@@ -26,9 +26,9 @@ from expsql.dialects import Dao, get
 from expsql.errors import ExperimentError
 from expsql.models import Experiment, validate_experiment
 from expsql.source import Columns, Source
-from tests.engines import load
-from tests.events import generate_events
-from tests.reference import assert_rows_equal, goal_rows, metric_rows
+from expsql.testing import load
+from expsql.testing.events import generate_events
+from expsql.testing.reference import assert_rows_equal, goal_rows, metric_rows
 
 HOSTILE = {
     "single quote": "it's",

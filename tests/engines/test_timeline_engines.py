@@ -3,7 +3,7 @@
 On both layouts, the timeline's last day equals the single-look query's rows **exactly** (the data's
 values are whole numbers, so every sum is exact in a double and no summation order can differ),
 and its evaluation equals the single look's, number for number; the rows as of every day equal
-the reference of the window cut at that day (:mod:`tests.timeline_reference`).
+the reference of the window cut at that day (:mod:`expsql.testing.timeline_reference`).
 
 A winsorized metric's caps are interpolated percentiles, so its capped values are fractions and
 the timeline's sums of their increments can differ from the single look's sums of squares in the
@@ -25,14 +25,13 @@ from expsql.dialects import Dao
 from expsql.source import AnySource, Source, validate_source
 from expsql.stats import evaluate
 from expsql.stats.timeline import row_days, rows_as_of
-from tests import timeline_reference
-from tests.attribution_reference import assert_rows_equal
-from tests.engines import load
+from expsql.testing import load, timeline_reference
+from expsql.testing.attribution_reference import assert_rows_equal
+from expsql.testing.events import DIMENSION_TYPES, generate_events
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO, SOURCE
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
+from expsql.testing.timeline_reference import timeline_experiment
 from tests.engines.exposures_daos import dao_fixtures
-from tests.events import DIMENSION_TYPES, generate_events
-from tests.exposure_events import DATE_FROM, DATE_TO, SOURCE
-from tests.exposure_events import generate_exposures_and_events as generate
-from tests.timeline_reference import timeline_experiment
 
 pytestmark = pytest.mark.engine("timeline")
 

@@ -23,7 +23,7 @@ from expsql.compiler import compile_sql
 from expsql.dialects import Dao, get
 from expsql.models import Experiment
 from expsql.stats import evaluate
-from tests.engines import load
+from expsql.testing import load
 
 pytestmark = pytest.mark.engine("wide-sums")
 ENGINES = ("duckdb", "postgres", "spark", "spark_legacy")

@@ -27,7 +27,7 @@ from expsql import runner
 from expsql.demo import demo_experiment, write_demo_database
 from expsql.report import RunContext, render
 from expsql.source import load_source
-from tests.conftest import engine_unavailable
+from expsql.testing.pytest_plugin import engine_unavailable
 from tests.report.browser import Browser, chart_clip, launch, rendered_problems
 
 ROOT = Path(__file__).resolve().parents[2]

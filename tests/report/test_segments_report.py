@@ -19,8 +19,8 @@ from expsql.report.scorecard import scorecard
 from expsql.report.terminal import render_text
 from expsql.source import validate_source
 from expsql.stats import Evaluation, evaluate
-from tests.exposure_events import DATE_FROM, DATE_TO, SOURCE
-from tests.exposure_events import generate_exposures_and_events as generate
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO, SOURCE
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
 
 HOSTILE = "<script>alert('x')</script>"
 EXPOSURE = "count(user.global.exposure)"

@@ -54,7 +54,7 @@ def duckdb_warehouse(warehouse_events: pd.DataFrame, tmp_path_factory: pytest.Te
     """A DuckDB file holding the slow view."""
     import duckdb
 
-    from tests.engines import load
+    from expsql.testing import load
 
     path = tmp_path_factory.mktemp("slow") / "warehouse.duckdb"
     with duckdb.connect(str(path)) as connection:
@@ -66,7 +66,7 @@ def duckdb_warehouse(warehouse_events: pd.DataFrame, tmp_path_factory: pytest.Te
 @pytest.fixture(scope="session")
 def postgres_warehouse(warehouse_events: pd.DataFrame, postgres_server: Any, postgres_connection: Any) -> str:
     """The test PostgreSQL holding the slow view; its DSN."""
-    from tests.engines import load
+    from expsql.testing import load
 
     load.to_postgres(postgres_connection, warehouse_events, EVENTS_TABLE)
     with postgres_connection.cursor() as cursor:
@@ -77,7 +77,7 @@ def postgres_warehouse(warehouse_events: pd.DataFrame, postgres_server: Any, pos
 @pytest.fixture(scope="session")
 def spark_warehouse(warehouse_events: pd.DataFrame, spark_session: SparkSession) -> Iterator[SparkSession]:
     """The test Spark session holding the slow view (a temporary view)."""
-    from tests.engines import load
+    from expsql.testing import load
 
     load.to_spark(spark_session, warehouse_events, EVENTS_TABLE)
     spark_session.sql(create_view("spark", EVENTS_TABLE, temporary=True))

@@ -1,7 +1,7 @@
 """Winsorized metrics over REST: ``/evaluate`` caps them (ep-stats' REST silently does not).
 
 The demo DuckDB factory serves the data; the expected caps are computed in pandas from the same
-table (:func:`tests.reference.metric_rows`, which clips with ``Series.quantile``).
+table (:func:`expsql.testing.reference.metric_rows`, which clips with ``Series.quantile``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from expsql.config import ServerSettings
 from expsql.models import validate_experiment
 from expsql.server.app import create_app
 from expsql.server.factory import DemoDaoFactory
-from tests.reference import metric_rows
+from expsql.testing.reference import metric_rows
 
 EXPOSURES = "count(user.global.exposure)"
 REVENUE = "value(user.unit.conversion)"

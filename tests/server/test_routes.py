@@ -65,7 +65,7 @@ def test_dialects_lists_the_registry_and_what_is_served(client: TestClient) -> N
     assert listed["postgres"]["served"] is False and listed["postgres"]["connector"] is True
     assert listed["trino"]["percentile"] == "approximate"
     assert listed["postgres"]["cancel"] is True and listed["spark"]["cancel"] is True
-    assert listed["trino"]["cancel"] is False  # compile only: nothing to cancel
+    assert listed["bigquery"]["cancel"] is False  # its Dao has no cancel()
     assert listed["bigquery"]["max_query_bytes"] == 1024 * 1024
 
 

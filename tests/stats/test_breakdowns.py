@@ -22,8 +22,8 @@ from expsql.models import Experiment
 from expsql.source import validate_source
 from expsql.stats import evaluate
 from expsql.stats.breakdowns import NULL_SEGMENT, OTHER_SEGMENT, segment_labels, summed
-from tests.exposure_events import SOURCE
-from tests.exposure_events import generate_exposures_and_events as generate
+from expsql.testing.exposure_events import SOURCE
+from expsql.testing.exposure_events import generate_exposures_and_events as generate
 
 EXPOSURES = validate_source(SOURCE)
 METRICS = [

@@ -7,8 +7,8 @@ import pytest
 from expsql.errors import MetricRowsRequired
 from expsql.models import validate_experiment
 from expsql.stats import evaluate
-from tests.events import generate_events
-from tests.reference import goal_rows, metric_rows
+from expsql.testing.events import generate_events
+from expsql.testing.reference import goal_rows, metric_rows
 
 DEFINITION = {
     "id": "exp-1",

@@ -1,6 +1,6 @@
 """Unit rows evaluate to the scorecard of the compiler's metric rows over the same events.
 
-The unit rows are built from the events of :mod:`tests.events` by pandas
+The unit rows are built from the events of :mod:`expsql.testing.events` by pandas
 (:func:`tests.stats.unit_frames.unit_rows`: split into pieces, mixed with rows no goal reads); the
 metric rows come from :func:`expsql.compile_sql` executed on DuckDB. Winsorization is checked against metric
 rows built from a pandas clip of the per-unit nominator.
@@ -22,8 +22,8 @@ from expsql.errors import MetricRowsRequired, RowsError
 from expsql.models import Experiment
 from expsql.stats import DegenerateInputWarning, evaluate
 from expsql.stats.evaluation import Evaluation
-from tests.events import generate_events
-from tests.reference import experiment_events, goal_mask, per_unit_sums
+from expsql.testing.events import generate_events
+from expsql.testing.reference import experiment_events, goal_mask, per_unit_sums
 from tests.stats.unit_frames import SOURCE, unit_rows
 
 EXPOSURE = "count(user.global.exposure)"

@@ -1,6 +1,6 @@
 """Unit rows computed from attributed events by pandas, for the stats and CLI tests.
 
-Independent of the compiler: :func:`tests.reference.unit_rows` (one row per unit and goal term,
+Independent of the compiler: :func:`expsql.testing.reference.unit_rows` (one row per unit and goal term,
 labelled as goal rows are), then split into pieces and mixed with rows no goal term reads.
 """
 
@@ -12,10 +12,10 @@ import pandas as pd
 from expsql.contracts import UNIT_KEYS, UNIT_VALUES
 from expsql.models import Experiment
 from expsql.source import Source
-from tests.events import DIMENSION_TYPES
-from tests.reference import unit_rows as reference_unit_rows
+from expsql.testing.events import DIMENSION_TYPES
+from expsql.testing.reference import unit_rows as reference_unit_rows
 
-#: The source describing :func:`tests.events.generate_events`.
+#: The source describing :func:`expsql.testing.events.generate_events`.
 SOURCE = Source(dimensions=DIMENSION_TYPES)
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
+from expsql.dialects.frames import arrow_table
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -23,65 +25,18 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def arrow_table(events: pd.DataFrame) -> pa.Table:
-    """The events as an Arrow table with explicit types (strings, int64, float64, date32, and
-    timestamps without a time zone)."""
-    fields = []
-    arrays = []
-    for name in events.columns:
-        column = events[name]
-        if column.dtype.kind == "M":
-            kind: pa.DataType = pa.timestamp("us")
-        elif column.dtype.kind in "iu" or str(column.dtype) in {"Int64", "Int32"}:
-            kind = pa.int64()
-        elif column.dtype.kind == "f" or str(column.dtype) in {"Float64", "Float32"}:
-            kind = pa.float64()
-        elif column.dropna().map(lambda value: isinstance(value, dt.date)).all() and column.notna().any():
-            kind = pa.date32()
-        else:
-            kind = pa.string()
-        values = column.astype(object).where(column.notna(), None).tolist()
-        fields.append(pa.field(name, kind, nullable=True))
-        arrays.append(pa.array(values, type=kind))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-
-
 def to_duckdb(connection: duckdb.DuckDBPyConnection, events: pd.DataFrame, table: str = "events") -> None:
     """``CREATE TABLE table`` from the events (replacing any table of that name)."""
-    from sqlglot import exp
+    from expsql.dialects.duckdb import DuckDBDao
 
-    drop = exp.Drop(tables=[exp.table_(exp.to_identifier(table, quoted=True))], kind="TABLE", exists=True)
-    connection.execute(drop.sql("duckdb"))
-    connection.from_arrow(arrow_table(events)).create(table)
-
-
-_POSTGRES_TYPES = {
-    pa.int64(): "bigint",
-    pa.float64(): "double precision",
-    pa.date32(): "date",
-    pa.timestamp("us"): "timestamp",
-    pa.string(): "text",
-}
+    DuckDBDao(connection, owned=False).load_table(events, table)
 
 
 def to_postgres(connection: psycopg.Connection[Any], events: pd.DataFrame, table: str = "events") -> None:
     """``CREATE TABLE table`` and ``COPY`` the events into it (replacing any table of that name)."""
-    from psycopg import sql
+    from expsql.dialects.postgres import PostgresDao
 
-    arrow = arrow_table(events)
-    columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(field.name), sql.SQL(_POSTGRES_TYPES[field.type]))
-        for field in arrow.schema
-    )
-    names = sql.SQL(", ").join(sql.Identifier(field.name) for field in arrow.schema)
-    with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
-        cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(table), columns))
-        copy_statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), names)
-        with cursor.copy(copy_statement) as copy:
-            for row in zip(*(arrow.column(i).to_pylist() for i in range(arrow.num_columns)), strict=True):
-                copy.write_row(row)
-        cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    PostgresDao(connection, owned=False).load_table(events, table)
 
 
 def to_spark(session: SparkSession, events: pd.DataFrame, table: str = "events") -> None:
@@ -133,7 +88,20 @@ def clickhouse_rows(session: Any, sql: str) -> pd.DataFrame:
     return contract_frame(session.query(sql, "DataFrame"))
 
 
-_SQLITE_TYPES = {pa.int64(): "INTEGER", pa.float64(): "REAL", pa.date32(): "TEXT", pa.string(): "TEXT"}
+_SQLITE_TYPES = {
+    pa.int64(): "INTEGER",
+    pa.float64(): "REAL",
+    pa.date32(): "TEXT",
+    pa.timestamp("us"): "TEXT",
+    pa.string(): "TEXT",
+}
+
+
+def _sqlite_value(value: object) -> object:
+    """Dates and timestamps as the ISO text SQLite keeps them (``2024-03-01 12:00:00``)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def to_sqlite(connection: sqlite3.Connection, events: pd.DataFrame, table: str = "events") -> None:
@@ -156,8 +124,7 @@ def to_sqlite(connection: sqlite3.Connection, events: pd.DataFrame, table: str =
         this=name, expression=exp.Values(expressions=[exp.tuple_(*[exp.Placeholder()] * arrow.num_columns)])
     )
     columns = [
-        [value.isoformat() if isinstance(value, dt.date) else value for value in arrow.column(i).to_pylist()]
-        for i in range(arrow.num_columns)
+        [_sqlite_value(value) for value in arrow.column(i).to_pylist()] for i in range(arrow.num_columns)
     ]
     connection.execute(exp.Drop(tables=[name], kind="TABLE", exists=True).sql("sqlite"))
     connection.execute(exp.Create(this=schema, kind="TABLE").sql("sqlite"))

@@ -2,10 +2,10 @@
 
 Written from the layout's semantics, not from the compiler: it attributes the raw events to the
 exposed units in pandas (:func:`attributed`), which gives a table in the seed (attributed) layout,
-and hands that table to :mod:`tests.reference`, the seed layout's oracle, for the per-unit sums,
+and hands that table to :mod:`expsql.testing.reference`, the seed layout's oracle, for the per-unit sums,
 the filters, the dimension masks and the metric algebra. Give it the DataFrames loaded into the
-engine (:func:`tests.exposure_events.generate_exposures_and_events`) and compare with what the
-engine returned through :func:`tests.reference.assert_rows_equal`.
+engine (:func:`expsql.testing.exposure_events.generate_exposures_and_events`) and compare with what the
+engine returned through :func:`expsql.testing.reference.assert_rows_equal`.
 
 The semantics it implements:
 
@@ -24,7 +24,7 @@ The semantics it implements:
    (no upper bound for a window of ``None``) and ``ts < date_until + 1 day 00:00``; events with a
    NULL unit id or timestamp never count, nor do events whose goal is ``exposure``. ``cnt`` is
    the count column (``EventColumns.count``) or 1, ``value`` the value column or nothing.
-5. Filters: the seed's (:func:`tests.reference.filtered_events`) over the attributed table, so a
+5. Filters: the seed's (:func:`expsql.testing.reference.filtered_events`) over the attributed table, so a
    goal filter drops events (never exposures), an exposure filter reads the exposure rows (with
    the exposure log's dimensions), a trigger filter reads attributed events only — always those
    of the experiment's own window, whichever metric is evaluated. Pseudo-variant units are
@@ -79,7 +79,7 @@ from expsql.contracts import (
 from expsql.grammar.ast import BinaryOp, Expr, Goal, Negate, Number
 from expsql.models import AttributionWindow, Check, Experiment, Metric
 from expsql.source import Columns, ExposuresSource, Source
-from tests import reference
+from expsql.testing import reference
 
 #: The seed-layout columns of :func:`attributed`, before the dimension columns.
 ATTRIBUTED_COLUMNS = (
@@ -93,7 +93,7 @@ ATTRIBUTED_COLUMNS = (
     "value",
     "date",
 )
-#: How :mod:`tests.reference` reads :func:`attributed`'s table: no ``agg_type`` column, so both
+#: How :mod:`expsql.testing.reference` reads :func:`attributed`'s table: no ``agg_type`` column, so both
 #: ``unit`` and ``global`` terms match every row (the exposures layout has no aggregation types).
 SEED_SOURCE_COLUMNS = Columns(agg_type=None)
 
@@ -150,7 +150,8 @@ def _exposed_units(
 
     units = []
     variant_of: dict[str, str | None] = {}
-    for unit, rows in frame.groupby("_unit", sort=True):
+    for key, rows in frame.groupby("_unit", sort=True):
+        unit = str(key)
         t0 = rows["_ts"].min()
         shown = set(rows["_shown"])
         if len(shown) == 1:
@@ -199,7 +200,7 @@ def attributed(
     event_dims = _dimension_names(
         events,
         used,
-        {n for n in event_names.model_dump().values() if n} | core | {source.events[0].partition_date},
+        {n for n in event_names.model_dump().values() if n} | core | {source.events[0].partition_date or ""},
     )
     dimensions = list(dict.fromkeys([*exposure_dims, *event_dims]))
 
@@ -385,8 +386,9 @@ def metric_rows(
         parts.append(rows[rows["metric_id"] != EXPOSURE_ROW_ID])
         if pseudo_variant_metrics and len(pseudo):
             pool = None
-            if is_metric and item.winsorized:
+            if isinstance(item, Metric) and item.winsorized:
                 scoped = reference.filtered_events(frame, item_experiment, seed_source)
+                assert item.nominator_expr is not None
                 pool = _unit_values(scoped, item.nominator_expr, experiment, seed_source)
             parts.append(_pseudo_rows(pseudo, item, pool, experiment, seed_source))
     # The exposure rows, real variants and pseudo-variants alike.
@@ -461,8 +463,8 @@ def _covariate_sums(x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray
 def _quantiles(pool: pd.Series, metric: Metric) -> tuple[float | None, float | None]:
     """ep-stats' winsorization bounds over ``pool`` (a side ``None`` when not capped)."""
     lower, upper = metric.outlier_lower_percentile, metric.outlier_upper_percentile
-    low = pool.quantile(lower / 100) if lower else None
-    high = pool.quantile(1 - upper / 100) if upper else None
+    low = float(pool.quantile(lower / 100)) if lower else None
+    high = float(pool.quantile(1 - upper / 100)) if upper else None
     return low, high
 
 
@@ -537,13 +539,13 @@ def _with_covariates(
             for name in ("sum_x", "sum_y"):
                 assert np.isclose(sums[name], rows[name].iloc[position], rtol=1e-9, atol=1e-9), (key, name)
             for name in METRIC_COVARIATE_VALUES:
-                rows.iloc[position, rows.columns.get_loc(name)] = sums[name]
+                rows.loc[rows.index[position], name] = sums[name]
     assert not found, f"covariates of no metric row: {sorted(found)}"
     return rows
 
 
 def assert_rows_equal(actual: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-9) -> None:
-    """:func:`tests.reference.assert_rows_equal`, with the CUPED columns
+    """:func:`expsql.testing.reference.assert_rows_equal`, with the CUPED columns
     (:data:`METRIC_COVARIATE_VALUES`, :data:`UNIT_COVARIATE_VALUES`) compared as numbers to a
     relative tolerance, NULL equal to NULL only."""
     covariates = [c for c in expected.columns if c in (*METRIC_COVARIATE_VALUES, *UNIT_COVARIATE_VALUES)]
@@ -588,8 +590,8 @@ def _pseudo_rows(
     if pool is not None:
         assert isinstance(item, Metric)
         lower, upper = item.outlier_lower_percentile, item.outlier_upper_percentile
-        low = pool.quantile(lower / 100) if lower else None
-        high = pool.quantile(1 - upper / 100) if upper else None
+        low = float(pool.quantile(lower / 100)) if lower else None
+        high = float(pool.quantile(1 - upper / 100)) if upper else None
         nominator = nominator.clip(lower=low, upper=high)
     metric_id = metric_row_id(item.id) if isinstance(item, Metric) else check_row_id(item.id)
     records = []

@@ -3,7 +3,7 @@
 Written from the contracts in :mod:`expsql.contracts` (and DESIGN.md), not from the compiler:
 it shares only the models (:class:`~expsql.models.Experiment`, :class:`~expsql.source.Source`)
 and the AST. Engine-agnostic: give it the same DataFrame that was loaded into the engine
-(:func:`tests.events.generate_events`) and compare with what the engine returned, e.g. through
+(:func:`expsql.testing.events.generate_events`) and compare with what the engine returned, e.g. through
 :func:`assert_rows_equal`.
 
 - :func:`goal_rows`: one row per variant and goal term with at least one matching event;
@@ -68,7 +68,7 @@ def dimension_mask(column: pd.Series, dimension: Dimension, dimension_type: Dime
     values = [typed_value(v, dimension_type) for v in dimension.values]
     cells = column.astype(object).where(column.notna(), None).to_numpy()
     if dimension.operator == "=^":
-        hits = [c is not None and any(str(c).startswith(v) for v in values) for c in cells]
+        hits = [c is not None and any(str(c).startswith(str(v)) for v in values) for c in cells]
         return np.asarray(hits, dtype=bool)
     if dimension.operator in ("=", "!="):
         inside = np.asarray([c is not None and c in values for c in cells], dtype=bool)
@@ -345,8 +345,8 @@ def winsorized(x: np.ndarray, metric: Metric) -> np.ndarray:
     ``l / 100`` and ``1 - u / 100`` of every exposed unit's ``x`` (a side skipped when 0 or None)."""
     pooled = pd.Series(x)
     lower, upper = metric.outlier_lower_percentile, metric.outlier_upper_percentile
-    low = pooled.quantile(lower / 100) if lower else None
-    high = pooled.quantile(1 - upper / 100) if upper else None
+    low = float(pooled.quantile(lower / 100)) if lower else None
+    high = float(pooled.quantile(1 - upper / 100)) if upper else None
     return pooled.clip(lower=low, upper=high).to_numpy(dtype=float)
 
 

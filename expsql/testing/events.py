@@ -8,7 +8,7 @@ NULLs, where numeric and lexicographic order disagree: ``9 < 10`` but ``'9' > '1
 ``platform`` on every event, exposures included (a string with NULLs, for exposure filters).
 
 The data is engine-agnostic: load it into DuckDB, PostgreSQL or Spark and compare the compiled
-query's rows with :mod:`tests.reference`. What it exercises:
+query's rows with :mod:`expsql.testing.reference`. What it exercises:
 
 - several experiments (``exp-1``, ``exp-2``, ...) sharing unit ids, so the exp_id filter matters;
 - two to three variants per experiment and two unit types (``user``, ``session``);

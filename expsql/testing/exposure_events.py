@@ -12,7 +12,7 @@
 
 Timestamps are naive ``datetime64[ns]`` in whole seconds, unit ids are strings, variants are
 strings. The data is engine-agnostic: load it into DuckDB, PostgreSQL or Spark and compare the
-compiled query's rows with :mod:`tests.attribution_reference`.
+compiled query's rows with :mod:`expsql.testing.attribution_reference`.
 
 The tests are meant to evaluate the window ``date_from = FIRST_DAY``, ``date_to = LAST_DAY``
 (seven days, :data:`DATE_FROM`, :data:`DATE_TO`), so the experiment ends at :data:`END`

@@ -1,7 +1,7 @@
 """The timeline's oracle: the rows as of day d are the single-look rows of the window cut at d.
 
 A timeline day is the experiment evaluated by a reader at the end of that day: the same
-reference computation (:mod:`tests.reference`, :mod:`tests.attribution_reference`) with
+reference computation (:mod:`expsql.testing.reference`, :mod:`expsql.testing.attribution_reference`) with
 ``date_to = d``. Shared only with the models, never with the compiler.
 
 Under ``multiple_exposures: exclude`` that holds for units exposed to several variants too: as
@@ -19,8 +19,8 @@ import pandas as pd
 
 from expsql.models import Experiment
 from expsql.source import ExposuresSource, Source
-from tests import attribution_reference, reference
-from tests.exposure_events import DATE_FROM, DATE_TO
+from expsql.testing import attribution_reference, reference
+from expsql.testing.exposure_events import DATE_FROM, DATE_TO
 
 EXPOSURE = "count(user.global.exposure)"
 

@@ -1,6 +1,7 @@
 """The breakdown's rows in pandas, independently of the SQL: each unit's segment by the documented
-rule, then the existing oracles (:mod:`tests.reference`, :mod:`tests.attribution_reference`) run on
-the units of one segment at a time, each segment's rows labelled with its attributes.
+rule, then the existing oracles (:mod:`expsql.testing.reference`,
+:mod:`expsql.testing.attribution_reference`) run on the units of one segment at a time, each
+segment's rows labelled with its attributes.
 
 - attributed layout: a unit (variant, unit id) takes the attributes of its earliest exposure event
   (``date``, then the attributes ascending, NULL last); a unit without one is in the NULL segment;
@@ -19,7 +20,7 @@ import pandas as pd
 
 from expsql.models import Experiment
 from expsql.stats.breakdowns import segment_labels
-from tests import reference as seed_reference
+from expsql.testing import reference as seed_reference
 
 Rows = Callable[..., pd.DataFrame]
 
@@ -52,7 +53,7 @@ def attributed_segments(events: pd.DataFrame, experiment: Experiment) -> pd.Data
 
 
 def attributed_rows(rows: Rows, events: pd.DataFrame, experiment: Experiment, source: Any) -> pd.DataFrame:
-    """``rows`` (a :mod:`tests.reference` contract) per segment of the experiment's breakdown."""
+    """``rows`` (a :mod:`expsql.testing.reference` contract) per segment of the experiment's breakdown."""
     dims = list(experiment.breakdown)
     plain = experiment.model_copy(update={"breakdown": []})
     segments = labelled(attributed_segments(events, experiment), dims)
@@ -85,7 +86,7 @@ def exposures_segments(exposures: pd.DataFrame, experiment: Experiment) -> pd.Da
 def exposures_rows(
     rows: Rows, exposures: pd.DataFrame, events: pd.DataFrame, experiment: Experiment, source: Any
 ) -> pd.DataFrame:
-    """``rows`` (a :mod:`tests.attribution_reference` contract) per segment of the breakdown."""
+    """``rows`` (a :mod:`expsql.testing.attribution_reference` contract) per segment of the breakdown."""
     dims = list(experiment.breakdown)
     plain = experiment.model_copy(update={"breakdown": []})
     segments = labelled(exposures_segments(exposures, experiment), dims)
