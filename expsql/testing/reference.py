@@ -46,7 +46,7 @@ from expsql.contracts import (
 from expsql.grammar.ast import BinaryOp, Dimension, Expr, Goal, GoalKey, Negate, Number
 from expsql.models import Experiment, Filter, Metric
 from expsql.source import DimensionType, Source
-from tests.quantile_reference import empty_quantile_columns, event_quantile_row, unit_quantile_row
+from expsql.testing.quantile_reference import empty_quantile_columns, event_quantile_row, unit_quantile_row
 
 
 def typed_value(text: str, dimension_type: DimensionType) -> object:
@@ -328,7 +328,7 @@ def metric_rows(events: pd.DataFrame, experiment: Experiment, source: Source | N
 def quantile_record(
     metric: Metric | None, xs: np.ndarray, events: pd.DataFrame | None, variant: str
 ) -> dict[str, object]:
-    """A metric row's quantile columns (:mod:`tests.quantile_reference`): NULL unless ``metric``
+    """A metric row's quantile columns (:mod:`expsql.testing.quantile_reference`): NULL unless ``metric``
     is a quantile metric; its per-unit ``xs`` or, for an event quantile, its ``events`` of this
     variant's units."""
     if metric is None or metric.quantile is None:

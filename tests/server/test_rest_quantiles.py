@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from expsql.models import validate_experiment
-from tests.reference import metric_rows
+from expsql.testing.reference import metric_rows
 
 EXPOSURES = "count(user.global.exposure)"
 REVENUE = "value(user.unit.conversion)"

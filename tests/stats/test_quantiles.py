@@ -15,7 +15,7 @@ from gbstats.models.statistics import QuantileClusteredStatistic, QuantileStatis
 from expsql.errors import RowsError
 from expsql.stats import evaluate
 from expsql.stats.quantiles import quantile_statistics
-from tests.quantile_reference import empty_quantile_columns, event_quantile_row, unit_quantile_row
+from expsql.testing.quantile_reference import empty_quantile_columns, event_quantile_row, unit_quantile_row
 from tests.stats.frames import experiment, metric_row
 
 TOLERANCE = 1e-9
