@@ -25,7 +25,9 @@ from expsql.testing.data import attributed_source, exposures_source
 from expsql.testing.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, WINDOW_HOURS
 from expsql.testing.segment_reference import attributed_rows, exposures_rows
 
-Layout = Literal["attributed", "exposures"]
+#: Which reference tables a case reads: the attributed table, the exposure log with the raw events,
+#: or the exposure log with the raw events split in two tables (several events tables).
+Layout = Literal["attributed", "exposures", "event tables"]
 
 #: Every feature the kit proves, in report order.
 FEATURES = (
@@ -43,6 +45,7 @@ FEATURES = (
     "CUPED",
     "breakdowns",
     "timeline",
+    "several events tables",
 )
 
 
@@ -194,6 +197,27 @@ def _cases() -> list[Case]:
             experiment(seed[:3], timeline="daily", filters=[{"scope": "trigger", "goal": "view"}], **WINDOW),
         ),
         Case("exposures: rows", "exposures layout", "exposures", experiment(raw, **WINDOW)),
+        Case(
+            "event tables: windows, filters, CUPED",
+            "several events tables",
+            "event tables",
+            experiment(
+                [{**raw[0], "conversion_window_hours": 12}, *raw[1:]],
+                filters=[
+                    {"scope": "goal", "dimension": "product", "value": ["p_1", "p_10"], "goal": "purchase"},
+                    {"scope": "trigger", "goal": "view"},
+                ],
+                cuped_lookback_days=2,
+                **WINDOW,
+                **ATTRIBUTION,
+            ),
+        ),
+        Case(
+            "event tables: breakdown",
+            "several events tables",
+            "event tables",
+            experiment(raw, breakdown=["country"], **WINDOW),
+        ),
         Case(
             "exposures: delay and window",
             "attribution window and delay",

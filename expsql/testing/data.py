@@ -59,7 +59,13 @@ TABLES = {
     "attributed": "expsql_kit_attributed",
     "exposures": "expsql_kit_exposures",
     "events": "expsql_kit_events",
+    "page_events": "expsql_kit_page_events",
+    "purchases": "expsql_kit_purchases",
 }
+#: The raw events split in two tables with their own column names (several events tables): page
+#: events with a goal column of their own, and purchases, every row one goal (no goal column).
+PAGE_COLUMNS = {"unit_id": "user_id", "goal": "action", "timestamp": "ts", "value": "points"}
+PURCHASE_COLUMNS = {"unit_id": "customer_id", "value": "amount", "timestamp": "ordered_at"}
 SEED = 23
 
 
@@ -106,9 +112,21 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 def reference_tables() -> dict[str, pd.DataFrame]:
-    """The reference data, table role (``attributed``, ``exposures``, ``events``) → a fresh copy."""
+    """The reference data, table role (:data:`TABLES`) → a fresh copy; ``page_events`` and
+    ``purchases`` are ``events`` split in two."""
     attributed, exposures, events = _tables()
-    return {"attributed": attributed.copy(), "exposures": exposures.copy(), "events": events.copy()}
+    purchase = (events["event"] == "purchase").to_numpy()
+    renamed = {"unit_id": "user_id", "event": "action", "timestamp": "ts", "value": "points"}
+    pages = events[~purchase].rename(columns=renamed).reset_index(drop=True)
+    bought = {"unit_id": "customer_id", "value": "amount", "timestamp": "ordered_at"}
+    purchases = events[purchase].drop(columns=["event"]).rename(columns=bought).reset_index(drop=True)
+    return {
+        "attributed": attributed.copy(),
+        "exposures": exposures.copy(),
+        "events": events.copy(),
+        "page_events": pages,
+        "purchases": purchases,
+    }
 
 
 def table_name(role: str, schema: str | None = None) -> str:
@@ -129,5 +147,26 @@ def exposures_source(schema: str | None = None) -> ExposuresSource:
         "events": {**EXPOSURES_COLUMNS["events"], "table": table_name("events", schema)},
     }
     source = validate_source(names)
+    assert isinstance(source, ExposuresSource)
+    return source
+
+
+def event_tables_source(schema: str | None = None) -> ExposuresSource:
+    """The exposures reference tables with the raw events as two tables (page events and
+    purchases), which every goal of the reference experiments resolves to."""
+    pages = {
+        "table": table_name("page_events", schema),
+        "goals": ["click", "view", UNDERSCORE_GOAL, UNDERSCORE_DECOY],
+        "columns": PAGE_COLUMNS,
+        "dimensions": {"product": "string"},
+    }
+    purchases = {
+        "table": table_name("purchases", schema),
+        "goal": "purchase",
+        "columns": PURCHASE_COLUMNS,
+        "dimensions": {"product": "string"},
+    }
+    exposures = {**EXPOSURES_COLUMNS["exposures"], "table": table_name("exposures", schema)}
+    source = validate_source({"exposures": exposures, "events": [pages, purchases]})
     assert isinstance(source, ExposuresSource)
     return source

@@ -31,7 +31,14 @@ from expsql.errors import ConnectorError, ExpsqlError
 from expsql.stats.timeline import row_days, rows_as_of
 from expsql.testing.cases import CASES, FEATURES, Case
 from expsql.testing.compare import first_difference
-from expsql.testing.data import attributed_source, exposures_source, reference_tables, table_name
+from expsql.testing.data import (
+    TABLES,
+    attributed_source,
+    event_tables_source,
+    exposures_source,
+    reference_tables,
+    table_name,
+)
 from expsql.testing.exposure_events import DATE_FROM, DATE_TO
 from expsql.testing.segment_reference import labelled
 
@@ -130,12 +137,14 @@ class KitReport:
 
 
 def tables_for(case: Case) -> tuple[str, ...]:
-    return ("attributed",) if case.layout == "attributed" else ("exposures", "events")
+    return {
+        "attributed": ("attributed",),
+        "exposures": ("exposures", "events"),
+        "event tables": ("exposures", "page_events", "purchases"),
+    }[case.layout]
 
 
-def load_reference_tables(
-    target: Target, roles: Iterable[str] = ("attributed", "exposures", "events")
-) -> list[str]:
+def load_reference_tables(target: Target, roles: Iterable[str] = tuple(TABLES)) -> list[str]:
     """Write the reference tables through ``target.load``; the names written, in order."""
     if target.load is None:
         return []
@@ -158,7 +167,7 @@ def reference_tables_loaded(target: Target) -> Iterator[list[str]]:
     try:
         if target.load is not None:
             tables = reference_tables()
-            for role in ("attributed", "exposures", "events"):
+            for role in TABLES:
                 name = table_name(role, target.schema)
                 attempted.append(name)
                 target.load(tables[role], name)
@@ -182,7 +191,12 @@ def _drop_all(target: Target, names: list[str]) -> list[str]:
 
 
 def _source(case: Case, schema: str | None) -> object:
-    return attributed_source(schema) if case.layout == "attributed" else exposures_source(schema)
+    sources = {
+        "attributed": attributed_source,
+        "exposures": exposures_source,
+        "event tables": event_tables_source,
+    }
+    return sources[case.layout](schema)
 
 
 def run_case(target: Target, case: Case, contract: str) -> CaseResult:
