@@ -24,8 +24,8 @@ from expsql.contracts import METRIC_CLUSTER_VALUES, METRIC_QUANTILE_VALUES, OVER
 from expsql.dialects import Dao, get
 from expsql.models import Experiment
 from expsql.source import Source
+from expsql.testing import load
 from expsql.testing.quantile_reference import event_quantile_row, unit_quantile_row
-from tests.engines import load
 
 pytestmark = pytest.mark.engine("cross-engine")
 
