@@ -46,6 +46,7 @@ FEATURES = (
     "breakdowns",
     "timeline",
     "several events tables",
+    "quantile metrics",
 )
 
 
@@ -60,10 +61,10 @@ class Case:
 
     @property
     def contracts(self) -> tuple[str, ...]:
-        """The row contracts it is compared in: metric rows only for a timeline; no goal rows where
-        the experiment needs metric rows; no unit rows where metrics' windows differ."""
+        """The row contracts it is compared in: metric rows only for a timeline or quantiles; no goal
+        rows where the experiment needs metric rows; no unit rows where metrics' windows differ."""
         chosen = self.experiment
-        if chosen.timeline is not None:
+        if chosen.timeline is not None or chosen.quantile_metrics():
             return ("metrics",)
         if chosen.needs_metric_rows():
             return ("metrics",) if chosen.windows_differ() else ("metrics", "units")
@@ -195,6 +196,18 @@ def _cases() -> list[Case]:
             "timeline",
             "attributed",
             experiment(seed[:3], timeline="daily", filters=[{"scope": "trigger", "goal": "view"}], **WINDOW),
+        ),
+        Case(
+            "attributed: quantiles",
+            "quantile metrics",
+            "attributed",
+            experiment(
+                [
+                    {"nominator": "value(user.unit.conversion)", "quantile": 0.5, "ignore_zeros": True},
+                    {"nominator": "value(user.unit.conversion)", "quantile": 0.9, "quantile_of": "event"},
+                    seed[0],
+                ]
+            ),
         ),
         Case("exposures: rows", "exposures layout", "exposures", experiment(raw, **WINDOW)),
         Case(

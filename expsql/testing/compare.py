@@ -3,7 +3,7 @@
 Keys (every column that is not a sum) must match exactly, NULL equal only to NULL; counts
 (``n``, ``count``, ``sum_sqr_count``, ``count_unique``) exactly; every other sum to a relative
 1e-9 (absolute 1e-9 near zero), NULL only where NULL is expected (CUPED's columns of metrics
-that are not adjusted).
+that are not adjusted, the quantile columns of other metrics).
 """
 
 from __future__ import annotations
@@ -14,10 +14,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expsql.contracts import GOAL_VALUES, METRIC_COVARIATE_VALUES, METRIC_VALUES, UNIT_COVARIATE_VALUES
+from expsql.contracts import (
+    GOAL_VALUES,
+    METRIC_CLUSTER_VALUES,
+    METRIC_COVARIATE_VALUES,
+    METRIC_QUANTILE_VALUES,
+    METRIC_VALUES,
+    UNIT_COVARIATE_VALUES,
+)
 
-NUMBERS = frozenset((*GOAL_VALUES, *METRIC_VALUES, *METRIC_COVARIATE_VALUES, *UNIT_COVARIATE_VALUES))
-EXACT = frozenset(("n", "count", "sum_sqr_count", "count_unique"))
+NUMBERS = frozenset(
+    (
+        *GOAL_VALUES,
+        *METRIC_VALUES,
+        *METRIC_COVARIATE_VALUES,
+        *UNIT_COVARIATE_VALUES,
+        *METRIC_QUANTILE_VALUES,
+        *METRIC_CLUSTER_VALUES,
+    )
+)
+EXACT = frozenset(("n", "count", "sum_sqr_count", "count_unique", "quantile_n", "quantile_units"))
 NULL = "<NULL>"
 
 
