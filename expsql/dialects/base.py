@@ -89,6 +89,13 @@ class Dialect:
     :param can_load_tables: its Dao has ``load_table(frame, table)`` and ``drop_table(table)``, so
         the conformance kit (:mod:`expsql.testing`) and ``expsql check`` can write their reference
         tables through it.
+    :param publish: how ``--write-results`` makes a run's rows visible at once, after loading them
+        into staging tables (:mod:`expsql.results`): ``transaction`` — its Dao has
+        ``publish(statements)``, running every ``INSERT … SELECT`` from staging in one transaction
+        (DuckDB, PostgreSQL); ``marker`` — no multi-table transaction (Spark), so each table's
+        ``INSERT … SELECT`` runs alone and the run's row in the runs table, written last, is the
+        commit marker: the latest-run views and ``expsql results`` read only runs that have it;
+        ``none`` — results cannot be written.
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -108,6 +115,7 @@ class Dialect:
     max_query_bytes: int | None = None
     can_cancel: bool = False
     can_load_tables: bool = False
+    publish: Literal["transaction", "marker", "none"] = "none"
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
 

@@ -35,10 +35,10 @@ class DuckDBDao:
         """Interrupt the running query (DuckDB checks between chunks; idle, it is a no-op)."""
         self.connection.interrupt()
 
-    def load_table(self, frame: pd.DataFrame, table: str) -> None:
+    def load_table(self, frame: pd.DataFrame, table: str, *, nan_as_null: bool = True) -> None:
         """Write ``frame`` as ``table`` (replacing it), its columns typed as :func:`arrow_table` says."""
         view = "expsql_load_frame"
-        self.connection.register(view, arrow_table(frame))
+        self.connection.register(view, arrow_table(frame, nan_as_null=nan_as_null))
         try:
             self.connection.execute(drop_table_sql(table, "duckdb"))
             self.connection.execute(create_as_select_sql(table, view, "duckdb"))
@@ -47,6 +47,22 @@ class DuckDBDao:
 
     def drop_table(self, table: str) -> None:
         self.connection.execute(drop_table_sql(table, "duckdb"))
+
+    def publish(self, statements: list[str]) -> None:
+        """Run ``statements`` in one transaction: all of them become visible together, or none."""
+        import duckdb
+
+        cursor = self.connection.cursor()  # its own transaction, beside any other of the connection
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            for statement in statements:
+                cursor.execute(statement)
+            cursor.execute("COMMIT")
+        except duckdb.Error as error:
+            cursor.execute("ROLLBACK")
+            raise ConnectorError(f"duckdb refused the results: {error}") from error
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         if self._owned:
@@ -78,6 +94,7 @@ DIALECT = Dialect(
     native_prefix_match=True,
     can_cancel=True,
     can_load_tables=True,
+    publish="transaction",
 )
 
 

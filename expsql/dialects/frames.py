@@ -85,9 +85,10 @@ def contract_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def arrow_table(events: pd.DataFrame) -> pa.Table:
-    """The events as an Arrow table with explicit types (strings, int64, float64, date32, and
-    timestamps without a time zone)."""
+def arrow_table(events: pd.DataFrame, *, nan_as_null: bool = True) -> pa.Table:
+    """The events as an Arrow table with explicit types (strings, int64, float64, booleans,
+    date32, and timestamps without a time zone); ``nan_as_null=False`` keeps NaN and ±inf in float
+    columns as IEEE values (the results tables) instead of NULL."""
     fields = []
     arrays = []
     for name in events.columns:
@@ -98,6 +99,18 @@ def arrow_table(events: pd.DataFrame) -> pa.Table:
             kind = pa.int64()
         elif column.dtype.kind == "f" or str(column.dtype) in {"Float64", "Float32"}:
             kind = pa.float64()
+            if not nan_as_null and column.dtype.kind == "f":
+                fields.append(pa.field(name, kind, nullable=True))
+                arrays.append(pa.array(column.to_numpy(), type=kind))
+                continue
+        elif column.dtype.kind == "b" or (
+            column.notna().any() and column.dropna().map(lambda value: isinstance(value, bool | np.bool_)).all()
+        ):
+            kind = pa.bool_()
+        elif column.notna().any() and column.dropna().map(
+            lambda value: isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+        ).all():
+            kind = pa.int64()
         elif column.dropna().map(lambda value: isinstance(value, dt.date)).all() and column.notna().any():
             kind = pa.date32()
         else:

@@ -24,6 +24,7 @@ _TYPES = {
     "date32[day]": "date",
     "timestamp[us]": "timestamp",
     "string": "text",
+    "bool": "boolean",
 }
 
 
@@ -56,11 +57,11 @@ class PostgresDao:
         else:
             self.connection.cancel()
 
-    def load_table(self, frame: pd.DataFrame, table: str) -> None:
+    def load_table(self, frame: pd.DataFrame, table: str, *, nan_as_null: bool = True) -> None:
         """Write ``frame`` as ``table`` (``schema.table`` too), replacing it: ``CREATE TABLE``, ``COPY``."""
         from psycopg import sql
 
-        arrow = arrow_table(frame)
+        arrow = arrow_table(frame, nan_as_null=nan_as_null)
         name = sql.Identifier(*table.split("."))
         columns = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(field.name), sql.SQL(_TYPES[str(field.type)]))
@@ -80,6 +81,17 @@ class PostgresDao:
 
         with self.connection.cursor() as cursor:
             cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(*table.split("."))))
+
+    def publish(self, statements: list[str]) -> None:
+        """Run ``statements`` in one transaction: all of them become visible together, or none."""
+        import psycopg
+
+        try:
+            with self.connection.transaction(), self.connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+        except psycopg.Error as error:
+            raise ConnectorError(f"postgres refused the results: {error}") from error
 
     def close(self) -> None:
         if self._owned:
@@ -111,6 +123,7 @@ DIALECT = Dialect(
     max_identifier_bytes=63,
     can_cancel=True,
     can_load_tables=True,
+    publish="transaction",
 )
 
 
