@@ -317,7 +317,9 @@ def _ensure_table(dao: Dao, dialect: Dialect, table: str, frame: pd.DataFrame) -
     try:
         dao.execute(dialect.render(create))
     except ConnectorError:
-        pass  # created at the same moment by another run, or "no results to fetch"
+        if not _exists(dao, dialect, table):
+            raise
+        # created at the same moment by another run (PostgreSQL's IF NOT EXISTS can race)
     present = set(dao.execute(dialect.render(exp.select(exp.Star()).from_(table_node(table)).limit(0))).columns)
     for definition in definitions:
         if definition.name not in present:
@@ -326,11 +328,15 @@ def _ensure_table(dao: Dao, dialect: Dialect, table: str, frame: pd.DataFrame) -
 
 
 def _run(dao: Dao, sql: str) -> None:
+    dao.execute(sql)
+
+
+def _exists(dao: Dao, dialect: Dialect, table: str) -> bool:
     try:
-        dao.execute(sql)
-    except ConnectorError as error:
-        if "did not produce a result" not in str(error) and "didn't produce a result" not in str(error):
-            raise
+        dao.execute(dialect.render(exp.select(exp.Star()).from_(table_node(table)).limit(0)))
+    except ConnectorError:
+        return False
+    return True
 
 
 def _insert_sql(target: str, stage: str, columns: list[str], runs: str, run_id: str, dialect: Dialect) -> str:
@@ -375,7 +381,11 @@ def _create_view(dao: Dao, dialect: Dialect, schema: str, part: str) -> None:
     create = exp.Create(
         this=table_node(f"{schema}.{PREFIX}latest_{part}"), kind="VIEW", expression=view, replace=True
     )
-    _run(dao, dialect.render(create))
+    try:
+        _run(dao, dialect.render(create))
+    except ConnectorError:
+        if not _exists(dao, dialect, f"{schema}.{PREFIX}latest_{part}"):
+            raise  # another run replacing the view at the same moment is fine; a missing view is not
 
 
 def results_frames(evaluation: Evaluation) -> Mapping[str, pd.DataFrame]:

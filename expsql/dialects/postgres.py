@@ -43,7 +43,8 @@ class PostgresDao:
             with self.connection.cursor() as cursor:
                 cursor.execute(sql)
                 columns = [column.name for column in cursor.description or ()]
-                records = cursor.fetchall()
+                # A statement without rows (DDL, INSERT) returns an empty frame.
+                records = cursor.fetchall() if cursor.description is not None else []
         except psycopg.Error as error:
             raise ConnectorError(f"postgres refused the query: {error}") from error
         return contract_frame(pd.DataFrame.from_records(records, columns=columns))
