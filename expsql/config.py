@@ -13,6 +13,9 @@ value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
     [catalog]                          # `expsql compile`, `run`, `evaluate`, `metrics` and `serve`
     metrics = "metrics.yaml"           # the metric catalog experiments name metrics from (relative)
 
+    [results]                          # `expsql run` writes each evaluation back (expsql.results)
+    schema = "experiments"             # ... into tables of this schema (--write-results overrides)
+
     [connectors.postgres]              # keyword options of the postgres connector
     password_env = "PGPASSWORD"
     connect_timeout = 5
@@ -82,6 +85,14 @@ class CatalogSettings(BaseModel):
     metrics: Path | None = None
 
 
+class ResultsSettings(BaseModel):
+    """Where ``expsql run`` (and ``"write_results": true`` over REST) writes each evaluation back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_: str | None = Field(default=None, alias="schema", pattern=r"^[^.]+(\.[^.]+)?$")
+
+
 class ServerSettings(BaseModel):
     """Settings of ``expsql serve``."""
 
@@ -127,6 +138,7 @@ class Config(BaseModel):
     run: RunSettings = Field(default_factory=RunSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    results: ResultsSettings = Field(default_factory=ResultsSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     path: Path | None = Field(default=None, exclude=True)
 

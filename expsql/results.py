@@ -271,6 +271,16 @@ def read_evaluation(dao: Dao, dialect: Dialect, schema: str, run_id: str) -> Eva
     )
 
 
+def read_experiment(dao: Dao, dialect: Dialect, schema: str, run_id: str) -> Experiment:
+    """The experiment definition ``run_id`` evaluated, as written with it."""
+    from expsql.models import validate_experiment
+
+    run = read_part_all(dao, dialect, f"{schema}.{PREFIX}runs", run_id)
+    if run.empty:
+        raise ResultsError(f"no run {run_id!r} in {schema}")
+    return validate_experiment(json.loads(run.iloc[0]["experiment_json"]), origin=f"run {run_id}")
+
+
 def read_part_all(dao: Dao, dialect: Dialect, table: str, run_id: str) -> pd.DataFrame:
     select = (
         exp.select(exp.Star())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import warnings
 from enum import StrEnum
@@ -226,6 +227,15 @@ def run_command(
     sequential: SequentialOption = None,
     sequential_tuning: TuningOption = None,
     decision_threshold: ThresholdOption = None,
+    write_results: Annotated[
+        str | None,
+        typer.Option(
+            "--write-results",
+            metavar="SCHEMA",
+            help="Append the evaluation to the results tables in this schema of the warehouse "
+            "[default: config [results] schema].",
+        ),
+    ] = None,
 ) -> None:
     """Compile EXPERIMENT, run its query on a warehouse, and print the scorecard."""
     from expsql import runner
@@ -261,10 +271,12 @@ def run_command(
     check_timeline(definition, contract)  # before connecting: a timeline needs its window
 
     options = settings.connector_options(dialect)
-    if dialect == "duckdb":
+    results_schema = write_results or settings.results.schema_
+    if dialect == "duckdb" and results_schema is None:
         options.setdefault("read_only", True)  # a run only reads; a mistyped path must not create a file
     where = f"{dialect} {target}" if target else dialect
     dao = runner.connect(dialect, target, options)
+    started = dt.datetime.now(dt.UTC)
     result = runner.run(
         definition,
         dao,
@@ -272,7 +284,25 @@ def run_command(
         rows=contract,
         source=table,
         on_query=lambda sql: announce_query(sql, dialect, contract, where, show_sql=show_sql),
+        close=results_schema is None,
     )
+    if results_schema is not None:
+        from expsql.dialects import get
+        from expsql.results import write_results as write
+
+        try:
+            run_id = write(
+                result.evaluation,
+                dao,
+                get(dialect),
+                results_schema,
+                rows=contract,
+                started=started,
+                experiment=definition,
+            )
+        finally:
+            dao.close()
+        stderr.print(f"wrote run {run_id} to {results_schema}", markup=False)
     stderr.print(
         f"query took {result.query_seconds:.3f} s and returned {len(result.frame)} rows", markup=False
     )
