@@ -16,6 +16,7 @@ columns. ``expsql_latest_<part>`` views hold the latest run of each experiment.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -96,7 +97,11 @@ def run_frame(
 ) -> pd.DataFrame:
     """The run's one row: ids, UTC times, dialect, row contract, options, the definition and its hash."""
     definition = experiment_json(experiment if experiment is not None else evaluation.experiment)
-    cuped = bool(np.any(evaluation.metric_table.column("cuped"))) if "cuped" in evaluation.metric_table.columns else False
+    cuped = (
+        bool(np.any(evaluation.metric_table.column("cuped")))
+        if "cuped" in evaluation.metric_table.columns
+        else False
+    )
     row: dict[str, Any] = {
         "run_id": run_id,
         "experiment_id": evaluation.experiment_id,
@@ -131,7 +136,12 @@ def run_frame(
 
 
 def part_frame(table: Table, run_id: str) -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(array, dtype=_dtype(array)) for name, array in zip(table.columns, table.data, strict=True)})
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(array, dtype=_dtype(array))
+            for name, array in zip(table.columns, table.data, strict=True)
+        }
+    )
     frame.insert(0, "row_number", np.arange(len(frame), dtype="int64"))
     frame.insert(0, "run_id", run_id)
     return frame
@@ -170,53 +180,64 @@ def write_results(
     )
     stage_tag = hashlib.sha256(run_id.encode()).hexdigest()[:16] + uuid.uuid4().hex[:8]
     staged: dict[str, str] = {}
-    load = getattr(dao, "load_table")
+    loader: Any = dao  # a Dao of a dialect that can load tables and publish (checked above)
     try:
         for name, frame in frames.items():
             stage = f"{schema}.{PREFIX}stage_{stage_tag}_{name}"
-            load(frame, stage, nan_as_null=False)
+            loader.load_table(frame, stage, nan_as_null=False)
             staged[name] = stage
             _ensure_table(dao, dialect, f"{schema}.{PREFIX}{name}", frame)
         if pause is not None:
             pause()
         runs = f"{schema}.{PREFIX}runs"
         statements = [
-            _insert_sql(f"{schema}.{PREFIX}{name}", staged[name], list(frames[name].columns), runs, run_id, dialect)
+            _insert_sql(
+                f"{schema}.{PREFIX}{name}", staged[name], list(frames[name].columns), runs, run_id, dialect
+            )
             for name in [*(n for n in frames if n != "runs"), "runs"]
         ]
         if dialect.publish == "transaction":
-            getattr(dao, "publish")(statements)
+            loader.publish(statements)
         else:
             for statement in statements:
                 dao.execute(statement)
         for name in [*frames]:
             _create_view(dao, dialect, schema, name)
     finally:
-        drop = getattr(dao, "drop_table")
         for stage in staged.values():
-            try:
-                drop(stage)
-            except Exception:  # noqa: BLE001 - a leftover staging table is harmless
-                pass
+            with contextlib.suppress(Exception):  # a leftover staging table is harmless
+                loader.drop_table(stage)
     return run_id
 
 
 def list_runs(dao: Dao, dialect: Dialect, schema: str) -> pd.DataFrame:
     """The runs in ``schema``, latest first."""
     select = (
-        exp.select(*(exp.column(c) for c in ("run_id", "experiment_id", "started_at", "finished_at", "dialect", "expsql_version")))
+        exp.select(
+            *(
+                exp.column(c)
+                for c in ("run_id", "experiment_id", "started_at", "finished_at", "dialect", "expsql_version")
+            )
+        )
         .from_(table_node(f"{schema}.{PREFIX}runs"))
         .order_by(exp.Ordered(this=exp.column("finished_at"), desc=True))
     )
     return dao.execute(dialect.render(select))
 
 
-def read_part(dao: Dao, dialect: Dialect, schema: str, part: str, run_id: str, columns: tuple[str, ...]) -> pd.DataFrame:
+def read_part(
+    dao: Dao, dialect: Dialect, schema: str, part: str, run_id: str, columns: tuple[str, ...]
+) -> pd.DataFrame:
     """One part of ``run_id`` as written: the Evaluation frame's ``columns``, in its row order."""
     select = (
         exp.select(*(exp.column(exp.to_identifier(c, quoted=True)) for c in columns))
         .from_(table_node(f"{schema}.{PREFIX}{part}"))
-        .where(exp.EQ(this=exp.column(exp.to_identifier("run_id", quoted=True)), expression=exp.Literal.string(run_id)))
+        .where(
+            exp.EQ(
+                this=exp.column(exp.to_identifier("run_id", quoted=True)),
+                expression=exp.Literal.string(run_id),
+            )
+        )
         .order_by(exp.column(exp.to_identifier("row_number", quoted=True)))
     )
     return dao.execute(dialect.render(select))
@@ -285,7 +306,12 @@ def read_part_all(dao: Dao, dialect: Dialect, table: str, run_id: str) -> pd.Dat
     select = (
         exp.select(exp.Star())
         .from_(table_node(table))
-        .where(exp.EQ(this=exp.column(exp.to_identifier("run_id", quoted=True)), expression=exp.Literal.string(run_id)))
+        .where(
+            exp.EQ(
+                this=exp.column(exp.to_identifier("run_id", quoted=True)),
+                expression=exp.Literal.string(run_id),
+            )
+        )
     )
     return dao.execute(dialect.render(select))
 
@@ -294,7 +320,13 @@ def _column(series: pd.Series) -> np.ndarray:
     if series.dtype.kind in "fiub":
         array = series.to_numpy().copy()
     else:
-        array = np.array([None if v is pd.NA or v is None or (isinstance(v, float) and np.isnan(v)) else v for v in series], dtype=object)
+        array = np.array(
+            [
+                None if v is pd.NA or v is None or (isinstance(v, float) and np.isnan(v)) else v
+                for v in series
+            ],
+            dtype=object,
+        )
     array.setflags(write=False)
     return array
 
@@ -318,7 +350,9 @@ def _ensure_table(dao: Dao, dialect: Dialect, table: str, frame: pd.DataFrame) -
     """Create ``table`` when missing; add the columns of ``frame`` it lacks (never drop one)."""
     schema = arrow_table(frame, nan_as_null=False).schema
     definitions = [
-        exp.ColumnDef(this=_quoted(field.name), kind=exp.DataType.build(_SQL_TYPES.get(str(field.type), "TEXT")))
+        exp.ColumnDef(
+            this=_quoted(field.name), kind=exp.DataType.build(_SQL_TYPES.get(str(field.type), "TEXT"))
+        )
         for field in schema
     ]
     create = exp.Create(
@@ -330,7 +364,9 @@ def _ensure_table(dao: Dao, dialect: Dialect, table: str, frame: pd.DataFrame) -
         if not _exists(dao, dialect, table):
             raise
         # created at the same moment by another run (PostgreSQL's IF NOT EXISTS can race)
-    present = set(dao.execute(dialect.render(exp.select(exp.Star()).from_(table_node(table)).limit(0))).columns)
+    present = set(
+        dao.execute(dialect.render(exp.select(exp.Star()).from_(table_node(table)).limit(0))).columns
+    )
     for definition in definitions:
         if definition.name not in present:
             alter = exp.Alter(this=table_node(table), kind="TABLE", actions=[definition.copy()])
@@ -377,8 +413,14 @@ def _create_view(dao: Dao, dialect: Dialect, schema: str, part: str) -> None:
         .from_(later)
         .where(
             exp.and_(
-                exp.EQ(this=exp.column(_quoted("experiment_id"), table="later"), expression=exp.column(_quoted("experiment_id"), table="r")),
-                exp.GT(this=exp.column(_quoted("finished_at"), table="later"), expression=exp.column(_quoted("finished_at"), table="r")),
+                exp.EQ(
+                    this=exp.column(_quoted("experiment_id"), table="later"),
+                    expression=exp.column(_quoted("experiment_id"), table="r"),
+                ),
+                exp.GT(
+                    this=exp.column(_quoted("finished_at"), table="later"),
+                    expression=exp.column(_quoted("finished_at"), table="r"),
+                ),
             )
         )
     )

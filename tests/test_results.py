@@ -48,7 +48,10 @@ def assert_same(read: pd.DataFrame, frame: pd.DataFrame) -> None:
             if isinstance(want, float) and math.isnan(want):
                 assert isinstance(got, float) and math.isnan(got), (name, got)
             elif want is None or want is pd.NA:
-                assert got is None or got is pd.NA or (isinstance(got, float) and math.isnan(got)), (name, got)
+                assert got is None or got is pd.NA or (isinstance(got, float) and math.isnan(got)), (
+                    name,
+                    got,
+                )
             else:
                 assert got == want, (name, got, want)
                 assert type(got) is type(want) or isinstance(want, float | int | np.number), (name, got, want)
@@ -90,7 +93,9 @@ def test_the_scorecard_prints_the_same_from_the_tables(evaluation: Evaluation, t
     check_round_trip(dao, "duckdb", "results", evaluation)
 
 
-def test_rewriting_a_run_id_duplicates_nothing_and_runs_append(evaluation: Evaluation, tmp_path: Path) -> None:
+def test_rewriting_a_run_id_duplicates_nothing_and_runs_append(
+    evaluation: Evaluation, tmp_path: Path
+) -> None:
     dao = connect("duckdb", str(tmp_path / "r.duckdb"))
     dao.execute("CREATE SCHEMA results")
     dialect = get("duckdb")
@@ -99,18 +104,25 @@ def test_rewriting_a_run_id_duplicates_nothing_and_runs_append(evaluation: Evalu
     write_results(evaluation, dao, dialect, "results", run_id="run-2")
     runs = list_runs(dao, dialect, "results")
     assert sorted(runs["run_id"]) == ["run-1", "run-2"]
-    count = dao.execute("SELECT run_id, count(*) AS n FROM results.expsql_metrics GROUP BY run_id ORDER BY run_id")
+    count = dao.execute(
+        "SELECT run_id, count(*) AS n FROM results.expsql_metrics GROUP BY run_id ORDER BY run_id"
+    )
     assert count["n"].tolist() == [len(evaluation.metric_table)] * 2
     latest = dao.execute("SELECT DISTINCT run_id FROM results.expsql_latest_metrics")
     assert latest["run_id"].tolist() == ["run-2"]
-    leftovers = dao.execute("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'expsql_stage%'")
+    leftovers = dao.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'expsql_stage%'"
+    )
     assert leftovers.empty
 
 
 def test_a_later_version_adds_columns_and_drops_none(evaluation: Evaluation, tmp_path: Path) -> None:
     dao = connect("duckdb", str(tmp_path / "r.duckdb"))
     dao.execute("CREATE SCHEMA results")
-    dao.execute("CREATE TABLE results.expsql_exposures (run_id TEXT, row_number BIGINT, exp_variant_id TEXT, old_column TEXT)")
+    dao.execute(
+        "CREATE TABLE results.expsql_exposures"
+        " (run_id TEXT, row_number BIGINT, exp_variant_id TEXT, old_column TEXT)"
+    )
     write_results(evaluation, dao, get("duckdb"), "results")
     columns = dao.execute("SELECT * FROM results.expsql_exposures LIMIT 0").columns.tolist()
     assert "old_column" in columns and "exposures" in columns and "exp_id" in columns

@@ -15,7 +15,9 @@ from expsql.errors import ExpsqlError
 
 @app.command("results")
 def results_command(
-    run_id: Annotated[str | None, typer.Argument(help="Print this run's scorecard; without it, list the runs.")] = None,
+    run_id: Annotated[
+        str | None, typer.Argument(help="Print this run's scorecard; without it, list the runs.")
+    ] = None,
     dialect: Annotated[str | None, typer.Option(help="Warehouse dialect [default: config [run]]")] = None,
     connect: Annotated[str | None, typer.Option(help="Where the results are [default: config [run]]")] = None,
     schema: Annotated[str | None, typer.Option(help="The results schema [default: config [results]]")] = None,
@@ -34,7 +36,9 @@ def results_command(
     dialect = dialect or settings.run.dialect
     schema = schema or settings.results.schema_
     if dialect is None or schema is None:
-        raise ExpsqlError("say where the results are: --dialect and --schema (or [run] and [results] in expsql.toml)")
+        raise ExpsqlError(
+            "say where the results are: --dialect and --schema (or [run] and [results] in expsql.toml)"
+        )
     options = settings.connector_options(dialect)
     if dialect == "duckdb":
         options.setdefault("read_only", True)

@@ -104,12 +104,16 @@ def arrow_table(events: pd.DataFrame, *, nan_as_null: bool = True) -> pa.Table:
                 arrays.append(pa.array(column.to_numpy(), type=kind))
                 continue
         elif column.dtype.kind == "b" or (
-            column.notna().any() and column.dropna().map(lambda value: isinstance(value, bool | np.bool_)).all()
+            column.notna().any()
+            and column.dropna().map(lambda value: isinstance(value, bool | np.bool_)).all()
         ):
             kind = pa.bool_()
-        elif column.notna().any() and column.dropna().map(
-            lambda value: isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-        ).all():
+        elif (
+            column.notna().any()
+            and column.dropna()
+            .map(lambda value: isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_))
+            .all()
+        ):
             kind = pa.int64()
         elif column.dropna().map(lambda value: isinstance(value, dt.date)).all() and column.notna().any():
             kind = pa.date32()

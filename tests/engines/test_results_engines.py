@@ -104,15 +104,17 @@ def test_a_run_killed_between_staging_and_publishing_is_invisible(
     dao = _dao(engine)
     assert list_runs(dao, get(name), schema)["run_id"].tolist() == ["before"]
     for part in ("exposures", "metrics", "checks"):
-        rows = dao.execute(f'SELECT count(*) AS n FROM {schema}."expsql_{part}" WHERE run_id = \'killed\'')
+        rows = dao.execute(f"SELECT count(*) AS n FROM {schema}.\"expsql_{part}\" WHERE run_id = 'killed'")
         assert int(rows["n"].iloc[0]) == 0
     write_results(evaluation, dao, get(name), schema, run_id="killed")  # a retry lands whole
     assert sorted(list_runs(dao, get(name), schema)["run_id"]) == ["before", "killed"]
     dao.close()
 
 
-def test_two_runs_of_one_experiment_at_once_both_land(engine: tuple[str, str, str], evaluation: Evaluation) -> None:
-    name, target, schema = engine
+def test_two_runs_of_one_experiment_at_once_both_land(
+    engine: tuple[str, str, str], evaluation: Evaluation
+) -> None:
+    name, _, schema = engine
     dao = _dao(engine)
     write_results(evaluation, dao, get(name), schema, run_id="first")
     errors: list[BaseException] = []
@@ -126,7 +128,7 @@ def test_two_runs_of_one_experiment_at_once_both_land(engine: tuple[str, str, st
     def write(writer: Dao, run_id: str) -> None:
         try:
             write_results(evaluation, writer, get(name), schema, run_id=run_id)
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=write, args=(d, f"run-{i}")) for i, d in enumerate(daos)]
