@@ -386,10 +386,14 @@ def _exists(dao: Dao, dialect: Dialect, table: str) -> bool:
 
 
 def _insert_sql(target: str, stage: str, columns: list[str], runs: str, run_id: str, dialect: Dialect) -> str:
-    """``INSERT INTO target (cols) SELECT cols FROM stage WHERE NOT EXISTS (the run in runs)``."""
+    """``INSERT INTO target (cols) SELECT cols FROM stage WHERE NOT EXISTS (the run in target)``.
+
+    The check is on the target itself, so re-writing a run adds nothing where it landed and, on a
+    dialect without a multi-table transaction (``marker``), completes a run that stopped half-way."""
+    del runs
     published = exp.Exists(
         this=exp.select(exp.Literal.number(1))
-        .from_(table_node(runs))
+        .from_(table_node(target))
         .where(exp.EQ(this=exp.column(_quoted("run_id")), expression=exp.Literal.string(run_id)))
     )
     select = (

@@ -90,6 +90,7 @@ DIALECT = Dialect(
     percentile_function=spark_percentile,
     can_cancel=True,
     can_load_tables=True,
+    publish="marker",
 )
 
 

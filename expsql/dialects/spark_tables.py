@@ -21,9 +21,9 @@ class SparkTables:
         self.session = session
         self._owned = owned
 
-    def load_table(self, frame: pd.DataFrame, table: str) -> None:
+    def load_table(self, frame: pd.DataFrame, table: str, *, nan_as_null: bool = True) -> None:
         """Write ``frame`` as the managed table ``table`` (``schema.table`` too), replacing it."""
-        data = self.session.createDataFrame(arrow_table(frame))
+        data = self.session.createDataFrame(arrow_table(frame, nan_as_null=nan_as_null))
         data.write.mode("overwrite").saveAsTable(table_node(table).sql("spark"))
 
     def drop_table(self, table: str) -> None:
