@@ -128,6 +128,9 @@ class ServerSettings(BaseModel):
     connect: str | None = None
     source: Path | None = None
     dao_factory: str | None = Field(default=None, pattern=r"^[\w.]+:[\w.]+$")
+    #: Where ``"write_results": true`` writes an evaluation back (:mod:`expsql.results`); ``None``:
+    #: the ``[results]`` table's schema, and without one such a request is refused.
+    results_schema: str | None = None
 
 
 class Config(BaseModel):

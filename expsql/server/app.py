@@ -83,6 +83,8 @@ def create_app(
     """
     config = config or Config()
     settings = settings or config.server
+    if settings.results_schema is None and config.results.schema_ is not None:
+        settings = settings.model_copy(update={"results_schema": config.results.schema_})
     tokens = load_tokens(settings.tokens_env)  # before anything else: a server never starts open by mistake
     factories = _as_factories(dao_factory, config)
     service = Service(

@@ -135,25 +135,47 @@ def _evaluate(
     rows: RowsContract,
     metrics: Metrics,
     query: RunningQuery,
+    results_schema: str | None = None,
 ) -> dict[str, Any]:
     """The pipeline of one request, run in the worker pool: factory → Dao → SQL → rows → statistics.
 
     The Dao is attached to ``query`` while the query runs, so that the event loop can cancel it.
     """
+    import datetime as dt
+
     from expsql.runner import open_dao, run
 
     dao = open_dao(factory.get_dao, factory.dialect)
+    written: dict[str, Any] = {}
     try:
         query.attach(dao)
+        started = dt.datetime.now(dt.UTC)
         outcome = run(
             experiment, dao, dialect=factory.dialect, rows=rows, source=source_of(factory), close=False
         )
+        if results_schema is not None:
+            from expsql.dialects import get
+            from expsql.results import write_results
+
+            written["run_id"] = write_results(
+                outcome.evaluation,
+                dao,
+                get(factory.dialect),
+                results_schema,
+                rows=rows,
+                started=started,
+                experiment=experiment,
+            )
     finally:
         query.detach()
         dao.close()
     metrics.query_seconds.observe(outcome.query_seconds)
     metrics.stats_seconds.observe(outcome.stats_seconds)
-    return epstats_result(experiment, outcome.evaluation) | segment_results(experiment, outcome.evaluation)
+    return (
+        epstats_result(experiment, outcome.evaluation)
+        | segment_results(experiment, outcome.evaluation)
+        | written
+    )
 
 
 def disconnect_of(receive: Receive) -> Callable[[], Awaitable[None]]:
@@ -192,9 +214,12 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     if body.date_from and body.date_to and (body.date_to - body.date_from).days + 1 > limit:
         days = (body.date_to - body.date_from).days + 1
         raise ExperimentError(f"the date window spans {days} days; this server evaluates at most {limit}")
+    results_schema = service.settings.results_schema if body.write_results else None
+    if body.write_results and results_schema is None:
+        raise ExperimentError("write_results needs a results schema on the server ([results] schema)")
     try:
         return await service.submit(
-            lambda query: _evaluate(factory, body, rows, service.metrics, query),
+            lambda query: _evaluate(factory, body, rows, service.metrics, query, results_schema),
             disconnected=disconnect_of(request.receive),
         )
     except ExpsqlError:

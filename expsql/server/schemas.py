@@ -76,6 +76,11 @@ class EvaluateRequest(Experiment):
     outlier_detection_algorithm: Any = Field(
         default=None, description=EPSTATS_TOLERATED_KEYS["outlier_detection_algorithm"]
     )
+    write_results: bool = Field(
+        default=False,
+        description="Also append the evaluation to the results tables of the server's results "
+        "schema ([results] schema); the response's run_id names the run.",
+    )
 
 
 class CompileRequest(Experiment):
@@ -278,6 +283,7 @@ class Result(BaseModel):
     breakdowns: list[SegmentResult] | None = Field(
         default=None, description="One result per segment of each breakdown dimension."
     )
+    run_id: str | None = Field(default=None, description="With write_results: the run written back.")
     readout: Readout | None = Field(
         default=None,
         description="expsql: the inference, sequential mode and prior the results used; absent for "
