@@ -180,6 +180,7 @@ def write_results(
     )
     stage_tag = hashlib.sha256(run_id.encode()).hexdigest()[:16] + uuid.uuid4().hex[:8]
     staged: dict[str, str] = {}
+    _ensure_schema(dao, dialect, schema)
     loader: Any = dao  # a Dao of a dialect that can load tables and publish (checked above)
     try:
         for name, frame in frames.items():
@@ -344,6 +345,15 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _quoted(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
+
+
+def _ensure_schema(dao: Dao, dialect: Dialect, schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS``; a user without the right to create one writes into an
+    existing schema (the ``CREATE TABLE`` that follows names the real problem, if any)."""
+    parts = schema.split(".")
+    node = exp.table_(_quoted(parts[-1]), db=_quoted(parts[0]) if len(parts) == 2 else None)
+    with contextlib.suppress(ConnectorError):
+        dao.execute(dialect.render(exp.Create(this=node, kind="SCHEMA", exists=True)))
 
 
 def _ensure_table(dao: Dao, dialect: Dialect, table: str, frame: pd.DataFrame) -> None:
