@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
+from expsql.contracts import TIMELINE_DAY
 from expsql.dialects.base import Dao, Dialect
 from expsql.dialects.frames import arrow_table, table_node
 from expsql.errors import ConnectorError, ExpsqlError
@@ -241,7 +242,16 @@ def read_part(
         )
         .order_by(exp.column(exp.to_identifier("row_number", quoted=True)))
     )
-    return dao.execute(dialect.render(select))
+    return _dates(dao.execute(dialect.render(select)))
+
+
+def _dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """The timeline's ``day`` as dates again (engines hand a ``DATE`` back as a timestamp)."""
+    if TIMELINE_DAY in frame.columns and frame[TIMELINE_DAY].dtype.kind == "M":
+        frame[TIMELINE_DAY] = pd.Series(
+            [d.date() for d in frame[TIMELINE_DAY]], dtype=object, index=frame.index
+        )
+    return frame
 
 
 def read_evaluation(dao: Dao, dialect: Dialect, schema: str, run_id: str) -> Evaluation:
@@ -258,7 +268,7 @@ def read_evaluation(dao: Dao, dialect: Dialect, schema: str, run_id: str) -> Eva
             continue
         if frame.empty and part not in ("exposures", "metrics", "checks"):
             continue
-        frame = frame.sort_values("row_number").drop(columns=["run_id", "row_number"])
+        frame = _dates(frame).sort_values("row_number").drop(columns=["run_id", "row_number"])
         tables[part] = Table(tuple(frame.columns), tuple(_column(frame[c]) for c in frame.columns))
     breakdowns = None
     dimensions = json.loads(head["breakdown_dimensions"])

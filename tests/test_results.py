@@ -126,3 +126,30 @@ def test_a_later_version_adds_columns_and_drops_none(evaluation: Evaluation, tmp
     write_results(evaluation, dao, get("duckdb"), "results")
     columns = dao.execute("SELECT * FROM results.expsql_exposures LIMIT 0").columns.tolist()
     assert "old_column" in columns and "exposures" in columns and "exp_id" in columns
+
+
+@pytest.fixture(scope="module")
+def full_evaluation(tmp_path_factory: pytest.TempPathFactory) -> Evaluation:
+    """An evaluation with every part: a breakdown by platform and a daily timeline."""
+    from expsql.models import validate_experiment
+    from expsql.source import load_source
+
+    path = write_demo_database(tmp_path_factory.mktemp("full") / "demo.duckdb", units=2_000)
+    definition = demo_experiment().model_dump(by_alias=True, exclude_none=True)
+    experiment = validate_experiment(definition | {"breakdown": ["platform"], "timeline": "daily"})
+    source = load_source(Path(__file__).resolve().parents[1] / "examples" / "demo-source.yaml")
+    return run(experiment, connect("duckdb", str(path)), dialect="duckdb", source=source).evaluation
+
+
+@pytest.mark.parametrize(
+    "part",
+    ["timeline", "breakdown_exposures", "breakdown_metrics", "breakdown_checks", "breakdown_timeline"],
+)
+def test_breakdown_and_timeline_tables_read_back_equal(
+    full_evaluation: Evaluation, part: str, tmp_path: Path
+) -> None:
+    dao = connect("duckdb", str(tmp_path / "r.duckdb"))
+    run_id = write_results(full_evaluation, dao, get("duckdb"), "results")
+    table = part_tables(full_evaluation)[part]
+    assert_same(read_part(dao, get("duckdb"), "results", part, run_id, table.columns), table.to_pandas())
+    assert str(read_evaluation(dao, get("duckdb"), "results", run_id)) == str(full_evaluation)
