@@ -191,3 +191,25 @@ def test_spark_publishes_the_runs_row_last_and_a_half_published_run_stays_invisi
 
 def test_parts_are_known() -> None:
     assert set(PARTS) >= {"exposures", "metrics", "checks", "timeline"}
+
+
+@pytest.fixture(scope="module")
+def full_evaluation(tmp_path_factory: pytest.TempPathFactory) -> Evaluation:
+    from tests.test_results import full_evaluation as build
+
+    return build.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "part",
+    ["timeline", "breakdown_exposures", "breakdown_metrics", "breakdown_checks", "breakdown_timeline"],
+)
+def test_breakdown_and_timeline_tables_read_back_equal(
+    engine: tuple[str, str, str], full_evaluation: Evaluation, part: str
+) -> None:
+    name, _, schema = engine
+    dao = _dao(engine)
+    run_id = write_results(full_evaluation, dao, get(name), schema)
+    table = part_tables(full_evaluation)[part]
+    assert_same(read_part(dao, get(name), schema, part, run_id, table.columns), table.to_pandas())
+    dao.close()
