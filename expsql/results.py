@@ -20,6 +20,8 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
@@ -201,8 +203,9 @@ def write_results(
         if dialect.publish == "transaction":
             loader.publish(statements)
         else:
-            for statement in statements:
-                dao.execute(statement)
+            with _MARKER_LOCK:  # Spark: two INSERTs into one table at once share its _temporary dir
+                for statement in statements:
+                    _retried(dao, statement)
         for name in [*frames]:
             _create_view(dao, dialect, schema, name)
     finally:
@@ -355,6 +358,22 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _quoted(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
+
+
+_MARKER_LOCK = threading.Lock()
+
+
+def _retried(dao: Dao, statement: str, attempts: int = 3) -> None:
+    """Run one table's ``INSERT … WHERE NOT EXISTS`` again when a concurrent writer of another
+    process broke its commit: the check makes a retry add nothing where it landed."""
+    for attempt in range(attempts):
+        try:
+            dao.execute(statement)
+            return
+        except ConnectorError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def _ensure_schema(dao: Dao, dialect: Dialect, schema: str) -> None:
