@@ -87,8 +87,9 @@ def contract_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def arrow_table(events: pd.DataFrame, *, nan_as_null: bool = True) -> pa.Table:
     """The events as an Arrow table with explicit types (strings, int64, float64, booleans,
-    date32, and timestamps without a time zone); ``nan_as_null=False`` keeps NaN and ±inf in float
-    columns as IEEE values (the results tables) instead of NULL."""
+        date32, and timestamps without a time zone); ``nan_as_null=False`` keeps NaN and ±inf in float
+        columns as IEEE values instead of NULL, and types booleans and object columns of integers as
+    such (the results tables, :mod:`expsql.results`); the default keeps the kit's loads as they were."""
     fields = []
     arrays = []
     for name in events.columns:
@@ -103,13 +104,17 @@ def arrow_table(events: pd.DataFrame, *, nan_as_null: bool = True) -> pa.Table:
                 fields.append(pa.field(name, kind, nullable=True))
                 arrays.append(pa.array(column.to_numpy(), type=kind))
                 continue
-        elif column.dtype.kind == "b" or (
-            column.notna().any()
-            and column.dropna().map(lambda value: isinstance(value, bool | np.bool_)).all()
+        elif not nan_as_null and (
+            column.dtype.kind == "b"
+            or (
+                column.notna().any()
+                and column.dropna().map(lambda value: isinstance(value, bool | np.bool_)).all()
+            )
         ):
             kind = pa.bool_()
         elif (
-            column.notna().any()
+            not nan_as_null
+            and column.notna().any()
             and column.dropna()
             .map(lambda value: isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_))
             .all()
