@@ -80,19 +80,10 @@ from expsql.grammar.ast import BinaryOp, Expr, Goal, Negate, Number
 from expsql.models import AttributionWindow, Check, Experiment, Metric
 from expsql.source import Columns, ExposuresSource, Source
 from expsql.testing import reference
+from expsql.testing.events import SEED_COLUMNS
 
 #: The seed-layout columns of :func:`attributed`, before the dimension columns.
-ATTRIBUTED_COLUMNS = (
-    "exp_id",
-    "exp_variant_id",
-    "unit_type",
-    "agg_type",
-    "goal",
-    "unit_id",
-    "cnt",
-    "value",
-    "date",
-)
+ATTRIBUTED_COLUMNS = SEED_COLUMNS
 #: How :mod:`expsql.testing.reference` reads :func:`attributed`'s table: no ``agg_type`` column, so both
 #: ``unit`` and ``global`` terms match every row (the exposures layout has no aggregation types).
 SEED_SOURCE_COLUMNS = Columns(agg_type=None)
