@@ -28,7 +28,17 @@ def _commands() -> dict[str, Any]:
 def test_cli_reference_has_every_command_and_option_with_its_help() -> None:
     reference = cli_reference()
     commands = _commands()
-    assert set(commands) == {"compile", "run", "demo", "dialects", "evaluate", "metrics", "serve", "check"}
+    assert set(commands) == {
+        "compile",
+        "run",
+        "demo",
+        "dialects",
+        "evaluate",
+        "metrics",
+        "serve",
+        "check",
+        "results",
+    }
     for name, command in commands.items():
         assert f"## expsql {name}\n" in reference
         assert " ".join((command.help or "").split()) in reference
