@@ -120,11 +120,6 @@ def run(
 
     :param on_query: called with the SQL just before it runs (the CLI shows it).
     """
-    from expsql.report.notebook import attach_renderings
-    from expsql.stats import evaluate
-
-    attach_renderings()  # a run's evaluation shows as the report in a notebook
-
     try:
         statements = compile_experiment(experiment, dialect, rows, source)
         sql = script(statements)
@@ -136,12 +131,29 @@ def run(
             dao.close()
     frame = results[0][0] if len(results) == 1 else pd.concat([f for f, _ in results], ignore_index=True)
     seconds = sum(s for _, s in results)
+    return evaluated_run(experiment, dialect, rows, sql, frame, seconds, source)
+
+
+def evaluated_run(
+    experiment: Experiment,
+    dialect: str,
+    rows: Rows,
+    sql: str,
+    frame: pd.DataFrame,
+    query_seconds: float,
+    source: AnySource | None,
+) -> Run:
+    """The :class:`Run` of rows a query returned: their evaluation, timed."""
+    from expsql.report.notebook import attach_renderings
+    from expsql.stats import evaluate
+
+    attach_renderings()  # a run's evaluation shows as the report in a notebook
     started = time.perf_counter()
     # The exposures layout excludes units exposed to several variants: say how many, even none.
     excluding = isinstance(source, ExposuresSource) and experiment.multiple_exposures == "exclude"
     evaluation = evaluate(experiment, frame, multiple_exposures=excluding or None)
     stats_seconds = time.perf_counter() - started
-    return Run(experiment, dialect, rows, sql, frame, seconds, evaluation, stats_seconds)
+    return Run(experiment, dialect, rows, sql, frame, query_seconds, evaluation, stats_seconds)
 
 
 def _reason(error: BaseException) -> str:

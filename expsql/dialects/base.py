@@ -96,6 +96,13 @@ class Dialect:
         ``INSERT … SELECT`` runs alone and the run's row in the runs table, written last, is the
         commit marker: the latest-run views and ``expsql results`` read only runs that have it;
         ``none`` — results cannot be written.
+    :param incremental: its warehouse can keep an incremental refresh's state
+        (:mod:`expsql.incremental`): it creates a table from a query, drops one, and commits a
+        one-row ``INSERT`` whole, the refresh's one atomic step (the state record's new row).
+    :param refresh_lock: how one refresh of an experiment at a time is enforced
+        (:mod:`expsql.incremental.locks`): ``session`` — an advisory lock the connection holds and
+        the server releases when it ends (PostgreSQL); ``table`` — a lock table the refresh creates
+        and drops, taken over from a killed holder of the same host.
     :param options: default keyword options passed to the connector.
     :param client: import name of the connector's warehouse client (``psycopg``), so
         ``expsql dialects`` can tell whether it is installed without importing it.
@@ -116,6 +123,8 @@ class Dialect:
     can_cancel: bool = False
     can_load_tables: bool = False
     publish: Literal["transaction", "marker", "none"] = "none"
+    incremental: bool = False
+    refresh_lock: Literal["session", "table"] = "table"
     options: dict[str, Any] = field(default_factory=dict)
     client: str | None = None
 

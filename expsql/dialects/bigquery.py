@@ -63,6 +63,7 @@ DIALECT = Dialect(
     percentile_window=True,
     timestamp_type="TIMESTAMPTZ",
     max_query_bytes=1024 * 1024,  # "maximum unresolved GoogleSQL query length: 1,024 KB"
+    incremental=True,
 )
 
 

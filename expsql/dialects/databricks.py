@@ -50,6 +50,7 @@ DIALECT = Dialect(
     percentile_function=spark_percentile,
     can_cancel=True,
     can_load_tables=True,
+    incremental=True,
 )
 
 

@@ -95,6 +95,7 @@ DIALECT = Dialect(
     can_cancel=True,
     can_load_tables=True,
     publish="transaction",
+    incremental=True,
 )
 
 

@@ -125,6 +125,8 @@ DIALECT = Dialect(
     can_cancel=True,
     can_load_tables=True,
     publish="transaction",
+    incremental=True,
+    refresh_lock="session",
 )
 
 

@@ -112,6 +112,7 @@ DIALECT = Dialect(
     native_prefix_match=False,
     max_identifier_bytes=127,
     can_load_tables=True,
+    incremental=True,
 )
 
 

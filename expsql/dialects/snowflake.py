@@ -117,6 +117,7 @@ DIALECT = Dialect(
     max_query_bytes=1_000_000,
     can_cancel=True,
     can_load_tables=True,
+    incremental=True,
 )
 
 

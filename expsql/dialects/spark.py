@@ -91,6 +91,7 @@ DIALECT = Dialect(
     can_cancel=True,
     can_load_tables=True,
     publish="marker",
+    incremental=True,
 )
 
 
