@@ -38,7 +38,7 @@ from expsql.incremental.inputs import (
     subquery,
     union_all,
 )
-from expsql.models import Experiment
+from expsql.models import AttributionWindow, Check, Experiment, Metric
 from expsql.source import EventsTable, ExposuresSource
 
 #: The count column of a state events table whose source table has none (each row counts 1).
@@ -170,11 +170,15 @@ class EventTable(StateInput):
 
     # What a compaction keeps and what it must not merge.
 
+    def _windows(self) -> list[AttributionWindow]:
+        """The experiment's window and every metric's and check's."""
+        experiment = self.plan.experiment
+        items: list[Metric | Check] = [*experiment.metrics, *experiment.checks]
+        return [experiment.attribution_window(), *(experiment.attribution_window(item) for item in items)]
+
     def _offsets(self) -> list[int]:
         """Each bound the query compares an event's timestamp with, in seconds after ``t0``."""
-        experiment = self.plan.experiment
-        windows = {experiment.attribution_window()}
-        windows |= {experiment.attribution_window(item) for item in (*experiment.metrics, *experiment.checks)}
+        windows = set(self._windows())
         offsets = {w.delay_seconds for w in windows} | {
             w.end_seconds for w in windows if w.end_seconds is not None
         }
@@ -185,12 +189,7 @@ class EventTable(StateInput):
     def _kept(self, timestamp: exp.Expression, t0: exp.Expression) -> list[exp.Expression]:
         """The events some rule can count: from the earliest bound (the pre-period's start, or the
         smallest delay) to the latest window end (none when a window has no end)."""
-        experiment = self.plan.experiment
-        windows = [
-            experiment.attribution_window(),
-            *(experiment.attribution_window(i) for i in experiment.metrics),
-        ]
-        windows += [experiment.attribution_window(item) for item in experiment.checks]
+        windows = self._windows()
         first = -self.lookback if self.lookback else min(w.delay_seconds for w in windows)
         conditions: list[exp.Expression] = [exp.GTE(this=timestamp, expression=shifted(t0, first))]
         ends = [w.end_seconds for w in windows]

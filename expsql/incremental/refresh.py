@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from expsql.compiler.build import resolve_dialect
 from expsql.dialects import Dao, Dialect
 from expsql.errors import ConnectorError, ExpsqlError
@@ -188,7 +190,7 @@ def _refresh_locked(
     full_refresh: bool,
     step: Callable[[str], None],
     on_query: Callable[[str], None] | None,
-) -> tuple[list[str], object, float, StateRecord, bool, str]:
+) -> tuple[list[str], pd.DataFrame, float, StateRecord, bool, str]:
     dialect = plan.dialect
     current = read_record(dao, tables, dialect)
     plan_hash = plan.hash(tables)
