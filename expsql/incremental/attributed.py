@@ -51,12 +51,12 @@ class AttributedEvents(StateInput):
         self.plan, self.source, self.table = plan, source, source.table
         names = source.columns
         experiment = plan.experiment
-        dimensions = dict.fromkeys(
-            (
+        dimensions = sorted(
+            {
                 *plan.dimension_names,
                 *experiment.breakdown,
                 *(item.dimension for item in experiment.filters if item.dimension is not None),
-            )
+            }
         )
         fixed = [
             names.exp_id,

@@ -77,8 +77,17 @@ def exposures_inputs(plan: Plan, dialect: Dialect) -> list[StateInput]:
         goals.extend(g for g in read.goals if g not in goals)
         dimensions.extend(d for d in read.dimensions if d not in dimensions)
     for index, (table, goals, dimensions) in enumerate(reads.values()):
+        # Sorted: the state holds the same whatever order the metrics name them in (the plan hash).
         inputs.append(
-            EventTable(plan, layout, dialect, table, f"events_{index}", tuple(goals), tuple(dimensions))
+            EventTable(
+                plan,
+                layout,
+                dialect,
+                table,
+                f"events_{index}",
+                tuple(sorted(goals)),
+                tuple(sorted(dimensions)),
+            )
         )
     return inputs
 
@@ -104,7 +113,7 @@ class ExposureLog(StateInput):
         self.log = layout.source.exposures
         names = self.log.columns
         self.unit, self.timestamp = names.unit_id, names.timestamp
-        dimensions = dict.fromkeys((*layout.exposure_dimensions, *layout.segment_dimensions))
+        dimensions = sorted({*layout.exposure_dimensions, *layout.segment_dimensions})
         self.columns = [names.unit_id, names.exp_id, names.variant, names.timestamp, *dimensions]
         self.table = self.log.table
 

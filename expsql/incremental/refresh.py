@@ -103,14 +103,22 @@ class Refresh:
         return f"{how}: state version {self.record.state_version}, settled until {settled}"
 
 
-def not_incremental(experiment: Experiment, dialect: Dialect) -> str | None:
-    """Why ``experiment`` cannot be refreshed incrementally on ``dialect`` (``None``: it can)."""
+def check_dialect(dialect: Dialect) -> None:
+    """:raises IncrementalError: ``dialect`` cannot keep a state (:attr:`Dialect.incremental`)."""
     if not dialect.incremental:
-        return f"{dialect.name} does not declare that it can keep an incremental state (Dialect.incremental)"
+        raise IncrementalError(
+            f"{dialect.name} cannot keep an incremental state: its dialect does not declare that the "
+            "warehouse creates tables from queries and commits a one-row INSERT atomically "
+            "(Dialect.incremental); run without --incremental"
+        )
+
+
+def not_incremental(experiment: Experiment) -> str | None:
+    """Why ``experiment`` is run in full rather than from a state (``None``: it can be refreshed)."""
     for metric in experiment.metrics:
         if metric.event_quantile:
             return (
-                f"metric {metric.id!r} is a quantile of events: its rows need every event, and the state "
+                f"metric {metric.id} is a quantile of events: its rows need every event, and the state "
                 "keeps sums"
             )
     return None
@@ -141,8 +149,9 @@ def refresh(
     :raises RefreshBusy: another refresh of the experiment is running.
     """
     resolved = resolve_dialect(dialect)
+    check_dialect(resolved)
     source = source or Source()
-    reason = not_incremental(experiment, resolved)
+    reason = not_incremental(experiment)
     if reason is not None:
         run = full_run(
             experiment, dao, dialect=resolved.name, rows=rows, source=source, on_query=on_query, close=close
