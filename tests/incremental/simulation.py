@@ -112,7 +112,7 @@ def attributed_simulation(seed: int = 7, units: int = 240) -> Simulation:
                     "exp_id": frame["exp_id"],
                     "exp_variant_id": frame["variant_id"],
                     "unit_type": "user",
-                    "agg_type": "unit",
+                    "agg_type": np.where(frame["event"] == "exposure", "global", "unit"),
                     "goal": frame["event"],
                     "unit_id": frame["unit_id"],
                     "cnt": frame["count"].fillna(1).astype("int64"),
