@@ -164,7 +164,9 @@ def test_data_later_than_the_margin_is_missed_until_a_full_refresh(
     late = exposures_simulation(late_hours=0)
     events, exposures = late.tables["events"], late.tables["exposures"]
     first = exposures[exposures["exp_id"] == "exp-1"].groupby("unit_id")["timestamp"].min()
-    clicks = events[(events["event"] == "click") & (events["value"] > 0)].join(first.rename("t0"), on="unit_id")
+    clicks = events[(events["event"] == "click") & (events["value"] > 0)].join(
+        first.rename("t0"), on="unit_id"
+    )
     day = pd.Timestamp(MOMENTS[2])
     counted = clicks[(clicks["timestamp"] > clicks["t0"]) & (clicks["timestamp"] > day)]
     counted = counted[counted["timestamp"] < day + pd.Timedelta(days=2)]
