@@ -328,7 +328,9 @@ class EventTable(StateInput):
             # CUPED: the pre-period before the watermark of the units the state does not hold yet.
             raw_since = since - dt.timedelta(seconds=self.lookback)
             # NOT EXISTS, an anti-join on every engine (Spark plans NOT IN as a nested loop).
-            same_unit = exp.EQ(this=column(self.exposure_unit, "held"), expression=self._unit(self.alias_name))
+            same_unit = exp.EQ(
+                this=column(self.exposure_unit, "held"), expression=self._unit(self.alias_name)
+            )
             held = select_from([number(1)], state_table(tables["exposures"], "held"), [same_unit])
             new_unit = exp.Not(this=exp.Exists(this=held))
             timestamp = column(self.events.columns.timestamp, self.alias_name)
