@@ -218,11 +218,12 @@ def _refresh_locked(
     statements = plan.settle_statements(
         tables, None if previous is None else previous.state_version, version, Window(since, until)
     )
+    # Compiled before anything is written: a query the compiler refuses leaves the state as it was.
+    query = plan.query(tables, version, until, rows)
     for state_input, statement in zip(plan.inputs, statements, strict=True):
         step(f"write {state_input.part}")
         dao.execute(statement)
     step("query")
-    query = plan.query(tables, version, until, rows)
     if on_query is not None:
         on_query(query)
     frame, query_seconds = execute(dao, query)

@@ -316,3 +316,20 @@ def test_a_state_schema_that_cannot_be_written_says_what_to_grant(
     dao = get("duckdb").connect(str(path), read_only=True)
     with pytest.raises(IncrementalError, match="needs to create, read and drop tables in 'state'"):
         refresh(CASES["plain"], dao, dialect="duckdb", state=STATE, source=exposures.source, as_of=MOMENTS[3])
+
+
+def test_a_query_the_compiler_refuses_writes_nothing(
+    connection: duckdb.DuckDBPyConnection, exposures: Simulation
+) -> None:
+    from expsql.errors import MetricRowsRequired
+
+    _load(connection, exposures.as_of(MOMENTS[4]))
+    with pytest.raises(MetricRowsRequired):
+        refresh(
+            CASES["winsorized"], _dao(connection), dialect="duckdb", state=STATE, source=exposures.source,
+            rows="goals", as_of=MOMENTS[4],
+        )  # fmt: skip
+    tables = connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'state'"
+    ).fetchall()
+    assert tables == [("expsql_state",)]
