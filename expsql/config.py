@@ -16,6 +16,10 @@ value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
     [results]                          # `expsql run` writes each evaluation back (expsql.results)
     schema = "experiments"             # ... into tables of this schema (--write-results overrides)
 
+    [state]                            # incremental refresh (expsql.incremental, docs/incremental.md)
+    schema = "expsql_state"            # where each experiment's state is kept (--state-schema overrides)
+    late_arrival_hours = 48            # events this late after their timestamp still count exactly
+
     [connectors.postgres]              # keyword options of the postgres connector
     password_env = "PGPASSWORD"
     connect_timeout = 5
@@ -33,6 +37,7 @@ value (``password_env = "PGPASSWORD"`` becomes the option ``password``)::
     public_metrics = false             # true: /metrics needs no token
     shutdown_timeout = 30              # seconds evaluations in flight may finish after SIGTERM
     log_format = "text"                # one line per request: "text" (key=value) or "json"
+    state_schema = "expsql_state"      # where "incremental": true keeps state (default: [state] schema)
     dialect = "postgres"               # serve this warehouse (options from [connectors.postgres]) ...
     connect = "host=warehouse.internal dbname=analytics user=expsql"
     # dao_factory = "mycompany.experiments:dao_factory"   # ... or an integrator's own factory
@@ -93,6 +98,21 @@ class ResultsSettings(BaseModel):
     schema_: str | None = Field(default=None, alias="schema", pattern=r"^[^.]+(\.[^.]+)?$")
 
 
+#: Events arriving up to this many hours after their own timestamp are counted exactly by an
+#: incremental refresh (the default of :data:`expsql.incremental.LATE_ARRIVAL_HOURS`).
+LATE_ARRIVAL_HOURS: Final = 48.0
+
+
+class StateSettings(BaseModel):
+    """Where an incremental refresh keeps each experiment's state (:mod:`expsql.incremental`);
+    ``--state-schema`` and ``--late-arrival-hours`` override it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_: str | None = Field(default=None, alias="schema", pattern=r"^[^.]+(\.[^.]+)?$")
+    late_arrival_hours: float = Field(default=LATE_ARRIVAL_HOURS, ge=0, allow_inf_nan=False)
+
+
 class ServerSettings(BaseModel):
     """Settings of ``expsql serve``."""
 
@@ -131,6 +151,11 @@ class ServerSettings(BaseModel):
     #: Where ``"write_results": true`` writes an evaluation back (:mod:`expsql.results`); ``None``:
     #: the ``[results]`` table's schema, and without one such a request is refused.
     results_schema: str | None = None
+    #: Where ``"incremental": true`` keeps the state (:mod:`expsql.incremental`); ``None``: the
+    #: ``[state]`` table's schema, and without one such a request is refused.
+    state_schema: str | None = Field(default=None, pattern=r"^[^.]+(\.[^.]+)?$")
+    #: The late-arrival margin of ``"incremental": true``; ``None``: the ``[state]`` table's.
+    late_arrival_hours: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
 class Config(BaseModel):
@@ -142,6 +167,7 @@ class Config(BaseModel):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     results: ResultsSettings = Field(default_factory=ResultsSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     path: Path | None = Field(default=None, exclude=True)
 

@@ -116,3 +116,32 @@ def test_a_password_on_the_command_line_is_refused(target: str) -> None:
 )
 def test_targets_without_a_password_are_accepted(target: str | None) -> None:
     reject_inline_password(target)
+
+
+def test_the_state_table_sets_the_schema_and_the_late_arrival_margin(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, '[state]\nschema = "warehouse.expsql_state"\nlate_arrival_hours = 6\n')
+    )
+    assert config.state.schema_ == "warehouse.expsql_state"
+    assert config.state.late_arrival_hours == 6
+
+
+def test_without_a_state_table_there_is_no_schema_and_the_margin_is_the_librarys() -> None:
+    from expsql.incremental import LATE_ARRIVAL_HOURS
+
+    assert Config().state.schema_ is None
+    assert Config().state.late_arrival_hours == LATE_ARRIVAL_HOURS == 48
+
+
+@pytest.mark.parametrize(
+    ("table", "where"),
+    [
+        ('schema = "a.b.c"', r"state\.schema"),
+        ('schema = ""', r"state\.schema"),
+        ("late_arrival_hours = -1", r"state\.late_arrival_hours"),
+        ('shema = "expsql_state"', r"state\.shema"),
+    ],
+)
+def test_a_bad_state_table_is_a_config_error(tmp_path: Path, table: str, where: str) -> None:
+    with pytest.raises(ConfigError, match=where):
+        load_config(write(tmp_path, f"[state]\n{table}\n"), environ={})

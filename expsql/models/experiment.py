@@ -117,6 +117,13 @@ class Experiment(KnownKeysOnly):
         "[date_from, date_to] (each day as that day's sequential look), from the same one query "
         "(metric rows; :mod:`expsql.timeline_days`).",
     )
+    incremental: bool = Field(
+        default=False,
+        description="Refresh incrementally: keep the experiment's inputs, compacted, in the warehouse's "
+        "state schema ([state] schema) and read only the rows since the last refresh plus a "
+        "late-arrival margin; the rows equal the full query's (`expsql run --incremental`, "
+        "docs: Incremental refresh).",
+    )
     max_multiple_exposures: float = Field(
         default=0.01,
         ge=0,

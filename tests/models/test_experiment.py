@@ -256,3 +256,15 @@ def test_a_metric_inherits_the_experiments_attribution_window_field_by_field() -
 def test_bad_attribution_settings_are_refused(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _windowed(**fields)
+
+
+def test_incremental_is_off_unless_the_experiment_asks_for_it(tmp_path: Path) -> None:
+    assert Experiment.model_validate(EP_STATS_BODY).incremental is False
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(body(incremental=True)))
+    assert load_experiment(path).incremental is True
+
+
+def test_a_misspelt_incremental_key_names_the_field() -> None:
+    with pytest.raises(ExperimentError, match=r"'incremantal' \(did you mean 'incremental'\?\)"):
+        validate_experiment(body(incremantal=True))
