@@ -14,6 +14,16 @@ from rich.console import Console
 
 from expsql.cli.app import app, stderr
 from expsql.cli.catalog import ConfigOption, MetricsOption, catalog_for
+from expsql.cli.state import (
+    AsOfOption,
+    FullRefreshOption,
+    IncrementalOption,
+    LateArrivalOption,
+    StateSchemaOption,
+    given_state_options,
+    parse_as_of,
+    state_options,
+)
 from expsql.errors import ExpsqlError
 from expsql.models import Experiment
 
@@ -236,6 +246,11 @@ def run_command(
             "[default: config [results] schema].",
         ),
     ] = None,
+    incremental: IncrementalOption = None,
+    state_schema: StateSchemaOption = None,
+    full_refresh: FullRefreshOption = False,
+    as_of: AsOfOption = None,
+    late_arrival_hours: LateArrivalOption = None,
 ) -> None:
     """Compile EXPERIMENT, run its query on a warehouse, and print the scorecard."""
     from expsql import runner
@@ -270,22 +285,52 @@ def run_command(
     table = load_source(source_path) if source_path else None
     check_timeline(definition, contract)  # before connecting: a timeline needs its window
 
+    state = state_options(
+        definition.incremental if incremental is None else incremental,
+        state_schema or settings.state.schema_,
+        settings.state.late_arrival_hours if late_arrival_hours is None else late_arrival_hours,
+        given=given_state_options(state_schema, full_refresh, as_of, late_arrival_hours),
+    )
+    moment = None if as_of is None else parse_as_of(as_of)
+
     options = settings.connector_options(dialect)
     results_schema = write_results or settings.results.schema_
-    if dialect == "duckdb" and results_schema is None:
+    if dialect == "duckdb" and results_schema is None and state is None:
         options.setdefault("read_only", True)  # a run only reads; a mistyped path must not create a file
     where = f"{dialect} {target}" if target else dialect
     dao = runner.connect(dialect, target, options)
     started = dt.datetime.now(dt.UTC)
-    result = runner.run(
-        definition,
-        dao,
-        dialect=dialect,
-        rows=contract,
-        source=table,
-        on_query=lambda sql: announce_query(sql, dialect, contract, where, show_sql=show_sql),
-        close=results_schema is None,
-    )
+
+    def announce(sql: str) -> None:
+        announce_query(sql, dialect, contract, where, show_sql=show_sql)
+
+    if state is None:
+        result = runner.run(
+            definition,
+            dao,
+            dialect=dialect,
+            rows=contract,
+            source=table,
+            on_query=announce,
+            close=results_schema is None,
+        )
+    else:
+        from expsql.incremental import refresh
+
+        refreshed = refresh(
+            definition,
+            dao,
+            dialect=dialect,
+            state=state,
+            source=table,
+            rows=contract,
+            as_of=moment,
+            full_refresh=full_refresh,
+            on_query=announce,
+            close=results_schema is None,
+        )
+        stderr.print(refreshed.summary(), markup=False)
+        result = refreshed.run
     if results_schema is not None:
         from expsql.dialects import get
         from expsql.results import write_results as write
