@@ -85,6 +85,10 @@ def create_app(
     settings = settings or config.server
     if settings.results_schema is None and config.results.schema_ is not None:
         settings = settings.model_copy(update={"results_schema": config.results.schema_})
+    if settings.state_schema is None and config.state.schema_ is not None:
+        settings = settings.model_copy(update={"state_schema": config.state.schema_})
+    if settings.late_arrival_hours is None:
+        settings = settings.model_copy(update={"late_arrival_hours": config.state.late_arrival_hours})
     tokens = load_tokens(settings.tokens_env)  # before anything else: a server never starts open by mistake
     factories = _as_factories(dao_factory, config)
     service = Service(
@@ -145,6 +149,7 @@ def expression_response(error: ExpressionError) -> JSONResponse:
 
 def _install_error_handlers(app: FastAPI) -> None:
     from expsql.dialects import UnknownDialectError
+    from expsql.incremental import RefreshBusy
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -174,6 +179,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(catalog_routes.NoCatalog)
     async def no_catalog(request: Request, error: catalog_routes.NoCatalog) -> JSONResponse:
         return _error(404, str(error), error="no_catalog")
+
+    @app.exception_handler(RefreshBusy)
+    async def refresh_busy(request: Request, error: RefreshBusy) -> JSONResponse:
+        # Another refresh of the experiment holds its lock: the same request succeeds once it is done.
+        _note_error(request, "refresh_busy")
+        return _error(409, str(error), error="refresh_busy")
 
     @app.exception_handler(ConnectorError)
     async def unreachable(request: Request, error: ConnectorError) -> JSONResponse:

@@ -35,6 +35,7 @@ def error_type(status: int) -> str | None:
         404: "not_found",
         405: "method_not_allowed",
         408: "body_timeout",
+        409: "refresh_busy",
         413: "too_large",
         422: "validation",
         431: "headers_too_large",

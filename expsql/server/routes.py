@@ -36,6 +36,7 @@ from expsql.version import __version__
 if TYPE_CHECKING:
     from starlette.types import Receive
 
+    from expsql.incremental import Refresh, StateOptions
     from expsql.server.metrics import Metrics
     from expsql.server.service import RunningQuery, Service
 
@@ -48,6 +49,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 EVALUATION_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
+    409: {
+        "model": ErrorBody,
+        "description": 'Another refresh of the experiment ("incremental": true) is running; retry later',
+    },
     500: {"model": ErrorBody, "description": "An unexpected failure (no stack trace is sent)"},
     503: {
         "model": ErrorBody,
@@ -95,6 +100,7 @@ def list_dialects(request: Request) -> list[DialectInfo]:
             percentile=dialect.percentile,
             cancel=dialect.can_cancel,
             max_query_bytes=dialect.max_query_bytes,
+            incremental=dialect.incremental,
         )
 
     return [info(name) for name in registry.available()]
@@ -136,23 +142,42 @@ def _evaluate(
     metrics: Metrics,
     query: RunningQuery,
     results_schema: str | None = None,
+    state: StateOptions | None = None,
 ) -> dict[str, Any]:
     """The pipeline of one request, run in the worker pool: factory → Dao → SQL → rows → statistics.
 
     The Dao is attached to ``query`` while the query runs, so that the event loop can cancel it.
+    With ``state``, the rows come from an incremental refresh of the experiment's state there.
     """
     import datetime as dt
 
-    from expsql.runner import open_dao, run
+    from expsql.runner import Run, open_dao, run
 
     dao = open_dao(factory.get_dao, factory.dialect)
     written: dict[str, Any] = {}
     try:
         query.attach(dao)
         started = dt.datetime.now(dt.UTC)
-        outcome = run(
-            experiment, dao, dialect=factory.dialect, rows=rows, source=source_of(factory), close=False
-        )
+        outcome: Run
+        if state is None:
+            outcome = run(
+                experiment, dao, dialect=factory.dialect, rows=rows, source=source_of(factory), close=False
+            )
+        else:
+            from expsql.incremental import refresh
+
+            refreshed = refresh(
+                experiment,
+                dao,
+                dialect=factory.dialect,
+                state=state,
+                source=source_of(factory),
+                rows=rows,
+                full_refresh=experiment.full_refresh,
+                close=False,
+            )
+            outcome = refreshed.run
+            written["refresh"] = refresh_info(refreshed)
         if results_schema is not None:
             from expsql.dialects import get
             from expsql.results import write_results
@@ -176,6 +201,38 @@ def _evaluate(
         | segment_results(experiment, outcome.evaluation)
         | written
     )
+
+
+def refresh_info(refreshed: Refresh) -> dict[str, Any]:
+    """The response's ``refresh``: what an incremental refresh did."""
+    record = refreshed.record
+    return {
+        "incremental": refreshed.incremental,
+        "reason": refreshed.reason,
+        "state_version": None if record is None else record.state_version,
+        "settled_until": None if record is None else record.settled_until,
+        "summary": refreshed.summary(),
+    }
+
+
+def state_of(body: EvaluateRequest, settings: ServerSettings) -> StateOptions | None:
+    """Where ``"incremental": true`` keeps the state (``None``: a full run).
+
+    :raises IncrementalError: incremental, and the server has no state schema.
+    """
+    if body.full_refresh and not body.incremental:
+        raise ExperimentError('full_refresh applies to an incremental refresh only: add "incremental": true')
+    if not body.incremental:
+        return None
+    from expsql.incremental import LATE_ARRIVAL_HOURS, IncrementalError, StateOptions
+
+    if settings.state_schema is None:
+        raise IncrementalError(
+            '"incremental": true needs a state schema on the server, where each experiment\'s state '
+            "is kept ([state] schema in expsql.toml, or [server] state_schema)"
+        )
+    hours = LATE_ARRIVAL_HOURS if settings.late_arrival_hours is None else settings.late_arrival_hours
+    return StateOptions(settings.state_schema, late_arrival_hours=hours)
 
 
 def disconnect_of(receive: Receive) -> Callable[[], Awaitable[None]]:
@@ -217,9 +274,10 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     results_schema = service.settings.results_schema if body.write_results else None
     if body.write_results and results_schema is None:
         raise ExperimentError("write_results needs a results schema on the server ([results] schema)")
+    state = state_of(body, service.settings)
     try:
         return await service.submit(
-            lambda query: _evaluate(factory, body, rows, service.metrics, query, results_schema),
+            lambda query: _evaluate(factory, body, rows, service.metrics, query, results_schema, state),
             disconnected=disconnect_of(request.receive),
         )
     except ExpsqlError:

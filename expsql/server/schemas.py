@@ -81,6 +81,11 @@ class EvaluateRequest(Experiment):
         description="Also append the evaluation to the results tables of the server's results "
         "schema ([results] schema); the response's run_id names the run.",
     )
+    full_refresh: bool = Field(
+        default=False,
+        description='With "incremental": true: rebuild the experiment\'s state from the whole window '
+        "(as after a late-data backfill), then refresh from it.",
+    )
 
 
 class CompileRequest(Experiment):
@@ -259,6 +264,25 @@ class TimelinePoint(BaseModel):
     )
 
 
+class RefreshInfo(BaseModel):
+    """expsql, with ``"incremental": true``: what the refresh did (:mod:`expsql.incremental`)."""
+
+    incremental: bool = Field(
+        description="The rows came from the kept state and the rows since its watermark; false: the "
+        "state was (re)built from the whole window, or none is kept (reason says why)."
+    )
+    reason: str = Field(description="Why the refresh was not incremental; empty when it was.")
+    state_version: int | None = Field(
+        default=None, description="The state's current version after the refresh; null: no state kept."
+    )
+    settled_until: dt.datetime | None = Field(
+        default=None,
+        description="The watermark (UTC): the state holds every event before it; later ones were "
+        "read from the source tables.",
+    )
+    summary: str = Field(description="One line, as `expsql run --incremental` prints it.")
+
+
 class Readout(BaseModel):
     """expsql: how the results were read (:mod:`expsql.stats.readouts`)."""
 
@@ -284,6 +308,11 @@ class Result(BaseModel):
         default=None, description="One result per segment of each breakdown dimension."
     )
     run_id: str | None = Field(default=None, description="With write_results: the run written back.")
+    refresh: RefreshInfo | None = Field(
+        default=None,
+        description='expsql: with "incremental": true, whether the rows came from an incremental '
+        "refresh; absent without.",
+    )
     readout: Readout | None = Field(
         default=None,
         description="expsql: the inference, sequential mode and prior the results used; absent for "
@@ -316,6 +345,11 @@ class DialectInfo(BaseModel):
         default=None,
         description="The longest query text the warehouse takes (bytes); metric rows of a larger "
         "experiment are compiled to several statements, each for a share of the metrics.",
+    )
+    incremental: bool = Field(
+        default=False,
+        description='Its warehouse can keep the state of "incremental": true (a table created from a '
+        "query, dropped, and a one-row INSERT committed whole); elsewhere such a request runs in full.",
     )
 
 

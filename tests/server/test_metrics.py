@@ -184,6 +184,7 @@ def test_metric_names_follow_the_prometheus_conventions(client: TestClient) -> N
         (404, "not_found"),
         (405, "method_not_allowed"),
         (408, "body_timeout"),
+        (409, "refresh_busy"),
         (413, "too_large"),
         (422, "validation"),
         (429, "client"),

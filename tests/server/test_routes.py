@@ -61,12 +61,14 @@ def test_dialects_lists_the_registry_and_what_is_served(client: TestClient) -> N
         "percentile": "exact",
         "cancel": True,
         "max_query_bytes": None,
+        "incremental": True,
     }
     assert listed["postgres"]["served"] is False and listed["postgres"]["connector"] is True
     assert listed["trino"]["percentile"] == "approximate"
     assert listed["postgres"]["cancel"] is True and listed["spark"]["cancel"] is True
     assert listed["bigquery"]["cancel"] is False  # its Dao has no cancel()
     assert listed["bigquery"]["max_query_bytes"] == 1024 * 1024
+    assert listed["postgres"]["incremental"] is True and listed["trino"]["incremental"] is False
 
 
 def test_docs_and_openapi_describe_every_endpoint(client: TestClient) -> None:
