@@ -292,6 +292,11 @@ def run_command(
         given=given_state_options(state_schema, full_refresh, as_of, late_arrival_hours),
     )
     moment = None if as_of is None else parse_as_of(as_of)
+    if state is not None:
+        from expsql.dialects import get
+        from expsql.incremental.refresh import check_dialect
+
+        check_dialect(get(dialect))  # before connecting: a warehouse that cannot keep a state
 
     options = settings.connector_options(dialect)
     results_schema = write_results or settings.results.schema_

@@ -275,6 +275,11 @@ async def evaluate(body: EvaluateRequest, request: Request) -> Any:
     if body.write_results and results_schema is None:
         raise ExperimentError("write_results needs a results schema on the server ([results] schema)")
     state = state_of(body, service.settings)
+    if state is not None:
+        from expsql.dialects import get
+        from expsql.incremental.refresh import check_dialect
+
+        check_dialect(get(factory.dialect))  # before the worker pool: a warehouse without a state
     try:
         return await service.submit(
             lambda query: _evaluate(factory, body, rows, service.metrics, query, results_schema, state),

@@ -349,7 +349,7 @@ class DialectInfo(BaseModel):
     incremental: bool = Field(
         default=False,
         description='Its warehouse can keep the state of "incremental": true (a table created from a '
-        "query, dropped, and a one-row INSERT committed whole); elsewhere such a request runs in full.",
+        "query, dropped, and a one-row INSERT committed whole); elsewhere such a request is a 422.",
     )
 
 

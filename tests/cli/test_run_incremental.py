@@ -372,3 +372,21 @@ def test_a_user_with_rights_on_the_state_schema_only_can_refresh_on_postgresql(
     )
     assert outcome.code == 0, outcome.err
     assert "full refresh (no state yet)" in outcome.err
+
+
+def test_a_dialect_that_cannot_keep_a_state_is_refused_before_connecting(invoke: Invoke) -> None:
+    outcome = invoke(
+        "run",
+        EXAMPLE,
+        "--dialect",
+        "trino",
+        "--connect",
+        "http://trino.invalid",
+        "--incremental",
+        "--state-schema",
+        "expsql_state",
+    )
+    assert outcome.code == 2 and outcome.out == ""
+    assert "error: trino cannot keep an incremental state" in outcome.err
+    assert "run without --incremental" in outcome.err and "Traceback" not in outcome.err
+    assert "running the" not in outcome.err

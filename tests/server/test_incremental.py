@@ -133,3 +133,17 @@ def test_a_second_refresh_at_once_is_a_409(client: TestClient, warehouse: Path) 
     assert busy.json()["error"] == "refresh_busy"
     assert "another refresh of experiment 'checkout-redesign' is running" in busy.json()["detail"]
     assert client.post("/evaluate", json=DEMO_BODY | {"incremental": True}).status_code == 200
+
+
+def test_a_dialect_that_cannot_keep_a_state_is_a_422() -> None:
+    class TrinoFactory:
+        dialect = "trino"
+
+        def get_dao(self) -> Any:
+            raise AssertionError("no connection: refused before")
+
+    config = Config.model_validate({"state": {"schema": "expsql_state"}})
+    with TestClient(create_app(TrinoFactory(), config=config)) as client:
+        answer = client.post("/evaluate", json=DEMO_BODY | {"incremental": True})
+    assert answer.status_code == 422
+    assert "trino cannot keep an incremental state" in answer.json()["detail"]
