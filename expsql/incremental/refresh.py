@@ -177,7 +177,18 @@ def refresh(
 
 
 def _prepare(dao: Dao, dialect: Dialect, tables: StateTables) -> None:
-    """The state schema and the record table, created when missing."""
+    """The record table, and the state schema first when it is missing.
+
+    The schema is created only when the record cannot be: PostgreSQL checks ``CREATE SCHEMA IF NOT
+    EXISTS`` against the right to create schemas in the database even when the schema exists, and
+    a writer needs rights on the state schema only.
+    """
+    try:
+        dao.execute(create_record_sql(tables, dialect))
+    except ConnectorError:
+        pass
+    else:
+        return
     try:
         dao.execute(create_schema_sql(tables.schema, dialect))
         dao.execute(create_record_sql(tables, dialect))

@@ -327,11 +327,6 @@ def test_the_second_day_refreshes_incrementally_on_postgresql(
 
 
 @pytest.mark.engine("postgres")
-@pytest.mark.xfail(
-    strict=True,
-    reason="expsql.incremental runs CREATE SCHEMA IF NOT EXISTS on every refresh, which PostgreSQL "
-    "refuses without CREATE on the database even when the schema exists",
-)
 def test_a_user_with_rights_on_the_state_schema_only_can_refresh_on_postgresql(
     invoke: Invoke, postgres_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
