@@ -26,7 +26,7 @@ from expsql.compiler.layouts import ExposuresLayout, layout_of
 from expsql.compiler.layouts.attribution import timestamp_literal
 from expsql.compiler.nodes import alias, column, day_of, literal, number
 from expsql.compiler.plan import Plan
-from expsql.compiler.predicates import shifted
+from expsql.compiler.predicates import dimension_predicate, shifted
 from expsql.dialects.base import Dialect
 from expsql.incremental.inputs import (
     StateInput,
@@ -48,7 +48,6 @@ RAW: Final = "expsql_raw"
 #: Each unit's first exposure, read from the new state's exposures.
 FIRST_EXPOSURE: Final = "expsql_t0"
 UNITS: Final = "expsql_units"
-ROWS: Final = "expsql_rows"
 
 
 def state_source(source: ExposuresSource) -> ExposuresSource:
@@ -100,6 +99,24 @@ def _experiment_bounds(experiment: Experiment) -> tuple[dt.datetime | None, dt.d
     start = None if experiment.date_from is None else _midnight(experiment.date_from)
     end = None if experiment.date_until is None else _midnight(experiment.date_until + dt.timedelta(days=1))
     return start, end
+
+
+def _predicates(plan: Plan, dialect: Dialect, names: tuple[str, ...]) -> dict[str, list[exp.Expression]]:
+    """Each predicate the query tests a dimension column with (its terms' and its filters'), by
+    column, in a stable order."""
+    found: dict[str, dict[str, exp.Expression]] = {}
+    dimensions = [d for key in plan.terms for d in key.dimensions]
+    dimensions += [f.dimension for f in (*plan.goal_filters, *plan.unit_filters) if f.dimension is not None]
+    for dimension in dimensions:
+        if dimension.name in names:
+            test = dimension_predicate(plan, dimension, dialect)
+            found.setdefault(dimension.name, {})[dialect.render(test, pretty=False)] = test
+    return {name: [tests[key] for key in sorted(tests)] for name, tests in found.items()}
+
+
+def _flag(test: exp.Expression) -> exp.Expression:
+    """1 where ``test`` holds, else 0 (NULL included)."""
+    return exp.Case(ifs=[exp.If(this=test.copy(), true=number(1))], default=number(0))
 
 
 class ExposureLog(StateInput):
@@ -170,6 +187,8 @@ class EventTable(StateInput):
         self.goals = goals
         names = table.columns
         self.count = names.count or COUNT_COLUMN
+        self.dimensions = dimensions
+        self.predicates = _predicates(plan, dialect, dimensions)
         self.keys = [names.unit_id, *([names.goal] if table.goal_column else []), *dimensions]
         self.measures = [self.count, *([names.value] if names.value is not None else [])]
         self.columns = [*self.keys, names.timestamp, *self.measures]
@@ -296,26 +315,38 @@ class EventTable(StateInput):
         branches = [raw]
         if previous is not None:
             branches.insert(0, self._state(previous).select(alias(number(0), RAW), copy=False))
-        rows = subquery(union_all(branches), ROWS)
-        timestamp, t0 = column(names.timestamp, ROWS), column(FIRST_EXPOSURE, UNITS)
-        same_unit = exp.EQ(this=self._unit(ROWS), expression=column(self.exposure_unit, UNITS))
+        # Aliased as the query aliases the table, so the compiler's own dimension predicates apply.
+        rows = subquery(union_all(branches), self.alias_name)
+        timestamp, t0 = column(names.timestamp, self.alias_name), column(FIRST_EXPOSURE, UNITS)
+        same_unit = exp.EQ(this=self._unit(self.alias_name), expression=column(self.exposure_unit, UNITS))
         conditions = self._kept(timestamp, t0)
         if since is not None and self.lookback:
             # Raw rows before the watermark only for the units the previous state did not hold.
             settled = [
-                exp.EQ(this=column(RAW, ROWS), expression=number(0)),
+                exp.EQ(this=column(RAW, self.alias_name), expression=number(0)),
                 exp.GTE(this=timestamp.copy(), expression=timestamp_literal(since, self.dialect)),
                 exp.GTE(this=t0.copy(), expression=timestamp_literal(since, self.dialect)),
             ]
             conditions.append(exp.Paren(this=exp.or_(*settled, copy=False)))
-        groups: list[exp.Expression] = [column(name, ROWS) for name in self.keys]
+        identity = self.keys[: len(self.keys) - len(self.dimensions)]
+        groups: list[exp.Expression] = [column(name, self.alias_name) for name in identity]
+        projections: list[exp.Expression] = same_names(identity, self.alias_name)
+        for name in self.dimensions:
+            tests = self.predicates.get(name)
+            if tests:
+                # Values every predicate on the column tells apart the same way share a row: any
+                # one of them (the smallest) stands for all.
+                groups += [_flag(test) for test in tests]
+                projections.append(alias(exp.Min(this=column(name, self.alias_name)), name))
+            else:
+                groups.append(column(name, self.alias_name))
+                projections.append(alias(column(name, self.alias_name), name))
         groups.append(self._zone(timestamp, t0))
         if self.plan.experiment.timeline is not None:
             groups.append(day_of(timestamp.copy()))
-        projections = [
-            *same_names(self.keys, ROWS),
+        projections += [
             alias(exp.Min(this=timestamp.copy()), names.timestamp),
-            *(alias(exp.Sum(this=column(name, ROWS)), name) for name in self.measures),
+            *(alias(exp.Sum(this=column(name, self.alias_name)), name) for name in self.measures),
         ]
         query = select_from(projections, rows, conditions)
         query.set("joins", [exp.Join(this=subquery(self._units(tables["exposures"]), UNITS), on=same_unit)])
