@@ -126,6 +126,7 @@ DIALECT = Dialect(
     can_load_tables=True,
     publish="transaction",
     incremental=True,
+    analyze_new_tables=True,
     refresh_lock="session",
 )
 

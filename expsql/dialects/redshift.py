@@ -113,6 +113,7 @@ DIALECT = Dialect(
     max_identifier_bytes=127,
     can_load_tables=True,
     incremental=True,
+    analyze_new_tables=True,
 )
 
 

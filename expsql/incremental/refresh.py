@@ -36,6 +36,7 @@ from expsql.incremental.plans import RefreshPlan, plan_refresh
 from expsql.incremental.state import (
     StateRecord,
     StateTables,
+    analyze_sql,
     append_record_sql,
     create_record_sql,
     create_schema_sql,
@@ -234,6 +235,8 @@ def _refresh_locked(
     for state_input, statement in zip(plan.inputs, statements, strict=True):
         step(f"write {state_input.part}")
         dao.execute(statement)
+        if dialect.analyze_new_tables:  # the next statement joins it: plan it from its real size
+            dao.execute(analyze_sql(tables.table(version, state_input.part), dialect))
     step("query")
     if on_query is not None:
         on_query(query)

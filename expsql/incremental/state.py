@@ -160,3 +160,8 @@ def _naive(value: object) -> dt.datetime:
 def drop_sql(name: str, dialect: Dialect) -> str:
     """``DROP TABLE IF EXISTS name``."""
     return dialect.render(exp.Drop(tables=[table_node(name)], kind="TABLE", exists=True), pretty=False)
+
+
+def analyze_sql(name: str, dialect: Dialect) -> str:
+    """``ANALYZE name``: the statistics a planner needs of a table created from a query."""
+    return dialect.render(exp.Analyze(tables=[table_node(name)]), pretty=False)

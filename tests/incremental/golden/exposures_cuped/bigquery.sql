@@ -26,12 +26,12 @@ WHERE
 
 CREATE TABLE `expsql_state`.`expsql_state_78202803eeb7_v4_events_0` AS
 SELECT
-  `expsql_rows`.`unit_id` AS `unit_id`,
-  `expsql_rows`.`event` AS `event`,
-  `expsql_rows`.`product` AS `product`,
-  MIN(`expsql_rows`.`timestamp`) AS `timestamp`,
-  SUM(`expsql_rows`.`expsql_count`) AS `expsql_count`,
-  SUM(`expsql_rows`.`value`) AS `value`
+  `events`.`unit_id` AS `unit_id`,
+  `events`.`event` AS `event`,
+  MIN(`events`.`product`) AS `product`,
+  MIN(`events`.`timestamp`) AS `timestamp`,
+  SUM(`events`.`expsql_count`) AS `expsql_count`,
+  SUM(`events`.`value`) AS `value`
 FROM (
   SELECT
     `events`.`unit_id` AS `unit_id`,
@@ -57,7 +57,7 @@ FROM (
     AND `events`.`timestamp` >= CAST('2026-11-05 06:00:00' AS TIMESTAMP)
     AND `events`.`timestamp` < CAST('2026-11-13 06:00:00' AS TIMESTAMP)
     AND `events`.`event_date` >= CAST('2026-11-05' AS DATE)
-) AS `expsql_rows`
+) AS `events`
 JOIN (
   SELECT
     `unit_id` AS `unit_id`,
@@ -66,33 +66,33 @@ JOIN (
   GROUP BY
     `unit_id`
 ) AS `expsql_units`
-  ON `expsql_rows`.`unit_id` = `expsql_units`.`unit_id`
+  ON `events`.`unit_id` = `expsql_units`.`unit_id`
 WHERE
-  `expsql_rows`.`timestamp` >= `expsql_units`.`expsql_t0` - INTERVAL 604800 SECOND
-  AND `expsql_rows`.`timestamp` < `expsql_units`.`expsql_t0` + INTERVAL 608400 SECOND
+  `events`.`timestamp` >= `expsql_units`.`expsql_t0` - INTERVAL 604800 SECOND
+  AND `events`.`timestamp` < `expsql_units`.`expsql_t0` + INTERVAL 608400 SECOND
   AND (
-    `expsql_rows`.`expsql_raw` = 0
-    OR `expsql_rows`.`timestamp` >= CAST('2026-11-12 06:00:00' AS TIMESTAMP)
+    `events`.`expsql_raw` = 0
+    OR `events`.`timestamp` >= CAST('2026-11-12 06:00:00' AS TIMESTAMP)
     OR `expsql_units`.`expsql_t0` >= CAST('2026-11-12 06:00:00' AS TIMESTAMP)
   )
 GROUP BY
-  `expsql_rows`.`unit_id`,
-  `expsql_rows`.`event`,
-  `expsql_rows`.`product`,
+  `events`.`unit_id`,
+  `events`.`event`,
+  CASE WHEN `events`.`product` IN ('p_1', 'p_2') THEN 1 ELSE 0 END,
   CASE
-    WHEN `expsql_rows`.`timestamp` >= `expsql_units`.`expsql_t0` - INTERVAL 604800 SECOND
+    WHEN `events`.`timestamp` >= `expsql_units`.`expsql_t0` - INTERVAL 604800 SECOND
     THEN 1
     ELSE 0
-  END + CASE WHEN `expsql_rows`.`timestamp` >= `expsql_units`.`expsql_t0` THEN 1 ELSE 0 END + CASE
-    WHEN `expsql_rows`.`timestamp` >= `expsql_units`.`expsql_t0` + INTERVAL 3600 SECOND
-    THEN 1
-    ELSE 0
-  END + CASE
-    WHEN `expsql_rows`.`timestamp` >= `expsql_units`.`expsql_t0` + INTERVAL 90000 SECOND
+  END + CASE WHEN `events`.`timestamp` >= `expsql_units`.`expsql_t0` THEN 1 ELSE 0 END + CASE
+    WHEN `events`.`timestamp` >= `expsql_units`.`expsql_t0` + INTERVAL 3600 SECOND
     THEN 1
     ELSE 0
   END + CASE
-    WHEN `expsql_rows`.`timestamp` >= `expsql_units`.`expsql_t0` + INTERVAL 608400 SECOND
+    WHEN `events`.`timestamp` >= `expsql_units`.`expsql_t0` + INTERVAL 90000 SECOND
+    THEN 1
+    ELSE 0
+  END + CASE
+    WHEN `events`.`timestamp` >= `expsql_units`.`expsql_t0` + INTERVAL 608400 SECOND
     THEN 1
     ELSE 0
   END;
