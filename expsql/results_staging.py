@@ -108,8 +108,9 @@ def cleanup(
     run has no runs row and no staging table left (its writer is gone)."""
     now = now or dt.datetime.now(dt.UTC)
     loader: Any = dao  # a Dao that can load tables has drop_table
+    names = table_names(dao, dialect, schema)
     dropped = []
-    for name in table_names(dao, dialect, schema):
+    for name in names:
         staged = staged_at(name)
         if staged is not None and now - staged[1] >= stale_after:
             try:
@@ -117,23 +118,24 @@ def cleanup(
             except Exception:  # dropped by another writer at the same moment
                 continue
             dropped.append(name)
-    if dialect.publish != "marker":  # in one transaction a run's rows land with its runs row
-        return Cleanup(tuple(dropped))
-    orphans = {part: _orphans(dao, dialect, schema, part) for part in parts}
+    present = {name.lower() for name in names}
+    parts = [part for part in parts if f"{PREFIX}{part}" in present]
+    if dialect.publish != "marker" or f"{PREFIX}runs" not in present or not parts:
+        return Cleanup(tuple(dropped))  # in one transaction a run's rows land with its runs row
+    orphans = _orphans(dao, dialect, schema, parts)
     # Listed after the orphans: a writer whose rows were seen has its staging tables until its
     # runs row is written (which the DELETE's own check then sees) or it fails (its rows are orphans).
     live = {staged[0] for name in table_names(dao, dialect, schema) if (staged := staged_at(name))}
     removed: set[str] = set()
     hidden: set[str] = set()
-    for part, run_ids in orphans.items():
-        for run_id in sorted(run_ids):
-            if run_hash(run_id) in live:
-                continue
-            try:
-                dao.execute(_delete_sql(dialect, schema, part, run_id))
-                removed.add(run_id)
-            except ConnectorError:  # a table that cannot DELETE (Spark's parquet): hidden, kept
-                hidden.add(run_id)
+    for part, run_id in sorted(orphans):
+        if run_hash(run_id) in live:
+            continue
+        try:
+            dao.execute(_delete_sql(dialect, schema, part, run_id))
+            removed.add(run_id)
+        except ConnectorError:  # a table that cannot DELETE (Spark's parquet): hidden, kept
+            hidden.add(run_id)
     return Cleanup(tuple(dropped), tuple(sorted(removed - hidden)), tuple(sorted(hidden)))
 
 
@@ -153,30 +155,35 @@ def _is_run(run_id: str, table: str | None = None) -> exp.EQ:
     )
 
 
-def _orphans(dao: Dao, dialect: Dialect, schema: str, part: str) -> set[str]:
-    """Run ids in ``part``'s table without a runs row (none when the table is missing)."""
-    runs = exp.alias_(table_node(f"{schema}.{PREFIX}runs"), "r", table=True)
-    marker = exp.Exists(
-        this=exp.select(exp.Literal.number(1))
-        .from_(runs)
-        .where(
-            exp.EQ(
-                this=exp.column(exp.to_identifier("run_id", quoted=True), table="r"),
-                expression=exp.column(exp.to_identifier("run_id", quoted=True), table="p"),
+def _orphans(dao: Dao, dialect: Dialect, schema: str, parts: list[str]) -> set[tuple[str, str]]:
+    """``(part, run id)`` of the rows in ``parts``' tables without a runs row, in one query."""
+    selects = []
+    for part in parts:
+        runs = exp.alias_(table_node(f"{schema}.{PREFIX}runs"), "r", table=True)
+        marker = exp.Exists(
+            this=exp.select(exp.Literal.number(1))
+            .from_(runs)
+            .where(
+                exp.EQ(
+                    this=exp.column(exp.to_identifier("run_id", quoted=True), table="r"),
+                    expression=exp.column(exp.to_identifier("run_id", quoted=True), table="p"),
+                )
             )
         )
-    )
-    select = (
-        exp.select(exp.column(exp.to_identifier("run_id", quoted=True), table="p"))
-        .distinct()
-        .from_(exp.alias_(table_node(f"{schema}.{PREFIX}{part}"), "p", table=True))
-        .where(exp.Not(this=marker))
-    )
-    try:
-        frame = dao.execute(dialect.render(select))
-    except ConnectorError:
-        return set()
-    return {str(run_id) for run_id in frame.iloc[:, 0]}
+        selects.append(
+            exp.select(
+                exp.alias_(exp.Literal.string(part), "part"),
+                exp.column(exp.to_identifier("run_id", quoted=True), table="p"),
+            )
+            .distinct()
+            .from_(exp.alias_(table_node(f"{schema}.{PREFIX}{part}"), "p", table=True))
+            .where(exp.Not(this=marker))
+        )
+    union: Any = selects[0]
+    for select in selects[1:]:
+        union = exp.union(union, select, distinct=False)
+    frame = dao.execute(dialect.render(union))
+    return {(str(part), str(run_id)) for part, run_id in frame.itertuples(index=False)}
 
 
 def _delete_sql(dialect: Dialect, schema: str, part: str, run_id: str) -> str:
