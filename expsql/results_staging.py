@@ -6,7 +6,7 @@ characters; it drops them once the run is published. A writer killed before that
 on a dialect that publishes with a ``marker`` (Spark: each table's ``INSERT`` commits alone, the
 runs row last) it may also leave a run's rows in some tables without its runs row.
 
-:func:`cleanup` (called at the start of every write, and on its own by ``expsql results --cleanup``)
+:func:`cleanup` (called at the start of every write, and on its own by :func:`expsql.results.cleanup_results`)
 drops the staging tables older than ``stale_after``, then deletes the rows of runs without a runs row
 whose writer is gone (no staging table of the run left). Readers never see such rows either way:
 the latest-run views and every read go through the runs table. A table that cannot ``DELETE``
