@@ -4,9 +4,13 @@
 run itself) into staging tables through the Dao's table loader, creates the results tables when
 they are missing (and adds the columns a later expsql version brought: ``ADD COLUMN``, never a
 drop), then publishes the run in the one step the dialect offers (:attr:`Dialect.publish`): one
-transaction of ``INSERT … SELECT`` from staging. A run id already published is skipped, so writing
-a run twice duplicates nothing. Every statement is a sqlglot tree; names are identifiers, values
-literals.
+transaction of ``INSERT … SELECT`` from staging, or (``marker``) each table's ``INSERT`` alone and
+the runs row last. A run id already published is skipped, so writing a run twice duplicates
+nothing; with ``transaction`` a unique index on the runs table's ``run_id`` makes the second of two
+writers of one run id at once fail its transaction, which then counts as written. Readers go through
+the runs table, so they never see rows of a run without its runs row; each write first removes
+what killed writers left (:mod:`expsql.results_staging`). Every statement is a sqlglot tree; names
+are identifiers, values literals.
 
 Tables (``expsql_`` then the part): ``runs``, ``exposures``, ``metrics``, ``checks``,
 ``timeline``, ``breakdown_exposures``, ``breakdown_metrics``, ``breakdown_checks``,
@@ -35,12 +39,12 @@ from expsql.dialects.base import Dao, Dialect
 from expsql.dialects.frames import arrow_table, table_node
 from expsql.errors import ConnectorError, ExpsqlError
 from expsql.models import Experiment
+from expsql.results_staging import PREFIX, STALE_AFTER, Cleanup, cleanup, published, stage_table, stage_tag
 from expsql.stats.evaluation import Evaluation
 from expsql.stats.segment_results import Breakdowns
 from expsql.stats.tables import Table
 from expsql.version import __version__
 
-PREFIX: Final = "expsql_"
 PARTS: Final = (
     "exposures",
     "metrics",
@@ -162,10 +166,13 @@ def write_results(
     finished: dt.datetime | None = None,
     experiment: Experiment | None = None,
     pause: Any = None,
+    stale_after: dt.timedelta = STALE_AFTER,
 ) -> str:
     """Append ``evaluation`` to the results tables in ``schema``; return its run id.
 
     :param pause: called between staging and publishing (tests kill the process there).
+    :param stale_after: staging tables older than this are a killed writer's, dropped first
+        (:func:`cleanup_results`).
     """
     if dialect.publish == "none" or not dialect.can_load_tables:
         raise ResultsError(f"dialect {dialect.name!r} cannot write results (no table loader or publish step)")
@@ -181,27 +188,37 @@ def write_results(
         finished=finished or now,
         experiment=experiment,
     )
-    stage_tag = hashlib.sha256(run_id.encode()).hexdigest()[:16] + uuid.uuid4().hex[:8]
+    tag = stage_tag(run_id, now)
     staged: dict[str, str] = {}
     _ensure_schema(dao, dialect, schema)
+    with contextlib.suppress(ConnectorError):  # leftovers never stop a write
+        cleanup_results(dao, dialect, schema, stale_after=stale_after)
     loader: Any = dao  # a Dao of a dialect that can load tables and publish (checked above)
+    runs = f"{schema}.{PREFIX}runs"
     try:
         for name, frame in frames.items():
-            stage = f"{schema}.{PREFIX}stage_{stage_tag}_{name}"
+            stage = stage_table(schema, tag, name)
             loader.load_table(frame, stage, nan_as_null=False)
             staged[name] = stage
             _ensure_table(dao, dialect, f"{schema}.{PREFIX}{name}", frame)
+        if dialect.publish == "transaction":
+            _ensure_unique_run_id(dao, dialect, runs)
         if pause is not None:
             pause()
-        runs = f"{schema}.{PREFIX}runs"
+        parts = [n for n in frames if n != "runs"]
+        # In a transaction the runs row goes first: a second writer of the run id waits on its
+        # unique index there; as a marker it goes last.
+        order = ["runs", *parts] if dialect.publish == "transaction" else [*parts, "runs"]
         statements = [
-            _insert_sql(
-                f"{schema}.{PREFIX}{name}", staged[name], list(frames[name].columns), runs, run_id, dialect
-            )
-            for name in [*(n for n in frames if n != "runs"), "runs"]
+            _insert_sql(f"{schema}.{PREFIX}{name}", staged[name], list(frames[name].columns), run_id, dialect)
+            for name in order
         ]
         if dialect.publish == "transaction":
-            loader.publish(statements)
+            try:
+                loader.publish(statements)
+            except ConnectorError:
+                if not _landed(dao, dialect, schema, run_id):
+                    raise  # not another writer of this run id that committed first
         else:
             with _MARKER_LOCK:  # Spark: two INSERTs into one table at once share its _temporary dir
                 for statement in statements:
@@ -213,6 +230,35 @@ def write_results(
             with contextlib.suppress(Exception):  # a leftover staging table is harmless
                 loader.drop_table(stage)
     return run_id
+
+
+def cleanup_results(
+    dao: Dao, dialect: Dialect, schema: str, *, stale_after: dt.timedelta = STALE_AFTER
+) -> Cleanup:
+    """Remove what killed writers left in ``schema``: staging tables older than ``stale_after`` and,
+    on a ``marker`` dialect, rows of runs without a runs row whose writer is gone (kept, hidden from
+    readers, where the table cannot ``DELETE``). Every write does this first."""
+    return cleanup(dao, dialect, schema, PARTS, stale_after=stale_after)
+
+
+def _landed(dao: Dao, dialect: Dialect, schema: str, run_id: str) -> bool:
+    try:
+        return not read_part_all(dao, dialect, f"{schema}.{PREFIX}runs", run_id).empty
+    except ConnectorError:
+        return False
+
+
+def _ensure_unique_run_id(dao: Dao, dialect: Dialect, runs: str) -> None:
+    """``CREATE UNIQUE INDEX IF NOT EXISTS expsql_runs_run_id ON runs (run_id)``: of two writers of one
+    run id at once, the second's transaction fails. A warehouse without unique indexes (or a
+    history that already holds a run twice) goes without."""
+    index = exp.Index(
+        this=_quoted(f"{PREFIX}runs_run_id"),
+        table=table_node(runs),
+        params=exp.IndexParameters(columns=[exp.Ordered(this=exp.column(_quoted("run_id")))]),
+    )
+    with contextlib.suppress(ConnectorError):
+        dao.execute(dialect.render(exp.Create(this=index, kind="INDEX", unique=True, exists=True)))
 
 
 def list_runs(dao: Dao, dialect: Dialect, schema: str) -> pd.DataFrame:
@@ -237,12 +283,7 @@ def read_part(
     select = (
         exp.select(*(exp.column(exp.to_identifier(c, quoted=True)) for c in columns))
         .from_(table_node(f"{schema}.{PREFIX}{part}"))
-        .where(
-            exp.EQ(
-                this=exp.column(exp.to_identifier("run_id", quoted=True)),
-                expression=exp.Literal.string(run_id),
-            )
-        )
+        .where(_committed(schema, run_id))
         .order_by(exp.column(exp.to_identifier("row_number", quoted=True)))
     )
     return _dates(dao.execute(dialect.render(select)))
@@ -317,17 +358,20 @@ def read_experiment(dao: Dao, dialect: Dialect, schema: str, run_id: str) -> Exp
 
 
 def read_part_all(dao: Dao, dialect: Dialect, table: str, run_id: str) -> pd.DataFrame:
-    select = (
-        exp.select(exp.Star())
-        .from_(table_node(table))
-        .where(
-            exp.EQ(
-                this=exp.column(exp.to_identifier("run_id", quoted=True)),
-                expression=exp.Literal.string(run_id),
-            )
-        )
+    """Every column of ``run_id``'s rows in ``table`` (``schema.expsql_<part>``): of a published run only."""
+    schema, _, name = table.rpartition(".")
+    is_run = exp.EQ(this=exp.column(_quoted("run_id")), expression=exp.Literal.string(run_id))
+    where: exp.Condition = is_run if name == f"{PREFIX}runs" or not schema else _committed(schema, run_id)
+    return dao.execute(dialect.render(exp.select(exp.Star()).from_(table_node(table)).where(where)))
+
+
+def _committed(schema: str, run_id: str) -> exp.Condition:
+    """``run_id = … AND EXISTS (its runs row)``: a part's rows of a published run only (on a
+    ``marker`` dialect a killed writer's rows may sit in a table without their runs row)."""
+    return exp.and_(
+        exp.EQ(this=exp.column(_quoted("run_id")), expression=exp.Literal.string(run_id)),
+        published(run_id, schema),
     )
-    return dao.execute(dialect.render(select))
 
 
 def _column(series: pd.Series) -> np.ndarray:
@@ -424,12 +468,11 @@ def _exists(dao: Dao, dialect: Dialect, table: str) -> bool:
     return True
 
 
-def _insert_sql(target: str, stage: str, columns: list[str], runs: str, run_id: str, dialect: Dialect) -> str:
+def _insert_sql(target: str, stage: str, columns: list[str], run_id: str, dialect: Dialect) -> str:
     """``INSERT INTO target (cols) SELECT cols FROM stage WHERE NOT EXISTS (the run in target)``.
 
     The check is on the target itself, so re-writing a run adds nothing where it landed and, on a
     dialect without a multi-table transaction (``marker``), completes a run that stopped half-way."""
-    del runs
     published = exp.Exists(
         this=exp.select(exp.Literal.number(1))
         .from_(table_node(target))

@@ -3,7 +3,9 @@ tests in tests/engines/test_results_engines.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,16 @@ import pytest
 
 from expsql.demo import demo_experiment, write_demo_database
 from expsql.dialects import get
-from expsql.results import list_runs, part_tables, read_evaluation, read_part, write_results
+from expsql.results import (
+    ResultsError,
+    cleanup_results,
+    list_runs,
+    part_tables,
+    read_evaluation,
+    read_part,
+    write_results,
+)
+from expsql.results_staging import STALE_AFTER, stage_table, stage_tag, staged_at, table_names
 from expsql.runner import connect, run
 from expsql.stats.evaluation import Evaluation
 from expsql.stats.tables import Table
@@ -35,8 +46,6 @@ def with_edge_values(evaluation: Evaluation) -> Evaluation:
     names = np.array(table.column("metric_name"), dtype=object)
     names[0] = "Umsatz pro Käufer — 購入 ✓"
     data[table.columns.index("metric_name")] = names
-    from dataclasses import replace
-
     return replace(evaluation, metric_table=Table(table.columns, tuple(data)))
 
 
@@ -153,3 +162,65 @@ def test_breakdown_and_timeline_tables_read_back_equal(
     table = part_tables(full_evaluation)[part]
     assert_same(read_part(dao, get("duckdb"), "results", part, run_id, table.columns), table.to_pandas())
     assert str(read_evaluation(dao, get("duckdb"), "results", run_id)) == str(full_evaluation)
+
+
+def test_the_next_write_drops_stale_staging_tables_and_keeps_young_ones(
+    evaluation: Evaluation, tmp_path: Path
+) -> None:
+    """A killed writer's staging tables (its tag holds when it began) go with the next write once
+    older than ``stale_after``; a writer's that may still be running stay."""
+    dao = connect("duckdb", str(tmp_path / "r.duckdb"))
+    dao.execute("CREATE SCHEMA results")
+    now = dt.datetime.now(dt.UTC)
+    old = stage_table("results", stage_tag("killed", now - STALE_AFTER - dt.timedelta(minutes=1)), "metrics")
+    young = stage_table("results", stage_tag("running", now), "breakdown_exposures")
+    for name in (old, young):
+        dao.load_table(pd.DataFrame({"run_id": ["x"]}), name)  # type: ignore[attr-defined]
+    assert staged_at(young.split(".")[1]) is not None and len(young.split(".")[1]) <= 63
+    write_results(evaluation, dao, get("duckdb"), "results")
+    left = [t for t in table_names(dao, get("duckdb"), "results") if t.startswith("expsql_stage_")]
+    assert left == [young.split(".")[1]]
+    assert cleanup_results(dao, get("duckdb"), "results", stale_after=dt.timedelta(0)).dropped_staging == (
+        young.split(".")[1],
+    )
+
+
+def test_readers_see_no_rows_of_a_run_without_its_runs_row(evaluation: Evaluation, tmp_path: Path) -> None:
+    """Rows a marker writer left in a table without the runs row stay out of every reader."""
+    dao = connect("duckdb", str(tmp_path / "r.duckdb"))
+    dialect = get("duckdb")
+    run_id = write_results(evaluation, dao, dialect, "results")
+    dao.execute(
+        "INSERT INTO results.expsql_metrics SELECT * REPLACE ('orphan' AS run_id)"
+        f" FROM results.expsql_metrics WHERE run_id = '{run_id}'"
+    )
+    columns = part_tables(evaluation)["metrics"].columns
+    assert read_part(dao, dialect, "results", "metrics", "orphan", columns).empty
+    assert dao.execute("SELECT DISTINCT run_id FROM results.expsql_latest_metrics")["run_id"].tolist() == [
+        run_id
+    ]
+    with pytest.raises(ResultsError):
+        read_evaluation(dao, dialect, "results", "orphan")
+    assert list_runs(dao, dialect, "results")["run_id"].tolist() == [run_id]
+
+
+def test_cleanup_on_a_marker_dialect_deletes_the_rows_of_gone_writers_only(
+    evaluation: Evaluation, tmp_path: Path
+) -> None:
+    """Rows without a runs row: deleted when no staging table of their run is left (the writer is
+    gone), kept while one is (the writer may be publishing); a transaction dialect never looks."""
+    dao = connect("duckdb", str(tmp_path / "r.duckdb"))
+    marker = replace(get("duckdb"), publish="marker")
+    run_id = write_results(evaluation, dao, marker, "results")
+    for orphan in ("gone", "publishing"):
+        dao.execute(
+            f"INSERT INTO results.expsql_checks SELECT * REPLACE ('{orphan}' AS run_id)"
+            f" FROM results.expsql_checks WHERE run_id = '{run_id}'"
+        )
+    live = stage_table("results", stage_tag("publishing", dt.datetime.now(dt.UTC)), "checks")
+    dao.load_table(pd.DataFrame({"run_id": ["publishing"]}), live)  # type: ignore[attr-defined]
+    assert cleanup_results(dao, get("duckdb"), "results").removed_runs == ()
+    done = cleanup_results(dao, marker, "results")
+    assert done.removed_runs == ("gone",) and done.hidden_runs == ()
+    left = dao.execute("SELECT DISTINCT run_id FROM results.expsql_checks ORDER BY run_id")["run_id"]
+    assert left.tolist() == sorted([run_id, "publishing"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -59,7 +60,8 @@ class DuckDBDao:
                 cursor.execute(statement)
             cursor.execute("COMMIT")
         except duckdb.Error as error:
-            cursor.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                cursor.execute("ROLLBACK")
             raise ConnectorError(f"duckdb refused the results: {error}") from error
         finally:
             cursor.close()

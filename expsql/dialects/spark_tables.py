@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 
 class SparkTables:
-    """A Spark session's tables: :meth:`load_table`, :meth:`drop_table`; :meth:`close` stops the
-    session only if the Dao started it."""
+    """A Spark session's tables: :meth:`load_table`, :meth:`list_tables`, :meth:`drop_table`;
+    :meth:`close` stops the session only if the Dao started it."""
 
     def __init__(self, session: SparkSession, *, owned: bool = True) -> None:
         self.session = session
@@ -25,6 +25,10 @@ class SparkTables:
         """Write ``frame`` as the managed table ``table`` (``schema.table`` too), replacing it."""
         data = self.session.createDataFrame(arrow_table(frame, nan_as_null=nan_as_null))
         data.write.mode("overwrite").saveAsTable(table_node(table).sql("spark"))
+
+    def list_tables(self, schema: str) -> list[str]:
+        """The tables of ``schema`` (Spark has no ``information_schema``)."""
+        return [table.name for table in self.session.catalog.listTables(schema)]
 
     def drop_table(self, table: str) -> None:
         self.session.sql(drop_table_sql(table, "spark")).collect()

@@ -21,7 +21,9 @@ Then a test module proves a dialect with one class (the example plugin's own tes
 Every reference experiment in each of its row contracts becomes one test, named after its feature
 and case; a failure shows the first differing row. The Dao writes the reference tables through its
 ``load_table(frame, table)``; override :meth:`DialectConformance.load_table` (and ``drop_table``)
-when yours has none. Features in ``UNSUPPORTED`` must fail to compile with expsql's error.
+when yours has none. Features in ``UNSUPPORTED`` must fail to compile with expsql's error. A dialect
+that declares a ``publish`` step is also checked to write ``--write-results`` tables that read back
+equal (in ``RESULTS_SCHEMA``, :mod:`expsql.testing.results_check`).
 
 Engines: an engine the machine lacks skips its tests with the reason and how to enable it, except
 under ``CI=true``, where it fails them, so CI can never pass by skipping.
@@ -209,6 +211,8 @@ class DialectConformance:
     SCHEMA: ClassVar[str | None] = None
     #: Only the reference experiments of these features (``None``: every feature).
     FEATURES: ClassVar[frozenset[str] | None] = None
+    #: Where the results check writes (and then drops) its tables, created when missing.
+    RESULTS_SCHEMA: ClassVar[str] = "expsql_kit_results"
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -244,6 +248,18 @@ class DialectConformance:
         )
         with reference_tables_loaded(target):
             yield target
+
+    def test_results_written_and_read_back(self, dao: Dao) -> None:
+        """``--write-results`` through the Dao's table loader: every results table reads back equal
+        to its Evaluation frame (:mod:`expsql.testing.results_check`); skipped for a dialect that
+        declares ``publish="none"`` once the kit saw it refuse to write."""
+        from expsql.testing.results_check import check_results
+
+        result = check_results(Target(self.DIALECT, dao), self.RESULTS_SCHEMA)
+        if result.status == "fail":
+            pytest.fail(f"results: {result.detail}", pytrace=False)
+        if result.status == "unsupported":
+            pytest.skip(f"{result.detail} (declares publish='none')")
 
     def test_reference_experiment(self, conformance_target: Target, case: Case, contract: str) -> None:
         result = run_case(conformance_target, case, contract)
