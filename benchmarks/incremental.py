@@ -25,9 +25,8 @@ end set to this experiment's): issue 25 asks for ≤ 1.0x.
 
 ``--postgres`` runs the same at a smaller size on a throwaway PostgreSQL server (the test suite's,
 :class:`expsql.testing.engines.PostgresServer`, through :func:`query.throwaway_postgres`), appending
-each day through ``COPY``. There the refresh's ``on_step`` hook ``ANALYZE``s the state tables just
-written before the query (timed with the refresh): ``expsql.incremental`` does not, and without
-statistics the planner joins the state in a nested loop (``--no-analyze`` shows it).
+each day through ``COPY``. (The refresh ``ANALYZE``s each state table it writes there,
+``Dialect.analyze_new_tables``: without statistics the planner joined the state in a nested loop.)
 
 Run: ``python benchmarks/incremental.py [--units 1000000] [--events 40000000] [--threads 2]``,
 ``python benchmarks/incremental.py --postgres [--units 100000] [--events 4000000]``.
@@ -185,35 +184,11 @@ class DuckDB(Engine):
 class Postgres(Engine):
     name, in_process = "postgres", False
 
-    def __init__(self, dsn: str, analyze: bool) -> None:
+    def __init__(self, dsn: str) -> None:
         import psycopg
 
         self.connection = psycopg.connect(dsn, autocommit=True)
         self.dao = get("postgres").connect(connection=self.connection)
-        self.analyze = analyze
-
-    def on_step(self, schema: str) -> Callable[[str], None] | None:
-        """Before the query, ``ANALYZE`` the state tables just written (the highest version).
-
-        ``expsql.incremental`` does not: a table from ``CREATE TABLE … AS`` has no statistics until
-        autovacuum gets to it, the planner takes it for a row or two and joins the events state to
-        the units in a nested loop (quadratic: 73 s at day 4 of 100k units). Timed as part of the
-        refresh; ``--no-analyze`` shows the refresh as it is."""
-        if not self.analyze:
-            return None
-
-        def step(name: str) -> None:
-            if name != "query":
-                return
-            listed = "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename ~ '_v[0-9]+_'"
-            with self.connection.cursor() as cursor:
-                names = [row[0] for row in cursor.execute(listed, [schema])]
-                newest = max(int(name.rsplit("_v", 1)[1].split("_")[0]) for name in names)
-                for name in names:
-                    if f"_v{newest}_" in name:
-                        cursor.execute(f'ANALYZE "{schema}"."{name}"')
-
-        return step
 
     def append(self, table: str, rows: pa.Table) -> None:
         """``COPY`` the day's rows as CSV (an unquoted empty field is NULL), then ``ANALYZE``."""
@@ -380,11 +355,6 @@ def main() -> None:
     parser.add_argument(
         "--postgres", action="store_true", help="a throwaway PostgreSQL server instead of DuckDB"
     )
-    parser.add_argument(
-        "--no-analyze",
-        action="store_true",
-        help="PostgreSQL: do not ANALYZE the new state tables before the query",
-    )
     parser.add_argument("--quiet", action="store_true", help="no line per day")
     args = parser.parse_args()
     units = args.units or (100_000 if args.postgres else 1_000_000)
@@ -396,7 +366,7 @@ def main() -> None:
     print(f"generated {exposed:,} exposures of {units:,} units and {events:,} events in {took:.1f} s")
     if args.postgres:
         with throwaway_postgres() as dsn:
-            engine: Engine = Postgres(dsn, analyze=not args.no_analyze)
+            engine: Engine = Postgres(dsn)
             report(simulate(engine, days, not args.quiet), engine)
             engine.connection.close()  # type: ignore[attr-defined]
         return
