@@ -90,10 +90,8 @@ class AttributedEvents(StateInput):
     def _state(self, name: str) -> exp.Select:
         return select_from(same_names(self.columns, self.alias_name), state_table(name, self.alias_name))
 
-    def settle(self, previous: str | None, window: Window, tables: dict[str, str]) -> exp.Query:
-        branches = [self._raw(window)]
-        if previous is not None:
-            branches.insert(0, self._state(previous))
+    def settle(self, previous: list[str], window: Window, tables: dict[str, list[str]]) -> exp.Query:
+        branches = [*(self._state(name) for name in previous), self._raw(window)]
         date = column(self.date, ROWS)
         projections = [
             *same_names(self.keys, ROWS),
@@ -103,5 +101,5 @@ class AttributedEvents(StateInput):
         query = select_from(projections, subquery(union_all(branches), ROWS))
         return query.group_by(*(column(name, ROWS) for name in self.keys), day_of(date.copy()), copy=False)
 
-    def current(self, state: str, since: dt.datetime, tables: dict[str, str]) -> exp.Query:
-        return union_all([self._state(state), self._raw(Window(since, None))])
+    def current(self, state: list[str], since: dt.datetime, tables: dict[str, list[str]]) -> exp.Query:
+        return union_all([*(self._state(name) for name in state), self._raw(Window(since, None))])

@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from expsql.compiler.layouts import ExposuresLayout, layout_of
 from expsql.compiler.layouts.attribution import timestamp_literal
-from expsql.compiler.nodes import alias, column, day_of, literal, number
+from expsql.compiler.nodes import alias, column, conjunction, day_of, literal, number
 from expsql.compiler.plan import Plan
 from expsql.compiler.predicates import dimension_predicate, shifted
 from expsql.dialects.base import Dialect
@@ -161,12 +161,11 @@ class ExposureLog(StateInput):
     def _state(self, name: str) -> exp.Select:
         return select_from(same_names(self.columns, self.alias_name), state_table(name, self.alias_name))
 
-    def settle(self, previous: str | None, window: Window, tables: dict[str, str]) -> exp.Query:
-        raw = self._raw(window)
-        return raw if previous is None else union_all([self._state(previous), raw])
+    def settle(self, previous: list[str], window: Window, tables: dict[str, list[str]]) -> exp.Query:
+        return union_all([*(self._state(name) for name in previous), self._raw(window)])
 
-    def current(self, state: str, since: dt.datetime, tables: dict[str, str]) -> exp.Query:
-        return union_all([self._state(state), self._raw(Window(since, None))])
+    def current(self, state: list[str], since: dt.datetime, tables: dict[str, list[str]]) -> exp.Query:
+        return union_all([*(self._state(name) for name in state), self._raw(Window(since, None))])
 
 
 class EventTable(StateInput):
@@ -292,19 +291,27 @@ class EventTable(StateInput):
     def _state(self, name: str) -> exp.Select:
         return select_from(same_names(self.columns, self.alias_name), state_table(name, self.alias_name))
 
-    def _units(self, exposures: str) -> exp.Select:
-        """Each unit of the new state's exposures and its first exposure."""
+    def _units(self, exposures: list[str]) -> exp.Select:
+        """Each unit of the new version's exposures and its first exposure."""
         unit = column(self.exposure_unit)
+        log = union_all(
+            [
+                select_from(
+                    same_names([self.exposure_unit, self.exposure_timestamp]), state_table(name, "exposures")
+                )
+                for name in exposures
+            ]
+        )
         query = select_from(
             [
                 alias(unit, self.exposure_unit),
                 alias(exp.Min(this=column(self.exposure_timestamp)), FIRST_EXPOSURE),
             ],
-            state_table(exposures, "exposures"),
+            subquery(log, "exposures"),
         )
         return query.group_by(unit.copy(), copy=False)
 
-    def settle(self, previous: str | None, window: Window, tables: dict[str, str]) -> exp.Query:
+    def settle(self, previous: list[str], window: Window, tables: dict[str, list[str]]) -> exp.Query:
         names = self.events.columns
         since = window.since
         raw_since = (
@@ -313,8 +320,8 @@ class EventTable(StateInput):
         raw = self._raw(raw_since, window.until, [])
         raw.select(alias(number(1), RAW), copy=False)
         branches = [raw]
-        if previous is not None:
-            branches.insert(0, self._state(previous).select(alias(number(0), RAW), copy=False))
+        for name in reversed(previous):
+            branches.insert(0, self._state(name).select(alias(number(0), RAW), copy=False))
         # Aliased as the query aliases the table, so the compiler's own dimension predicates apply.
         rows = subquery(union_all(branches), self.alias_name)
         timestamp, t0 = column(names.timestamp, self.alias_name), column(FIRST_EXPOSURE, UNITS)
@@ -352,7 +359,7 @@ class EventTable(StateInput):
         query.set("joins", [exp.Join(this=subquery(self._units(tables["exposures"]), UNITS), on=same_unit)])
         return query.group_by(*groups, copy=False)
 
-    def current(self, state: str, since: dt.datetime, tables: dict[str, str]) -> exp.Query:
+    def current(self, state: list[str], since: dt.datetime, tables: dict[str, list[str]]) -> exp.Query:
         extra: list[exp.Expression] = []
         raw_since = since
         if self.lookback:
@@ -362,9 +369,17 @@ class EventTable(StateInput):
             same_unit = exp.EQ(
                 this=column(self.exposure_unit, "held"), expression=self._unit(self.alias_name)
             )
-            held = select_from([number(1)], state_table(tables["exposures"], "held"), [same_unit])
-            new_unit = exp.Not(this=exp.Exists(this=held))
+            new_unit = conjunction(
+                [
+                    exp.Not(
+                        this=exp.Exists(
+                            this=select_from([number(1)], state_table(name, "held"), [same_unit.copy()])
+                        )
+                    )
+                    for name in tables["exposures"]
+                ]
+            )
             timestamp = column(self.events.columns.timestamp, self.alias_name)
             after = exp.GTE(this=timestamp, expression=timestamp_literal(since, self.dialect))
             extra.append(exp.Paren(this=exp.or_(after, new_unit, copy=False)))
-        return union_all([self._state(state), self._raw(raw_since, None, extra)])
+        return union_all([*(self._state(name) for name in state), self._raw(raw_since, None, extra)])

@@ -46,16 +46,17 @@ class StateInput(ABC):
         return tuple(self.table.split("."))
 
     @abstractmethod
-    def settle(self, previous: str | None, window: Window, tables: dict[str, str]) -> exp.Query:
-        """The rows of the new state table: the ``previous`` state table's (``None``: no state yet)
-        and the raw rows of ``window``, compacted. ``tables`` names the new state tables written
-        before this one, by part (the exposures' first: the events read each unit's ``t0`` there).
+    def settle(self, previous: list[str], window: Window, tables: dict[str, list[str]]) -> exp.Query:
+        """The rows of a new state table: the ``previous`` state tables' (none: from the raw rows
+        alone) and the raw rows of ``window``, compacted. ``tables`` names, by part, the tables of
+        the new version written before this one (the exposures' first: the events read each
+        unit's ``t0`` there).
         """
 
     @abstractmethod
-    def current(self, state: str, since: dt.datetime, tables: dict[str, str]) -> exp.Query:
-        """The rows the refresh query reads in place of the source table: the ``state`` table's
-        and the raw rows from ``since`` on (``tables``: the new state tables, by part)."""
+    def current(self, state: list[str], since: dt.datetime, tables: dict[str, list[str]]) -> exp.Query:
+        """The rows the refresh query reads in place of the source table: the ``state`` tables'
+        and the raw rows from ``since`` on (``tables``: the new version's tables, by part)."""
 
 
 def state_table(name: str, alias_name: str) -> exp.Table:

@@ -22,12 +22,12 @@ from expsql.dialects.frames import table_node
 from expsql.errors import ExperimentError
 from expsql.incremental import attributed, exposures
 from expsql.incremental.inputs import StateInput, Window
-from expsql.incremental.state import StateTables
+from expsql.incremental.state import StateTables, Tiers
 from expsql.models import Experiment
 from expsql.source import AnySource, ExposuresSource, Source
 
 #: The version of the state's shape: a state built by another shape is rebuilt.
-STATE_FORMAT: Final = 1
+STATE_FORMAT: Final = 2
 #: The bounds the plan's hash renders its statements with (any fixed moments would do).
 _HASH_WINDOW: Final = Window(dt.datetime(2000, 1, 1), dt.datetime(2000, 1, 2))
 
@@ -48,25 +48,32 @@ class RefreshPlan:
     settle_point: Callable[[dt.datetime], dt.datetime]
 
     def settle_statements(
-        self, tables: StateTables, previous: int | None, version: int, window: Window
+        self, tables: StateTables, previous: Tiers | None, new: Tiers, window: Window
     ) -> list[str]:
-        """``CREATE TABLE … AS`` each input's new state table (``version``), from the ``previous``
-        version's (``None``: from the source alone) and the raw rows of ``window``."""
-        written: dict[str, str] = {}
+        """``CREATE TABLE … AS`` each input's table of the ``new`` version: its base (a merge of
+        all the ``previous`` version holds) when ``new`` starts a base, else its recent table (a
+        merge of the previous recent one), each with the raw rows of ``window``."""
+        written: dict[str, list[str]] = {}
         statements = []
         for state_input in self.inputs:
-            name = tables.table(version, state_input.part)
-            before = None if previous is None else tables.table(previous, state_input.part)
-            rows = state_input.settle(before, window, written)
+            part = state_input.part
+            if new.version == new.base_version:
+                sources = [] if previous is None else previous.tables(tables, part)
+                name = tables.table(new.version, f"{part}_base")
+            else:
+                assert previous is not None, "a recent table follows a version"
+                sources = previous.tables(tables, part)[1:]
+                name = tables.table(new.version, f"{part}_recent")
+            rows = state_input.settle(sources, window, written)
             create = exp.Create(this=table_node(name), kind="TABLE", expression=rows)
             statements.append(self.dialect.render(create))
-            written[state_input.part] = name
+            written[part] = new.tables(tables, part)
         return statements
 
-    def query(self, tables: StateTables, version: int, since: dt.datetime, rows: str) -> str:
-        """The experiment's ``rows`` query reading the state of ``version`` and the raw rows from
-        ``since`` on in place of each source table."""
-        written = {state_input.part: tables.table(version, state_input.part) for state_input in self.inputs}
+    def query(self, tables: StateTables, new: Tiers, since: dt.datetime, rows: str) -> str:
+        """The experiment's ``rows`` query reading the state's ``new`` version and the raw rows
+        from ``since`` on in place of each source table."""
+        written = {state_input.part: new.tables(tables, state_input.part) for state_input in self.inputs}
         currents = {
             (state_input.table_parts, state_input.alias_name): state_input.current(
                 written[state_input.part], since, written
@@ -88,7 +95,11 @@ class RefreshPlan:
 
     def hash(self, tables: StateTables) -> str:
         """The hash of what the state holds: its statements, rendered with fixed bounds."""
-        statements = self.settle_statements(tables, 0, 1, _HASH_WINDOW)
+        # Both shapes: a base merged from a base and a recent table, a recent one from a recent one.
+        statements = [
+            *self.settle_statements(tables, Tiers(2, 1), Tiers(3, 3), _HASH_WINDOW),
+            *self.settle_statements(tables, Tiers(2, 1), Tiers(3, 1), _HASH_WINDOW),
+        ]
         text = "\n".join([f"format {STATE_FORMAT}", self.dialect.name, *statements])
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -36,12 +36,13 @@ from expsql.incremental.plans import RefreshPlan, plan_refresh
 from expsql.incremental.state import (
     StateRecord,
     StateTables,
+    Tiers,
     analyze_sql,
     append_record_sql,
     create_record_sql,
     create_schema_sql,
     drop_sql,
-    read_record,
+    read_records,
 )
 from expsql.models import Experiment
 from expsql.runner import Rows, Run, evaluated_run, execute
@@ -51,6 +52,8 @@ from expsql.version import __version__
 
 #: The default late-arrival margin: events arriving up to this long after their timestamp count.
 LATE_ARRIVAL_HOURS = 48.0
+#: Refreshes between two merges of the state's base.
+MERGE_EVERY = 7
 
 
 class IncrementalError(ExpsqlError):
@@ -65,12 +68,17 @@ class StateOptions:
         the warehouse user needs to create and drop tables there, and only there.
     :param late_arrival_hours: events arriving up to this many hours after their own timestamp are
         counted exactly; each refresh re-reads that margin, and the state settles only what is older.
+    :param merge_every: every this many refreshes, one rewrites the state's base whole (merging in
+        what was settled since); the others rewrite only their recent table (:class:`.Tiers`).
     """
 
     schema: str
     late_arrival_hours: float = LATE_ARRIVAL_HOURS
+    merge_every: int = MERGE_EVERY
 
     def __post_init__(self) -> None:
+        if self.merge_every < 1:
+            raise IncrementalError(f"merge_every must be 1 or more, not {self.merge_every}")
         if not self.schema or any(not part for part in self.schema.split(".")) or self.schema.count(".") > 1:
             raise IncrementalError(f"state schema {self.schema!r} must be 'schema' or 'catalog.schema'")
         if self.late_arrival_hours < 0:
@@ -213,30 +221,38 @@ def _refresh_locked(
     on_query: Callable[[str], None] | None,
 ) -> tuple[list[str], pd.DataFrame, float, StateRecord, bool, str]:
     dialect = plan.dialect
-    current = read_record(dao, tables, dialect)
+    records = read_records(dao, tables, dialect, 2)
+    current = records[0] if records else None
     plan_hash = plan.hash(tables)
     reason = _full_reason(current, plan_hash, full_refresh)
     previous = None if reason else current
     version = 1 if current is None else current.state_version + 1
+    merging = previous is None or version - previous.base_version >= state.merge_every
+    new = Tiers(version, version if merging or previous is None else previous.base_version)
     since = None if previous is None else previous.settled_until
     until = plan.settle_point(moment - dt.timedelta(hours=state.late_arrival_hours))
     if since is not None and until < since:
         until = since  # a refresh never un-settles what an earlier one settled
+    parts = [state_input.part for state_input in plan.inputs]
     step("clean")
-    stale = [version] if current is None else [version, current.state_version - 1]
-    for stale_version in stale:
-        for state_input in plan.inputs:
-            dao.execute(drop_sql(tables.table(stale_version, state_input.part), dialect))
-    statements = plan.settle_statements(
-        tables, None if previous is None else previous.state_version, version, Window(since, until)
-    )
+    # What a killed refresh left: tables of the version about to be written, and those of the
+    # version before the current one that the current one does not read.
+    stale = [
+        name for tier in ("base", "recent") for name in (tables.table(version, f"{p}_{tier}") for p in parts)
+    ]
+    if current is not None and len(records) > 1:
+        stale += records[1].tiers.unused_by(current.tiers, tables, parts)
+    for name in stale:
+        dao.execute(drop_sql(name, dialect))
+    window = Window(since, until)
+    statements = plan.settle_statements(tables, None if previous is None else previous.tiers, new, window)
     # Compiled before anything is written: a query the compiler refuses leaves the state as it was.
-    query = plan.query(tables, version, until, rows)
+    query = plan.query(tables, new, until, rows)
     for state_input, statement in zip(plan.inputs, statements, strict=True):
         step(f"write {state_input.part}")
         dao.execute(statement)
         if dialect.analyze_new_tables:  # the next statement joins it: plan it from its real size
-            dao.execute(analyze_sql(tables.table(version, state_input.part), dialect))
+            dao.execute(analyze_sql(new.tables(tables, state_input.part)[-1], dialect))
     step("query")
     if on_query is not None:
         on_query(query)
@@ -245,6 +261,7 @@ def _refresh_locked(
     record = StateRecord(
         experiment=tables.experiment,
         state_version=version,
+        base_version=new.base_version,
         settled_until=until,
         plan_hash=plan_hash,
         expsql_version=__version__,
@@ -253,8 +270,8 @@ def _refresh_locked(
     dao.execute(append_record_sql(tables, record, dialect))
     step("drop")
     if current is not None:
-        for state_input in plan.inputs:
-            dao.execute(drop_sql(tables.table(current.state_version, state_input.part), dialect))
+        for name in current.tiers.unused_by(new, tables, parts):
+            dao.execute(drop_sql(name, dialect))
     return [*statements, query], frame, query_seconds, record, not reason, reason
 
 

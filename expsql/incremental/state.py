@@ -1,11 +1,12 @@
 """Where an experiment's state lives: its versioned tables and the record of the current version.
 
-The state schema holds, per experiment, the tables of one or two versions
-(``expsql_state_<key>_v<N>_<part>``, ``key`` a short hash of the experiment id, so any id makes a
-valid name of at most 63 bytes) and one table shared by all experiments, ``expsql_state``: an
-append-only record, one row per refresh that completed. The current version of an experiment is
-its row of the highest version. Appending that row is the refresh's one atomic step: a single-row
-``INSERT`` commits whole on every warehouse, so a reader sees either the old version or the new.
+The state schema holds, per experiment, the tables the current version reads (its base and recent
+tables, :class:`Tiers`: ``expsql_state_<key>_v<N>_<part>_<tier>``, ``key`` a short hash of the
+experiment id, so any id makes a valid name of at most 63 bytes) and one table shared by all
+experiments, ``expsql_state``: an append-only record, one row per refresh that completed. The
+current version of an experiment is its row of the highest version. Appending that row is the
+refresh's one atomic step: a single-row ``INSERT`` commits whole on every warehouse, so a reader
+sees either the old version or the new.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ RECORD_TABLE: Final = "expsql_state"
 RECORD_COLUMNS: Final[dict[str, str]] = {
     "experiment": "TEXT",
     "state_version": "BIGINT",
+    "base_version": "BIGINT",
     "settled_until": "TIMESTAMP",
     "plan_hash": "TEXT",
     "expsql_version": "TEXT",
@@ -39,6 +41,7 @@ RECORD_COLUMNS: Final[dict[str, str]] = {
 class StateRecord:
     """One completed refresh: what the state of ``state_version`` holds.
 
+    :param base_version: the version whose base tables this version reads (:class:`Tiers`).
     :param settled_until: the state holds every event before this moment (the watermark).
     :param plan_hash: the hash of the statements that build the state (:mod:`.plans`): another
         experiment definition, source or layout of the state gives another hash.
@@ -46,10 +49,15 @@ class StateRecord:
 
     experiment: str
     state_version: int
+    base_version: int
     settled_until: dt.datetime
     plan_hash: str
     expsql_version: str
     refreshed_at: dt.datetime
+
+    @property
+    def tiers(self) -> Tiers:
+        return Tiers(self.state_version, self.base_version)
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,30 @@ class StateTables:
         return f"{self.schema}.{RECORD_TABLE}"
 
     def table(self, version: int, part: str) -> str:
-        """The table of ``part`` (``exposures``, ``events_0``, ...) in ``version``."""
+        """The table of ``part`` (``exposures_base``, ``events_0_recent``, ...) in ``version``."""
         return f"{self.schema}.expsql_state_{self.key}_v{version}_{part}"
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """Which tables one version of the state reads, per input: its **base**, written by the
+    version ``base_version`` (every few refreshes the base is rewritten whole), and, when the
+    version is not that one, its own **recent** table: what was settled since the base, rewritten
+    each refresh. A refresh then rewrites only what is recent, not the whole state."""
+
+    version: int
+    base_version: int
+
+    def tables(self, tables: StateTables, part: str) -> list[str]:
+        names = [tables.table(self.base_version, f"{part}_base")]
+        if self.version != self.base_version:
+            names.append(tables.table(self.version, f"{part}_recent"))
+        return names
+
+    def unused_by(self, other: Tiers, tables: StateTables, parts: list[str]) -> list[str]:
+        """This version's tables that ``other`` does not read."""
+        kept = {name for part in parts for name in other.tables(tables, part)}
+        return [name for part in parts for name in self.tables(tables, part) if name not in kept]
 
 
 def create_schema_sql(schema: str, dialect: Dialect) -> str:
@@ -90,8 +120,8 @@ def create_record_sql(tables: StateTables, dialect: Dialect) -> str:
     return dialect.render(exp.Create(this=schema, kind="TABLE", exists=True), pretty=False)
 
 
-def current_record_sql(tables: StateTables, dialect: Dialect) -> str:
-    """The experiment's row of the highest version."""
+def current_record_sql(tables: StateTables, dialect: Dialect, rows: int = 1) -> str:
+    """The experiment's rows of the highest versions (``rows`` of them), latest first."""
     query = (
         exp.Select()
         .select(*(exp.column(name, quoted=True) for name in RECORD_COLUMNS), copy=False)
@@ -102,7 +132,7 @@ def current_record_sql(tables: StateTables, dialect: Dialect) -> str:
             )
         )
         .order_by(exp.Ordered(this=exp.column("state_version", quoted=True), desc=True), copy=False)
-        .limit(1, copy=False)
+        .limit(rows, copy=False)
     )
     return dialect.render(query, pretty=False)
 
@@ -118,6 +148,7 @@ def append_record_sql(tables: StateTables, record: StateRecord, dialect: Dialect
         expressions=[
             exp.Literal.string(record.experiment),
             exp.Literal.number(record.state_version),
+            exp.Literal.number(record.base_version),
             timestamp_value(record.settled_until),
             exp.Literal.string(record.plan_hash),
             exp.Literal.string(record.expsql_version),
@@ -134,20 +165,27 @@ def append_record_sql(tables: StateTables, record: StateRecord, dialect: Dialect
     return dialect.render(insert, pretty=False)
 
 
+def read_records(dao: Dao, tables: StateTables, dialect: Dialect, rows: int = 2) -> list[StateRecord]:
+    """The experiment's latest records, latest first (none: it has no state yet)."""
+    frame = dao.execute(current_record_sql(tables, dialect, rows))
+    return [
+        StateRecord(
+            experiment=str(row["experiment"]),
+            state_version=int(row["state_version"]),
+            base_version=int(row["base_version"]),
+            settled_until=_naive(row["settled_until"]),
+            plan_hash=str(row["plan_hash"]),
+            expsql_version=str(row["expsql_version"]),
+            refreshed_at=_naive(row["refreshed_at"]),
+        )
+        for _, row in frame.iterrows()
+    ]
+
+
 def read_record(dao: Dao, tables: StateTables, dialect: Dialect) -> StateRecord | None:
     """The experiment's current record (``None``: it has no state yet)."""
-    frame = dao.execute(current_record_sql(tables, dialect))
-    if frame.empty:
-        return None
-    row = frame.iloc[0]
-    return StateRecord(
-        experiment=str(row["experiment"]),
-        state_version=int(row["state_version"]),
-        settled_until=_naive(row["settled_until"]),
-        plan_hash=str(row["plan_hash"]),
-        expsql_version=str(row["expsql_version"]),
-        refreshed_at=_naive(row["refreshed_at"]),
-    )
+    records = read_records(dao, tables, dialect, 1)
+    return records[0] if records else None
 
 
 def _naive(value: object) -> dt.datetime:

@@ -72,7 +72,9 @@ def _walk_after_kill(dao: Any, load_as_of: Any, dialect: str, target: str, schem
     assert done.record is not None
     tables = StateTables(schema, EXPERIMENT.id)
     current = {
-        tables.table(done.record.state_version, part).split(".")[1] for part in ("exposures", "events_0")
+        name.split(".")[1]
+        for part in ("exposures", "events_0")
+        for name in done.record.tiers.tables(tables, part)
     }
     assert _state_tables(dao(), schema) == current  # no half-written or stale version, no lock
 

@@ -213,13 +213,32 @@ def test_a_refresh_run_twice_is_idempotent(
     assert again.record.state_version == first.record.state_version + 1
     assert_same_rows(again.run.frame, first.run.frame)
     tables = StateTables("state", case.id)
-    for version in (first.record.state_version, again.record.state_version):
-        name = tables.table(version, "events_0").split(".")[1]
-        count = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'state' AND table_name = ?",
-            [name],
-        ).fetchone()
-        assert count == (int(version == again.record.state_version),)  # the old version is dropped
+    names = {row[0] for row in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'state'"
+    ).fetchall()}  # fmt: skip
+    current = {
+        name.split(".")[1] for p in ("exposures", "events_0") for name in again.record.tiers.tables(tables, p)
+    }
+    assert names == {"expsql_state", *current}  # the previous version's recent tables are dropped
+
+
+def test_a_base_merged_every_few_refreshes_and_recent_tables_between(
+    connection: duckdb.DuckDBPyConnection, exposures: Simulation
+) -> None:
+    case = CASES["cuped"]
+    state = StateOptions("state", late_arrival_hours=MARGIN_HOURS, merge_every=3)
+    bases = []
+    for moment in MOMENTS:
+        _load(connection, exposures.as_of(moment))
+        done = refresh(
+            case, _dao(connection), dialect="duckdb", state=state, source=exposures.source, as_of=moment
+        )
+        assert_same_rows(
+            done.run.frame, full_rows(case, _dao(connection), "duckdb", exposures.source, "metrics")
+        )
+        assert done.record is not None
+        bases.append(done.record.base_version)
+    assert bases == [1, 1, 1, 4, 4, 4, 7, 7, 7, 10, 10]
 
 
 def test_a_new_definition_rebuilds_the_state_and_says_so(

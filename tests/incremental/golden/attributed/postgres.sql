@@ -1,4 +1,4 @@
-CREATE TABLE "expsql_state"."expsql_state_78202803eeb7_v4_events_0" AS
+CREATE TABLE "expsql_state"."expsql_state_78202803eeb7_v4_events_0_recent" AS
 SELECT
   "expsql_rows"."exp_id" AS "exp_id",
   "expsql_rows"."exp_variant_id" AS "exp_variant_id",
@@ -22,7 +22,7 @@ FROM (
     "events"."date" AS "date",
     "events"."cnt" AS "cnt",
     "events"."value" AS "value"
-  FROM "expsql_state"."expsql_state_78202803eeb7_v3_events_0" AS "events"
+  FROM "expsql_state"."expsql_state_78202803eeb7_v3_events_0_recent" AS "events"
   UNION ALL
   SELECT
     "events"."exp_id" AS "exp_id",
@@ -82,7 +82,20 @@ WITH "experiment_events" AS (
       "events"."date" AS "date",
       "events"."cnt" AS "cnt",
       "events"."value" AS "value"
-    FROM "expsql_state"."expsql_state_78202803eeb7_v4_events_0" AS "events"
+    FROM "expsql_state"."expsql_state_78202803eeb7_v1_events_0_base" AS "events"
+    UNION ALL
+    SELECT
+      "events"."exp_id" AS "exp_id",
+      "events"."exp_variant_id" AS "exp_variant_id",
+      "events"."unit_type" AS "unit_type",
+      "events"."agg_type" AS "agg_type",
+      "events"."goal" AS "goal",
+      "events"."unit_id" AS "unit_id",
+      "events"."product" AS "product",
+      "events"."date" AS "date",
+      "events"."cnt" AS "cnt",
+      "events"."value" AS "value"
+    FROM "expsql_state"."expsql_state_78202803eeb7_v4_events_0_recent" AS "events"
     UNION ALL
     SELECT
       "events"."exp_id" AS "exp_id",

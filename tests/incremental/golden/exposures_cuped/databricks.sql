@@ -1,4 +1,4 @@
-CREATE TABLE `expsql_state`.`expsql_state_78202803eeb7_v4_exposures` AS
+CREATE TABLE `expsql_state`.`expsql_state_78202803eeb7_v4_exposures_recent` AS
 SELECT
   `exposures`.`unit_id` AS `unit_id`,
   `exposures`.`exp_id` AS `exp_id`,
@@ -6,7 +6,7 @@ SELECT
   `exposures`.`timestamp` AS `timestamp`,
   `exposures`.`country` AS `country`,
   `exposures`.`platform` AS `platform`
-FROM `expsql_state`.`expsql_state_78202803eeb7_v3_exposures` AS `exposures`
+FROM `expsql_state`.`expsql_state_78202803eeb7_v3_exposures_recent` AS `exposures`
 UNION ALL
 SELECT
   `exposures`.`unit_id` AS `unit_id`,
@@ -24,7 +24,7 @@ WHERE
   AND `exposures`.`timestamp` >= CAST('2026-11-12 06:00:00' AS TIMESTAMP)
   AND `exposures`.`timestamp` < CAST('2026-11-13 06:00:00' AS TIMESTAMP);
 
-CREATE TABLE `expsql_state`.`expsql_state_78202803eeb7_v4_events_0` AS
+CREATE TABLE `expsql_state`.`expsql_state_78202803eeb7_v4_events_0_recent` AS
 SELECT
   `events`.`unit_id` AS `unit_id`,
   `events`.`event` AS `event`,
@@ -41,7 +41,7 @@ FROM (
     `events`.`expsql_count` AS `expsql_count`,
     `events`.`value` AS `value`,
     0 AS `expsql_raw`
-  FROM `expsql_state`.`expsql_state_78202803eeb7_v3_events_0` AS `events`
+  FROM `expsql_state`.`expsql_state_78202803eeb7_v3_events_0_recent` AS `events`
   UNION ALL
   SELECT
     `events`.`unit_id` AS `unit_id`,
@@ -62,7 +62,17 @@ JOIN (
   SELECT
     `unit_id` AS `unit_id`,
     MIN(`timestamp`) AS `expsql_t0`
-  FROM `expsql_state`.`expsql_state_78202803eeb7_v4_exposures` AS `exposures`
+  FROM (
+    SELECT
+      `unit_id` AS `unit_id`,
+      `timestamp` AS `timestamp`
+    FROM `expsql_state`.`expsql_state_78202803eeb7_v1_exposures_base` AS `exposures`
+    UNION ALL
+    SELECT
+      `unit_id` AS `unit_id`,
+      `timestamp` AS `timestamp`
+    FROM `expsql_state`.`expsql_state_78202803eeb7_v4_exposures_recent` AS `exposures`
+  ) AS `exposures`
   GROUP BY
     `unit_id`
 ) AS `expsql_units`
@@ -112,7 +122,16 @@ WITH `experiment_exposures` AS (
       `exposures`.`timestamp` AS `timestamp`,
       `exposures`.`country` AS `country`,
       `exposures`.`platform` AS `platform`
-    FROM `expsql_state`.`expsql_state_78202803eeb7_v4_exposures` AS `exposures`
+    FROM `expsql_state`.`expsql_state_78202803eeb7_v1_exposures_base` AS `exposures`
+    UNION ALL
+    SELECT
+      `exposures`.`unit_id` AS `unit_id`,
+      `exposures`.`exp_id` AS `exp_id`,
+      `exposures`.`variant_id` AS `variant_id`,
+      `exposures`.`timestamp` AS `timestamp`,
+      `exposures`.`country` AS `country`,
+      `exposures`.`platform` AS `platform`
+    FROM `expsql_state`.`expsql_state_78202803eeb7_v4_exposures_recent` AS `exposures`
     UNION ALL
     SELECT
       `exposures`.`unit_id` AS `unit_id`,
@@ -182,7 +201,16 @@ WITH `experiment_exposures` AS (
       `events`.`timestamp` AS `timestamp`,
       `events`.`expsql_count` AS `expsql_count`,
       `events`.`value` AS `value`
-    FROM `expsql_state`.`expsql_state_78202803eeb7_v4_events_0` AS `events`
+    FROM `expsql_state`.`expsql_state_78202803eeb7_v1_events_0_base` AS `events`
+    UNION ALL
+    SELECT
+      `events`.`unit_id` AS `unit_id`,
+      `events`.`event` AS `event`,
+      `events`.`product` AS `product`,
+      `events`.`timestamp` AS `timestamp`,
+      `events`.`expsql_count` AS `expsql_count`,
+      `events`.`value` AS `value`
+    FROM `expsql_state`.`expsql_state_78202803eeb7_v4_events_0_recent` AS `events`
     UNION ALL
     SELECT
       `events`.`unit_id` AS `unit_id`,
@@ -199,12 +227,21 @@ WITH `experiment_exposures` AS (
       AND `events`.`event_date` >= CAST('2026-11-06' AS DATE)
       AND (
         `events`.`timestamp` >= CAST('2026-11-13 06:00:00' AS TIMESTAMP)
-        OR NOT EXISTS(
-          SELECT
-            1
-          FROM `expsql_state`.`expsql_state_78202803eeb7_v4_exposures` AS `held`
-          WHERE
-            `held`.`unit_id` = `events`.`unit_id`
+        OR (
+          NOT EXISTS(
+            SELECT
+              1
+            FROM `expsql_state`.`expsql_state_78202803eeb7_v1_exposures_base` AS `held`
+            WHERE
+              `held`.`unit_id` = `events`.`unit_id`
+          )
+          AND NOT EXISTS(
+            SELECT
+              1
+            FROM `expsql_state`.`expsql_state_78202803eeb7_v4_exposures_recent` AS `held`
+            WHERE
+              `held`.`unit_id` = `events`.`unit_id`
+          )
         )
       )
   ) AS `events`

@@ -19,7 +19,7 @@ from expsql.incremental import IncrementalError
 from expsql.incremental.inputs import Window
 from expsql.incremental.plans import plan_refresh
 from expsql.incremental.refresh import check_dialect
-from expsql.incremental.state import StateTables
+from expsql.incremental.state import StateTables, Tiers
 from expsql.models import validate_experiment
 from expsql.source import validate_source
 from tests.test_golden import BUILT_IN
@@ -39,7 +39,12 @@ def statements(case: str, dialect: str) -> list[str]:
     tables = StateTables("expsql_state", experiment.id)
     window = Window(plan.settle_point(WINDOW.since), plan.settle_point(WINDOW.until))  # type: ignore[arg-type]
     assert window.until is not None
-    return [*plan.settle_statements(tables, 3, 4, window), plan.query(tables, 4, window.until, "metrics")]
+    # Version 4 of a state whose base version 1 wrote: its recent tables, then the query of both.
+    previous, new = Tiers(3, 1), Tiers(4, 1)
+    return [
+        *plan.settle_statements(tables, previous, new, window),
+        plan.query(tables, new, window.until, "metrics"),
+    ]
 
 
 def test_the_dialects_that_keep_a_state() -> None:
