@@ -248,6 +248,13 @@ def _refresh_locked(
     statements = plan.settle_statements(tables, None if previous is None else previous.tiers, new, window)
     # Compiled before anything is written: a query the compiler refuses leaves the state as it was.
     query = plan.query(tables, new, until, rows)
+    limit = dialect.max_query_bytes
+    if limit is not None and len(query.encode()) > limit:
+        raise IncrementalError(
+            f"the refresh query of {tables.experiment!r} is {len(query.encode()):,} bytes and {dialect.name} "
+            f"takes queries of at most {limit:,} bytes; run it without --incremental (a plain run splits "
+            "its metric rows into several statements)"
+        )
     for state_input, statement in zip(plan.inputs, statements, strict=True):
         step(f"write {state_input.part}")
         dao.execute(statement)

@@ -352,3 +352,27 @@ def test_a_query_the_compiler_refuses_writes_nothing(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'state'"
     ).fetchall()
     assert tables == [("expsql_state",)]
+
+
+def test_a_query_too_long_for_the_warehouse_is_refused_before_writing(
+    connection: duckdb.DuckDBPyConnection, exposures: Simulation
+) -> None:
+    from dataclasses import replace
+
+    short = replace(get("duckdb"), max_query_bytes=2_000)
+    _load(connection, exposures.as_of(MOMENTS[4]))
+    with pytest.raises(
+        IncrementalError, match=r"takes queries of at most 2,000 bytes; run it without --incremental"
+    ):
+        refresh(
+            CASES["plain"],
+            _dao(connection),
+            dialect=short,
+            state=STATE,
+            source=exposures.source,
+            as_of=MOMENTS[4],
+        )
+    tables = connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'state'"
+    ).fetchall()
+    assert tables == [("expsql_state",)]
