@@ -36,7 +36,7 @@ from sqlglot import exp
 
 from expsql.contracts import TIMELINE_DAY
 from expsql.dialects.base import Dao, Dialect
-from expsql.dialects.frames import arrow_table, table_node
+from expsql.dialects.frames import arrow_table, create_schema_sql, table_node
 from expsql.errors import ConnectorError, ExpsqlError
 from expsql.models import Experiment
 from expsql.results_staging import PREFIX, STALE_AFTER, Cleanup, cleanup, published, stage_table, stage_tag
@@ -423,10 +423,8 @@ def _retried(dao: Dao, statement: str, attempts: int = 3) -> None:
 def _ensure_schema(dao: Dao, dialect: Dialect, schema: str) -> None:
     """``CREATE SCHEMA IF NOT EXISTS``; a user without the right to create one writes into an
     existing schema (the ``CREATE TABLE`` that follows names the real problem, if any)."""
-    parts = schema.split(".")
-    node = exp.table_(_quoted(parts[-1]), db=_quoted(parts[0]) if len(parts) == 2 else None)
     with contextlib.suppress(ConnectorError):
-        dao.execute(dialect.render(exp.Create(this=node, kind="SCHEMA", exists=True)))
+        dao.execute(create_schema_sql(schema, dialect.sqlglot_dialect))
 
 
 def _ensure_table(dao: Dao, dialect: Dialect, table: str, frame: pd.DataFrame) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    from sqlglot.dialects.dialect import DialectType
 
 from expsql.contracts import GOAL_KEYS, GOAL_VALUES, METRIC_KEYS, METRIC_VALUES, TIMELINE_DAY, UNIT_KEYS
 
@@ -139,9 +142,17 @@ def table_node(name: str) -> exp.Table:
     return exp.table_(table, db=db, catalog=catalog, quoted=True)
 
 
-def drop_table_sql(name: str, dialect: str) -> str:
+def drop_table_sql(name: str, dialect: DialectType) -> str:
     """``DROP TABLE IF EXISTS name`` for ``dialect``."""
     return exp.Drop(tables=[table_node(name)], kind="TABLE", exists=True).sql(dialect)
+
+
+def create_schema_sql(schema: str, dialect: DialectType) -> str:
+    """``CREATE SCHEMA IF NOT EXISTS schema`` (``schema`` or ``catalog.schema``) for ``dialect``."""
+    parts = schema.split(".")
+    db = exp.to_identifier(parts[0], quoted=True) if len(parts) == 2 else None
+    node = exp.Table(this=exp.to_identifier(parts[-1], quoted=True), db=db)
+    return exp.Create(this=node, kind="SCHEMA", exists=True).sql(dialect)
 
 
 def create_as_select_sql(name: str, relation: str, dialect: str) -> str:

@@ -23,7 +23,13 @@ from typing import Final
 from sqlglot import exp
 
 from expsql.compiler.layouts import ExposuresLayout, layout_of
-from expsql.compiler.layouts.attribution import timestamp_literal
+from expsql.compiler.layouts.attribution import (
+    earliest_event,
+    event_unit,
+    experiment_end,
+    experiment_start,
+    timestamp_literal,
+)
 from expsql.compiler.nodes import alias, column, conjunction, day_of, literal, number
 from expsql.compiler.plan import Plan
 from expsql.compiler.predicates import dimension_predicate, shifted
@@ -38,7 +44,7 @@ from expsql.incremental.inputs import (
     subquery,
     union_all,
 )
-from expsql.models import AttributionWindow, Check, Experiment, Metric
+from expsql.models import AttributionWindow, Check, Metric
 from expsql.source import EventsTable, ExposuresSource
 
 #: The count column of a state events table whose source table has none (each row counts 1).
@@ -91,16 +97,6 @@ def exposures_inputs(plan: Plan, dialect: Dialect) -> list[StateInput]:
     return inputs
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
-def _experiment_bounds(experiment: Experiment) -> tuple[dt.datetime | None, dt.datetime | None]:
-    start = None if experiment.date_from is None else _midnight(experiment.date_from)
-    end = None if experiment.date_until is None else _midnight(experiment.date_until + dt.timedelta(days=1))
-    return start, end
-
-
 def _predicates(plan: Plan, dialect: Dialect, names: tuple[str, ...]) -> dict[str, list[exp.Expression]]:
     """Each predicate the query tests a dimension column with (its terms' and its filters'), by
     column, in a stable order."""
@@ -137,7 +133,7 @@ class ExposureLog(StateInput):
     def _raw(self, window: Window) -> exp.Select:
         names = self.log.columns
         timestamp = column(names.timestamp, self.alias_name)
-        start, end = _experiment_bounds(self.plan.experiment)
+        start, end = experiment_start(self.plan), experiment_end(self.plan)
         since = max((m for m in (start, window.since) if m is not None), default=None)
         until = min((m for m in (end, window.until) if m is not None), default=None)
         conditions: list[exp.Expression] = [
@@ -246,11 +242,7 @@ class EventTable(StateInput):
     # The raw rows.
 
     def _unit(self, table: str) -> exp.Expression:
-        unit: exp.Expression = column(self.events.columns.unit_id, table)
-        if self.events.unit_id_type is not None:
-            kind = {"string": "TEXT", "integer": "BIGINT"}[self.events.unit_id_type]
-            unit = exp.Cast(this=unit, to=exp.DataType.build(kind))
-        return unit
+        return event_unit(self.events, column(self.events.columns.unit_id, table))
 
     def _raw(
         self, since: dt.datetime | None, until: dt.datetime | None, extra: list[exp.Expression]
@@ -258,9 +250,7 @@ class EventTable(StateInput):
         names = self.events.columns
         events = self.alias_name
         timestamp = column(names.timestamp, events)
-        start, end = _experiment_bounds(self.plan.experiment)
-        first_second = -self.lookback if self.lookback else self.layout.window.delay_seconds
-        earliest = None if start is None else start + dt.timedelta(seconds=first_second)
+        earliest, end = earliest_event(self.plan, self.layout), experiment_end(self.plan)
         lower = max((m for m in (earliest, since) if m is not None), default=None)
         upper = min((m for m in (end, until) if m is not None), default=None)
         conditions: list[exp.Expression] = []

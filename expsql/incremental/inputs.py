@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from expsql.compiler.nodes import alias, column, conjunction, identifier
-from expsql.dialects.frames import table_node
+from expsql.compiler.nodes import alias, column, conjunction, identifier, table
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,8 @@ class StateInput(ABC):
 
 
 def state_table(name: str, alias_name: str) -> exp.Table:
-    """A state table of ``name`` (``schema.table``), aliased."""
-    node = table_node(name)
-    node.set("alias", exp.TableAlias(this=identifier(alias_name)))
-    return node
+    """The table ``name`` (``table``, ``schema.table`` or ``catalog.schema.table``), aliased."""
+    return table(tuple(name.split(".")), alias_name)
 
 
 def select_from(

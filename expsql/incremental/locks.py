@@ -22,9 +22,9 @@ from contextlib import contextmanager, suppress
 from sqlglot import exp
 
 from expsql.dialects import Dao, Dialect
-from expsql.dialects.frames import table_node
+from expsql.dialects.frames import drop_table_sql, table_node
 from expsql.errors import ExpsqlError
-from expsql.incremental.state import StateTables, drop_sql, timestamp_value
+from expsql.incremental.state import StateTables, timestamp_value
 
 
 class RefreshBusy(ExpsqlError):
@@ -134,10 +134,10 @@ def _table_lock(dao: Dao, dialect: Dialect, tables: StateTables) -> Iterator[Non
                     f"{host}, since {since}: it holds the lock table {name}); run again when it has "
                     "finished, or drop that table if that process is gone"
                 ) from None
-            dao.execute(drop_sql(name, dialect))  # its holder was killed: take it over
+            dao.execute(drop_table_sql(name, dialect.sqlglot_dialect))  # its holder was killed: take it over
     else:
         raise RefreshBusy(f"another refresh of experiment {tables.experiment!r} took the lock {name} first")
     try:
         yield
     finally:
-        dao.execute(drop_sql(name, dialect))
+        dao.execute(drop_table_sql(name, dialect.sqlglot_dialect))

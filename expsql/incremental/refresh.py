@@ -29,6 +29,7 @@ import pandas as pd
 
 from expsql.compiler.build import resolve_dialect
 from expsql.dialects import Dao, Dialect
+from expsql.dialects.frames import create_schema_sql, drop_table_sql
 from expsql.errors import ConnectorError, ExpsqlError
 from expsql.incremental.inputs import Window
 from expsql.incremental.locks import refresh_lock
@@ -40,8 +41,6 @@ from expsql.incremental.state import (
     analyze_sql,
     append_record_sql,
     create_record_sql,
-    create_schema_sql,
-    drop_sql,
     read_records,
 )
 from expsql.models import Experiment
@@ -199,7 +198,7 @@ def _prepare(dao: Dao, dialect: Dialect, tables: StateTables) -> None:
     else:
         return
     try:
-        dao.execute(create_schema_sql(tables.schema, dialect))
+        dao.execute(create_schema_sql(tables.schema, dialect.sqlglot_dialect))
         dao.execute(create_record_sql(tables, dialect))
     except ConnectorError as error:
         raise IncrementalError(
@@ -243,7 +242,7 @@ def _refresh_locked(
     if current is not None and len(records) > 1:
         stale += records[1].tiers.unused_by(current.tiers, tables, parts)
     for name in stale:
-        dao.execute(drop_sql(name, dialect))
+        dao.execute(drop_table_sql(name, dialect.sqlglot_dialect))
     window = Window(since, until)
     statements = plan.settle_statements(tables, None if previous is None else previous.tiers, new, window)
     # Compiled before anything is written: a query the compiler refuses leaves the state as it was.
@@ -278,7 +277,7 @@ def _refresh_locked(
     step("drop")
     if current is not None:
         for name in current.tiers.unused_by(new, tables, parts):
-            dao.execute(drop_sql(name, dialect))
+            dao.execute(drop_table_sql(name, dialect.sqlglot_dialect))
     return [*statements, query], frame, query_seconds, record, not reason, reason
 
 

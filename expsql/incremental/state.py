@@ -102,14 +102,6 @@ class Tiers:
         return [name for part in parts for name in self.tables(tables, part) if name not in kept]
 
 
-def create_schema_sql(schema: str, dialect: Dialect) -> str:
-    parts = schema.split(".")
-    name = exp.Table(this=exp.to_identifier(parts[-1], quoted=True))
-    if len(parts) == 2:
-        name.set("db", exp.to_identifier(parts[0], quoted=True))
-    return dialect.render(exp.Create(this=name, kind="SCHEMA", exists=True), pretty=False)
-
-
 def create_record_sql(tables: StateTables, dialect: Dialect) -> str:
     """``CREATE TABLE IF NOT EXISTS`` the record."""
     columns = [
@@ -193,11 +185,6 @@ def _naive(value: object) -> dt.datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
-
-
-def drop_sql(name: str, dialect: Dialect) -> str:
-    """``DROP TABLE IF EXISTS name``."""
-    return dialect.render(exp.Drop(tables=[table_node(name)], kind="TABLE", exists=True), pretty=False)
 
 
 def analyze_sql(name: str, dialect: Dialect) -> str:

@@ -20,8 +20,11 @@ from expsql.compiler import compile_sql
 from expsql.dialects import Dao
 from expsql.models import Experiment
 from expsql.source import AnySource, ExposuresSource, Source, validate_source
-from expsql.testing.exposure_events import DATE_FROM, DATE_TO, DELAY_HOURS, END, SOURCE, WINDOW_HOURS
+from expsql.testing.exposure_events import DATE_FROM, END, SOURCE
 from expsql.testing.exposure_events import generate_exposures_and_events as generate
+from tests.engines.test_exposures_engines import ATTRIBUTION as ATTRIBUTION  # re-exported for the tests
+from tests.engines.test_exposures_engines import PLAIN as PLAIN
+from tests.engines.test_exposures_engines import experiment as engine_experiment
 
 ARRIVAL = "arrival"
 MARGIN_HOURS = 48.0
@@ -31,30 +34,12 @@ MOMENTS = [
 ]
 MOMENTS.insert(4, MOMENTS[3] + dt.timedelta(hours=13, minutes=30))
 
-EXPOSURE = "count(user.global.exposure)"
-PLAIN = [
-    {"nominator": "count(user.unit.click)", "denominator": EXPOSURE},
-    {"nominator": "value(user.unit.purchase(product=p_1|p_10))", "denominator": "unique(user.unit.view)"},
-    {
-        "nominator": "value(user.unit.purchase) - value(user.unit.purchase(product=^p_))",
-        "denominator": EXPOSURE,
-    },
-    {
-        "nominator": "count(user.unit.view(product=p%1))",
-        "denominator": "count(user.unit.exposure(platform=web))",
-    },
-]
-CHECKS = [{"id": 1, "name": "SRM", "denominator": EXPOSURE}]
-ATTRIBUTION = {"conversion_delay_hours": DELAY_HOURS, "conversion_window_hours": WINDOW_HOURS}
-
 
 def experiment(
     metrics: list[dict[str, Any]] | None = None, exp_id: str = "exp-1", **fields: Any
 ) -> Experiment:
-    numbered = [{"id": i, "name": f"metric {i}", **m} for i, m in enumerate(metrics or PLAIN, start=1)]
-    window = {"date_from": DATE_FROM.isoformat(), "date_to": DATE_TO.isoformat()}
-    base = {"id": exp_id, "control_variant": "a", "unit_type": "user", **window, "checks": CHECKS}
-    return Experiment.model_validate({**base, **fields, "metrics": numbered})
+    """The exposures-layout engine tests' experiment over the simulated window (their metrics by default)."""
+    return engine_experiment(metrics or PLAIN, exp_id, **fields)
 
 
 @dataclass(frozen=True)

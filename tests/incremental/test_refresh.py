@@ -22,6 +22,7 @@ from expsql.incremental.state import StateTables
 from expsql.models import Experiment
 from expsql.source import AnySource
 from expsql.testing import load
+from tests.engines.test_exposures_engines import CASES as EXPOSURES_CASES
 from tests.incremental.simulation import (
     ATTRIBUTION,
     MARGIN_HOURS,
@@ -41,25 +42,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::expsql.stats.metric_table.Degen
 STATE = StateOptions("state", late_arrival_hours=MARGIN_HOURS)
 
 CASES: dict[str, Experiment] = {
-    "plain": experiment(),
-    "delay and window": experiment(**ATTRIBUTION),
-    "first variant": experiment(multiple_exposures="first", **ATTRIBUTION),
-    "three variants, no dates": experiment(PLAIN, "exp-2", date_from=None, date_to=None),
-    "filters of every scope": experiment(
-        filters=[
-            {"scope": "goal", "dimension": "product", "value": ["p_1", "p_10", "q_1"], "goal": "purchase"},
-            {"scope": "exposure", "dimension": "platform", "value": ["web", "ios"]},
-            {"scope": "trigger", "goal": "view"},
-        ],
-        **ATTRIBUTION,
-    ),
-    "winsorized": experiment(
-        [{**PLAIN[0], "outlier_upper_percentile": 5, "outlier_lower_percentile": 1}, PLAIN[2]], **ATTRIBUTION
-    ),
-    "per-metric windows": experiment(
-        [{**PLAIN[0], "conversion_window_hours": 1}, {**PLAIN[0], "conversion_delay_hours": 25}, PLAIN[2]],
-        filters=[{"scope": "trigger", "goal": "click"}],
-    ),
+    **EXPOSURES_CASES,  # every case of the exposures layout's engine tests, then what a state adds
     "cuped": experiment(cuped_lookback_days=2, **ATTRIBUTION),
     "cuped, no delay": experiment(cuped_lookback_days=1.5),
     "breakdown": experiment(PLAIN[:3], breakdown=["platform", "country"], **ATTRIBUTION),

@@ -18,7 +18,7 @@ from expsql.compiler.predicates import shifted, window_conditions
 from expsql.compiler.relation import DAY, EXPOSURE, Relation
 from expsql.dialects.base import Dialect
 from expsql.models import AttributionWindow
-from expsql.source import DimensionType, ExposuresSource
+from expsql.source import DimensionType, EventsTable, ExposuresSource
 
 
 class Attribution(Protocol):
@@ -90,14 +90,31 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
-def _experiment_start(plan: Plan) -> dt.datetime | None:
+def experiment_start(plan: Plan) -> dt.datetime | None:
+    """The experiment's first instant (``None``: no ``date_from``)."""
     day = plan.experiment.date_from
     return None if day is None else _midnight(day)
 
 
-def _experiment_end(plan: Plan) -> dt.datetime | None:
+def experiment_end(plan: Plan) -> dt.datetime | None:
+    """The first instant after the experiment (``None``: no end date)."""
     day = plan.experiment.date_until
     return None if day is None else _midnight(day + dt.timedelta(days=1))
+
+
+def earliest_event(plan: Plan, layout: Attribution) -> dt.datetime | None:
+    """The earliest event a metric can count: the window's first day plus the smallest delay, or
+    minus the CUPED lookback (``None``: no ``date_from``)."""
+    start = experiment_start(plan)
+    first_second = -layout.lookback_seconds if layout.lookback_seconds else layout.window.delay_seconds
+    return None if start is None else start + dt.timedelta(seconds=first_second)
+
+
+def event_unit(events: EventsTable, target: exp.Expression) -> exp.Expression:
+    """An events table's unit id as the exposure log's type (``unit_id_type``), else as it is."""
+    if events.unit_id_type is None:
+        return target
+    return exp.Cast(this=target, to=exp.DataType.build(_SQL_TYPES[events.unit_id_type]))
 
 
 def experiment_exposures(plan: Plan, layout: Attribution, dialect: Dialect) -> exp.Select:
@@ -119,7 +136,7 @@ def experiment_exposures(plan: Plan, layout: Attribution, dialect: Dialect) -> e
         exp.EQ(this=_exposures_column(layout, "exp_id"), expression=exp.Literal.string(plan.experiment.id)),
         *(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())) for c in (unit, variant, timestamp)),
     ]
-    start, end = _experiment_start(plan), _experiment_end(plan)
+    start, end = experiment_start(plan), experiment_end(plan)
     if start is not None:
         conditions.append(exp.GTE(this=timestamp.copy(), expression=timestamp_literal(start, dialect)))
     if end is not None:
@@ -276,9 +293,7 @@ def event_branch(plan: Plan, layout: Attribution, read: TableRead, dialect: Dial
         *attribution,
         *_pruning(plan, layout, read, dialect),
     ]
-    unit: exp.Expression = event(names.unit_id)
-    if events.unit_id_type is not None:
-        unit = exp.Cast(this=unit, to=exp.DataType.build(_SQL_TYPES[events.unit_id_type]))
+    unit = event_unit(events, event(names.unit_id))
     same_unit: exp.Expression = exp.EQ(this=unit, expression=column("unit_id", EXPOSED_UNITS))
     if layout.relation.leaves is not None:  # a unit's events until the day it is excluded
         same_unit = conjunction([same_unit, evaluated_on(day_of(timestamp.copy()))])
@@ -319,9 +334,7 @@ def _pruning(plan: Plan, layout: Attribution, read: TableRead, dialect: Dialect)
     the CUPED lookback) to the experiment's end."""
     events = read.table
     timestamp = column(events.columns.timestamp, EVENTS)
-    start, end = _experiment_start(plan), _experiment_end(plan)
-    first_second = -layout.lookback_seconds if layout.lookback_seconds else layout.window.delay_seconds
-    earliest = None if start is None else start + dt.timedelta(seconds=first_second)
+    earliest, end = earliest_event(plan, layout), experiment_end(plan)
     bounds: list[exp.Expression] = []
     if earliest is not None:
         bounds.append(exp.GTE(this=timestamp, expression=timestamp_literal(earliest, dialect)))
